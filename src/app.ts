@@ -1,0 +1,180 @@
+/**
+ * createApp(config) → the whole service, ready to listen: database (migrated), keys, identity,
+ * job queue and worker, the GraphQL endpoint and the operational routes. `src/server.ts` only
+ * listens; tests start the same thing on a random port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { createJwtVerifier } from './auth/jwt.ts';
+import { AuthenticationError, createAuthenticator } from './auth/viewer.ts';
+import type { Config } from './config.ts';
+import { createContext, type Context, type Services } from './context.ts';
+import { loadOrCreateLocalKeyring, parseKeyring, type Keyring } from './crypto/keyring.ts';
+import { readOrCreateSecretFile } from './crypto/local-secret.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { unauthenticated } from './errors.ts';
+import { createAppPubSub } from './events/pubsub.ts';
+import { VERIFY_QUEUE } from './integrations/service.ts';
+import { JobQueue } from './jobs/queue.ts';
+import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
+import { createLogger, type Logger } from './log.ts';
+import { schema } from './schema/index.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Embedded database in memory instead of DATA_DIR (tests). */
+  inMemory?: boolean;
+  /** Job polling interval; tests poll faster. */
+  pollingIntervalSeconds?: number;
+}
+
+export interface App {
+  config: Config;
+  services: Services;
+  database: Database;
+  server: Server;
+  listen(): Promise<{ url: string }>;
+  close(): Promise<void>;
+}
+
+async function resolveKeyring(config: Config, database: Database, logger: Logger): Promise<Keyring> {
+  const keyring = parseKeyring(config.encryption);
+  if (keyring) return keyring;
+  if (database.kind !== 'embedded') {
+    throw new Error('ENCRYPTION_KEY (or ENCRYPTION_KEYS) is required with DATABASE_URL: credentials are encrypted with it');
+  }
+  return loadOrCreateLocalKeyring(config.dataDir, (file) =>
+    logger.warn({ file }, 'ENCRYPTION_KEY is not set: generated a key-encryption key; back this file up, credentials cannot be read without it'),
+  );
+}
+
+async function resolveJwtSecret(config: Config, database: Database, logger: Logger): Promise<string | undefined> {
+  if (config.auth.jwtSecret || config.auth.jwksUrl) return config.auth.jwtSecret;
+  if (database.kind !== 'embedded') {
+    throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL is required with DATABASE_URL: nothing could authenticate otherwise');
+  }
+  return readOrCreateSecretFile(config.dataDir, 'jwt-secret', 48, (file) =>
+    logger.warn({ file }, 'AUTH_JWT_SECRET is not set: generated a development secret (npm run token signs with it)'),
+  );
+}
+
+function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, inMemory: options.inMemory });
+  let ready = false;
+  try {
+    await migrate(database, logger);
+    const keyring = await resolveKeyring(config, database, logger);
+    const jwtSecret = await resolveJwtSecret(config, database, logger);
+    const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds);
+    await queue.start([
+      {
+        name: VERIFY_QUEUE,
+        retryLimit: config.verification.retryLimit,
+        retryDelaySeconds: config.verification.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: Math.ceil(config.verification.timeoutMs / 1000) * 4 + 60,
+      },
+    ]);
+    const services: Services = { config, logger, prisma: database.prisma, keyring, queue, pubsub: createAppPubSub() };
+    if (config.worker) await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
+
+    const authenticate = createAuthenticator({
+      verifyJwt: jwtSecret || config.auth.jwksUrl ? createJwtVerifier({ ...config.auth, secret: jwtSecret }) : undefined,
+      prisma: database.prisma,
+      logger,
+    });
+
+    const yoga = createYoga<Record<string, unknown>, Context>({
+      schema,
+      graphqlEndpoint: '/graphql',
+      landingPage: false,
+      logging: false,
+      graphiql: { title: 'Integrations control plane' },
+      renderGraphiQL,
+      plugins: config.introspection ? [] : [disableIntrospection()],
+      context: async ({ request }) => {
+        try {
+          return createContext(await authenticate(request.headers), services);
+        } catch (err) {
+          if (err instanceof AuthenticationError) throw unauthenticated(err.message);
+          throw err;
+        }
+      },
+      maskedErrors: {
+        maskError(error, message, isDev) {
+          const original = error instanceof GraphQLError ? error.originalError : error;
+          if (original && !(original instanceof GraphQLError)) {
+            logger.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error in a resolver');
+          }
+          return maskError(error, message, isDev);
+        },
+      },
+    });
+
+    const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/graphql') {
+        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+          sendJson(res, 413, { errors: [{ message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }] });
+          req.resume();
+          return;
+        }
+        return yoga.requestListener(req, res);
+      }
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz') {
+        const up = ready && (await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false));
+        return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready' });
+      }
+      sendJson(res, 404, { error: 'not found' });
+    });
+
+    ready = true;
+    return {
+      config,
+      services,
+      database,
+      server,
+      listen: () =>
+        new Promise((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.port, config.host, () => {
+            const address = server.address();
+            const port = typeof address === 'object' && address ? address.port : config.port;
+            resolve({ url: `http://${config.host}:${port}` });
+          });
+        }),
+      close: async () => {
+        ready = false;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await queue.stop();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

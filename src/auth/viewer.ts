@@ -1,0 +1,87 @@
+/**
+ * The authenticated caller. The only code that reads auth headers: everything downstream
+ * takes the tenant, the actor and the scopes from here.
+ */
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../log.ts';
+import { hashApiKey, isWellFormedApiKey } from './api-keys.ts';
+import { TokenError, type JwtVerifier } from './jwt.ts';
+import { effectiveScopes, isScope, parseScopeClaim, type Scope } from './scopes.ts';
+
+export interface Viewer {
+  tenantId: string;
+  /** Stamped into createdBy/updatedBy: the JWT `sub`, or `apikey:<id>`. */
+  actorId: string | null;
+  /** Set for application credentials; limits reads of webhooks and API keys to that app. */
+  appId: string | null;
+  scopes: ReadonlySet<Scope>;
+  via: 'jwt' | 'api_key';
+  apiKeyId?: string;
+}
+
+export class AuthenticationError extends Error {}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface AuthenticatorDeps {
+  verifyJwt?: JwtVerifier;
+  prisma: PrismaClient;
+  logger: Logger;
+}
+
+export type Authenticator = (headers: Headers) => Promise<Viewer>;
+
+export function createAuthenticator({ verifyJwt, prisma, logger }: AuthenticatorDeps): Authenticator {
+  async function fromJwt(token: string): Promise<Viewer> {
+    if (!verifyJwt) throw new AuthenticationError('bearer tokens are not configured on this server');
+    let claims;
+    try {
+      claims = await verifyJwt(token);
+    } catch (err) {
+      throw new AuthenticationError(err instanceof TokenError ? err.message : 'the token is invalid');
+    }
+    const tenantId = claims.tenant_id;
+    if (typeof tenantId !== 'string' || !tenantId.trim()) {
+      throw new AuthenticationError('the token has no tenant_id claim');
+    }
+    const appId = typeof claims.app_id === 'string' && claims.app_id ? claims.app_id : null;
+    return {
+      tenantId,
+      actorId: typeof claims.sub === 'string' ? claims.sub : null,
+      appId,
+      scopes: parseScopeClaim(claims.scope),
+      via: 'jwt',
+    };
+  }
+
+  async function fromApiKey(secret: string): Promise<Viewer> {
+    if (!isWellFormedApiKey(secret)) throw new AuthenticationError('the API key is malformed');
+    // Authentication is the one lookup that is not tenant-scoped: the key names its tenant.
+    const key = await prisma.apiKey.findUnique({ where: { secretHash: hashApiKey(secret) } });
+    if (!key || key.revokedAt || key.deletedAt) throw new AuthenticationError('the API key is unknown or revoked');
+    if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      prisma.apiKey
+        .update({ where: { id: key.id }, data: { lastUsedAt: new Date() } })
+        .catch((err: unknown) => logger.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
+    }
+    return {
+      tenantId: key.tenantId,
+      actorId: `apikey:${key.id}`,
+      appId: key.appId,
+      scopes: effectiveScopes(key.scopes.filter(isScope)),
+      via: 'api_key',
+      apiKeyId: key.id,
+    };
+  }
+
+  return async (headers) => {
+    const authorization = headers.get('authorization');
+    const apiKey = headers.get('x-api-key');
+    if (authorization && apiKey) throw new AuthenticationError('send either Authorization or x-api-key, not both');
+    if (apiKey) return fromApiKey(apiKey.trim());
+    if (!authorization) throw new AuthenticationError('credentials required: Authorization: Bearer <JWT> or x-api-key');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) throw new AuthenticationError('the Authorization header must be "Bearer <JWT>"');
+    return fromJwt(match[1]);
+  };
+}

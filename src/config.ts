@@ -1,0 +1,123 @@
+/**
+ * Configuration, read once from the environment (names fixed by CONTRACT.md). Every problem is
+ * reported at start-up, all at once, naming the variable.
+ */
+import path from 'node:path';
+import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl?: string;
+  dataDir: string;
+  auth: {
+    jwtSecret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+  };
+  encryption: { ENCRYPTION_KEYS?: string; ENCRYPTION_KEY?: string };
+  /** Provider name → API origin override (`<PROVIDER>_API_BASE_URL`). */
+  providerOrigins: Record<string, string>;
+  verification: {
+    timeoutMs: number;
+    /** Retries of a transient failure (network, 5xx, 429) before the integration goes to ERROR. */
+    retryLimit: number;
+    retryDelaySeconds: number;
+  };
+  rateLimitRpm?: number;
+  introspection: boolean;
+  logLevel: string;
+  /** Run the background worker in this process (`WORKER=false` for API-only instances). */
+  worker: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string) => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name}: expected true or false, got "${raw}"`);
+    return fallback;
+  };
+  const url = (name: string, protocols: string[]) => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) throw new Error();
+      return raw.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name}: expected a ${protocols.join(' or ')} URL`);
+      return undefined;
+    }
+  };
+
+  const port = int('PORT', 4000, 0, 65535);
+  const host = str('HOST') ?? '127.0.0.1';
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const providerOrigins: Record<string, string> = {};
+  for (const p of PROVIDERS) {
+    const origin = url(baseUrlEnvVar(p.name), ['http:', 'https:']);
+    if (origin) providerOrigins[p.name] = origin;
+  }
+  const rpm = str('RATE_LIMIT_RPM') === undefined ? undefined : int('RATE_LIMIT_RPM', 0, 1, 1_000_000);
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl: url('PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    databaseUrl,
+    dataDir: path.resolve(str('DATA_DIR') ?? './data'),
+    auth: {
+      jwtSecret: str('AUTH_JWT_SECRET'),
+      jwksUrl: url('AUTH_JWKS_URL', ['http:', 'https:']),
+      issuer: str('AUTH_JWT_ISSUER'),
+      audience: str('AUTH_JWT_AUDIENCE'),
+    },
+    encryption: { ENCRYPTION_KEYS: str('ENCRYPTION_KEYS'), ENCRYPTION_KEY: str('ENCRYPTION_KEY') },
+    providerOrigins,
+    verification: {
+      timeoutMs: int('VERIFY_TIMEOUT_MS', 10_000, 100, 120_000),
+      retryLimit: int('VERIFY_RETRY_LIMIT', 5, 0, 50),
+      retryDelaySeconds: int('VERIFY_RETRY_DELAY_SECONDS', 5, 1, 3600),
+    },
+    rateLimitRpm: rpm,
+    introspection: bool('GRAPHQL_INTROSPECTION', true),
+    logLevel: str('LOG_LEVEL') ?? 'info',
+    worker: bool('WORKER', true),
+  };
+  if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
+    problems.push('AUTH_JWT_SECRET: use at least 32 characters for an HS256 secret');
+  }
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(`LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

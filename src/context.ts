@@ -1,0 +1,36 @@
+/**
+ * What every resolver receives: the caller, the caller's tenant-scoped data path, per-request
+ * loaders, and the process-wide services.
+ */
+import type { Viewer } from './auth/viewer.ts';
+import type { Config } from './config.ts';
+import type { Keyring } from './crypto/keyring.ts';
+import type { TenantDb } from './db/tenant.ts';
+import type { PubSub } from './events/pubsub.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import type { JobQueue } from './jobs/queue.ts';
+import type { Logger } from './log.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
+import { forTenant } from './db/tenant.ts';
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  /** Unscoped: for authentication, workers and migrations, never for request data. */
+  prisma: PrismaClient;
+  keyring: Keyring;
+  queue: JobQueue;
+  pubsub: PubSub;
+}
+
+export interface Context {
+  viewer: Viewer;
+  db: TenantDb;
+  loaders: Loaders;
+  services: Services;
+}
+
+export function createContext(viewer: Viewer, services: Services): Context {
+  const db = forTenant(services.prisma, viewer.tenantId);
+  return { viewer, db, loaders: createLoaders(db), services };
+}

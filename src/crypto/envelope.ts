@@ -1,0 +1,94 @@
+/**
+ * Envelope encryption. Each record gets a fresh 256-bit data key; the data key encrypts the
+ * record (AES-256-GCM) and is itself encrypted ("wrapped") by the current key-encryption key.
+ * Both layers authenticate the record's identity (`aad`, e.g. tenant and row id), so a
+ * ciphertext copied onto another row, or another tenant's, fails to open. The KEK id is stored
+ * so keys can be rotated: old KEKs keep unwrapping until every data key is re-wrapped.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Keyring } from './keyring.ts';
+
+export interface Sealed {
+  keyId: string;
+  /** iv (12) | tag (16) | wrapped data key (32) */
+  dataKey: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
+/** Says nothing about the data, the key or the record: safe to log and to show. */
+export class DecryptionError extends Error {
+  constructor(reason: string) {
+    super(`could not decrypt: ${reason}`);
+  }
+}
+
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function encrypt(key: Uint8Array, plaintext: Uint8Array, aad: Buffer) {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv);
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { iv, tag: cipher.getAuthTag(), ciphertext };
+}
+
+function decrypt(key: Uint8Array, iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array, aad: Buffer): Buffer {
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, iv);
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    throw new DecryptionError('authentication failed');
+  }
+}
+
+function wrapAad(aad: string, keyId: string) {
+  return Buffer.from(`dk|${keyId}|${aad}`);
+}
+
+export function seal(keyring: Keyring, plaintext: Uint8Array, aad: string): Sealed {
+  const dataKey = randomBytes(32);
+  const kek = keyring.current;
+  const body = encrypt(dataKey, plaintext, Buffer.from(aad));
+  const wrapped = encrypt(kek.key, dataKey, wrapAad(aad, kek.id));
+  dataKey.fill(0);
+  return {
+    keyId: kek.id,
+    dataKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.ciphertext]),
+    ...body,
+  };
+}
+
+function unwrapDataKey(keyring: Keyring, sealed: Pick<Sealed, 'keyId' | 'dataKey'>, aad: string): Buffer {
+  const kek = keyring.byId.get(sealed.keyId);
+  if (!kek) throw new DecryptionError(`key "${sealed.keyId}" is not in the keyring`);
+  const d = sealed.dataKey;
+  return decrypt(kek.key, d.subarray(0, IV_BYTES), d.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), d.subarray(IV_BYTES + TAG_BYTES), wrapAad(aad, sealed.keyId));
+}
+
+export function open(keyring: Keyring, sealed: Sealed, aad: string): Buffer {
+  const dataKey = unwrapDataKey(keyring, sealed, aad);
+  try {
+    return decrypt(dataKey, sealed.iv, sealed.tag, sealed.ciphertext, Buffer.from(aad));
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/**
+ * Re-wraps a record's data key under the current KEK without touching the record's ciphertext
+ * (key rotation: the plaintext is never decrypted).
+ */
+export function rewrap(keyring: Keyring, sealed: Sealed, aad: string): Sealed {
+  if (sealed.keyId === keyring.current.id) return sealed;
+  const dataKey = unwrapDataKey(keyring, sealed, aad);
+  const kek = keyring.current;
+  const wrapped = encrypt(kek.key, dataKey, wrapAad(aad, kek.id));
+  dataKey.fill(0);
+  return { ...sealed, keyId: kek.id, dataKey: Buffer.concat([wrapped.iv, wrapped.tag, wrapped.ciphertext]) };
+}

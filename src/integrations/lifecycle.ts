@@ -1,0 +1,77 @@
+/**
+ * The integration state machine (pure). Statuses: PENDING_VERIFY, ACTIVE, INACTIVE, ERROR.
+ *
+ * - configure              → PENDING_VERIFY, verification queued
+ * - verification succeeds  PENDING_VERIFY → ACTIVE; fails → ERROR (results for a superseded
+ *                          credentials revision, or arriving after a disable, are dropped)
+ * - verifyIntegration      ACTIVE | ERROR | PENDING_VERIFY → PENDING_VERIFY, queued;
+ *                          INACTIVE is refused: a disabled integration must be activated first
+ * - credentials change     → PENDING_VERIFY, queued; an INACTIVE integration stays INACTIVE and
+ *                          is verified when activated
+ * - activateIntegration    INACTIVE → ACTIVE without re-verification when its current
+ *                          credentials were verified; otherwise → PENDING_VERIFY, queued (an
+ *                          unverified integration is never made ACTIVE). ACTIVE: no change.
+ *                          PENDING_VERIFY | ERROR are refused: verification decides those.
+ * - disableIntegration     any → INACTIVE (already INACTIVE: no change)
+ */
+import type { IntegrationStatus } from '../generated/prisma/enums.ts';
+
+export type { IntegrationStatus };
+
+export interface LifecycleState {
+  status: IntegrationStatus;
+  credentialsRevision: number;
+  verifiedRevision: number | null;
+}
+
+export type Command = 'verify' | 'activate' | 'disable' | 'credentialsChanged';
+
+export type Transition =
+  | { ok: true; status: IntegrationStatus; queueVerification: boolean }
+  | { ok: false; reason: string };
+
+const stay = (status: IntegrationStatus): Transition => ({ ok: true, status, queueVerification: false });
+const verifyNext: Transition = { ok: true, status: 'PENDING_VERIFY', queueVerification: true };
+
+export function transition(state: LifecycleState, command: Command): Transition {
+  const { status } = state;
+  switch (command) {
+    case 'disable':
+      return stay('INACTIVE');
+    case 'verify':
+      return status === 'INACTIVE'
+        ? { ok: false, reason: 'the integration is INACTIVE: activate it to verify it' }
+        : verifyNext;
+    case 'credentialsChanged':
+      return status === 'INACTIVE' ? stay('INACTIVE') : verifyNext;
+    case 'activate':
+      if (status === 'ACTIVE') return stay('ACTIVE');
+      if (status === 'INACTIVE') {
+        return state.verifiedRevision === state.credentialsRevision ? stay('ACTIVE') : verifyNext;
+      }
+      return {
+        ok: false,
+        reason: `the integration is ${status}: only an INACTIVE integration can be activated; verification decides the others`,
+      };
+  }
+}
+
+export type VerificationResult = { ok: true } | { ok: false; permanent: boolean; reason: string };
+
+export type VerificationOutcome =
+  | { kind: 'active' }
+  | { kind: 'error'; lastError: string }
+  | { kind: 'retry'; lastError: string };
+
+/**
+ * What a verification result does. Permanent failures (credentials refused) end in ERROR at
+ * once; transient ones (network, 5xx, 429) are retried until `retryLimit` retries are spent.
+ */
+export function verificationOutcome(result: VerificationResult, retriesDone: number, retryLimit: number): VerificationOutcome {
+  if (result.ok) return { kind: 'active' };
+  if (!result.permanent && retriesDone < retryLimit) {
+    return { kind: 'retry', lastError: `${result.reason}; retrying (attempt ${retriesDone + 1} of ${retryLimit + 1})` };
+  }
+  const lastError = result.permanent ? result.reason : `${result.reason}; gave up after ${retriesDone + 1} attempts`;
+  return { kind: 'error', lastError };
+}

@@ -1,0 +1,43 @@
+/**
+ * How an integration appears outside the database: in GraphQL and in event payloads. Sensitive
+ * credential values never appear; they are present as keys with the value null.
+ */
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { Integration, Prisma } from '../generated/prisma/client.ts';
+import { findProvider } from '../providers/catalog.ts';
+import type { CredentialValue } from '../providers/types.ts';
+
+export function integrationGlobalId(id: string) {
+  return encodeGlobalID('Integration', id);
+}
+
+export function publicCredentials(row: Pick<Integration, 'provider' | 'config'>): Record<string, CredentialValue | null> {
+  const out: Record<string, CredentialValue | null> = { ...(row.config as Record<string, CredentialValue>) };
+  for (const field of findProvider(row.provider)?.credentialSchema ?? []) {
+    if (field.sensitive) out[field.key] = null;
+  }
+  return out;
+}
+
+export function credentialFields(row: Pick<Integration, 'provider' | 'config' | 'secretKeys'>) {
+  const config = row.config as Record<string, CredentialValue>;
+  return (findProvider(row.provider)?.credentialSchema ?? []).map((field) => ({
+    key: field.key,
+    sensitive: field.sensitive,
+    isSet: field.sensitive ? row.secretKeys.includes(field.key) : config[field.key] !== undefined,
+    value: field.sensitive ? null : (config[field.key] ?? null),
+  }));
+}
+
+/** The `data` of integration.* events. */
+export function integrationEventData(row: Integration): Prisma.InputJsonObject {
+  return {
+    id: integrationGlobalId(row.id),
+    provider: row.provider,
+    status: row.status,
+    enabledCapabilities: row.enabledCapabilities,
+    metadata: row.metadata as Prisma.InputJsonObject,
+    lastError: row.lastError,
+    version: row.version,
+  };
+}

@@ -1,0 +1,291 @@
+/**
+ * Integration use cases. Each change runs in one transaction that also writes its events (the
+ * outbox) and, when the lifecycle asks for it, the verification job; subscribers are told after
+ * the commit.
+ */
+import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { Viewer } from '../auth/viewer.ts';
+import type { Services } from '../context.ts';
+import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
+import type { TenantDb, TenantTx } from '../db/tenant.ts';
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { recordEvent, type EventType } from '../events/outbox.ts';
+import { Prisma, type Integration } from '../generated/prisma/client.ts';
+import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
+import { validateCapabilities, validateCredentialInput } from './credentials.ts';
+import { transition, type Command } from './lifecycle.ts';
+import { integrationEventData } from './present.ts';
+
+export const VERIFY_QUEUE = 'integration-verify';
+
+export interface VerifyJob {
+  tenantId: string;
+  integrationId: string;
+  /** The credentials revision to check; a later revision supersedes the job. */
+  revision: number;
+}
+
+export interface RequestScope {
+  viewer: Viewer;
+  db: TenantDb;
+  services: Services;
+}
+
+const METADATA_MAX_BYTES = 16 * 1024;
+
+function validateMetadata(metadata: Record<string, unknown> | null | undefined, errors: FieldError[]) {
+  if (metadata && Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {
+    errors.push({ path: ['metadata'], message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
+  }
+}
+
+function newInboundToken() {
+  return randomBytes(24).toString('base64url');
+}
+
+function isUniqueViolation(err: unknown) {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+}
+
+function isRecordMissing(err: unknown) {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
+}
+
+async function queueVerification(scope: RequestScope, tx: TenantTx, row: Integration) {
+  const job: VerifyJob = { tenantId: row.tenantId, integrationId: row.id, revision: row.credentialsRevision };
+  await scope.services.queue.enqueue(tx, VERIFY_QUEUE, job);
+}
+
+function afterCommit(scope: RequestScope, row: Integration, statusChanged: boolean, queued: boolean) {
+  if (statusChanged) scope.services.pubsub.publish('integration:status', row.tenantId, { integrationId: row.id });
+  if (queued) scope.services.queue.wake(VERIFY_QUEUE);
+}
+
+export interface ConfigureInput {
+  provider: string;
+  credentials: Record<string, unknown>;
+  enabledCapabilities?: string[] | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export async function configureIntegration(scope: RequestScope, input: ConfigureInput): Promise<Integration> {
+  const provider = findProvider(input.provider);
+  if (!provider) {
+    throw ValidationError.at(['provider'], `unknown provider "${input.provider}" (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
+  }
+  const credentials = validateCredentialInput(provider, input.credentials, 'configure');
+  const capabilities = validateCapabilities(provider, input.enabledCapabilities);
+  const errors = [...credentials.errors, ...capabilities.errors];
+  validateMetadata(input.metadata, errors);
+  if (errors.length) throw new ValidationError(errors);
+
+  const { viewer, services } = scope;
+  const id = uuidv7();
+  const stored = storeCredentials(services.keyring, provider.credentialSchema, credentials.values, credentialsAad(viewer.tenantId, id));
+  let row: Integration;
+  try {
+    row = await scope.db.$transaction(async (tx) => {
+      const created = await tx.integration.create({
+        data: {
+          id,
+          tenantId: viewer.tenantId,
+          appId: viewer.appId,
+          provider: provider.name,
+          status: 'PENDING_VERIFY',
+          enabledCapabilities: capabilities.capabilities,
+          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+          config: stored.config,
+          secretKeys: stored.secretKeys,
+          ...toColumns(stored.sealed),
+          inboundToken: newInboundToken(),
+          createdBy: viewer.actorId,
+          updatedBy: viewer.actorId,
+        },
+      });
+      await recordEvent(tx, viewer, { type: 'integration.created', subjectId: id, data: integrationEventData(created) });
+      await queueVerification(scope, tx, created);
+      return created;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new ConflictError(`this tenant already has a ${provider.name} integration: update it, or delete it first`);
+    }
+    throw err;
+  }
+  afterCommit(scope, row, false, true);
+  return row;
+}
+
+/** What a change to an existing integration does, decided from its current row. */
+interface Decision {
+  data?: Prisma.IntegrationUpdateInput;
+  command?: Command;
+  events?: { type: EventType; extra?: Record<string, unknown> }[];
+}
+
+async function changeIntegration(
+  scope: RequestScope,
+  id: string,
+  expectedVersion: number | null | undefined,
+  decide: (row: Integration, provider: ProviderDefinition) => Decision,
+): Promise<Integration> {
+  const { viewer } = scope;
+  let outcome: { row: Integration; statusChanged: boolean; queued: boolean };
+  try {
+    outcome = await scope.db.$transaction(async (tx) => {
+      const row = await tx.integration.findUnique({ where: { id } });
+      if (!row) throw new NotFoundError('Integration', id);
+      if (expectedVersion != null && expectedVersion !== row.version) {
+        throw ConflictError.staleVersion('the integration', expectedVersion, row.version);
+      }
+      const provider = findProvider(row.provider);
+      if (!provider) throw new InvalidStateError(`provider "${row.provider}" is no longer in the catalog`);
+      const decision = decide(row, provider);
+      const next = decision.command ? transition(row, decision.command) : undefined;
+      if (next && !next.ok) throw new InvalidStateError(next.reason);
+      const status = next?.ok ? next.status : row.status;
+      const queued = next?.ok === true && next.queueVerification;
+      const statusChanged = status !== row.status;
+      if (!decision.data && !statusChanged && !queued) return { row, statusChanged, queued };
+
+      const updated = await tx.integration.update({
+        where: { id, version: row.version },
+        data: {
+          ...decision.data,
+          status,
+          ...(queued ? { lastError: null } : {}),
+          version: { increment: 1 },
+          updatedBy: viewer.actorId,
+        },
+      });
+      const data = integrationEventData(updated);
+      for (const event of decision.events ?? []) {
+        await recordEvent(tx, viewer, { type: event.type, subjectId: id, data: { ...data, ...event.extra } as Prisma.InputJsonObject });
+      }
+      if (statusChanged) {
+        await recordEvent(tx, viewer, {
+          type: 'integration.status_changed',
+          subjectId: id,
+          data: { ...data, previousStatus: row.status },
+        });
+      }
+      if (queued) await queueVerification(scope, tx, updated);
+      return { row: updated, statusChanged, queued };
+    });
+  } catch (err) {
+    if (isRecordMissing(err)) {
+      throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
+    }
+    throw err;
+  }
+  afterCommit(scope, outcome.row, outcome.statusChanged, outcome.queued);
+  return outcome.row;
+}
+
+/** Applies a validated credentials patch; the decision part shared by update and rotate. */
+function credentialsDecision(
+  scope: RequestScope,
+  row: Integration,
+  provider: ProviderDefinition,
+  values: Record<string, CredentialValue | null>,
+): Decision | undefined {
+  const patched = patchCredentials(
+    scope.services.keyring,
+    provider.credentialSchema,
+    { ...row, config: row.config as Record<string, CredentialValue> },
+    values,
+    credentialsAad(row.tenantId, row.id),
+  );
+  if (!patched.changedKeys.length) return undefined;
+  return {
+    data: {
+      config: patched.config,
+      secretKeys: patched.secretKeys,
+      ...toColumns(patched.sealed),
+      credentialsRevision: { increment: 1 },
+    },
+    command: 'credentialsChanged',
+    events: [{ type: 'integration.credentials_rotated', extra: { changedFields: patched.changedKeys } }],
+  };
+}
+
+export interface UpdateInput {
+  id: string;
+  credentials?: Record<string, unknown> | null;
+  enabledCapabilities?: string[] | null;
+  metadata?: Record<string, unknown> | null;
+  expectedVersion?: number | null;
+}
+
+export function updateIntegration(scope: RequestScope, input: UpdateInput): Promise<Integration> {
+  return changeIntegration(scope, input.id, input.expectedVersion, (row, provider) => {
+    const errors: FieldError[] = [];
+    const credentials = input.credentials ? validateCredentialInput(provider, input.credentials, 'patch') : undefined;
+    const capabilities = input.enabledCapabilities ? validateCapabilities(provider, input.enabledCapabilities) : undefined;
+    errors.push(...(credentials?.errors ?? []), ...(capabilities?.errors ?? []));
+    validateMetadata(input.metadata, errors);
+    if (errors.length) throw new ValidationError(errors);
+
+    const changed: string[] = [];
+    const data: Prisma.IntegrationUpdateInput = {};
+    if (capabilities && capabilities.capabilities.join() !== row.enabledCapabilities.join()) {
+      data.enabledCapabilities = capabilities.capabilities;
+      changed.push('enabledCapabilities');
+    }
+    if (input.metadata && JSON.stringify(input.metadata) !== JSON.stringify(row.metadata)) {
+      data.metadata = input.metadata as Prisma.InputJsonObject;
+      changed.push('metadata');
+    }
+    const rotation = credentials ? credentialsDecision(scope, row, provider, credentials.values) : undefined;
+    if (rotation) changed.push('credentials');
+    if (!changed.length) return {};
+    return {
+      data: { ...data, ...rotation?.data },
+      command: rotation?.command,
+      events: [{ type: 'integration.updated', extra: { changedFields: changed } }, ...(rotation?.events ?? [])],
+    };
+  });
+}
+
+export function rotateIntegrationCredentials(
+  scope: RequestScope,
+  input: { id: string; credentials: Record<string, unknown>; expectedVersion?: number | null },
+): Promise<Integration> {
+  return changeIntegration(scope, input.id, input.expectedVersion, (row, provider) => {
+    const credentials = validateCredentialInput(provider, input.credentials, 'patch');
+    if (credentials.errors.length) throw new ValidationError(credentials.errors);
+    return credentialsDecision(scope, row, provider, credentials.values) ?? {};
+  });
+}
+
+export const verifyIntegration = (scope: RequestScope, id: string) =>
+  changeIntegration(scope, id, null, () => ({ command: 'verify' }));
+
+export const activateIntegration = (scope: RequestScope, id: string) =>
+  changeIntegration(scope, id, null, () => ({ command: 'activate' }));
+
+export const disableIntegration = (scope: RequestScope, id: string) =>
+  changeIntegration(scope, id, null, () => ({ command: 'disable' }));
+
+export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
+  changeIntegration(scope, id, null, () => ({
+    data: { inboundToken: newInboundToken() },
+    events: [{ type: 'integration.updated', extra: { changedFields: ['inboundWebhookUrl'] } }],
+  }));
+
+/** Soft delete: the row stays (audit, event history) but is invisible and frees its provider slot. */
+export async function deleteIntegration(scope: RequestScope, id: string): Promise<Integration> {
+  const { viewer } = scope;
+  return scope.db.$transaction(async (tx) => {
+    const row = await tx.integration.findUnique({ where: { id } });
+    if (!row) throw new NotFoundError('Integration', id);
+    const deleted = await tx.integration.update({
+      where: { id, version: row.version },
+      data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },
+    });
+    await recordEvent(tx, viewer, { type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) });
+    return deleted;
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * The verification worker: checks an integration's credentials against its provider's real
+ * API and records the outcome (lifecycle.ts decides what it means). The result only applies
+ * if the integration is still PENDING_VERIFY on the credentials revision that was checked.
+ */
+import type PgBoss from 'pg-boss';
+import type { Services } from '../context.ts';
+import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
+import { forTenant } from '../db/tenant.ts';
+import { recordEvent } from '../events/outbox.ts';
+import type { Integration } from '../generated/prisma/client.ts';
+import { verificationOutcome, type VerificationResult } from '../integrations/lifecycle.ts';
+import { integrationEventData } from '../integrations/present.ts';
+import type { VerifyJob } from '../integrations/service.ts';
+import { findProvider } from '../providers/catalog.ts';
+import type { CredentialValue, Credentials } from '../providers/types.ts';
+
+const SYSTEM_ACTOR = 'system:verifier';
+
+/** Removes every credential value from a text before it is logged. */
+function scrub(text: string, credentials: Credentials): string {
+  let out = text;
+  for (const value of Object.values(credentials)) {
+    if (typeof value === 'string' && value.length >= 4) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
+
+async function check(services: Services, row: Integration): Promise<VerificationResult> {
+  const provider = findProvider(row.provider);
+  if (!provider) return { ok: false, permanent: true, reason: `provider "${row.provider}" is no longer in the catalog` };
+  const credentials = revealCredentials(
+    services.keyring,
+    { ...row, config: row.config as Record<string, CredentialValue> },
+    credentialsAad(row.tenantId, row.id),
+  );
+  try {
+    return await provider.verify(credentials, {
+      origin: (fallback) => services.config.providerOrigins[provider.name] ?? fallback,
+      signal: AbortSignal.timeout(services.config.verification.timeoutMs),
+    });
+  } catch (err) {
+    services.logger.error(
+      { integrationId: row.id, provider: provider.name, error: scrub(String((err as Error)?.stack ?? err), credentials) },
+      'provider verification threw',
+    );
+    return { ok: false, permanent: false, reason: `${provider.displayName} verification failed unexpectedly` };
+  }
+}
+
+export function verifyIntegrationWorker(services: Services) {
+  return async (job: PgBoss.JobWithMetadata<VerifyJob>) => {
+    const { tenantId, integrationId, revision } = job.data;
+    const db = forTenant(services.prisma, tenantId);
+    const current = await db.integration.findUnique({ where: { id: integrationId } });
+    if (!current || current.status !== 'PENDING_VERIFY' || current.credentialsRevision !== revision) return;
+
+    const result = await check(services, current);
+    const outcome = verificationOutcome(result, job.retryCount, job.retryLimit);
+    const log = { integrationId, provider: current.provider, outcome: outcome.kind, attempt: job.retryCount + 1 };
+
+    const applied = await db.$transaction(async (tx) => {
+      const fresh = await tx.integration.findUnique({ where: { id: integrationId } });
+      if (!fresh || fresh.status !== 'PENDING_VERIFY' || fresh.credentialsRevision !== revision) return null;
+      const updated = await tx.integration.update({
+        where: { id: integrationId, version: fresh.version },
+        data:
+          outcome.kind === 'active'
+            ? { status: 'ACTIVE', verifiedAt: new Date(), verifiedRevision: revision, lastError: null, version: { increment: 1 } }
+            : outcome.kind === 'error'
+              ? { status: 'ERROR', lastError: outcome.lastError, version: { increment: 1 } }
+              : { lastError: outcome.lastError, version: { increment: 1 } },
+      });
+      if (outcome.kind !== 'retry') {
+        await recordEvent(tx, { tenantId, actorId: SYSTEM_ACTOR, appId: null }, {
+          type: 'integration.status_changed',
+          subjectId: integrationId,
+          data: { ...integrationEventData(updated), previousStatus: fresh.status },
+        });
+      }
+      return updated;
+    });
+
+    if (!applied) {
+      services.logger.info({ ...log, outcome: 'superseded' }, 'verification result dropped');
+      return;
+    }
+    services.logger.info(log, 'integration verified');
+    if (outcome.kind === 'retry') throw new Error(`verification will be retried: ${outcome.lastError}`);
+    services.pubsub.publish('integration:status', tenantId, { integrationId });
+  };
+}

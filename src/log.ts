@@ -1,0 +1,36 @@
+/**
+ * JSON-lines logs on stdout (pino). Code never hands a credential to the logger; redaction is
+ * the second line of defence for anything that carries auth headers or secret-shaped keys.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'authorization',
+  'credentials',
+  '*.credentials',
+  'secret',
+  '*.secret',
+  'signingSecret',
+  '*.signingSecret',
+  'variables',
+  '*.variables',
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'integrations-control-plane' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

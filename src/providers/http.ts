@@ -1,0 +1,62 @@
+/**
+ * The one way provider adapters call out: a fetch bounded by the verification timeout whose
+ * outcome is classified into a VerifyResult. Reasons name the provider and the HTTP status,
+ * never a credential or the response body (which may echo one).
+ */
+import type { VerifyContext, VerifyResult } from './types.ts';
+
+export interface ProviderRequest {
+  method?: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/**
+ * Policy: 2xx accepted; 401/403 the credentials are refused; other 4xx (wrong account id,
+ * unknown resource) are permanent too; 408, 429 and 5xx are transient and retried.
+ */
+export function classifyStatus(displayName: string, status: number): VerifyResult {
+  if (status >= 200 && status < 300) return { ok: true };
+  if (status === 401 || status === 403) {
+    return { ok: false, permanent: true, reason: `${displayName} rejected the credentials (HTTP ${status})` };
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    return { ok: false, permanent: false, reason: `${displayName} API unavailable (HTTP ${status})` };
+  }
+  return { ok: false, permanent: true, reason: `${displayName} refused the check (HTTP ${status})` };
+}
+
+export async function send(ctx: VerifyContext, request: ProviderRequest): Promise<Response> {
+  return fetch(request.url, {
+    method: request.method ?? 'GET',
+    headers: { 'user-agent': 'integrations-control-plane', ...request.headers },
+    body: request.body,
+    signal: ctx.signal,
+    redirect: 'manual',
+  });
+}
+
+/** Sends the request and classifies the response; network errors and timeouts are transient. */
+export async function check(displayName: string, ctx: VerifyContext, request: ProviderRequest): Promise<VerifyResult> {
+  try {
+    const response = await send(ctx, request);
+    await response.body?.cancel();
+    return classifyStatus(displayName, response.status);
+  } catch (err) {
+    return networkFailure(displayName, err);
+  }
+}
+
+export function networkFailure(displayName: string, err: unknown): VerifyResult {
+  const name = (err as Error)?.name;
+  const reason =
+    name === 'TimeoutError' || name === 'AbortError'
+      ? `${displayName} API did not answer in time`
+      : `${displayName} API unreachable (${(err as { cause?: { code?: string } })?.cause?.code ?? 'network error'})`;
+  return { ok: false, permanent: false, reason };
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}

@@ -1,0 +1,60 @@
+/**
+ * Twilio. One origin for test and live (the credentials decide). Check: `GET
+ * /2010-04-01/Accounts/{AccountSid}.json` with Basic `AccountSid:AuthToken`, the account's own
+ * record and the cheapest authenticated read; a bad pair answers 401 (error 20003). The Auth
+ * Token is also what signs inbound webhooks (`X-Twilio-Signature`), so no extra field is needed.
+ */
+import { basicAuth, check } from './http.ts';
+import type { CredentialField, Credentials, ProviderDefinition, VerifyContext, VerifyResult } from './types.ts';
+
+/** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
+export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
+  {
+    key: 'account_sid',
+    label: 'Account SID',
+    type: 'STRING',
+    sensitive: false,
+    required: true,
+    pattern: /^AC[0-9a-fA-F]{32}$/,
+    patternHint: 'AC followed by 32 hexadecimal characters',
+    description: 'Identifies the Twilio account (Console → Account info).',
+  },
+  {
+    key: 'auth_token',
+    label: 'Auth Token',
+    type: 'STRING',
+    sensitive: true,
+    required: true,
+    description: "The account's primary Auth Token; authenticates API calls and signs inbound webhooks.",
+  },
+];
+
+/** Reads the account record with the SID/token pair. */
+export function verifyTwilioAccount(displayName: string, credentials: Credentials, ctx: VerifyContext): Promise<VerifyResult> {
+  const sid = String(credentials.account_sid);
+  return check(displayName, ctx, {
+    url: `${ctx.origin('https://api.twilio.com')}/2010-04-01/Accounts/${encodeURIComponent(sid)}.json`,
+    headers: { authorization: basicAuth(sid, String(credentials.auth_token)) },
+  });
+}
+
+export const twilio: ProviderDefinition = {
+  name: 'twilio',
+  displayName: 'Twilio',
+  category: 'COMMUNICATION',
+  capabilities: ['send_sms', 'send_whatsapp'],
+  credentialSchema: [
+    ...TWILIO_ACCOUNT_FIELDS,
+    {
+      key: 'from_number',
+      label: 'From number',
+      type: 'STRING',
+      sensitive: false,
+      required: true,
+      pattern: /^\+[1-9]\d{6,14}$/,
+      patternHint: 'an E.164 number such as +14155550123',
+      description: 'The Twilio phone number messages are sent from, in E.164 format.',
+    },
+  ],
+  verify: (credentials, ctx) => verifyTwilioAccount('Twilio', credentials, ctx),
+};

@@ -1,0 +1,87 @@
+/**
+ * What a provider is to the control plane: catalog data (category, capabilities, the
+ * credential schema) and how to check credentials against its real API. One file per provider
+ * in this folder, registered in `catalog.ts`; nothing else changes to add one.
+ */
+
+export type ProviderCategory = 'PAYMENT' | 'COMMUNICATION' | 'EMAIL' | 'E_SIGNATURE' | 'AI';
+export type CredentialFieldType = 'STRING' | 'BOOLEAN' | 'ENUM' | 'URL';
+export type CredentialValue = string | boolean;
+export type Credentials = Readonly<Record<string, CredentialValue>>;
+
+export interface CredentialField {
+  key: string;
+  label: string;
+  type: CredentialFieldType;
+  /** Sensitive values are encrypted at rest and never returned: they resolve to null. */
+  sensitive: boolean;
+  required: boolean;
+  enumValues?: readonly string[];
+  description?: string;
+  /** Applied when the field is absent on configure. */
+  defaultValue?: CredentialValue;
+  /** STRING only: the value's shape, checked on input (catches pasting the wrong key). */
+  pattern?: RegExp;
+  /** Said in the validation error when `pattern` does not match, e.g. "starts with sk_". */
+  patternHint?: string;
+}
+
+/** The outcome of a credential check. `permanent` failures are not retried. */
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; permanent: boolean; reason: string };
+
+export interface VerifyContext {
+  /** The API origin to call: the `<PROVIDER>_API_BASE_URL` override or the provider's own. */
+  origin(defaultOrigin: string): string;
+  /** Aborts the call at the verification timeout. */
+  signal: AbortSignal;
+}
+
+export interface ProviderDefinition {
+  /** Fixed public name (`stripe`, `adobe_sign`…), also the `<NAME>_API_BASE_URL` prefix. */
+  name: string;
+  displayName: string;
+  category: ProviderCategory;
+  capabilities: readonly string[];
+  credentialSchema: readonly CredentialField[];
+  /** Calls a cheap authenticated endpoint of the real API with the real auth scheme. */
+  verify(credentials: Credentials, ctx: VerifyContext): Promise<VerifyResult>;
+}
+
+/** The fields every e-signature provider takes in addition to its own (see CONTRACT.md). */
+export const E_SIGNATURE_COMMON_FIELDS: readonly CredentialField[] = [
+  {
+    key: 'environment',
+    label: 'Environment',
+    type: 'ENUM',
+    sensitive: false,
+    required: false,
+    enumValues: ['stage', 'production'],
+    defaultValue: 'stage',
+    description: "Which of the provider's origins to use: its sandbox (stage) or live (production) API.",
+  },
+  {
+    key: 'changeKeys',
+    label: 'Normalise event keys',
+    type: 'BOOLEAN',
+    sensitive: false,
+    required: false,
+    defaultValue: false,
+    description: 'When true, relayed inbound events have their payload keys converted to camelCase.',
+  },
+  {
+    key: 'webhookCatcherEndpoint',
+    label: 'Webhook catcher endpoint',
+    type: 'URL',
+    sensitive: false,
+    required: false,
+    description:
+      "Where the provider is told to send its callbacks, when a proxy sits in front of this service; defaults to the integration's inboundWebhookUrl.",
+  },
+];
+
+/** The sandbox or live origin an e-signature integration's `environment` selects. */
+export function environmentOrigin(credentials: Credentials, origins: { stage: string; production: string }): string {
+  return credentials.environment === 'production' ? origins.production : origins.stage;
+}

@@ -1,0 +1,28 @@
+/**
+ * WhatsApp through Twilio. Same account, origin and check as Twilio (`GET
+ * /2010-04-01/Accounts/{AccountSid}.json`, Basic `AccountSid:AuthToken`): Twilio has no separate
+ * WhatsApp credential. Only the sender differs: a WhatsApp-enabled number written `whatsapp:+E164`.
+ */
+import { TWILIO_ACCOUNT_FIELDS, verifyTwilioAccount } from './twilio.ts';
+import type { ProviderDefinition } from './types.ts';
+
+export const whatsappTwilio: ProviderDefinition = {
+  name: 'whatsapp_twilio',
+  displayName: 'WhatsApp (Twilio)',
+  category: 'COMMUNICATION',
+  capabilities: ['send_whatsapp'],
+  credentialSchema: [
+    ...TWILIO_ACCOUNT_FIELDS,
+    {
+      key: 'from_number',
+      label: 'WhatsApp sender',
+      type: 'STRING',
+      sensitive: false,
+      required: true,
+      pattern: /^whatsapp:\+[1-9]\d{6,14}$/,
+      patternHint: 'whatsapp: followed by an E.164 number, e.g. whatsapp:+14155238886',
+      description: 'The WhatsApp-enabled Twilio sender messages come from, as whatsapp:+E164.',
+    },
+  ],
+  verify: (credentials, ctx) => verifyTwilioAccount('WhatsApp (Twilio)', credentials, ctx),
+};

@@ -1,0 +1,88 @@
+import { builder } from '../builder.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { ApiKey } from '../generated/prisma/client.ts';
+import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
+import { parseGlobalId } from './ids.ts';
+import { pageArgsGuard } from './paging.ts';
+
+const ADMIN = { admin: true } as const;
+
+export const ApiKeyRef = builder.prismaNode('ApiKey', {
+  id: { field: 'id' },
+  description: 'A machine credential of the tenant (sent as x-api-key). The secret itself is never readable.',
+  authScopes: ADMIN,
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'What the key is for.' }),
+    prefix: t.exposeString('prefix', { description: 'The key’s first characters, to tell keys apart.' }),
+    scopes: t.exposeStringList('scopes', { description: 'What the key may do.' }),
+    appId: t.exposeString('appId', { nullable: true, description: 'The application the key belongs to, if any.' }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Last use, to the minute.' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked; revoked keys authenticate nothing.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
+  }),
+});
+
+builder.queryField('apiKeys', (t) =>
+  t.prismaConnection(
+    {
+      type: 'ApiKey',
+      cursor: 'id',
+      defaultSize: 25,
+      maxSize: 100,
+      description: 'The tenant’s API keys, newest first (an application credential sees its application’s keys).',
+      authScopes: ADMIN,
+      resolve: (query, _root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.apiKey.findMany({ ...query, where: apiKeyVisibility(ctx), orderBy: { id: 'desc' } });
+      },
+      totalCount: (_root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) });
+      },
+    },
+    { name: 'ApiKeyConnection', description: 'A page of API keys.' },
+    { name: 'ApiKeyEdge', description: 'An API key in a page.' },
+  ),
+);
+
+builder.relayMutationField(
+  'createApiKey',
+  {
+    description: 'A new API key.',
+    inputFields: (t) => ({
+      name: t.string({ required: true, description: 'What the key is for (1-100 characters).' }),
+      scopes: t.stringList({ required: false, description: 'Its scopes; default: the caller’s. At most the caller’s.' }),
+    }),
+  },
+  {
+    description: 'Creates an API key. The secret is in the payload once and can never be read again.',
+    authScopes: ADMIN,
+    errors: { types: [ValidationError] },
+    resolve: (_root, { input }, ctx) => createApiKey(ctx, input),
+  },
+  {
+    description: 'The new key and, this once, its secret.',
+    outputFields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, description: 'The key.', resolve: (r) => r.apiKey }),
+      secret: t.exposeString('secret', { description: 'The key itself, for the x-api-key header. Shown only now.' }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'revokeApiKey',
+  { description: 'Which key to revoke.', inputFields: (t) => ({ id: t.id({ required: true, description: 'The key’s id.' }) }) },
+  {
+    description: 'Revokes an API key; it stops authenticating at once.',
+    authScopes: ADMIN,
+    errors: { types: [NotFoundError] },
+    resolve: (_root, { input }, ctx) => revokeApiKey(ctx, parseGlobalId('ApiKey', String(input.id))),
+  },
+  {
+    description: 'The revoked key.',
+    outputFields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, description: 'The key.', resolve: (k: ApiKey) => k }),
+    }),
+  },
+);

@@ -1,0 +1,60 @@
+import { builder } from '../builder.ts';
+import { AppError, ConflictError, InvalidStateError, NotFoundError, ValidationError, type ErrorCode } from '../errors.ts';
+
+export const ErrorCodeEnum = builder.enumType('ErrorCode', {
+  description: 'What kind of expected failure an Error is.',
+  values: {
+    VALIDATION: { description: 'The input is invalid; fieldErrors say where.' },
+    NOT_FOUND: { description: 'No such object exists for the caller (another tenant’s objects do not exist).' },
+    CONFLICT: { description: 'The change conflicts with existing data (e.g. a second integration of a provider).' },
+    VERSION_CONFLICT: { description: 'expectedVersion is stale: the object changed since it was read.' },
+    INVALID_STATE: { description: 'The object’s current status does not allow this change.' },
+    NO_ACTIVE_PROVIDER: { description: 'No ACTIVE integration serves the requested capability.' },
+  } satisfies Record<ErrorCode, unknown>,
+});
+
+export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+  description: 'An expected failure, returned in a mutation’s result union.',
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'What went wrong, for people.' }),
+    code: t.field({ type: ErrorCodeEnum, description: 'What went wrong, for programs.', resolve: (e) => e.code }),
+  }),
+});
+
+const FieldErrorRef = builder.objectRef<{ path: string[]; message: string }>('FieldError').implement({
+  description: 'One problem with one input field.',
+  fields: (t) => ({
+    path: t.exposeStringList('path', { description: 'Where in the input, e.g. ["credentials", "secret_key"].' }),
+    message: t.exposeString('message', { description: 'What is wrong there.' }),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input is invalid.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    fieldErrors: t.field({ type: [FieldErrorRef], description: 'Each problem and where it is.', resolve: (e) => e.fieldErrors }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'The object does not exist for the caller.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The change conflicts with the current data (code CONFLICT or VERSION_CONFLICT).',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(InvalidStateError, {
+  name: 'InvalidStateError',
+  description: 'The object’s status does not allow this change.',
+  interfaces: [ErrorInterface],
+});
+
+/** The error types most mutations on an existing object can return. */
+export const OBJECT_MUTATION_ERRORS = [ValidationError, NotFoundError, ConflictError, InvalidStateError];

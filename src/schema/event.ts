@@ -1,0 +1,45 @@
+import { builder } from '../builder.ts';
+import { EVENT_TYPES } from '../events/outbox.ts';
+import { pageArgsGuard } from './paging.ts';
+
+builder.prismaNode('Event', {
+  id: { field: 'id' },
+  description: 'Something that happened to the tenant’s objects; webhooks deliver these.',
+  fields: (t) => ({
+    type: t.exposeString('type', { description: 'e.g. integration.status_changed.' }),
+    payload: t.field({
+      type: 'JSONObject',
+      description: 'The event’s data (never a credential).',
+      resolve: (e) => e.payload as Record<string, unknown>,
+    }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  eventTypes: t.stringList({
+    description: 'Every event type the system emits.',
+    resolve: () => [...EVENT_TYPES],
+  }),
+  events: t.prismaConnection(
+    {
+      type: 'Event',
+      cursor: 'id',
+      defaultSize: 25,
+      maxSize: 100,
+      description: 'The tenant’s events, newest first.',
+      authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
+      args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
+      resolve: (query, _root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.event.findMany({ ...query, where: args.type ? { type: args.type } : {}, orderBy: { id: 'desc' } });
+      },
+      totalCount: (_root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.event.count({ where: args.type ? { type: args.type } : {} });
+      },
+    },
+    { name: 'EventConnection', description: 'A page of events.' },
+    { name: 'EventEdge', description: 'An event in a page.' },
+  ),
+}));

@@ -1,0 +1,16 @@
+/** The schema: the domain files register their types on the builder; this puts them together. */
+import { builder } from '../builder.ts';
+import './errors.ts';
+import './provider.ts';
+import './integration.ts';
+import './integration-mutations.ts';
+import './event.ts';
+import './api-key.ts';
+import './viewer.ts';
+import './subscriptions.ts';
+
+builder.queryType({ description: 'Reads. Every field needs credentials (Authorization: Bearer <JWT> or x-api-key).' });
+builder.mutationType({ description: 'Changes. Each takes `input` and returns a result union of its payload and the errors it can raise.' });
+builder.subscriptionType({ description: 'Live updates over Server-Sent Events (Accept: text/event-stream).' });
+
+export const schema = builder.toSchema();

@@ -1,0 +1,136 @@
+import { builder } from '../builder.ts';
+import { badArgument } from '../errors.ts';
+import { IntegrationStatus } from '../generated/prisma/enums.ts';
+import { credentialFields, publicCredentials } from '../integrations/present.ts';
+import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import { tryParseGlobalId } from './ids.ts';
+import { pageArgsGuard } from './paging.ts';
+import { ProviderCategoryEnum, ProviderRef } from './provider.ts';
+
+export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
+  name: 'IntegrationStatus',
+  description: 'Where an integration is in its lifecycle.',
+  values: {
+    PENDING_VERIFY: { description: 'Credentials are being checked against the provider’s API.' },
+    ACTIVE: { description: 'Verified and in use; only ACTIVE integrations are chosen by routing.' },
+    INACTIVE: { description: 'Disabled by a person; activateIntegration brings it back.' },
+    ERROR: { description: 'Verification failed; lastError says why.' },
+  },
+});
+
+const CredentialValueRef = builder
+  .objectRef<ReturnType<typeof credentialFields>[number]>('CredentialValue')
+  .implement({
+    description: 'One credential field of an integration; sensitive values always read as null.',
+    fields: (t) => ({
+      key: t.exposeString('key', { description: 'The field’s key.' }),
+      sensitive: t.exposeBoolean('sensitive', { description: 'Whether the value is secret.' }),
+      isSet: t.exposeBoolean('isSet', { description: 'Whether a value is stored.' }),
+      value: t.field({
+        type: 'JSON',
+        nullable: true,
+        description: 'The value; null when sensitive or unset.',
+        resolve: (v) => v.value,
+      }),
+    }),
+  });
+
+export const IntegrationRef = builder.prismaNode('Integration', {
+  id: { field: 'id' },
+  description: 'A tenant’s configured connection to one provider.',
+  authScopes: { 'integrations:read': true },
+  fields: (t) => ({
+    provider: t.field({
+      type: ProviderRef,
+      description: 'The provider this integration connects to.',
+      resolve: (i) => findProvider(i.provider)!,
+    }),
+    status: t.field({ type: IntegrationStatusEnum, description: 'Lifecycle status.', resolve: (i) => i.status }),
+    enabledCapabilities: t.exposeStringList('enabledCapabilities', {
+      description: 'The provider capabilities this integration may be used for.',
+    }),
+    credentials: t.field({
+      type: 'JSONObject',
+      description: 'Credential values by key; sensitive keys are present with the value null.',
+      select: { config: true, provider: true },
+      resolve: (i) => publicCredentials(i),
+    }),
+    credentialFields: t.field({
+      type: [CredentialValueRef],
+      description: 'Every credential field of the provider, with whether it is set.',
+      select: { config: true, provider: true, secretKeys: true },
+      resolve: (i) => credentialFields(i),
+    }),
+    metadata: t.field({
+      type: 'JSONObject',
+      description: 'Free-form data of the tenant’s own.',
+      resolve: (i) => i.metadata as Record<string, unknown>,
+    }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last verification failed, if it did.' }),
+    verifiedAt: t.expose('verifiedAt', { type: 'DateTime', nullable: true, description: 'When verification last succeeded.' }),
+    inboundWebhookUrl: t.field({
+      type: 'URL',
+      description: 'Where the provider should send its callbacks for this integration.',
+      select: { inboundToken: true, provider: true },
+      resolve: (i, _args, ctx) => `${ctx.services.config.publicUrl}/hooks/${i.provider}/${i.inboundToken}`,
+    }),
+    version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who configured it: a JWT sub or apikey:<id>.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+  }),
+});
+
+function integrationFilter(args: { status?: IntegrationStatus | null; category?: string | null; provider?: string | null }) {
+  const where: Prisma.IntegrationWhereInput = {};
+  if (args.status) where.status = args.status;
+  const names = PROVIDERS.filter((p) => !args.category || p.category === args.category).map((p) => p.name);
+  if (args.provider) {
+    if (!findProvider(args.provider)) throw badArgument('provider', `unknown provider "${args.provider}"`);
+    where.provider = names.includes(args.provider) ? args.provider : { in: [] };
+  } else if (args.category) {
+    where.provider = { in: names };
+  }
+  return where;
+}
+
+builder.queryFields((t) => ({
+  integrations: t.prismaConnection(
+    {
+      type: 'Integration',
+      cursor: 'id',
+      defaultSize: 25,
+      maxSize: 100,
+      description: 'The tenant’s integrations, newest first (default 25 a page, at most 100).',
+      authScopes: { 'integrations:read': true },
+      args: {
+        status: t.arg({ type: IntegrationStatusEnum, required: false, description: 'Only integrations in this status.' }),
+        category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),
+        provider: t.arg.string({ required: false, description: 'Only this provider’s integration.' }),
+      },
+      resolve: (query, _root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.integration.findMany({ ...query, where: integrationFilter(args), orderBy: { id: 'desc' } });
+      },
+      totalCount: (_root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.integration.count({ where: integrationFilter(args) });
+      },
+    },
+    { name: 'IntegrationConnection', description: 'A page of integrations.' },
+    { name: 'IntegrationEdge', description: 'An integration in a page.' },
+  ),
+  integration: t.prismaField({
+    type: 'Integration',
+    nullable: true,
+    description: 'One integration by id; null when it does not exist for the caller.',
+    authScopes: { 'integrations:read': true },
+    args: { id: t.arg.id({ required: true, description: 'The integration’s id.' }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = tryParseGlobalId('Integration', String(args.id));
+      return id ? ctx.db.integration.findUnique({ ...query, where: { id } }) : null;
+    },
+  }),
+}));

@@ -1,0 +1,109 @@
+import { builder } from '../builder.ts';
+import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import type { CredentialField, ProviderDefinition } from '../providers/types.ts';
+import { IntegrationRef } from './integration.ts';
+
+export const ProviderCategoryEnum = builder.enumType('ProviderCategory', {
+  description: 'What kind of service a provider is.',
+  values: {
+    PAYMENT: { description: 'Payments (Stripe).' },
+    COMMUNICATION: { description: 'SMS and messaging (Twilio, Plivo, WhatsApp).' },
+    EMAIL: { description: 'Email delivery (SendGrid).' },
+    E_SIGNATURE: { description: 'Electronic signatures (DocuSign, Clicksign, D4Sign, Certisign, Adobe Sign).' },
+    AI: { description: 'AI models (OpenAI).' },
+  },
+});
+
+const CredentialFieldTypeEnum = builder.enumType('CredentialFieldType', {
+  description: 'The type of a credential field’s value.',
+  values: {
+    STRING: { description: 'Text.' },
+    BOOLEAN: { description: 'true or false.' },
+    ENUM: { description: 'One of enumValues.' },
+    URL: { description: 'An http(s) URL.' },
+  },
+});
+
+const CredentialFieldRef = builder.objectRef<CredentialField>('CredentialField').implement({
+  description: 'One field of a provider’s credential schema.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The key in the credentials object.' }),
+    label: t.exposeString('label', { description: 'A label for forms.' }),
+    type: t.field({ type: CredentialFieldTypeEnum, description: 'The value’s type.', resolve: (f) => f.type }),
+    sensitive: t.exposeBoolean('sensitive', {
+      description: 'Sensitive values are encrypted at rest and never returned (they read as null).',
+    }),
+    required: t.exposeBoolean('required', { description: 'Whether configureIntegration needs it.' }),
+    enumValues: t.stringList({
+      nullable: true,
+      description: 'The allowed values of an ENUM field.',
+      resolve: (f) => (f.enumValues ? [...f.enumValues] : null),
+    }),
+    description: t.string({ nullable: true, description: 'What the field is and where to find it.', resolve: (f) => f.description ?? null }),
+    defaultValue: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The value used when the field is omitted on configure.',
+      resolve: (f) => f.defaultValue ?? null,
+    }),
+    pattern: t.string({
+      nullable: true,
+      description: 'A regular expression a STRING value must match, when the provider’s format is known.',
+      resolve: (f) => f.pattern?.source ?? null,
+    }),
+  }),
+});
+
+export const ProviderRef = builder.objectRef<ProviderDefinition>('Provider');
+
+builder.node(ProviderRef, {
+  description: 'A provider of the catalog, as it stands for the caller’s tenant.',
+  id: { resolve: (p) => p.name },
+  loadOne: (name) => findProvider(name) ?? null,
+  isTypeOf: (value) => PROVIDERS.includes(value as ProviderDefinition),
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The fixed identifier, e.g. "stripe".' }),
+    displayName: t.exposeString('displayName', { description: 'The name to show people.' }),
+    category: t.field({ type: ProviderCategoryEnum, description: 'The provider’s category.', resolve: (p) => p.category }),
+    capabilities: t.stringList({ description: 'What the provider can do, e.g. send_sms.', resolve: (p) => [...p.capabilities] }),
+    credentialSchema: t.field({
+      type: [CredentialFieldRef],
+      description: 'The credentials configureIntegration takes for this provider.',
+      resolve: (p) => [...p.credentialSchema],
+    }),
+    isConfigured: t.boolean({
+      description: 'Whether the tenant has a (not deleted) integration of this provider.',
+      authScopes: { 'integrations:read': true },
+      resolve: async (p, _args, ctx) => (await ctx.loaders.integrationByProvider.load(p.name)) !== null,
+    }),
+    integration: t.field({
+      type: IntegrationRef,
+      nullable: true,
+      description: 'The tenant’s integration of this provider, if any.',
+      authScopes: { 'integrations:read': true },
+      resolve: (p, _args, ctx) => ctx.loaders.integrationByProvider.load(p.name),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  providers: t.field({
+    type: [ProviderRef],
+    description: 'The provider catalog, optionally filtered.',
+    args: {
+      category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),
+      capability: t.arg.string({ required: false, description: 'Only providers with this capability.' }),
+    },
+    resolve: (_root, args) =>
+      PROVIDERS.filter(
+        (p) => (!args.category || p.category === args.category) && (!args.capability || p.capabilities.includes(args.capability)),
+      ),
+  }),
+  provider: t.field({
+    type: ProviderRef,
+    nullable: true,
+    description: 'One provider by name (e.g. "stripe"); null when there is none.',
+    args: { name: t.arg.string({ required: true, description: 'The provider’s name.' }) },
+    resolve: (_root, args) => findProvider(args.name) ?? null,
+  }),
+}));

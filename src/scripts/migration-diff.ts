@@ -1,0 +1,35 @@
+/**
+ * `npm run db:diff -- <name>`: writes prisma/migrations/<timestamp>_<name>/migration.sql with the
+ * SQL that brings the committed migrations up to prisma/schema.prisma (the role of
+ * `prisma migrate dev --create-only`, which needs a binary these machines cannot download).
+ * `npm run db:diff -- --check` exits 1 when the schema has changes no migration holds.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { MIGRATIONS_DIR, diffSchemaAgainstMigrations, readMigrations } from '../db/schema-engine.ts';
+
+const arg = process.argv[2];
+if (!arg) {
+  console.error('usage: npm run db:diff -- <migration_name> | --check');
+  process.exit(2);
+}
+const pglite = new PGlite();
+const sql = await diffSchemaAgainstMigrations(new PrismaPGlite(pglite), await readMigrations());
+await pglite.close();
+if (arg === '--check') {
+  if (sql) {
+    console.error(`prisma/schema.prisma has changes no migration holds:\n${sql}\nfix: npm run db:diff -- <name>`);
+    process.exit(1);
+  }
+  console.log('migrations match prisma/schema.prisma');
+} else if (!sql) {
+  console.log('no changes: prisma/schema.prisma matches the committed migrations');
+} else {
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const dir = path.join(MIGRATIONS_DIR, `${stamp}_${arg.replace(/\W+/g, '_')}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'migration.sql'), sql);
+  console.log(`wrote ${path.relative(process.cwd(), dir)}/migration.sql: review it, add what Prisma cannot express (partial indexes), commit it`);
+}
