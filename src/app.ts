@@ -94,7 +94,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         expireInSeconds: Math.ceil(config.verification.timeoutMs / 1000) * 4 + 60,
       },
     ]);
-    const services: Services = { config, logger, prisma: database.prisma, keyring, queue, pubsub: createAppPubSub() };
+    const services: Services = {
+      config,
+      publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+      logger, prisma: database.prisma, keyring, queue, pubsub: createAppPubSub() };
     if (config.worker) await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
 
     const authenticate = createAuthenticator({
@@ -160,7 +163,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           server.listen(config.port, config.host, () => {
             const address = server.address();
             const port = typeof address === 'object' && address ? address.port : config.port;
-            resolve({ url: `http://${config.host}:${port}` });
+            const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+            services.publicUrl = config.publicUrl ?? url;
+            resolve({ url });
           });
         }),
       close: async () => {

@@ -8,7 +8,8 @@ import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
 export interface Config {
   port: number;
   host: string;
-  publicUrl: string;
+  /** PUBLIC_URL; when unset, the address the server is listening on (see `publicUrl()` in app.ts). */
+  publicUrl?: string;
   databaseUrl?: string;
   dataDir: string;
   auth: {
@@ -91,7 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port,
     host,
-    publicUrl: url('PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
     databaseUrl,
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     auth: {

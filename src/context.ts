@@ -15,6 +15,8 @@ import { forTenant } from './db/tenant.ts';
 
 export interface Services {
   config: Config;
+  /** The origin providers and browsers reach this server at: PUBLIC_URL, or the listening address. */
+  publicUrl: string;
   logger: Logger;
   /** Unscoped: for authentication, workers and migrations, never for request data. */
   prisma: PrismaClient;

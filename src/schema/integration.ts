@@ -73,7 +73,7 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       type: 'URL',
       description: 'Where the provider should send its callbacks for this integration.',
       select: { inboundToken: true, provider: true },
-      resolve: (i, _args, ctx) => `${ctx.services.config.publicUrl}/hooks/${i.provider}/${i.inboundToken}`,
+      resolve: (i, _args, ctx) => `${ctx.services.publicUrl}/hooks/${i.provider}/${i.inboundToken}`,
     }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),

@@ -1,0 +1,130 @@
+/**
+ * Starts the real service (createApp) on a random loopback port with a fresh database: an
+ * in-memory PGlite by default, or a new database on the PostgreSQL server named by
+ * TEST_DATABASE_URL. Requests go over real HTTP.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { SignJWT } from 'jose';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export interface Credential {
+  token?: string;
+  apiKey?: string;
+  headers?: Record<string, string>;
+}
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T;
+  errors?: { message: string; extensions?: Record<string, unknown>; path?: string[] }[];
+  raw: string;
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  /** Every log line the server wrote, as text. */
+  logs: string[];
+  gql<T = any>(query: string, variables?: Record<string, unknown>, credential?: Credential): Promise<GraphQLResponse<T>>;
+  token(claims?: Record<string, unknown>, options?: { expiresIn?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `icp_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    LOG_LEVEL: 'info',
+    VERIFY_RETRY_DELAY_SECONDS: '1',
+    VERIFY_RETRY_LIMIT: '1',
+    VERIFY_TIMEOUT_MS: '3000',
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...env,
+  });
+  const app = await createApp(config, {
+    logger: createLogger(config.logLevel, sink),
+    inMemory: !database,
+    pollingIntervalSeconds: 0.5,
+  });
+  const { url } = await app.listen();
+
+  const token = (claims: Record<string, unknown> = {}, options: { expiresIn?: string } = {}) =>
+    new SignJWT({ tenant_id: 'tenant-a', ...claims })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(typeof claims.sub === 'string' ? claims.sub : 'user-1')
+      .setIssuedAt()
+      .setExpirationTime(options.expiresIn ?? '10m')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+
+  return {
+    app,
+    url,
+    logs,
+    token,
+    async gql(query, variables, credential) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...credential?.headers };
+      if (credential?.token) headers.authorization = `Bearer ${credential.token}`;
+      if (credential?.apiKey) headers['x-api-key'] = credential.apiKey;
+      const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const raw = await res.text();
+      const body = JSON.parse(raw);
+      return { status: res.status, data: body.data, errors: body.errors, raw };
+    },
+    async close() {
+      await app.close();
+      await database?.drop();
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

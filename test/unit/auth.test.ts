@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { generateApiKey, hashApiKey, isWellFormedApiKey } from '../../src/auth/api-keys.ts';
+import { effectiveScopes, parseScopeClaim, SCOPES, type Scope } from '../../src/auth/scopes.ts';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const FORMAT = /^icp_[0-9A-Za-z]{40}[0-9A-Za-z]{6}$/;
+
+/** Replaces the character at `i` with a different base62 character. */
+function changeAt(secret: string, i: number, step = 1): string {
+  const c = secret[i]!;
+  const idx = BASE62.indexOf(c);
+  const next = BASE62[(idx + step) % BASE62.length]!;
+  return secret.slice(0, i) + next + secret.slice(i + 1);
+}
+
+describe('generateApiKey', () => {
+  it('has the format icp_ + 40 base62 + 6 base62 checksum (50 chars)', () => {
+    for (let i = 0; i < 50; i++) {
+      const { secret } = generateApiKey();
+      expect(secret).toHaveLength(50);
+      expect(secret).toMatch(FORMAT);
+    }
+  });
+
+  it('is well formed', () => {
+    for (let i = 0; i < 200; i++) expect(isWellFormedApiKey(generateApiKey().secret)).toBe(true);
+  });
+
+  it('prefix is the first 12 characters', () => {
+    const key = generateApiKey();
+    expect(key.prefix).toHaveLength(12);
+    expect(key.prefix).toBe(key.secret.slice(0, 12));
+    expect(key.prefix.startsWith('icp_')).toBe(true);
+  });
+
+  it('secretHash is the SHA-256 hex of the secret', () => {
+    const key = generateApiKey();
+    expect(key.secretHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(key.secretHash).toBe(createHash('sha256').update(key.secret).digest('hex'));
+    expect(key.secretHash).toBe(hashApiKey(key.secret));
+  });
+
+  it('1000 keys are unique (secrets, prefixes and hashes)', () => {
+    const keys = Array.from({ length: 1000 }, generateApiKey);
+    expect(new Set(keys.map((k) => k.secret)).size).toBe(1000);
+    expect(new Set(keys.map((k) => k.secretHash)).size).toBe(1000);
+    expect(new Set(keys.map((k) => k.prefix)).size).toBe(1000);
+  });
+
+  it('uses the whole alphabet in the body (not e.g. hex only)', () => {
+    const seen = new Set(Array.from({ length: 200 }, () => generateApiKey().secret.slice(4, 44)).join(''));
+    expect(seen.size).toBe(62);
+  });
+});
+
+describe('hashApiKey', () => {
+  it('is the SHA-256 hex digest', () => {
+    expect(hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(hashApiKey('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('isWellFormedApiKey', () => {
+  const { secret } = generateApiKey();
+
+  it('is false for one changed character at any position of the body or checksum', () => {
+    for (let i = 4; i < 50; i++) {
+      for (const step of [1, 31]) {
+        const changed = changeAt(secret, i, step);
+        expect(changed).not.toBe(secret);
+        expect(isWellFormedApiKey(changed), `position ${i} step ${step}`).toBe(false);
+      }
+    }
+  });
+
+  it('is false for a character outside base62 in the body', () => {
+    for (const bad of ['-', '_', '+', '/', '=', ' ', 'é']) {
+      expect(isWellFormedApiKey(secret.slice(0, 10) + bad + secret.slice(11))).toBe(false);
+    }
+  });
+
+  it('is false for a wrong prefix', () => {
+    for (const prefix of ['icq_', 'ICP_', 'icp-', 'sk__', 'xicp']) {
+      expect(isWellFormedApiKey(prefix + secret.slice(4))).toBe(false);
+    }
+  });
+
+  it('is false for a wrong length', () => {
+    expect(isWellFormedApiKey(secret.slice(0, -1))).toBe(false);
+    expect(isWellFormedApiKey(`${secret}0`)).toBe(false);
+    expect(isWellFormedApiKey(` ${secret}`)).toBe(false);
+    expect(isWellFormedApiKey('')).toBe(false);
+    expect(isWellFormedApiKey('icp_')).toBe(false);
+  });
+
+  it('is false for swapped body and checksum', () => {
+    const body = secret.slice(4, 44);
+    const sum = secret.slice(44);
+    expect(isWellFormedApiKey(`icp_${sum}${body}`)).toBe(false);
+  });
+});
+
+describe('parseScopeClaim', () => {
+  const all = new Set<Scope>(SCOPES);
+  const sorted = (s: ReadonlySet<Scope>) => [...s].sort();
+
+  it('no claim → every scope', () => {
+    expect(sorted(parseScopeClaim(undefined))).toEqual(sorted(all));
+  });
+
+  it('an empty claim → no scope', () => {
+    expect(parseScopeClaim('').size).toBe(0);
+    expect(parseScopeClaim('   ').size).toBe(0);
+  });
+
+  it('reads a space-separated list', () => {
+    expect(sorted(parseScopeClaim('integrations:read webhooks:read'))).toEqual(['integrations:read', 'webhooks:read']);
+    expect(sorted(parseScopeClaim('  integrations:read\twebhooks:read\n'))).toEqual(['integrations:read', 'webhooks:read']);
+  });
+
+  it('ignores unknown scopes (and near-misses)', () => {
+    expect(parseScopeClaim('openid profile INTEGRATIONS:READ integrations:* admin:').size).toBe(0);
+    expect(sorted(parseScopeClaim('openid webhooks:read email'))).toEqual(['webhooks:read']);
+  });
+
+  it('write implies the matching read, and only that', () => {
+    expect(sorted(parseScopeClaim('integrations:write'))).toEqual(['integrations:read', 'integrations:write']);
+    expect(sorted(parseScopeClaim('webhooks:write'))).toEqual(['webhooks:read', 'webhooks:write']);
+  });
+
+  it('read does not imply write', () => {
+    expect(parseScopeClaim('integrations:read').has('integrations:write')).toBe(false);
+  });
+
+  it('admin implies every scope', () => {
+    expect(sorted(parseScopeClaim('admin'))).toEqual(sorted(all));
+    expect(sorted(parseScopeClaim('openid admin'))).toEqual(sorted(all));
+  });
+
+  it.each([
+    ['a number', 1],
+    ['true', true],
+    ['an array of scopes', ['admin', 'integrations:write']],
+    ['an object', { admin: true }],
+  ])('a non-string claim (%s) → no scope', (_name, claim) => {
+    expect(parseScopeClaim(claim).size).toBe(0);
+  });
+});
+
+describe('effectiveScopes', () => {
+  it('expands without mutating the input', () => {
+    const granted: Scope[] = ['integrations:write'];
+    expect([...effectiveScopes(granted)].sort()).toEqual(['integrations:read', 'integrations:write']);
+    expect(granted).toEqual(['integrations:write']);
+  });
+});

@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import { validateCapabilities, validateCredentialInput } from '../../src/integrations/credentials.ts';
+import { findProvider, PROVIDERS } from '../../src/providers/catalog.ts';
+import type { ProviderDefinition } from '../../src/providers/types.ts';
+
+function provider(name: string): ProviderDefinition {
+  const p = findProvider(name);
+  if (!p) throw new Error(`no provider ${name}`);
+  return p;
+}
+
+const stripe = provider('stripe');
+const adobe = provider('adobe_sign');
+
+const STRIPE_OK = { publishable_key: 'pk_test_abc123', secret_key: 'sk_test_abc123' };
+const ADOBE_OK = { access_token: 'token-123' };
+
+describe('validateCredentialInput: configure', () => {
+  it('accepts a complete input', () => {
+    const { values, errors } = validateCredentialInput(stripe, STRIPE_OK, 'configure');
+    expect(errors).toEqual([]);
+    expect(values).toEqual(STRIPE_OK);
+  });
+
+  it('requires every required field, at path credentials.<key>', () => {
+    const { errors } = validateCredentialInput(stripe, { publishable_key: 'pk_test_abc' }, 'configure');
+    expect(errors).toEqual([{ path: ['credentials', 'secret_key'], message: 'is required' }]);
+
+    const none = validateCredentialInput(stripe, {}, 'configure');
+    expect(none.errors.map((e) => e.path)).toEqual([
+      ['credentials', 'publishable_key'],
+      ['credentials', 'secret_key'],
+    ]);
+  });
+
+  it('uses the given path prefix', () => {
+    const { errors } = validateCredentialInput(stripe, { publishable_key: 'pk_test_abc' }, 'configure', ['input', 'creds']);
+    expect(errors.map((e) => e.path)).toEqual([['input', 'creds', 'secret_key']]);
+  });
+
+  it('null on a required field in configure is an error, reported once', () => {
+    const { errors } = validateCredentialInput(stripe, { ...STRIPE_OK, secret_key: null }, 'configure');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toEqual(['credentials', 'secret_key']);
+  });
+
+  it('applies defaults: e-sign environment "stage", changeKeys false', () => {
+    const { values, errors } = validateCredentialInput(adobe, ADOBE_OK, 'configure');
+    expect(errors).toEqual([]);
+    expect(values).toEqual({ access_token: 'token-123', environment: 'stage', changeKeys: false });
+    expect(values).not.toHaveProperty('webhookCatcherEndpoint');
+  });
+
+  it('every e-signature provider defaults environment and changeKeys', () => {
+    const esign = PROVIDERS.filter((p) => p.category === 'E_SIGNATURE');
+    expect(esign.length).toBeGreaterThan(0);
+    for (const p of esign) {
+      const { values } = validateCredentialInput(p, {}, 'configure');
+      expect(values.environment, p.name).toBe('stage');
+      expect(values.changeKeys, p.name).toBe(false);
+    }
+  });
+
+  it('given values win over defaults (including false-y ones)', () => {
+    const { values, errors } = validateCredentialInput(adobe, { ...ADOBE_OK, environment: 'production', changeKeys: true }, 'configure');
+    expect(errors).toEqual([]);
+    expect(values).toMatchObject({ environment: 'production', changeKeys: true });
+  });
+
+  it('null on an optional field in configure falls back to its default', () => {
+    const { values, errors } = validateCredentialInput(adobe, { ...ADOBE_OK, environment: null }, 'configure');
+    expect(errors).toEqual([]);
+    expect(values.environment).toBe('stage');
+  });
+
+  it('an unknown key is refused and the error lists the known keys', () => {
+    const { errors } = validateCredentialInput(stripe, { ...STRIPE_OK, secretKey: 'sk_test_abc' }, 'configure');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toEqual(['credentials', 'secretKey']);
+    expect(errors[0]!.message).toContain('stripe');
+    for (const key of ['publishable_key', 'secret_key', 'webhook_secret']) expect(errors[0]!.message).toContain(key);
+    expect(errors[0]!.message).not.toContain('sk_test_abc');
+  });
+
+  it.each([
+    ['STRING given a number', stripe, { ...STRIPE_OK, secret_key: 42 }, 'secret_key', 'expected a string'],
+    ['STRING given a boolean', stripe, { ...STRIPE_OK, publishable_key: true }, 'publishable_key', 'expected a string'],
+    ['BOOLEAN given a string', adobe, { ...ADOBE_OK, changeKeys: 'true' }, 'changeKeys', 'expected true or false'],
+    ['BOOLEAN given a number', adobe, { ...ADOBE_OK, changeKeys: 1 }, 'changeKeys', 'expected true or false'],
+    ['ENUM given a boolean', adobe, { ...ADOBE_OK, environment: true }, 'environment', 'expected one of: stage, production'],
+    ['URL given a number', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 1 }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
+    ['URL given a non-URL', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'not a url' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
+    ['URL with another scheme', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'ftp://example.com/x' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
+    ['URL javascript:', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'javascript:alert(1)' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
+  ] as const)('wrong type: %s', (_name, p, input, key, message) => {
+    const { values, errors } = validateCredentialInput(p, input as Record<string, unknown>, 'configure');
+    expect(errors).toEqual([{ path: ['credentials', key], message }]);
+    expect(values).not.toHaveProperty(key);
+  });
+
+  it('accepts http and https URLs', () => {
+    for (const url of ['https://hooks.example.com/adobe', 'http://localhost:8080/x']) {
+      const { values, errors } = validateCredentialInput(adobe, { ...ADOBE_OK, webhookCatcherEndpoint: url }, 'configure');
+      expect(errors).toEqual([]);
+      expect(values.webhookCatcherEndpoint).toBe(url);
+    }
+  });
+
+  it('an enum value outside the list names the allowed values', () => {
+    const { errors } = validateCredentialInput(adobe, { ...ADOBE_OK, environment: 'sandbox' }, 'configure');
+    expect(errors).toEqual([{ path: ['credentials', 'environment'], message: 'expected one of: stage, production' }]);
+  });
+
+  it('a pattern mismatch uses the patternHint and never echoes the value', () => {
+    const canary = 'CANARY_pasted_password_9f8e7d';
+    const { values, errors } = validateCredentialInput(stripe, { ...STRIPE_OK, secret_key: canary }, 'configure');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toEqual(['credentials', 'secret_key']);
+    expect(errors[0]!.message).toContain('starts with sk_test_, sk_live_, rk_test_ or rk_live_');
+    expect(errors[0]!.message).not.toContain(canary);
+    expect(errors[0]!.message).not.toContain('CANARY');
+    expect(JSON.stringify(errors)).not.toContain('CANARY');
+    expect(values).not.toHaveProperty('secret_key');
+  });
+
+  it('no error message ever contains a submitted value', () => {
+    const canary = 'CANARY-0xdeadbeef';
+    const input = {
+      access_token: 42,
+      environment: canary,
+      changeKeys: canary,
+      webhookCatcherEndpoint: canary,
+      [canary]: canary,
+    };
+    const { errors } = validateCredentialInput(adobe, input, 'configure');
+    expect(errors.length).toBe(5);
+    for (const e of errors) expect(e.message).not.toContain(canary);
+  });
+
+  it('refuses an empty or blank string', () => {
+    for (const blank of ['', '   ']) {
+      const { errors } = validateCredentialInput(adobe, { access_token: blank }, 'configure');
+      expect(errors).toEqual([{ path: ['credentials', 'access_token'], message: 'must not be empty' }]);
+    }
+  });
+
+  it('refuses a string longer than 8192 characters', () => {
+    const { errors } = validateCredentialInput(adobe, { access_token: 'a'.repeat(8193) }, 'configure');
+    expect(errors).toEqual([{ path: ['credentials', 'access_token'], message: 'must be at most 8192 characters' }]);
+    expect(validateCredentialInput(adobe, { access_token: 'a'.repeat(8192) }, 'configure').errors).toEqual([]);
+  });
+
+  it('reports every problem at once', () => {
+    const { errors } = validateCredentialInput(stripe, { publishable_key: 'nope', bogus: 1 }, 'configure');
+    expect(errors.map((e) => e.path.join('.')).sort()).toEqual([
+      'credentials.bogus',
+      'credentials.publishable_key',
+      'credentials.secret_key',
+    ]);
+  });
+});
+
+describe('validateCredentialInput: patch', () => {
+  it('takes any subset, with no defaults applied', () => {
+    const { values, errors } = validateCredentialInput(adobe, { changeKeys: true }, 'patch');
+    expect(errors).toEqual([]);
+    expect(values).toEqual({ changeKeys: true });
+  });
+
+  it('does not require required fields', () => {
+    const { values, errors } = validateCredentialInput(stripe, { webhook_secret: 'whsec_abc' }, 'patch');
+    expect(errors).toEqual([]);
+    expect(values).toEqual({ webhook_secret: 'whsec_abc' });
+  });
+
+  it('null clears an optional field', () => {
+    const { values, errors } = validateCredentialInput(stripe, { webhook_secret: null }, 'patch');
+    expect(errors).toEqual([]);
+    expect(values).toEqual({ webhook_secret: null });
+  });
+
+  it('null on a required field is an error', () => {
+    const { values, errors } = validateCredentialInput(stripe, { secret_key: null }, 'patch');
+    expect(errors).toEqual([{ path: ['credentials', 'secret_key'], message: 'is required and cannot be cleared' }]);
+    expect(values).not.toHaveProperty('secret_key');
+  });
+
+  it('an empty object is an error', () => {
+    const { errors } = validateCredentialInput(stripe, {}, 'patch');
+    expect(errors).toEqual([{ path: ['credentials'], message: 'must name at least one field to change' }]);
+  });
+
+  it('still checks types, patterns and unknown keys', () => {
+    const { errors } = validateCredentialInput(stripe, { secret_key: 'pk_test_wrong', other: 'x' }, 'patch');
+    expect(errors.map((e) => e.path)).toEqual([
+      ['credentials', 'secret_key'],
+      ['credentials', 'other'],
+    ]);
+  });
+});
+
+describe('validateCapabilities', () => {
+  it('defaults to all of the provider’s capabilities', () => {
+    for (const requested of [undefined, null]) {
+      const { capabilities, errors } = validateCapabilities(stripe, requested);
+      expect(errors).toEqual([]);
+      expect(capabilities).toEqual(['initiate_payment', 'process_refund', 'verify_payment']);
+    }
+  });
+
+  it('the default is a copy, not the catalog array', () => {
+    const { capabilities } = validateCapabilities(stripe, undefined);
+    expect(capabilities).not.toBe(stripe.capabilities);
+  });
+
+  it('accepts a subset', () => {
+    expect(validateCapabilities(stripe, ['verify_payment'])).toEqual({ capabilities: ['verify_payment'], errors: [] });
+  });
+
+  it('refuses an unsupported capability at enabledCapabilities.<index>', () => {
+    const { errors } = validateCapabilities(stripe, ['verify_payment', 'send_sms', 'request_signature']);
+    expect(errors.map((e) => e.path)).toEqual([
+      ['enabledCapabilities', '1'],
+      ['enabledCapabilities', '2'],
+    ]);
+    expect(errors[0]!.message).toContain('"send_sms"');
+    expect(errors[0]!.message).toContain('initiate_payment, process_refund, verify_payment');
+  });
+
+  it('removes duplicates, keeping first-seen order', () => {
+    const { capabilities, errors } = validateCapabilities(stripe, ['verify_payment', 'initiate_payment', 'verify_payment']);
+    expect(errors).toEqual([]);
+    expect(capabilities).toEqual(['verify_payment', 'initiate_payment']);
+  });
+});
