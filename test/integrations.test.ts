@@ -59,6 +59,10 @@ afterAll(async () => {
   await stripe?.close();
 });
 
+it('runs on the database the suite was started for', () => {
+  expect(server.app.database.kind).toBe(process.env.TEST_DATABASE_URL ? 'postgres' : 'embedded');
+});
+
 describe('configureIntegration', () => {
   let id: string;
 

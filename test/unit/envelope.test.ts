@@ -1,4 +1,4 @@
-import { randomBytes, createHash } from 'node:crypto';
+import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -64,6 +64,25 @@ describe('seal / open', () => {
     expect(Buffer.from(a.dataKey).equals(Buffer.from(b.dataKey))).toBe(false);
     // the wrapped data key's own iv is fresh too
     expect(Buffer.from(a.dataKey.subarray(0, 12)).equals(Buffer.from(b.dataKey.subarray(0, 12)))).toBe(false);
+  });
+
+  it('each seal uses a fresh 256-bit data key (unwrapped by hand with the KEK)', () => {
+    const k = kek('k1');
+    const r = keyringFromKeys([k]);
+    // dataKey layout (Sealed): iv (12) | tag (16) | wrapped key (32); wrap aad: dk|<keyId>|<aad>
+    const unwrap = (s: Sealed) => {
+      const d = Buffer.from(s.dataKey);
+      const decipher = createDecipheriv('aes-256-gcm', k.key, d.subarray(0, 12), { authTagLength: 16 });
+      decipher.setAAD(Buffer.from(`dk|${s.keyId}|${AAD}`));
+      decipher.setAuthTag(d.subarray(12, 28));
+      return Buffer.concat([decipher.update(d.subarray(28)), decipher.final()]);
+    };
+    const a = unwrap(seal(r, Buffer.from(PLAINTEXT), AAD));
+    const b = unwrap(seal(r, Buffer.from(PLAINTEXT), AAD));
+    expect(a).toHaveLength(32);
+    expect(a.equals(b)).toBe(false);
+    expect(a.equals(k.key)).toBe(false);
+    expect(a.equals(Buffer.alloc(32))).toBe(false);
   });
 
   describe('tampering fails with DecryptionError', () => {
