@@ -71,6 +71,10 @@ function disableIntrospection(): Plugin {
   };
 }
 
+function origin(host: string, port: number) {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify(body));
@@ -96,7 +100,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ]);
     const services: Services = {
       config,
-      publicUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+      publicUrl: config.publicUrl ?? origin(config.host, config.port),
       logger, prisma: database.prisma, keyring, queue, pubsub: createAppPubSub() };
     if (config.worker) await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
 
@@ -163,7 +167,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           server.listen(config.port, config.host, () => {
             const address = server.address();
             const port = typeof address === 'object' && address ? address.port : config.port;
-            const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+            const url = origin(config.host, port);
             services.publicUrl = config.publicUrl ?? url;
             resolve({ url });
           });

@@ -71,10 +71,10 @@ export function loadConfig(env: Env = process.env): Config {
     if (raw === undefined) return undefined;
     try {
       const u = new URL(raw);
-      if (!protocols.includes(u.protocol)) throw new Error();
+      if (!protocols.includes(u.protocol) || !u.hostname) throw new Error();
       return raw.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name}: expected a ${protocols.join(' or ')} URL`);
+      problems.push(`${name}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL with a host`);
       return undefined;
     }
   };

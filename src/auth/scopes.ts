@@ -19,9 +19,12 @@ export function effectiveScopes(granted: Iterable<Scope>): ReadonlySet<Scope> {
   return set;
 }
 
-/** Parses a space-separated `scope` claim; unknown scopes are ignored (they grant nothing here). */
+/**
+ * Parses a space-separated `scope` claim; unknown scopes are ignored (they grant nothing here).
+ * Only an absent claim means every scope; any other non-string value (null included) means none.
+ */
 export function parseScopeClaim(claim: unknown): ReadonlySet<Scope> {
-  if (claim === undefined || claim === null) return effectiveScopes(SCOPES);
+  if (claim === undefined) return effectiveScopes(SCOPES);
   if (typeof claim !== 'string') return new Set();
   return effectiveScopes(claim.split(/\s+/).filter(isScope));
 }

@@ -37,8 +37,10 @@ function encrypt(key: Uint8Array, plaintext: Uint8Array, aad: Buffer) {
 }
 
 function decrypt(key: Uint8Array, iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array, aad: Buffer): Buffer {
+  // A shortened tag would make forgery feasible: only full-length tags and IVs are accepted.
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DecryptionError('malformed envelope');
   try {
-    const decipher = createDecipheriv(ALGORITHM, key, iv);
+    const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);

@@ -109,6 +109,12 @@ describe('parseScopeClaim', () => {
     expect(sorted(parseScopeClaim(undefined))).toEqual(sorted(all));
   });
 
+  it('a null or non-string claim → no scope (only an absent claim means all)', () => {
+    expect(parseScopeClaim(null).size).toBe(0);
+    expect(parseScopeClaim(['admin']).size).toBe(0);
+    expect(parseScopeClaim(42).size).toBe(0);
+  });
+
   it('an empty claim → no scope', () => {
     expect(parseScopeClaim('').size).toBe(0);
     expect(parseScopeClaim('   ').size).toBe(0);

@@ -49,10 +49,16 @@ describe('loadConfig defaults', () => {
     expect(config.introspection).toBe(true);
   });
 
+  it('refuses a DATABASE_URL without a host', () => {
+    expect(problemsOf({ DATABASE_URL: 'postgres://' })).toEqual([
+      'DATABASE_URL: expected a postgres:// or postgresql:// URL with a host',
+    ]);
+  });
+
   it('reads PUBLIC_URL (trailing slash removed) and refuses a non-http(s) one', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://icp.example.com/' }).publicUrl).toBe('https://icp.example.com');
     expect(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:4000' }).publicUrl).toBe('http://127.0.0.1:4000');
-    expect(problemsOf({ PUBLIC_URL: 'icp.example.com' })).toEqual(['PUBLIC_URL: expected a http: or https: URL']);
+    expect(problemsOf({ PUBLIC_URL: 'icp.example.com' })).toEqual(['PUBLIC_URL: expected a http:// or https:// URL with a host']);
   });
 
   it('reads valid values', () => {
@@ -170,8 +176,8 @@ describe('loadConfig provider origins', () => {
   it('refuses a non-http(s) origin, naming the variable', () => {
     const problems = problemsOf({ STRIPE_API_BASE_URL: 'ftp://stripe.fake.test', ADOBE_SIGN_API_BASE_URL: 'nope' });
     expect(problems).toEqual([
-      'STRIPE_API_BASE_URL: expected a http: or https: URL',
-      'ADOBE_SIGN_API_BASE_URL: expected a http: or https: URL',
+      'STRIPE_API_BASE_URL: expected a http:// or https:// URL with a host',
+      'ADOBE_SIGN_API_BASE_URL: expected a http:// or https:// URL with a host',
     ]);
   });
 });

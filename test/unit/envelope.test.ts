@@ -109,6 +109,14 @@ describe('seal / open', () => {
     });
   });
 
+  it('a truncated tag or iv is refused (no shortened-tag forgery)', () => {
+    const sealed = seal(ring, Buffer.from(PLAINTEXT), AAD);
+    for (const length of [4, 8, 12]) {
+      expectDecryptionError(() => open(ring, { ...sealed, tag: sealed.tag.subarray(0, length) }, AAD));
+    }
+    expectDecryptionError(() => open(ring, { ...sealed, iv: sealed.iv.subarray(0, 8) }, AAD));
+  });
+
   it('a ciphertext swapped between two records (different aad) fails to open', () => {
     const a = seal(ring, Buffer.from('secret-of-A'), aadFor('tenant-a', 'row-1'));
     const b = seal(ring, Buffer.from('secret-of-B'), aadFor('tenant-a', 'row-2'));
