@@ -31,6 +31,8 @@ export interface AppOptions {
   inMemory?: boolean;
   /** Job polling interval; tests poll faster. */
   pollingIntervalSeconds?: number;
+  /** Sees every SQL statement Prisma sends (tests and benchmarks count them). */
+  onQuery?: (sql: string) => void;
 }
 
 export interface App {
@@ -82,7 +84,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, inMemory: options.inMemory });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    inMemory: options.inMemory,
+    onQuery: options.onQuery,
+  });
   let ready = false;
   try {
     await migrate(database, logger);

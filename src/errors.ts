@@ -63,6 +63,18 @@ export class InvalidStateError extends AppError {
   readonly code = 'INVALID_STATE' as const;
 }
 
+/**
+ * Returned as data by resolveRoute, never thrown: graphql-js treats any Error instance a
+ * resolver returns as a failure of the field, so this is deliberately not an Error.
+ */
+export class NoActiveProviderError {
+  readonly code = 'NO_ACTIVE_PROVIDER' as const;
+  readonly message: string;
+  constructor(readonly capability: string) {
+    this.message = `no ACTIVE integration serves "${capability}": add a routing rule, or activate or fix the integrations its rules name`;
+  }
+}
+
 /** Errors that are not a mutation's result: bad credentials, missing scope, bad paging. */
 export function unauthenticated(reason: string) {
   return new GraphQLError(`Unauthenticated: ${reason}`, {

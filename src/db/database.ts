@@ -27,18 +27,27 @@ export interface DatabaseOptions {
   /** Embedded only: keep the data in memory (tests). */
   inMemory?: boolean;
   poolSize?: number;
+  /** Called with every SQL statement Prisma sends (benchmarks and tests count them). */
+  onQuery?: (sql: string) => void;
 }
 
 /** Interactive transactions wait behind PGlite's single connection, so allow them some time. */
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openEmbedded(options);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openEmbedded(options);
 }
 
-async function openPostgres(connectionString: string, max: number): Promise<Database> {
-  const adapter = new PrismaPg({ connectionString, max });
-  const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
+function createClient(adapter: SqlMigrationAwareDriverAdapterFactory, onQuery?: (sql: string) => void): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
+  const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', (event) => onQuery(event.query));
+  return prisma;
+}
+
+async function openPostgres(connectionString: string, options: DatabaseOptions): Promise<Database> {
+  const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
+  const prisma = createClient(adapter, options.onQuery);
   return {
     kind: 'postgres',
     prisma,
@@ -53,7 +62,7 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   const pglite = new PGlite(options.inMemory ? undefined : options.dataDir);
   await pglite.waitReady;
   const adapter = new EmbeddedAdapterFactory(pglite);
-  const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
+  const prisma = createClient(adapter, options.onQuery);
   return {
     kind: 'embedded',
     prisma,

@@ -12,6 +12,9 @@ export const EVENT_TYPES = [
   'integration.status_changed',
   'integration.credentials_rotated',
   'integration.deleted',
+  'routing_rule.created',
+  'routing_rule.updated',
+  'routing_rule.deleted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

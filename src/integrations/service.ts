@@ -8,10 +8,12 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Services } from '../context.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
+import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import type { TenantDb, TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import { recordEvent, type EventType } from '../events/outbox.ts';
-import { Prisma, type Integration } from '../generated/prisma/client.ts';
+import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
+import { rulesReferencing } from '../routing/service.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
@@ -43,14 +45,6 @@ function validateMetadata(metadata: Record<string, unknown> | null | undefined, 
 
 function newInboundToken() {
   return randomBytes(24).toString('base64url');
-}
-
-function isUniqueViolation(err: unknown) {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
-}
-
-function isRecordMissing(err: unknown) {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
 }
 
 async function queueVerification(scope: RequestScope, tx: TenantTx, row: Integration) {
@@ -275,8 +269,11 @@ export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
     events: [{ type: 'integration.updated', extra: { changedFields: ['inboundWebhookUrl'] } }],
   }));
 
-/** Soft delete: the row stays (audit, event history) but is invisible and frees its provider slot. */
-export async function deleteIntegration(scope: RequestScope, id: string): Promise<Integration> {
+/**
+ * Soft delete: the row stays (audit, event history) but is invisible and frees its provider
+ * slot. Routing rules that name it stay and are reported: they no longer select it.
+ */
+export async function deleteIntegration(scope: RequestScope, id: string): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
   const { viewer } = scope;
   return scope.db.$transaction(async (tx) => {
     const row = await tx.integration.findUnique({ where: { id } });
@@ -286,6 +283,6 @@ export async function deleteIntegration(scope: RequestScope, id: string): Promis
       data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },
     });
     await recordEvent(tx, viewer, { type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) });
-    return deleted;
+    return { deleted, affectedRoutingRules: await rulesReferencing(tx, id) };
   });
 }

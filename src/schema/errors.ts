@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { AppError, ConflictError, InvalidStateError, NotFoundError, ValidationError, type ErrorCode } from '../errors.ts';
+import { ConflictError, InvalidStateError, NoActiveProviderError, NotFoundError, ValidationError, type ErrorCode } from '../errors.ts';
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'What kind of expected failure an Error is.',
@@ -13,8 +13,17 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   } satisfies Record<ErrorCode, unknown>,
 });
 
-export const ErrorInterface = builder.interfaceRef<AppError>('Error').implement({
+const ERROR_TYPES = [
+  [ValidationError, 'ValidationError'],
+  [NotFoundError, 'NotFoundError'],
+  [ConflictError, 'ConflictError'],
+  [InvalidStateError, 'InvalidStateError'],
+  [NoActiveProviderError, 'NoActiveProviderError'],
+] as const;
+
+export const ErrorInterface = builder.interfaceRef<{ message: string; code: ErrorCode }>('Error').implement({
   description: 'An expected failure, returned in a mutation’s result union.',
+  resolveType: (error) => ERROR_TYPES.find(([type]) => error instanceof type)?.[1] ?? null,
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What went wrong, for people.' }),
     code: t.field({ type: ErrorCodeEnum, description: 'What went wrong, for programs.', resolve: (e) => e.code }),
@@ -54,6 +63,13 @@ builder.objectType(InvalidStateError, {
   name: 'InvalidStateError',
   description: 'The object’s status does not allow this change.',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(NoActiveProviderError, {
+  name: 'NoActiveProviderError',
+  description: 'No ACTIVE integration serves the capability.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ capability: t.exposeString('capability', { description: 'The capability that could not be routed.' }) }),
 });
 
 /** The error types most mutations on an existing object can return. */

@@ -4,6 +4,7 @@ import './errors.ts';
 import './provider.ts';
 import './integration.ts';
 import './integration-mutations.ts';
+import './routing-rule.ts';
 import './event.ts';
 import './api-key.ts';
 import './viewer.ts';

@@ -5,6 +5,7 @@ import * as integrations from '../integrations/service.ts';
 import { integrationGlobalId } from '../integrations/present.ts';
 import { parseGlobalId } from './ids.ts';
 import { IntegrationRef } from './integration.ts';
+import { RoutingRuleRef } from './routing-rule.ts';
 
 const WRITE = { 'integrations:write': true } as const;
 
@@ -123,7 +124,12 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
-      deletedId: t.id({ description: 'The deleted integration’s id.', resolve: (i) => integrationGlobalId(i.id) }),
+      deletedId: t.id({ description: 'The deleted integration’s id.', resolve: (r) => integrationGlobalId(r.deleted.id) }),
+      affectedRoutingRules: t.field({
+        type: [RoutingRuleRef],
+        description: 'The routing rules that named it as primary or fallback; they no longer select it.',
+        resolve: (r) => r.affectedRoutingRules,
+      }),
     }),
   },
 );

@@ -32,6 +32,8 @@ export interface TestServer {
   url: string;
   /** Every log line the server wrote, as text. */
   logs: string[];
+  /** Every SQL statement Prisma sent, in order (pg-boss's own polling is not included). */
+  queries: string[];
   gql<T = any>(query: string, variables?: Record<string, unknown>, credential?: Credential): Promise<GraphQLResponse<T>>;
   token(claims?: Record<string, unknown>, options?: { expiresIn?: string }): Promise<string>;
   close(): Promise<void>;
@@ -77,10 +79,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
+  const queries: string[] = [];
   const app = await createApp(config, {
     logger: createLogger(config.logLevel, sink),
     inMemory: !database,
     pollingIntervalSeconds: 0.5,
+    onQuery: (sql) => queries.push(sql),
   });
   const { url } = await app.listen();
 
@@ -96,6 +100,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     app,
     url,
     logs,
+    queries,
     token,
     async gql(query, variables, credential) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...credential?.headers };

@@ -33,7 +33,7 @@ const bin = binDir();
 const asRoot = userInfo().uid === 0;
 // PostgreSQL refuses to run as root: run it as the `postgres` system user the package creates.
 const run = (cmd: string, args: string[]) =>
-  asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'inherit' })
+  asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'inherit', cwd: dir })
     : execFileSync(path.join(bin, cmd), args, { stdio: 'inherit' });
 
 const dir = mkdtempSync(path.join(tmpdir(), 'icp-pg-'));

@@ -1,0 +1,218 @@
+/**
+ * Routing-rule use cases. A rule maps a capability to an integration of the same tenant (and
+ * optionally a fallback); changes write their events in the same transaction.
+ */
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
+import type { TenantTx } from '../db/tenant.ts';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { recordEvent, type EventType } from '../events/outbox.ts';
+import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
+import { integrationGlobalId } from '../integrations/present.ts';
+import type { RequestScope } from '../integrations/service.ts';
+import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import { chooseRoute, ruleOrder } from './choose.ts';
+
+export const DEFAULT_PRIORITY = 100;
+const MAX_PRIORITY = 1_000_000;
+const KNOWN_CAPABILITIES = new Set(PROVIDERS.flatMap((p) => p.capabilities));
+
+/** A reference to an integration as the caller gave it: its global id and the id inside. */
+export interface IntegrationInputRef {
+  globalId: string;
+  id: string | null;
+}
+
+export interface RuleInput {
+  capability?: string | null;
+  integration?: IntegrationInputRef | null;
+  /** null clears the fallback; undefined leaves it. */
+  fallback?: IntegrationInputRef | null;
+  priority?: number | null;
+  isDefault?: boolean | null;
+}
+
+export function routingRuleGlobalId(id: string) {
+  return encodeGlobalID('RoutingRule', id);
+}
+
+function ruleEventData(rule: RoutingRule): Prisma.InputJsonObject {
+  return {
+    id: routingRuleGlobalId(rule.id),
+    capability: rule.capability,
+    integrationId: integrationGlobalId(rule.integrationId),
+    fallbackIntegrationId: rule.fallbackIntegrationId ? integrationGlobalId(rule.fallbackIntegrationId) : null,
+    priority: rule.priority,
+    isDefault: rule.isDefault,
+    version: rule.version,
+  };
+}
+
+async function loadTarget(tx: TenantTx, ref: IntegrationInputRef): Promise<Integration> {
+  const row = ref.id ? await tx.integration.findUnique({ where: { id: ref.id } }) : null;
+  if (!row) throw new NotFoundError('Integration', ref.globalId);
+  return row;
+}
+
+/** The capability must be one the integration's provider supports and the integration has enabled. */
+function checkServes(integration: Integration, capability: string, path: string, errors: FieldError[]) {
+  const provider = findProvider(integration.provider);
+  if (!provider?.capabilities.includes(capability)) {
+    errors.push({ path: [path], message: `${integration.provider} does not support "${capability}"` });
+  } else if (!integration.enabledCapabilities.includes(capability)) {
+    errors.push({ path: [path], message: `the ${integration.provider} integration does not have "${capability}" enabled` });
+  }
+}
+
+/** Validates the rule a change would produce; throws typed errors. */
+async function validateRule(
+  tx: TenantTx,
+  rule: { capability: string; integration: IntegrationInputRef; fallback: IntegrationInputRef | null; priority: number },
+) {
+  const errors: FieldError[] = [];
+  if (!KNOWN_CAPABILITIES.has(rule.capability)) {
+    errors.push({ path: ['capability'], message: `unknown capability "${rule.capability}" (known: ${[...KNOWN_CAPABILITIES].join(', ')})` });
+  }
+  if (!Number.isInteger(rule.priority) || rule.priority < 0 || rule.priority > MAX_PRIORITY) {
+    errors.push({ path: ['priority'], message: `must be a whole number from 0 to ${MAX_PRIORITY} (lower wins)` });
+  }
+  if (errors.length) throw new ValidationError(errors);
+  const primary = await loadTarget(tx, rule.integration);
+  const fallback = rule.fallback ? await loadTarget(tx, rule.fallback) : null;
+  checkServes(primary, rule.capability, 'integrationId', errors);
+  if (fallback) {
+    if (fallback.id === primary.id) errors.push({ path: ['fallbackIntegrationId'], message: 'must differ from integrationId' });
+    else checkServes(fallback, rule.capability, 'fallbackIntegrationId', errors);
+  }
+  if (errors.length) throw new ValidationError(errors);
+  return { primary, fallback };
+}
+
+function conflictOnDefault(err: unknown, capability: string): never {
+  if (isUniqueViolation(err)) {
+    throw new ConflictError(`"${capability}" already has a default rule: unset it first, or update that rule`);
+  }
+  if (isRecordMissing(err)) {
+    throw new ConflictError('the routing rule changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
+  }
+  throw err;
+}
+
+async function emit(tx: TenantTx, scope: RequestScope, type: EventType, rule: RoutingRule) {
+  await recordEvent(tx, scope.viewer, { type, subjectId: rule.id, data: ruleEventData(rule) });
+}
+
+export async function createRoutingRule(
+  scope: RequestScope,
+  input: { capability: string; integration: IntegrationInputRef; fallback?: IntegrationInputRef | null; priority?: number | null; isDefault?: boolean | null },
+): Promise<RoutingRule> {
+  const { viewer } = scope;
+  const wanted = {
+    capability: input.capability,
+    integration: input.integration,
+    fallback: input.fallback ?? null,
+    priority: input.priority ?? DEFAULT_PRIORITY,
+  };
+  try {
+    return await scope.db.$transaction(async (tx) => {
+      const { primary, fallback } = await validateRule(tx, wanted);
+      const rule = await tx.routingRule.create({
+        data: {
+          tenantId: viewer.tenantId,
+          appId: viewer.appId,
+          capability: wanted.capability,
+          integrationId: primary.id,
+          fallbackIntegrationId: fallback?.id ?? null,
+          priority: wanted.priority,
+          isDefault: input.isDefault ?? false,
+          createdBy: viewer.actorId,
+          updatedBy: viewer.actorId,
+        },
+      });
+      await emit(tx, scope, 'routing_rule.created', rule);
+      return rule;
+    });
+  } catch (err) {
+    return conflictOnDefault(err, input.capability);
+  }
+}
+
+export async function updateRoutingRule(
+  scope: RequestScope,
+  id: string,
+  globalId: string,
+  input: RuleInput & { expectedVersion?: number | null },
+): Promise<RoutingRule> {
+  const { viewer } = scope;
+  let capability = input.capability ?? '';
+  try {
+    return await scope.db.$transaction(async (tx) => {
+      const current = await tx.routingRule.findUnique({ where: { id } });
+      if (!current) throw new NotFoundError('RoutingRule', globalId);
+      if (input.expectedVersion != null && input.expectedVersion !== current.version) {
+        throw ConflictError.staleVersion('the routing rule', input.expectedVersion, current.version);
+      }
+      capability = input.capability ?? current.capability;
+      const currentFallback = current.fallbackIntegrationId
+        ? { globalId: integrationGlobalId(current.fallbackIntegrationId), id: current.fallbackIntegrationId }
+        : null;
+      const { primary, fallback } = await validateRule(tx, {
+        capability,
+        integration: input.integration ?? { globalId: integrationGlobalId(current.integrationId), id: current.integrationId },
+        fallback: input.fallback === undefined ? currentFallback : input.fallback,
+        priority: input.priority ?? current.priority,
+      });
+      const rule = await tx.routingRule.update({
+        where: { id, version: current.version },
+        data: {
+          capability,
+          integrationId: primary.id,
+          fallbackIntegrationId: fallback?.id ?? null,
+          priority: input.priority ?? current.priority,
+          isDefault: input.isDefault ?? current.isDefault,
+          version: { increment: 1 },
+          updatedBy: viewer.actorId,
+        },
+      });
+      await emit(tx, scope, 'routing_rule.updated', rule);
+      return rule;
+    });
+  } catch (err) {
+    return conflictOnDefault(err, capability);
+  }
+}
+
+export async function deleteRoutingRule(scope: RequestScope, id: string, globalId: string): Promise<RoutingRule> {
+  const { viewer } = scope;
+  return scope.db.$transaction(async (tx) => {
+    const current = await tx.routingRule.findUnique({ where: { id } });
+    if (!current) throw new NotFoundError('RoutingRule', globalId);
+    const rule = await tx.routingRule.update({
+      where: { id, version: current.version },
+      data: { deletedAt: new Date(), deletedBy: viewer.actorId, updatedBy: viewer.actorId, version: { increment: 1 } },
+    });
+    await emit(tx, scope, 'routing_rule.deleted', rule);
+    return rule;
+  });
+}
+
+/** The live rules whose primary or fallback is the integration. */
+export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationId: string) {
+  return db.routingRule.findMany({
+    where: { OR: [{ integrationId }, { fallbackIntegrationId: integrationId }] },
+    orderBy: [{ capability: 'asc' }, { isDefault: 'desc' }, { priority: 'asc' }, { id: 'asc' }],
+  });
+}
+
+/**
+ * Resolves a capability to an integration in two indexed queries, whatever the number of
+ * rules: the capability's rules, then every integration they name (choose.ts decides).
+ */
+export async function resolveRoute(scope: Pick<RequestScope, 'db'>, capability: string) {
+  const rules = await scope.db.routingRule.findMany({ where: { capability } });
+  const ids = [...new Set(rules.flatMap((r) => (r.fallbackIntegrationId ? [r.integrationId, r.fallbackIntegrationId] : [r.integrationId])))];
+  const integrations = ids.length
+    ? await scope.db.integration.findMany({ where: { id: { in: ids }, status: 'ACTIVE' } })
+    : [];
+  return chooseRoute(capability, rules.sort(ruleOrder), new Map(integrations.map((i) => [i.id, i])));
+}
