@@ -9,6 +9,7 @@ import type { Viewer } from '../auth/viewer.ts';
 import type { Services } from '../context.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
+import { lockForUpdate } from '../db/lock.ts';
 import type { TenantDb, TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import { recordEvent, type EventType } from '../events/outbox.ts';
@@ -129,6 +130,7 @@ async function changeIntegration(
   let outcome: { row: Integration; statusChanged: boolean; queued: boolean };
   try {
     outcome = await scope.db.$transaction(async (tx) => {
+      await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
       const row = await tx.integration.findUnique({ where: { id } });
       if (!row) throw new NotFoundError('Integration', id);
       if (expectedVersion != null && expectedVersion !== row.version) {
@@ -276,6 +278,7 @@ export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
 export async function deleteIntegration(scope: RequestScope, id: string): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
   const { viewer } = scope;
   return scope.db.$transaction(async (tx) => {
+    await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
     const row = await tx.integration.findUnique({ where: { id } });
     if (!row) throw new NotFoundError('Integration', id);
     const deleted = await tx.integration.update({

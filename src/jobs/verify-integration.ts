@@ -6,6 +6,7 @@
 import type PgBoss from 'pg-boss';
 import type { Services } from '../context.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
+import { lockForUpdate } from '../db/lock.ts';
 import { forTenant } from '../db/tenant.ts';
 import { recordEvent } from '../events/outbox.ts';
 import type { Integration } from '../generated/prisma/client.ts';
@@ -60,6 +61,7 @@ export function verifyIntegrationWorker(services: Services) {
     const log = { integrationId, provider: current.provider, outcome: outcome.kind, attempt: job.retryCount + 1 };
 
     const applied = await db.$transaction(async (tx) => {
+      await lockForUpdate(tx, 'Integration', tenantId, integrationId);
       const fresh = await tx.integration.findUnique({ where: { id: integrationId } });
       if (!fresh || fresh.status !== 'PENDING_VERIFY' || fresh.credentialsRevision !== revision) return null;
       const updated = await tx.integration.update({

@@ -4,6 +4,7 @@
  */
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
+import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import { recordEvent, type EventType } from '../events/outbox.ts';
@@ -147,6 +148,7 @@ export async function updateRoutingRule(
   let capability = input.capability ?? '';
   try {
     return await scope.db.$transaction(async (tx) => {
+      await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
       const current = await tx.routingRule.findUnique({ where: { id } });
       if (!current) throw new NotFoundError('RoutingRule', globalId);
       if (input.expectedVersion != null && input.expectedVersion !== current.version) {
@@ -185,6 +187,7 @@ export async function updateRoutingRule(
 export async function deleteRoutingRule(scope: RequestScope, id: string, globalId: string): Promise<RoutingRule> {
   const { viewer } = scope;
   return scope.db.$transaction(async (tx) => {
+    await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
     const current = await tx.routingRule.findUnique({ where: { id } });
     if (!current) throw new NotFoundError('RoutingRule', globalId);
     const rule = await tx.routingRule.update({
