@@ -4,71 +4,13 @@
  * `verify` sends as much as how it classifies the answer. Plus the catalog's shape (CONTRACT.md).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, jwtVerify } from 'jose';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { findProvider, PROVIDERS } from '../src/providers/catalog.ts';
 import type { Credentials, ProviderDefinition, VerifyContext, VerifyResult } from '../src/providers/types.ts';
-
-// ---------------------------------------------------------------------------------------------
-// A loopback fake API that records every request
-
-interface Seen {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-interface Reply {
-  status: number;
-  body?: unknown;
-}
-interface Fake {
-  url: string;
-  seen: Seen[];
-  /** When set, every request gets a 503. */
-  unavailable: boolean;
-  close(): Promise<void>;
-}
-
-async function startFake(route: (req: Seen) => Reply | Promise<Reply>): Promise<Fake> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', async () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const seen: Seen = {
-        method: req.method ?? '',
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      };
-      fake.seen.push(seen);
-      let reply: Reply;
-      try {
-        reply = fake.unavailable ? { status: 503, body: { error: 'maintenance' } } : await route(seen);
-      } catch {
-        reply = { status: 500 };
-      }
-      res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body ?? {}));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const fake: Fake = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen: [],
-    unavailable: false,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  return fake;
-}
+import { startFakeApi as startFake, type FakeApi as Fake, type Seen } from './helpers/fake-api.ts';
 
 /** An origin nothing listens on: connections are refused. */
 async function closedOrigin(): Promise<string> {
@@ -328,13 +270,14 @@ for (const c of CASES) {
     });
 
     it('treats a 503 as transient', async () => {
-      fake.unavailable = true;
+      const route = fake.route;
+      fake.route = () => ({ status: 503, body: { error: 'maintenance' } });
       try {
         const result = await run(c.good, c.good);
         expect(result).toMatchObject({ ok: false, permanent: false });
         expect(fake.seen).toHaveLength(1);
       } finally {
-        fake.unavailable = false;
+        fake.route = route;
       }
     });
 
@@ -491,11 +434,12 @@ describe('docusign verify', () => {
   });
 
   it('treats a 503 as transient', async () => {
-    fake.unavailable = true;
+    const route = fake.route;
+    fake.route = () => ({ status: 503, body: { error: 'maintenance' } });
     try {
       expect(await run(good)).toMatchObject({ ok: false, permanent: false });
     } finally {
-      fake.unavailable = false;
+      fake.route = route;
     }
   });
 
