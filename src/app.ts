@@ -16,10 +16,13 @@ import { readOrCreateSecretFile } from './crypto/local-secret.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { unauthenticated } from './errors.ts';
+import { DELIVER_QUEUE, Outbox } from './events/outbox.ts';
 import { createAppPubSub } from './events/pubsub.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
+import { deliveryWorker } from './webhooks/deliver.ts';
+import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
 
@@ -95,7 +98,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await migrate(database, logger);
     const keyring = await resolveKeyring(config, database, logger);
     const jwtSecret = await resolveJwtSecret(config, database, logger);
-    const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds);
+    const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds, config.queueMaintenanceSeconds);
     await queue.start([
       {
         name: VERIFY_QUEUE,
@@ -104,12 +107,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         retryBackoff: true,
         expireInSeconds: Math.ceil(config.verification.timeoutMs / 1000) * 4 + 60,
       },
+      {
+        // HTTP failures are retried on WEBHOOK_RETRY_SCHEDULE by the worker itself; the
+        // queue's own retries only cover a worker that crashed or threw mid-attempt.
+        name: DELIVER_QUEUE,
+        retryLimit: 20,
+        retryDelaySeconds: 1,
+        retryBackoff: true,
+        expireInSeconds: Math.ceil(MAX_TIMEOUT_MS / 1000) + 30,
+      },
     ]);
     const services: Services = {
       config,
       publicUrl: config.publicUrl ?? origin(config.host, config.port),
-      logger, prisma: database.prisma, keyring, queue, pubsub: createAppPubSub() };
-    if (config.worker) await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
+      logger,
+      prisma: database.prisma,
+      keyring,
+      queue,
+      outbox: new Outbox(queue),
+      pubsub: createAppPubSub(),
+    };
+    if (config.worker) {
+      await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
+      await queue.work(DELIVER_QUEUE, 8, deliveryWorker(services));
+    }
 
     const authenticate = createAuthenticator({
       verifyJwt: jwtSecret || config.auth.jwksUrl ? createJwtVerifier({ ...config.auth, secret: jwtSecret }) : undefined,

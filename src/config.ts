@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
+import { DEFAULT_RETRY_SCHEDULE, parsePauseThreshold, parseRetrySchedule } from './webhooks/policy.ts';
+import { parseAllowHosts } from './webhooks/ssrf.ts';
 
 export interface Config {
   port: number;
@@ -27,6 +29,17 @@ export interface Config {
     retryLimit: number;
     retryDelaySeconds: number;
   };
+  webhooks: {
+    /** Delays before each retry, ms (WEBHOOK_RETRY_SCHEDULE). */
+    retrySchedule: number[];
+    /** The schedule as configured, shown as RetryPolicy.backoff. */
+    retryScheduleText: string;
+    pauseAfterFailures: number;
+    /** `host:port` pairs exempt from the private-network block (WEBHOOK_ALLOW_HOSTS). */
+    allowHosts: ReadonlySet<string>;
+  };
+  /** How often the queue looks for expired jobs (a crashed worker's) and other maintenance. */
+  queueMaintenanceSeconds: number;
   rateLimitRpm?: number;
   introspection: boolean;
   logLevel: string;
@@ -87,6 +100,21 @@ export function loadConfig(env: Env = process.env): Config {
     const origin = url(baseUrlEnvVar(p.name), ['http:', 'https:']);
     if (origin) providerOrigins[p.name] = origin;
   }
+  const parsed = <T>(name: string, parse: (v: string | undefined) => T, fallback: T): T => {
+    try {
+      return parse(str(name));
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+      return fallback;
+    }
+  };
+  const retryScheduleText = str('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE;
+  const webhooks = {
+    retrySchedule: parsed('WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule, parseRetrySchedule(undefined)),
+    retryScheduleText,
+    pauseAfterFailures: parsed('WEBHOOK_PAUSE_AFTER_FAILURES', parsePauseThreshold, 10),
+    allowHosts: parsed('WEBHOOK_ALLOW_HOSTS', parseAllowHosts, new Set<string>()),
+  };
   const rpm = str('RATE_LIMIT_RPM') === undefined ? undefined : int('RATE_LIMIT_RPM', 0, 1, 1_000_000);
 
   const config: Config = {
@@ -108,6 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
       retryLimit: int('VERIFY_RETRY_LIMIT', 5, 0, 50),
       retryDelaySeconds: int('VERIFY_RETRY_DELAY_SECONDS', 5, 1, 3600),
     },
+    webhooks,
+    queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
     introspection: bool('GRAPHQL_INTROSPECTION', true),
     logLevel: str('LOG_LEVEL') ?? 'info',

@@ -6,6 +6,7 @@ import type { Viewer } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Keyring } from './crypto/keyring.ts';
 import type { TenantDb } from './db/tenant.ts';
+import type { Outbox } from './events/outbox.ts';
 import type { PubSub } from './events/pubsub.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { JobQueue } from './jobs/queue.ts';
@@ -22,6 +23,7 @@ export interface Services {
   prisma: PrismaClient;
   keyring: Keyring;
   queue: JobQueue;
+  outbox: Outbox;
   pubsub: PubSub;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { TenantTx } from './tenant.ts';
 
-type LockableTable = 'Integration' | 'RoutingRule';
+type LockableTable = 'Integration' | 'RoutingRule' | 'Webhook' | 'WebhookDelivery';
 
 export async function lockForUpdate(tx: Pick<TenantTx, '$executeRawUnsafe'>, table: LockableTable, tenantId: string, id: string) {
   await tx.$executeRawUnsafe(`SELECT 1 FROM "${table}" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE`, id, tenantId);

@@ -10,7 +10,7 @@
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
-const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule']);
+const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt']);
 
 const WHERE_OPERATIONS = new Set([
   'findUnique',

@@ -1,9 +1,14 @@
 /**
- * The event outbox. Every state change writes its event row in the same transaction as the
- * change; the outbound-webhooks worker delivers from these rows.
+ * The event outbox. Every state change records its event in the same transaction as the
+ * change, and in that transaction the event fans out: one delivery row and one queued job per
+ * ACTIVE webhook of the tenant whose filter matches. A crash therefore loses neither the event
+ * nor a delivery, and a rolled-back change delivers nothing.
  */
-import type { Prisma } from '../generated/prisma/client.ts';
+import { v7 as uuidv7 } from 'uuid';
 import type { TenantTx } from '../db/tenant.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { JobQueue, QueuedJob } from '../jobs/queue.ts';
+import { eventTypeMatches } from '../webhooks/policy.ts';
 
 /** Every event type the system emits (the `eventTypes` query lists them). */
 export const EVENT_TYPES = [
@@ -15,8 +20,27 @@ export const EVENT_TYPES = [
   'routing_rule.created',
   'routing_rule.updated',
   'routing_rule.deleted',
+  'webhook.test',
+  'webhook.paused',
+  'webhook.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+export const DELIVER_QUEUE = 'webhook-deliver';
+
+export interface DeliverJob {
+  tenantId: string;
+  deliveryId: string;
+}
+
+/**
+ * A delivery job. Its expiry follows the webhook's timeout: a worker that died mid-attempt
+ * releases the delivery soon after the attempt could have ended, and it is attempted again
+ * (at least once, with the same webhook-id).
+ */
+export function deliveryJob(tenantId: string, deliveryId: string, timeoutMs: number, startAfter?: Date): QueuedJob {
+  return { data: { tenantId, deliveryId } satisfies DeliverJob, startAfter, expireInSeconds: Math.ceil(timeoutMs / 1000) + 15 };
+}
 
 export interface Actor {
   tenantId: string;
@@ -24,20 +48,63 @@ export interface Actor {
   appId: string | null;
 }
 
-export async function recordEvent(
-  tx: TenantTx,
-  actor: Actor,
-  event: { type: EventType; subjectId: string; data: Prisma.InputJsonObject },
-): Promise<void> {
-  await tx.event.create({
-    data: {
-      tenantId: actor.tenantId,
-      type: event.type,
-      subjectId: event.subjectId,
-      payload: event.data,
-      appId: actor.appId,
-      createdBy: actor.actorId,
-      updatedBy: actor.actorId,
-    },
-  });
+export interface RecordedEvent {
+  eventId: string;
+  deliveryIds: string[];
+}
+
+export class Outbox {
+  constructor(private readonly queue: JobQueue) {}
+
+  /**
+   * Records an event and fans it out. `onlyWebhookId` delivers to that one webhook whatever its
+   * filter (sendTestEvent).
+   */
+  async record(
+    tx: TenantTx,
+    actor: Actor,
+    event: { type: EventType; subjectId: string; data: Prisma.InputJsonObject },
+    options: { onlyWebhookId?: string } = {},
+  ): Promise<RecordedEvent> {
+    const eventId = uuidv7();
+    await tx.event.create({
+      data: {
+        id: eventId,
+        tenantId: actor.tenantId,
+        type: event.type,
+        subjectId: event.subjectId,
+        payload: event.data,
+        appId: actor.appId,
+        createdBy: actor.actorId,
+        updatedBy: actor.actorId,
+      },
+    });
+    const webhooks = await tx.webhook.findMany({
+      where: options.onlyWebhookId ? { id: options.onlyWebhookId } : { status: 'ACTIVE' },
+      select: { id: true, eventTypes: true, timeoutMs: true },
+    });
+    const targets = options.onlyWebhookId
+      ? webhooks
+      : webhooks.filter((w) => w.eventTypes.some((pattern) => eventTypeMatches(pattern, event.type)));
+    const deliveryIds = targets.map(() => uuidv7());
+    if (targets.length) {
+      await tx.webhookDelivery.createMany({
+        data: targets.map((w, i) => ({
+          id: deliveryIds[i]!,
+          tenantId: actor.tenantId,
+          webhookId: w.id,
+          eventId,
+          nextAttemptAt: new Date(),
+          createdBy: actor.actorId,
+          updatedBy: actor.actorId,
+        })),
+      });
+      await this.queue.enqueueMany(
+        tx,
+        DELIVER_QUEUE,
+        targets.map((w, i) => deliveryJob(actor.tenantId, deliveryIds[i]!, w.timeoutMs)),
+      );
+    }
+    return { eventId, deliveryIds };
+  }
 }

@@ -9,5 +9,6 @@ export type PubSub = ReturnType<typeof createAppPubSub>;
 export function createAppPubSub() {
   return createPubSub<{
     'integration:status': [tenantId: string, payload: { integrationId: string }];
+    'webhook:delivery': [tenantId: string, payload: { deliveryId: string; webhookId: string }];
   }>();
 }

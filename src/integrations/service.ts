@@ -12,7 +12,7 @@ import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantDb, TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
-import { recordEvent, type EventType } from '../events/outbox.ts';
+import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { rulesReferencing } from '../routing/service.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
@@ -53,9 +53,8 @@ async function queueVerification(scope: RequestScope, tx: TenantTx, row: Integra
   await scope.services.queue.enqueue(tx, VERIFY_QUEUE, job);
 }
 
-function afterCommit(scope: RequestScope, row: Integration, statusChanged: boolean, queued: boolean) {
+function afterCommit(scope: RequestScope, row: Integration, statusChanged: boolean) {
   if (statusChanged) scope.services.pubsub.publish('integration:status', row.tenantId, { integrationId: row.id });
-  if (queued) scope.services.queue.wake(VERIFY_QUEUE);
 }
 
 export interface ConfigureInput {
@@ -81,7 +80,7 @@ export async function configureIntegration(scope: RequestScope, input: Configure
   const stored = storeCredentials(services.keyring, provider.credentialSchema, credentials.values, credentialsAad(viewer.tenantId, id));
   let row: Integration;
   try {
-    row = await scope.db.$transaction(async (tx) => {
+    row = await scope.services.queue.transaction(scope.db, async (tx) => {
       const created = await tx.integration.create({
         data: {
           id,
@@ -99,7 +98,7 @@ export async function configureIntegration(scope: RequestScope, input: Configure
           updatedBy: viewer.actorId,
         },
       });
-      await recordEvent(tx, viewer, { type: 'integration.created', subjectId: id, data: integrationEventData(created) });
+      await scope.services.outbox.record(tx, viewer, { type: 'integration.created', subjectId: id, data: integrationEventData(created) });
       await queueVerification(scope, tx, created);
       return created;
     });
@@ -109,8 +108,7 @@ export async function configureIntegration(scope: RequestScope, input: Configure
     }
     throw err;
   }
-  afterCommit(scope, row, false, true);
-  return row;
+    return row;
 }
 
 /** What a change to an existing integration does, decided from its current row. */
@@ -129,7 +127,7 @@ async function changeIntegration(
   const { viewer } = scope;
   let outcome: { row: Integration; statusChanged: boolean; queued: boolean };
   try {
-    outcome = await scope.db.$transaction(async (tx) => {
+    outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
       await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
       const row = await tx.integration.findUnique({ where: { id } });
       if (!row) throw new NotFoundError('Integration', id);
@@ -158,10 +156,10 @@ async function changeIntegration(
       });
       const data = integrationEventData(updated);
       for (const event of decision.events ?? []) {
-        await recordEvent(tx, viewer, { type: event.type, subjectId: id, data: { ...data, ...event.extra } as Prisma.InputJsonObject });
+        await scope.services.outbox.record(tx, viewer, { type: event.type, subjectId: id, data: { ...data, ...event.extra } as Prisma.InputJsonObject });
       }
       if (statusChanged) {
-        await recordEvent(tx, viewer, {
+        await scope.services.outbox.record(tx, viewer, {
           type: 'integration.status_changed',
           subjectId: id,
           data: { ...data, previousStatus: row.status },
@@ -176,7 +174,7 @@ async function changeIntegration(
     }
     throw err;
   }
-  afterCommit(scope, outcome.row, outcome.statusChanged, outcome.queued);
+  afterCommit(scope, outcome.row, outcome.statusChanged);
   return outcome.row;
 }
 
@@ -277,7 +275,7 @@ export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
  */
 export async function deleteIntegration(scope: RequestScope, id: string): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
   const { viewer } = scope;
-  return scope.db.$transaction(async (tx) => {
+  return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
     const row = await tx.integration.findUnique({ where: { id } });
     if (!row) throw new NotFoundError('Integration', id);
@@ -285,7 +283,7 @@ export async function deleteIntegration(scope: RequestScope, id: string): Promis
       where: { id, version: row.version },
       data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },
     });
-    await recordEvent(tx, viewer, { type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) });
+    await scope.services.outbox.record(tx, viewer, { type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) });
     return { deleted, affectedRoutingRules: await rulesReferencing(tx, id) };
   });
 }

@@ -24,18 +24,29 @@ export interface QueueDefinition {
   expireInSeconds: number;
 }
 
+export interface QueuedJob {
+  data: object;
+  startAfter?: Date;
+  /** How long a worker may hold the job before it counts as crashed and runs again. */
+  expireInSeconds?: number;
+}
+
 export type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
 
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly workerIds = new Map<string, string[]>();
+  /** Queues each open transaction enqueued to, so their workers are woken after the commit. */
+  private readonly touched = new WeakMap<object, Set<string>>();
 
   constructor(
     connection: PgBoss.DatabaseOptions,
     private readonly logger: Logger,
     private readonly pollingIntervalSeconds = 2,
+    maintenanceIntervalSeconds = 30,
   ) {
-    this.boss = new PgBoss({ ...connection, schedule: false, supervise: true, migrate: true });
+    // Maintenance also returns the jobs of a crashed worker to the queue once they expire.
+    this.boss = new PgBoss({ ...connection, schedule: false, supervise: true, migrate: true, maintenanceIntervalSeconds });
     this.boss.on('error', (err) => this.logger.error({ err }, 'job queue error'));
   }
 
@@ -53,9 +64,37 @@ export class JobQueue {
     }
   }
 
+  /**
+   * Runs `fn` in a transaction of `db`; after the commit, wakes this process's workers of every
+   * queue the transaction enqueued to (waking them earlier would find the jobs invisible).
+   */
+  async transaction<Tx extends object, T>(
+    db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
+    fn: (tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    const touched = new Set<string>();
+    const result = await db.$transaction((tx) => {
+      this.touched.set(tx, touched);
+      return fn(tx);
+    });
+    for (const name of touched) this.wake(name);
+    return result;
+  }
+
   /** Writes a job inside the caller's transaction. */
   async enqueue(tx: RawExecutor, name: string, data: object, options: PgBoss.SendOptions = {}): Promise<void> {
+    this.touched.get(tx)?.add(name);
     await this.boss.send(name, data, { ...options, db: transactionExecutor(tx) });
+  }
+
+  /** Writes several jobs of one queue inside the caller's transaction, in one statement. */
+  async enqueueMany(tx: RawExecutor, name: string, jobs: QueuedJob[]): Promise<void> {
+    if (!jobs.length) return;
+    this.touched.get(tx)?.add(name);
+    await this.boss.insert(
+      jobs.map((j) => ({ name, data: j.data, startAfter: j.startAfter, expireInSeconds: j.expireInSeconds })),
+      { db: transactionExecutor(tx) },
+    );
   }
 
   /** Starts `concurrency` pollers for a queue; each takes one job at a time. */

@@ -8,7 +8,6 @@ import type { Services } from '../context.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { forTenant } from '../db/tenant.ts';
-import { recordEvent } from '../events/outbox.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import { verificationOutcome, type VerificationResult } from '../integrations/lifecycle.ts';
 import { integrationEventData } from '../integrations/present.ts';
@@ -60,7 +59,7 @@ export function verifyIntegrationWorker(services: Services) {
     const outcome = verificationOutcome(result, job.retryCount, job.retryLimit);
     const log = { integrationId, provider: current.provider, outcome: outcome.kind, attempt: job.retryCount + 1 };
 
-    const applied = await db.$transaction(async (tx) => {
+    const applied = await services.queue.transaction(db, async (tx) => {
       await lockForUpdate(tx, 'Integration', tenantId, integrationId);
       const fresh = await tx.integration.findUnique({ where: { id: integrationId } });
       if (!fresh || fresh.status !== 'PENDING_VERIFY' || fresh.credentialsRevision !== revision) return null;
@@ -74,7 +73,7 @@ export function verifyIntegrationWorker(services: Services) {
               : { lastError: outcome.lastError, version: { increment: 1 } },
       });
       if (outcome.kind !== 'retry') {
-        await recordEvent(tx, { tenantId, actorId: SYSTEM_ACTOR, appId: null }, {
+        await services.outbox.record(tx, { tenantId, actorId: SYSTEM_ACTOR, appId: null }, {
           type: 'integration.status_changed',
           subjectId: integrationId,
           data: { ...integrationEventData(updated), previousStatus: fresh.status },

@@ -7,7 +7,7 @@ import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
-import { recordEvent, type EventType } from '../events/outbox.ts';
+import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId } from '../integrations/present.ts';
 import type { RequestScope } from '../integrations/service.ts';
@@ -100,7 +100,7 @@ function conflictOnDefault(err: unknown, capability: string): never {
 }
 
 async function emit(tx: TenantTx, scope: RequestScope, type: EventType, rule: RoutingRule) {
-  await recordEvent(tx, scope.viewer, { type, subjectId: rule.id, data: ruleEventData(rule) });
+  await scope.services.outbox.record(tx, scope.viewer, { type, subjectId: rule.id, data: ruleEventData(rule) });
 }
 
 export async function createRoutingRule(
@@ -115,7 +115,7 @@ export async function createRoutingRule(
     priority: input.priority ?? DEFAULT_PRIORITY,
   };
   try {
-    return await scope.db.$transaction(async (tx) => {
+    return await scope.services.queue.transaction(scope.db, async (tx) => {
       const { primary, fallback } = await validateRule(tx, wanted);
       const rule = await tx.routingRule.create({
         data: {
@@ -147,7 +147,7 @@ export async function updateRoutingRule(
   const { viewer } = scope;
   let capability = input.capability ?? '';
   try {
-    return await scope.db.$transaction(async (tx) => {
+    return await scope.services.queue.transaction(scope.db, async (tx) => {
       await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
       const current = await tx.routingRule.findUnique({ where: { id } });
       if (!current) throw new NotFoundError('RoutingRule', globalId);
@@ -186,7 +186,7 @@ export async function updateRoutingRule(
 
 export async function deleteRoutingRule(scope: RequestScope, id: string, globalId: string): Promise<RoutingRule> {
   const { viewer } = scope;
-  return scope.db.$transaction(async (tx) => {
+  return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
     const current = await tx.routingRule.findUnique({ where: { id } });
     if (!current) throw new NotFoundError('RoutingRule', globalId);

@@ -5,6 +5,7 @@ import './provider.ts';
 import './integration.ts';
 import './integration-mutations.ts';
 import './routing-rule.ts';
+import './webhook.ts';
 import './event.ts';
 import './api-key.ts';
 import './viewer.ts';

@@ -1,0 +1,179 @@
+/**
+ * Outbound webhook delivery policy: retry schedule, jitter, Retry-After, auto-disable, pause,
+ * and event-type subscriptions. All pure; the delivery worker applies the decisions.
+ *
+ * Source: CONTRACT.md "Events and webhook deliveries" and WEBHOOK_RETRY_SCHEDULE /
+ * WEBHOOK_PAUSE_AFTER_FAILURES, modelled on Svix (docs.svix.com/retries): the default schedule is
+ * Svix's, so 8 attempts over about 28 h; 410 Gone disables the endpoint at once.
+ */
+
+/** Svix's schedule: the delays before retries 1..7. */
+export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+export const DEFAULT_PAUSE_AFTER_FAILURES = 10;
+/** Jitter spreads retries of many deliveries failing together (one receiver outage) over time. */
+export const RETRY_JITTER = 0.2;
+/** A receiver may ask us to back off, but not to hold a delivery for days. */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `<whole number><ms|s|m|h|d>`, e.g. `5s`, `30m`; fractions and signs are refused. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : NaN;
+  if (!Number.isSafeInteger(ms)) {
+    throw new Error(`invalid duration "${text}": expected a whole number followed by ms, s, m, h or d`);
+  }
+  return ms;
+}
+
+/** WEBHOOK_RETRY_SCHEDULE → delays in ms; unset or blank gives the default schedule. */
+export function parseRetrySchedule(value: string | undefined): number[] {
+  const text = value?.trim() ? value : DEFAULT_RETRY_SCHEDULE;
+  const items = text.split(',').map((item) => item.trim());
+  if (items.every((item) => item === '')) throw new Error('expected a comma-separated list of durations, got an empty list');
+  return items.map(parseDuration);
+}
+
+/** The first attempt plus one retry per schedule entry (CONTRACT: retryPolicy.maxAttempts default). */
+export function defaultMaxAttempts(schedule: readonly number[]): number {
+  return schedule.length + 1;
+}
+
+/**
+ * Delay before the next attempt once `attemptsMade` (1-based) have failed: schedule[attemptsMade-1],
+ * the last entry once past the end, times a uniform factor in [0.8, 1.2] (random() 0 → -20%, 1 → +20%).
+ */
+export function retryDelayMs(schedule: readonly number[], attemptsMade: number, random: () => number = Math.random): number {
+  if (schedule.length === 0) throw new RangeError('retry schedule is empty');
+  if (!Number.isInteger(attemptsMade) || attemptsMade < 1) {
+    throw new RangeError(`attemptsMade must be a whole number ≥ 1, got ${attemptsMade}`);
+  }
+  const base = schedule[Math.min(attemptsMade, schedule.length) - 1]!;
+  const r = Math.min(1, Math.max(0, random()));
+  return Math.round(base * (1 + RETRY_JITTER * (2 * r - 1)));
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MON = `(?<mon>${MONTHS.join('|')})`;
+const TIME = '(?<hh>\\d{2}):(?<mm>\\d{2}):(?<ss>\\d{2})';
+// RFC 9110 §5.6.7: recipients must accept IMF-fixdate and the obsolete RFC 850 and asctime forms.
+const HTTP_DATES = [
+  new RegExp(`^[A-Z][a-z]{2}, (?<d>\\d{2}) ${MON} (?<y>\\d{4}) ${TIME} GMT$`),
+  new RegExp(`^[A-Z][a-z]{5,8}, (?<d>\\d{2})-${MON}-(?<y>\\d{2}) ${TIME} GMT$`),
+  new RegExp(`^[A-Z][a-z]{2} ${MON} (?<d>[ \\d]\\d) ${TIME} (?<y>\\d{4})$`),
+];
+type DateParts = Record<'d' | 'mon' | 'y' | 'hh' | 'mm' | 'ss', string>;
+
+/** Epoch ms of an HTTP-date (always UTC), or null; Date.parse is too lenient ("hello 2030" parses). */
+function parseHttpDate(text: string, now: Date): number | null {
+  const match = HTTP_DATES.map((re) => re.exec(text)).find((m) => m !== null);
+  const g = match?.groups as DateParts | undefined;
+  if (!g) return null;
+  let year = Number(g.y);
+  // RFC 850 two-digit year: more than 50 years ahead means the previous century.
+  if (g.y.length === 2) year += year + 2000 > now.getUTCFullYear() + 50 ? 1900 : 2000;
+  const [month, day, hh, mm, ss] = [MONTHS.indexOf(g.mon), Number(g.d), Number(g.hh), Number(g.mm), Number(g.ss)];
+  const ms = Date.UTC(year, month, day, hh, mm, ss);
+  // Date.UTC rolls 31 Feb over into March and 24:00 into the next day: invalid, not another time.
+  const valid = hh < 24 && mm < 60 && ss < 60 && new Date(ms).getUTCMonth() === month;
+  return valid ? ms : null;
+}
+
+/** Retry-After (delta-seconds or HTTP-date) as a wait in ms; null when absent, invalid or past; capped at 24 h. */
+export function parseRetryAfter(header: string | null | undefined, now: Date): number | null {
+  const text = header?.trim();
+  if (!text) return null;
+  let ms: number | null;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
+  else {
+    const at = parseHttpDate(text, now);
+    ms = at === null ? null : at - now.getTime();
+  }
+  if (ms === null || !(ms >= 0)) return null;
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}
+
+/** One delivery attempt: the HTTP status, or null with an error for a timeout or connection failure. */
+export type AttemptResult = { status: number | null; error: string | null; retryAfter: string | null };
+
+export type NextStep = { kind: 'succeeded' } | { kind: 'gone' } | { kind: 'retry'; delayMs: number } | { kind: 'failed' };
+
+/** Only a 2xx is success; redirects are not followed, so a 3xx fails like any other status. */
+export function isFailure(result: AttemptResult): boolean {
+  return result.status === null || result.status < 200 || result.status > 299;
+}
+
+/** Statuses whose Retry-After is honoured: rate limited and temporarily unavailable. */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+
+/**
+ * What follows an attempt: 2xx succeeded; 410 gone (disable the webhook, no retry); any other
+ * outcome retries while attemptsMade < maxAttempts, else failed. On 429/503 a valid Retry-After
+ * lengthens the delay (never shortens it: the jittered schedule delay is the floor).
+ */
+export function decideNext(args: {
+  result: AttemptResult;
+  attemptsMade: number;
+  maxAttempts: number;
+  schedule: readonly number[];
+  now: Date;
+  random?: () => number;
+}): NextStep {
+  const { result, attemptsMade, maxAttempts, schedule, now, random } = args;
+  if (!isFailure(result)) return { kind: 'succeeded' };
+  if (result.status === 410) return { kind: 'gone' };
+  if (attemptsMade >= maxAttempts) return { kind: 'failed' };
+  let delayMs = retryDelayMs(schedule, attemptsMade, random);
+  if (result.status !== null && RETRY_AFTER_STATUSES.has(result.status)) {
+    const retryAfter = parseRetryAfter(result.retryAfter, now);
+    if (retryAfter !== null) delayMs = Math.max(delayMs, retryAfter);
+  }
+  return { kind: 'retry', delayMs };
+}
+
+/** WEBHOOK_PAUSE_AFTER_FAILURES: a whole number 1..1000, default 10. */
+export function parsePauseThreshold(value: string | undefined): number {
+  const text = value?.trim();
+  if (!text) return DEFAULT_PAUSE_AFTER_FAILURES;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 1000)) throw new Error(`expected a whole number from 1 to 1000, got "${value}"`);
+  return n;
+}
+
+/** Pause once the consecutive failed attempts reach the threshold; a success resets the count. */
+export function shouldPause(consecutiveFailures: number, threshold: number): boolean {
+  return consecutiveFailures >= threshold;
+}
+
+/** `*` matches all; `prefix.*` matches any type below `prefix.` at any depth; else exact. */
+export function eventTypeMatches(pattern: string, type: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) {
+    const prefix = pattern.slice(0, -1);
+    return type.length > prefix.length && type.startsWith(prefix);
+  }
+  return pattern === type;
+}
+
+const PROVIDER_EVENT = /^provider\.[a-z0-9_]+\.[A-Za-z0-9_.-]+$/;
+const PROVIDER_WILDCARD = /^provider\.(?:[a-z0-9_]+\.)?\*$/;
+
+/**
+ * Null when a webhook may subscribe to `pattern`, else why not. Accepted: `*`; a known type;
+ * `prefix.*` matching at least one known type; and, since relayed provider events are
+ * open-ended, `provider.*`, `provider.<name>.*`, `provider.<name>.<type>` and
+ * `provider.<name>.<type prefix>.*` (e.g. `provider.stripe.charge.*`).
+ */
+export function validateEventTypePattern(pattern: string, knownTypes: readonly string[]): string | null {
+  if (pattern === '') return 'event type pattern is empty';
+  if (pattern === '*' || knownTypes.includes(pattern)) return null;
+  if (PROVIDER_WILDCARD.test(pattern) || PROVIDER_EVENT.test(pattern)) return null;
+  if (pattern.endsWith('.*') && PROVIDER_EVENT.test(pattern.slice(0, -2))) return null;
+  if (pattern.endsWith('.*') && !pattern.slice(0, -1).includes('*')) {
+    if (knownTypes.some((type) => eventTypeMatches(pattern, type))) return null;
+    return `event type pattern "${pattern}" matches no event type`;
+  }
+  if (pattern.includes('*')) return `event type pattern "${pattern}": "*" is allowed alone or as a final ".*"`;
+  return `unknown event type "${pattern}"`;
+}

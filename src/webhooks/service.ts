@@ -1,0 +1,244 @@
+/**
+ * Webhook use cases: endpoints of a tenant that receive its events. Each change runs in one
+ * transaction with its events; the signing secret is returned once, at creation or rotation.
+ */
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { v7 as uuidv7 } from 'uuid';
+import { lockForUpdate } from '../db/lock.ts';
+import type { TenantTx } from '../db/tenant.ts';
+import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { DELIVER_QUEUE, deliveryJob, EVENT_TYPES } from '../events/outbox.ts';
+import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
+import type { RequestScope } from '../integrations/service.ts';
+import { defaultMaxAttempts, validateEventTypePattern } from './policy.ts';
+import { currentAsPrevious, sealSecret } from './secrets.ts';
+import { generateSigningSecret, secretFingerprint } from './signing.ts';
+import { checkWebhookUrl } from './ssrf.ts';
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+export const MAX_TIMEOUT_MS = 30_000;
+const MAX_ATTEMPTS = 50;
+const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+const DEFAULT_GRACE_SECONDS = 24 * 3600;
+const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+
+export function webhookGlobalId(id: string) {
+  return encodeGlobalID('Webhook', id);
+}
+
+export function deliveryGlobalId(id: string) {
+  return encodeGlobalID('WebhookDelivery', id);
+}
+
+/** Reads of webhooks by an application credential see only that application's webhooks. */
+export function webhookVisibility(scope: Pick<RequestScope, 'viewer'>): Prisma.WebhookWhereInput {
+  return scope.viewer.appId ? { appId: scope.viewer.appId } : {};
+}
+
+export interface WebhookInput {
+  name?: string | null;
+  url?: string | null;
+  eventTypes?: string[] | null;
+  headers?: Record<string, unknown> | null;
+  retryPolicy?: { maxAttempts?: number | null; timeoutMs?: number | null } | null;
+}
+
+async function validate(scope: RequestScope, input: WebhookInput, errors: FieldError[]) {
+  if (input.name != null && (!input.name.trim() || input.name.length > 100)) {
+    errors.push({ path: ['name'], message: 'must be 1 to 100 characters' });
+  }
+  if (input.url != null) {
+    const checked = await checkWebhookUrl(input.url, scope.services.config.webhooks.allowHosts);
+    if (!checked.ok) errors.push({ path: ['url'], message: checked.reason });
+  }
+  if (input.eventTypes != null) {
+    if (!input.eventTypes.length) errors.push({ path: ['eventTypes'], message: 'must name at least one event type (or "*")' });
+    input.eventTypes.forEach((pattern, i) => {
+      const problem = validateEventTypePattern(pattern, EVENT_TYPES);
+      if (problem) errors.push({ path: ['eventTypes', String(i)], message: problem });
+    });
+  }
+  if (input.headers != null) {
+    const entries = Object.entries(input.headers);
+    if (entries.length > 20) errors.push({ path: ['headers'], message: 'at most 20 headers' });
+    for (const [name, value] of entries) {
+      if (!HEADER_NAME.test(name)) errors.push({ path: ['headers', name], message: 'is not a valid header name' });
+      else if (RESERVED_HEADERS.test(name)) errors.push({ path: ['headers', name], message: 'is set by the server and cannot be overridden' });
+      else if (typeof value !== 'string' || value.length > 1024 || /[\r\n\0]/.test(value)) {
+        errors.push({ path: ['headers', name], message: 'must be a string of at most 1024 characters without line breaks' });
+      }
+    }
+  }
+  const policy = input.retryPolicy;
+  if (policy?.maxAttempts != null && (policy.maxAttempts < 1 || policy.maxAttempts > MAX_ATTEMPTS)) {
+    errors.push({ path: ['retryPolicy', 'maxAttempts'], message: `must be from 1 to ${MAX_ATTEMPTS}` });
+  }
+  if (policy?.timeoutMs != null && (policy.timeoutMs < 100 || policy.timeoutMs > MAX_TIMEOUT_MS)) {
+    errors.push({ path: ['retryPolicy', 'timeoutMs'], message: `must be from 100 to ${MAX_TIMEOUT_MS}` });
+  }
+}
+
+async function load(tx: TenantTx, scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
+  await lockForUpdate(tx, 'Webhook', scope.viewer.tenantId, id);
+  const row = await tx.webhook.findFirst({ where: { id, ...webhookVisibility(scope) } });
+  if (!row) throw new NotFoundError('Webhook', globalId);
+  return row;
+}
+
+export async function createWebhook(
+  scope: RequestScope,
+  input: WebhookInput & { name: string; url: string; eventTypes: string[] },
+): Promise<{ webhook: Webhook; signingSecret: string }> {
+  const errors: FieldError[] = [];
+  await validate(scope, input, errors);
+  if (errors.length) throw new ValidationError(errors);
+  const { viewer, services } = scope;
+  const id = uuidv7();
+  const signingSecret = generateSigningSecret();
+  const webhook = await scope.db.webhook.create({
+    data: {
+      id,
+      tenantId: viewer.tenantId,
+      appId: viewer.appId,
+      name: input.name.trim(),
+      url: input.url,
+      eventTypes: [...new Set(input.eventTypes)],
+      headers: (input.headers ?? {}) as Prisma.InputJsonObject,
+      maxAttempts: input.retryPolicy?.maxAttempts ?? defaultMaxAttempts(services.config.webhooks.retrySchedule),
+      timeoutMs: input.retryPolicy?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...sealSecret(services.keyring, viewer.tenantId, id, signingSecret),
+      secretFingerprint: secretFingerprint(signingSecret),
+      createdBy: viewer.actorId,
+      updatedBy: viewer.actorId,
+    },
+  });
+  return { webhook, signingSecret };
+}
+
+/** A locked read-modify-write of one webhook, with optional optimistic concurrency. */
+async function change(
+  scope: RequestScope,
+  id: string,
+  globalId: string,
+  expectedVersion: number | null | undefined,
+  decide: (row: Webhook, tx: TenantTx) => Promise<Prisma.WebhookUpdateInput | null>,
+): Promise<Webhook> {
+  return scope.services.queue.transaction(scope.db, async (tx) => {
+    const row = await load(tx, scope, id, globalId);
+    if (expectedVersion != null && expectedVersion !== row.version) {
+      throw ConflictError.staleVersion('the webhook', expectedVersion, row.version);
+    }
+    const data = await decide(row, tx);
+    if (!data) return row;
+    return tx.webhook.update({
+      where: { id },
+      data: { ...data, version: { increment: 1 }, updatedBy: scope.viewer.actorId },
+    });
+  });
+}
+
+export async function updateWebhook(
+  scope: RequestScope,
+  id: string,
+  globalId: string,
+  input: WebhookInput & { expectedVersion?: number | null },
+): Promise<Webhook> {
+  const errors: FieldError[] = [];
+  await validate(scope, input, errors);
+  if (errors.length) throw new ValidationError(errors);
+  return change(scope, id, globalId, input.expectedVersion, async () => ({
+    ...(input.name != null ? { name: input.name.trim() } : {}),
+    ...(input.url != null ? { url: input.url } : {}),
+    ...(input.eventTypes != null ? { eventTypes: [...new Set(input.eventTypes)] } : {}),
+    ...(input.headers != null ? { headers: input.headers as Prisma.InputJsonObject } : {}),
+    ...(input.retryPolicy?.maxAttempts != null ? { maxAttempts: input.retryPolicy.maxAttempts } : {}),
+    ...(input.retryPolicy?.timeoutMs != null ? { timeoutMs: input.retryPolicy.timeoutMs } : {}),
+  }));
+}
+
+export async function rotateWebhookSecret(
+  scope: RequestScope,
+  id: string,
+  globalId: string,
+  gracePeriodSeconds: number | null | undefined,
+): Promise<{ webhook: Webhook; signingSecret: string }> {
+  const grace = gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+    throw ValidationError.at(['gracePeriodSeconds'], `must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
+  }
+  const signingSecret = generateSigningSecret();
+  const webhook = await change(scope, id, globalId, null, async (row) => ({
+    ...currentAsPrevious(row, grace > 0 ? new Date(Date.now() + grace * 1000) : null),
+    ...sealSecret(scope.services.keyring, row.tenantId, row.id, signingSecret),
+    secretFingerprint: secretFingerprint(signingSecret),
+    secretRevision: { increment: 1 },
+  }));
+  return { webhook, signingSecret };
+}
+
+export function pauseWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
+  return change(scope, id, globalId, null, async (row) => {
+    if (row.status === 'PAUSED') return null;
+    if (row.status === 'DISABLED') throw new InvalidStateError('the webhook is DISABLED (its endpoint answered 410 Gone): resume it to use it again');
+    return { status: 'PAUSED', pausedAt: new Date() };
+  });
+}
+
+/**
+ * ACTIVE again, with the failure count cleared; deliveries held while it was paused are queued
+ * again at once.
+ */
+export function resumeWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
+  return change(scope, id, globalId, null, async (row, tx) => {
+    if (row.status === 'ACTIVE' && row.consecutiveFailures === 0) return null;
+    const held = await tx.webhookDelivery.findMany({ where: { webhookId: row.id, status: 'PENDING' }, select: { id: true } });
+    const now = new Date();
+    if (held.length) {
+      await tx.webhookDelivery.updateMany({ where: { webhookId: row.id, status: 'PENDING' }, data: { nextAttemptAt: now } });
+      await scope.services.queue.enqueueMany(
+        tx,
+        DELIVER_QUEUE,
+        held.map((d) => deliveryJob(row.tenantId, d.id, row.timeoutMs)),
+      );
+    }
+    return { status: 'ACTIVE', pausedAt: null, disabledAt: null, consecutiveFailures: 0 };
+  });
+}
+
+export async function deleteWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
+  return change(scope, id, globalId, null, async () => ({ deletedAt: new Date(), deletedBy: scope.viewer.actorId }));
+}
+
+/** A `webhook.test` event delivered to this one webhook. */
+export async function sendTestEvent(scope: RequestScope, id: string, globalId: string): Promise<WebhookDelivery> {
+  return scope.services.queue.transaction(scope.db, async (tx) => {
+    const row = await load(tx, scope, id, globalId);
+    if (row.status !== 'ACTIVE') throw new InvalidStateError(`the webhook is ${row.status}: resume it first`);
+    const recorded = await scope.services.outbox.record(
+      tx,
+      scope.viewer,
+      { type: 'webhook.test', subjectId: row.id, data: { webhookId: webhookGlobalId(row.id), message: 'This is a test event.' } },
+      { onlyWebhookId: row.id },
+    );
+    return tx.webhookDelivery.findUniqueOrThrow({ where: { id: recorded.deliveryIds[0]! } });
+  });
+}
+
+/** One more attempt of a finished delivery, with the same `webhook-id`. */
+export async function redeliver(scope: RequestScope, id: string, globalId: string): Promise<WebhookDelivery> {
+  return scope.services.queue.transaction(scope.db, async (tx) => {
+    await lockForUpdate(tx, 'WebhookDelivery', scope.viewer.tenantId, id);
+    const delivery = await tx.webhookDelivery.findFirst({ where: { id, webhook: { deletedAt: null, ...webhookVisibility(scope) } } });
+    if (!delivery) throw new NotFoundError('WebhookDelivery', globalId);
+    if (delivery.status === 'PENDING') throw new InvalidStateError('the delivery is still PENDING: it will be attempted again by itself');
+    const webhook = await tx.webhook.findUniqueOrThrow({ where: { id: delivery.webhookId } });
+    if (webhook.status !== 'ACTIVE') throw new InvalidStateError(`the webhook is ${webhook.status}: resume it first`);
+    const updated = await tx.webhookDelivery.update({
+      where: { id },
+      data: { status: 'PENDING', nextAttemptAt: new Date(), version: { increment: 1 }, updatedBy: scope.viewer.actorId },
+    });
+    await scope.services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(delivery.tenantId, id, webhook.timeoutMs)]);
+    return updated;
+  });
+}

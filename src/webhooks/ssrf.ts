@@ -1,0 +1,178 @@
+/**
+ * SSRF guard for outbound webhook URLs: a webhook may reach only globally routable unicast
+ * addresses, and every address its host resolves to must be one. The addresses checked are
+ * returned so the sender connects to exactly them: no second lookup, so no DNS rebinding between
+ * the check and the connection.
+ *
+ * Source: CONTRACT.md `WEBHOOK_ALLOW_HOSTS` ("exempt from the private-network block"); OWASP SSRF
+ * Prevention Cheat Sheet; the ranges are ipaddr.js's special ranges (IANA special-purpose address
+ * registries, RFC 6890). Beyond those:
+ * - IPv4-mapped IPv6 (::ffff:a.b.c.d) is always refused. The reason names the embedded address's
+ *   range when that is refused too; a public one is refused anyway, since no real receiver needs
+ *   the mapped spelling and one rule is simpler to trust than two.
+ * - Other forms that embed an IPv4 address (RFC 6145, NAT64 64:ff9b::/96, 6to4, Teredo) are
+ *   refused: a gateway would forward them to an IPv4 address this guard never classified.
+ * - IPv6 outside 2000::/3 (IANA global unicast) is refused: it catches the deprecated
+ *   IPv4-compatible ::a.b.c.d, which ipaddr.js calls unicast.
+ */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+export type Resolver = (host: string) => Promise<ResolvedAddress[]>;
+export type AddressVerdict = { allowed: true } | { allowed: false; reason: string };
+export type UrlCheck = { ok: true; url: URL; addresses: ResolvedAddress[] } | { ok: false; reason: string };
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+const INVALID = 'not a valid IP address';
+
+/** ipaddr.js range name → how a reason shown to the API user names it. */
+const RANGE_TEXT: Record<string, string> = {
+  unspecified: 'an unspecified address',
+  broadcast: 'the broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address',
+  loopback: 'a loopback address',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  private: 'a private address',
+  reserved: 'a reserved address',
+  uniqueLocal: 'a unique local address',
+  rfc6145: 'an IPv4-translated address',
+  rfc6052: 'a NAT64 address',
+  '6to4': 'a 6to4 address',
+  teredo: 'a Teredo address',
+  deprecatedSiteLocal: 'a site-local address',
+  benchmarking: 'a benchmarking address',
+};
+
+/** Why `ip` may not be reached ("a private address"), or null when it may. */
+function refusal(ip: string): string | null {
+  // node:net's parser is the one connect() uses, so lenient spellings ipaddr.js would accept
+  // ("127.1", "0x7f000001") cannot be classified as one address and connected as another.
+  if (isIP(ip) === 0) return INVALID;
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.parse(ip);
+  } catch {
+    return INVALID; // e.g. a zone id node:net accepts and ipaddr.js does not
+  }
+  if (addr.kind() === 'ipv6') {
+    const v6 = addr as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) {
+      const v4 = v6.toIPv4Address().toString();
+      const inner = refusal(v4);
+      return `an IPv4-mapped address of ${v4}${inner ? `, ${inner}` : ''}`;
+    }
+  }
+  const range = addr.range();
+  if (range !== 'unicast') return RANGE_TEXT[range] ?? `a special-purpose address (${range})`;
+  if (addr.kind() === 'ipv6' && !addr.match(GLOBAL_UNICAST_V6)) return 'not a global unicast address';
+  return null;
+}
+
+/** Only globally routable unicast addresses are allowed; anything unparsable is refused. */
+export function classifyAddress(ip: string): AddressVerdict {
+  const why = refusal(ip);
+  return why === null ? { allowed: true } : { allowed: false, reason: `${ip} is ${why}` };
+}
+
+/**
+ * WEBHOOK_ALLOW_HOSTS → exemption keys (`host` or `host:port`, host as `URL.hostname` spells it).
+ * An entry with a port exempts exactly that host and port; one without exempts the host on the
+ * scheme's default port only (80 for http, 443 for https), so `localhost` does not open every
+ * local service. A malformed entry throws: a silently ignored exemption fails in confusing ways.
+ */
+export function parseAllowHosts(value: string | undefined): ReadonlySet<string> {
+  const keys = new Set<string>();
+  for (const entry of (value ?? '').split(',')) {
+    const text = entry.trim().toLowerCase();
+    if (text) keys.add(allowKey(text));
+  }
+  return keys;
+}
+
+function allowKey(entry: string): string {
+  const match = /^(\[[^\]]*\]|[^:/?#@[\]\s]+)(?::(\d{1,5}))?$/.exec(entry);
+  const host = match?.[1] === undefined ? null : canonicalHost(match[1]);
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  if (!host || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new Error(`invalid entry "${entry}": expected host, host:port or [ipv6]:port`);
+  }
+  return port === undefined ? host : `${host}:${port}`;
+}
+
+/** The URL parser's spelling, so `0x7f.1` or `[::0:1]` match the URLs they will be compared with. */
+function canonicalHost(host: string): string | null {
+  try {
+    return new URL(`http://${host}/`).hostname || null;
+  } catch {
+    return null;
+  }
+}
+
+function isExempt(url: URL, allowHosts: ReadonlySet<string>): boolean {
+  // WHATWG URL drops a port equal to the scheme's default, so an empty port means the default.
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return allowHosts.has(`${url.hostname}:${port}`) || (url.port === '' && allowHosts.has(url.hostname));
+}
+
+async function lookupAll(host: string): Promise<ResolvedAddress[]> {
+  const found = await dns.lookup(host, { all: true, verbatim: true });
+  return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+}
+
+const refuse = (reason: string): UrlCheck => ({ ok: false, reason });
+
+/**
+ * Checks a webhook URL and returns the addresses the sender must connect to. Reasons are short
+ * and safe to show the API user. Exempt targets (see parseAllowHosts) are resolved but not
+ * classified.
+ */
+export async function checkWebhookUrl(
+  raw: string,
+  allowHosts: ReadonlySet<string>,
+  resolve: Resolver = lookupAll,
+): Promise<UrlCheck> {
+  let url: URL;
+  try {
+    // Also normalises decimal, octal and hex IPv4 hosts (2130706433, 0x7f.1) to dotted form.
+    url = new URL(raw);
+  } catch {
+    return refuse('URL is not valid');
+  }
+  // WHATWG gives every http(s) URL a non-empty host (`http://` does not parse), so no host check.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return refuse('URL must use http or https');
+  if (url.username || url.password) return refuse('URL must not contain a username or password');
+  const exempt = isExempt(url, allowHosts);
+
+  const literal = ipLiteral(url.hostname);
+  if (literal) {
+    const verdict: AddressVerdict = exempt ? { allowed: true } : classifyAddress(literal.address);
+    return verdict.allowed ? { ok: true, url, addresses: [literal] } : refuse(verdict.reason);
+  }
+
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await resolve(url.hostname);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    return refuse(`${url.hostname} could not be resolved${typeof code === 'string' ? ` (${code})` : ''}`);
+  }
+  if (addresses.length === 0) return refuse(`${url.hostname} does not resolve to any address`);
+  if (!exempt) {
+    for (const { address } of addresses) {
+      const why = refusal(address);
+      if (why) return refuse(`${url.hostname} resolves to ${address}, ${why}`);
+    }
+  }
+  return { ok: true, url, addresses };
+}
+
+function ipLiteral(hostname: string): ResolvedAddress | null {
+  if (hostname.startsWith('[')) return { address: hostname.slice(1, -1), family: 6 };
+  return isIP(hostname) === 4 ? { address: hostname, family: 4 } : null;
+}
