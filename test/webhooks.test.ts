@@ -286,6 +286,48 @@ describe('deliveries', () => {
   });
 });
 
+describe('at delivery time', () => {
+  it('checks the address again: a URL that now points at a private address is refused without a request', async () => {
+    const tok = await server.token({ tenant_id: 'hooks-rebind' });
+    const created = await createWebhook({ name: 'rebind', url: `${ok.url}/rebind`, eventTypes: ['webhook.test'], retryPolicy: { maxAttempts: 1 } }, tok);
+    // as if its DNS name now resolved to an internal address: the row changes behind the API's back
+    const [, id] = Buffer.from(created.webhook.id, 'base64').toString().split(':');
+    await server.app.database.prisma.webhook.update({ where: { id }, data: { url: 'http://10.0.0.7/hooks' } });
+    await server.gql(`mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { __typename } }`, { id: created.webhook.id }, { token: tok });
+    const node = await eventually(async () => {
+      const n = await deliveriesOfTenant(created.webhook.id, tok);
+      return n.status === 'FAILED' ? n : undefined;
+    });
+    expect(node.attempts[0]).toMatchObject({ responseStatus: null, error: expect.stringMatching(/^refused: 10\.0\.0\.7 is a private address/) });
+    expect(ok.received.some((r) => r.path === '/hooks/rebind')).toBe(false);
+  });
+
+  it('streams delivery outcomes over SSE (webhookDeliveryUpdated)', async () => {
+    const tok = await server.token({ tenant_id: 'hooks-sse' });
+    const created = await createWebhook({ name: 'sse', url: ok.url, eventTypes: ['webhook.test'] }, tok);
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tok}` },
+      body: JSON.stringify({
+        query: 'subscription($id: ID!) { webhookDeliveryUpdated(webhookId: $id) { id status attemptCount } }',
+        variables: { id: created.webhook.id },
+      }),
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = await server.gql(
+      `mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { ... on SendTestEventPayload { delivery { id } } } }`,
+      { id: created.webhook.id },
+      { token: tok },
+    );
+    let text = '';
+    while (!text.includes('event: next')) text += (await reader.read()).value ?? '';
+    await reader.cancel();
+    const data = JSON.parse(text.split('\n').find((l) => l.startsWith('data: '))!.slice(6));
+    expect(data.data.webhookDeliveryUpdated).toEqual({ id: sent.data.sendTestEvent.delivery.id, status: 'SUCCEEDED', attemptCount: 1 });
+  });
+});
+
 async function deliveriesOfTenant(webhookId: string, tok: string) {
   const r = await server.gql(DELIVERIES, { id: webhookId }, { token: tok });
   return r.data.webhook.deliveries.edges[0].node;

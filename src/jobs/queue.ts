@@ -101,15 +101,22 @@ export class JobQueue {
   async work<T extends object>(name: string, concurrency: number, handler: JobHandler<T>): Promise<void> {
     const ids: string[] = [];
     for (let i = 0; i < concurrency; i++) {
-      ids.push(
-        await this.boss.work<T>(
-          name,
-          { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.pollingIntervalSeconds },
-          async ([job]) => {
-            if (job) await handler(job);
-          },
-        ),
+      let id = '';
+      id = await this.boss.work<T>(
+        name,
+        { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.pollingIntervalSeconds },
+        async ([job]) => {
+          if (!job) return;
+          // pg-boss 10 sleeps a polling interval even after a fetch that found work; waking
+          // the poller makes it fetch again at once while the queue has jobs.
+          try {
+            await handler(job);
+          } finally {
+            if (id) this.boss.notifyWorker(id);
+          }
+        },
       );
+      ids.push(id);
     }
     this.workerIds.set(name, ids);
   }

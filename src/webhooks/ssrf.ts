@@ -120,9 +120,20 @@ function isExempt(url: URL, allowHosts: ReadonlySet<string>): boolean {
   return allowHosts.has(`${url.hostname}:${port}`) || (url.port === '' && allowHosts.has(url.hostname));
 }
 
+/** How long a webhook host may take to resolve; a stuck resolver must not hold a worker. */
+const LOOKUP_TIMEOUT_MS = 5000;
+
 async function lookupAll(host: string): Promise<ResolvedAddress[]> {
-  const found = await dns.lookup(host, { all: true, verbatim: true });
-  return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('lookup timed out'), { code: 'ETIMEOUT' })), LOOKUP_TIMEOUT_MS);
+  });
+  try {
+    const found = await Promise.race([dns.lookup(host, { all: true, verbatim: true }), timeout]);
+    return found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const refuse = (reason: string): UrlCheck => ({ ok: false, reason });
