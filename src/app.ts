@@ -20,13 +20,13 @@ import { DELIVER_QUEUE, Outbox } from './events/outbox.ts';
 import { createAppPubSub } from './events/pubsub.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { BodyTooLarge, readBody } from './http/body.ts';
+import { handleInbound } from './inbound/handler.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
 import { deliveryWorker } from './webhooks/deliver.ts';
 import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
-
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AppOptions {
   logger?: Logger;
@@ -165,22 +165,40 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
-    const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-      const path = (req.url ?? '/').split('?')[0];
+    async function route(req: IncomingMessage, res: ServerResponse) {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (path === '/graphql') {
-        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-          sendJson(res, 413, { errors: [{ message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }] });
-          req.resume();
-          return;
+        if (req.method === 'POST') {
+          try {
+            // read with the limit here; Yoga takes an already-read body as is
+            (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+          } catch (err) {
+            if (!(err instanceof BodyTooLarge)) throw err;
+            res.setHeader('connection', 'close');
+            return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+          }
         }
         return yoga.requestListener(req, res);
       }
+      const hook = /^\/hooks\/([a-z0-9_]+)\/([A-Za-z0-9_-]{16,128})$/.exec(path);
+      if (hook) return handleInbound(services, req, res, hook[1]!, hook[2]!);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
         const up = ready && (await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false));
         return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready' });
       }
       sendJson(res, 404, { error: 'not found' });
+    }
+
+    // Nothing a request does may take the process down: failures are logged and answered 500.
+    const server = createServer((req, res) => {
+      route(req, res).catch((err: unknown) => {
+        // inbound URLs carry their integration's token: it is not logged
+        const path = (req.url ?? '').split('?')[0]?.replace(/^(\/hooks\/[^/]+\/).+/, '$1[token]');
+        logger.error({ err, method: req.method, path }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
     });
 
     ready = true;

@@ -4,11 +4,14 @@
  */
 import DataLoader from 'dataloader';
 import type { TenantDb } from './db/tenant.ts';
-import type { Integration } from './generated/prisma/client.ts';
+import type { Integration, RoutingRule } from './generated/prisma/client.ts';
+import { RULE_LIST_ORDER } from './routing/service.ts';
 
 export interface Loaders {
   /** The tenant's live integration of a provider, by provider name. */
   integrationByProvider: DataLoader<string, Integration | null>;
+  /** The live routing rules naming an integration as primary or fallback, by integration id. */
+  rulesByIntegration: DataLoader<string, RoutingRule[]>;
 }
 
 export function createLoaders(db: TenantDb): Loaders {
@@ -17,6 +20,14 @@ export function createLoaders(db: TenantDb): Loaders {
       const rows = await db.integration.findMany({ where: { provider: { in: [...names] } } });
       const byName = new Map(rows.map((r) => [r.provider, r]));
       return names.map((n) => byName.get(n) ?? null);
+    }),
+    rulesByIntegration: new DataLoader(async (ids) => {
+      const list = [...ids];
+      const rules = await db.routingRule.findMany({
+        where: { OR: [{ integrationId: { in: list } }, { fallbackIntegrationId: { in: list } }] },
+        orderBy: RULE_LIST_ORDER,
+      });
+      return list.map((id) => rules.filter((r) => r.integrationId === id || r.fallbackIntegrationId === id));
     }),
   };
 }

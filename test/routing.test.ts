@@ -194,6 +194,20 @@ describe('routing rules', () => {
   });
 });
 
+it('lists integrations with their rules in a number of statements that does not grow with them (no N+1)', async () => {
+  const query = `{ integrations(first: 50) { totalCount edges { node { provider { name } routingRules { id integration { id } } } } } }`;
+  const count = async () => {
+    const before = server.queries.length;
+    const res = await server.gql(query, {}, { token });
+    expect(res.errors).toBeUndefined();
+    return server.queries.slice(before).filter((q) => !/^(BEGIN|COMMIT)/i.test(q.trim())).length;
+  };
+  const few = await count();
+  for (let i = 0; i < 10; i++) await createRule({ capability: 'send_sms', integrationId: i % 2 ? twilio : plivo, priority: 300 + i });
+  expect(await count()).toBe(few);
+  expect(few).toBeLessThanOrEqual(5);
+});
+
 describe('validation and access', () => {
   it.each([
     [{ capability: 'teleport', integrationId: () => twilio }, ['capability'], /unknown capability "teleport"/],

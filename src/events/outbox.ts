@@ -24,7 +24,9 @@ export const EVENT_TYPES = [
   'webhook.paused',
   'webhook.disabled',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+/** Relayed inbound provider events: `provider.<name>.<provider event type>`. */
+export type ProviderEventType = `provider.${string}.${string}`;
+export type EventType = (typeof EVENT_TYPES)[number] | ProviderEventType;
 
 export const DELIVER_QUEUE = 'webhook-deliver';
 
@@ -63,7 +65,13 @@ export class Outbox {
   async record(
     tx: TenantTx,
     actor: Actor,
-    event: { type: EventType; subjectId: string; data: Prisma.InputJsonObject },
+    event: {
+      type: EventType;
+      subjectId: string;
+      data: Prisma.InputJsonObject;
+      /** A relayed provider event: where it came from and the provider's id for it. */
+      source?: { integrationId: string; providerEventId: string };
+    },
     options: { onlyWebhookId?: string } = {},
   ): Promise<RecordedEvent> {
     const eventId = uuidv7();
@@ -74,6 +82,8 @@ export class Outbox {
         type: event.type,
         subjectId: event.subjectId,
         payload: event.data,
+        sourceIntegrationId: event.source?.integrationId,
+        providerEventId: event.source?.providerEventId,
         appId: actor.appId,
         createdBy: actor.actorId,
         updatedBy: actor.actorId,

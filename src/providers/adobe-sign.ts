@@ -5,12 +5,40 @@
  * (401 when bad or expired). `x-api-user: email:<addr>` acts as that user when set. Inbound
  * webhooks are not signed: Adobe sends `X-AdobeSign-ClientId`, which must equal `client_id`
  * and be echoed back.
+ *
+ * Inbound (Acrobat Sign webhook guide): no payload signature and no timestamp. The check is
+ * that `X-AdobeSign-ClientId` equals the integration's `client_id` (compared in constant time),
+ * and the answer echoes it in the same header, without which Adobe counts a failed delivery and
+ * retries. The client id is not secret, so this is weak on its own: the unguessable token in
+ * the hook URL is what really keeps strangers out. The registration GET handshake is the
+ * endpoint's job. JSON body: type = `event` (AGREEMENT_WORKFLOW_COMPLETED…), id =
+ * `webhookNotificationId`, else the body's sha256.
  */
 import { check } from './http.ts';
+import { header, parseJsonObject, textAt } from './inbound/body.ts';
+import { safeEqual, sha256Hex } from './inbound/crypto.ts';
+import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
-import type { ProviderDefinition } from './types.ts';
+import type { InboundVerifier, ProviderDefinition } from './types.ts';
 
 const ORIGINS = { stage: 'https://api.adobesignsandbox.com', production: 'https://api.adobesign.com' };
+
+export const adobeSignInbound: InboundVerifier = {
+  verify(req, credentials) {
+    const clientId = secretOf(credentials, 'client_id');
+    if (!clientId) return missingSecret('client_id');
+    const given = header(req, 'x-adobesign-clientid');
+    if (!given) return unauthorized('missing X-AdobeSign-ClientId header');
+    if (!safeEqual(clientId, given)) return unauthorized('X-AdobeSign-ClientId does not match the client_id');
+    const body = parseJsonObject(req);
+    if (!body.ok) return body;
+    const type = textAt(body.value, 'event');
+    if (!type) return badRequest('Acrobat Sign notification has no event field');
+    const id = textAt(body.value, 'webhookNotificationId') ?? sha256Hex(req.rawBody);
+    // Echoed so Adobe counts the delivery as received (else it retries).
+    return accepted([{ id, type, payload: body.value }], { headers: { 'X-AdobeSign-ClientId': clientId } });
+  },
+};
 
 export const adobeSign: ProviderDefinition = {
   name: 'adobe_sign',
@@ -52,4 +80,5 @@ export const adobeSign: ProviderDefinition = {
       headers,
     });
   },
+  inbound: adobeSignInbound,
 };

@@ -6,12 +6,22 @@
  * set, that `account_id` is one of the user's accounts. DocuSign answers a refused grant with 400
  * `consent_required` or `invalid_grant`. Connect webhooks are signed with `connect_hmac_key`
  * (`X-DocuSign-Signature-1`: base64 HMAC-SHA256 of the body).
+ *
+ * Inbound (developers.docusign.com/platform/webhooks/connect/hmac): `X-DocuSign-Signature-1…N`,
+ * one per HMAC key active on the Connect configuration, each the base64 HMAC-SHA256 of the raw
+ * body keyed with the key string as shown (not base64-decoded). Any header may match, so one
+ * key can rotate while another stays. Nothing is timestamped. JSON (Connect 2.x) only: type =
+ * `event` (envelope-completed…), id = `eventId` when sent, else
+ * `<data.envelopeId>:<event>:<generatedDateTime>`, else the body's sha256.
  */
 import { createPrivateKey } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
 import { classifyStatus, networkFailure, send } from './http.ts';
+import { parseJsonObject, textAt } from './inbound/body.ts';
+import { hmac, matchesAny, sha256Hex } from './inbound/crypto.ts';
+import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
-import type { ProviderDefinition, VerifyResult } from './types.ts';
+import type { InboundVerifier, ProviderDefinition, VerifyResult } from './types.ts';
 
 const NAME = 'DocuSign';
 const ORIGINS = { stage: 'https://account-d.docusign.com', production: 'https://account.docusign.com' };
@@ -36,6 +46,32 @@ async function signingKey(pem: string) {
     return null;
   }
 }
+
+const SIGNATURE_HEADER = /^x-docusign-signature-\d+$/;
+
+export const docusignInbound: InboundVerifier = {
+  verify(req, credentials) {
+    const key = secretOf(credentials, 'connect_hmac_key');
+    if (!key) return missingSecret('connect_hmac_key');
+    const signatures = Object.entries(req.headers)
+      .filter(([name, value]) => SIGNATURE_HEADER.test(name) && value)
+      .map(([, value]) => value!.trim());
+    if (signatures.length === 0) return unauthorized('missing X-DocuSign-Signature-1 header');
+    if (!matchesAny(hmac('sha256', key, req.rawBody).toString('base64'), signatures)) {
+      return unauthorized('no X-DocuSign-Signature-N matches the connect_hmac_key');
+    }
+    const body = parseJsonObject(req);
+    if (!body.ok) return body;
+    const type = textAt(body.value, 'event');
+    if (!type) return badRequest('DocuSign Connect event has no event field');
+    const envelopeId = textAt(body.value, 'data', 'envelopeId');
+    const generated = textAt(body.value, 'generatedDateTime');
+    const id =
+      textAt(body.value, 'eventId') ??
+      (envelopeId && generated ? `${envelopeId}:${type}:${generated}` : sha256Hex(req.rawBody));
+    return accepted([{ id, type, payload: body.value }]);
+  },
+};
 
 export const docusign: ProviderDefinition = {
   name: 'docusign',
@@ -128,4 +164,5 @@ export const docusign: ProviderDefinition = {
       return networkFailure(NAME, err);
     }
   },
+  inbound: docusignInbound,
 };

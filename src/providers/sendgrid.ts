@@ -3,9 +3,70 @@
  * Check: `GET /v3/scopes` with the API key as a Bearer token: it lists the key's own scopes and
  * needs none, so any valid key passes (401 when bad or revoked). Inbound Event Webhook posts are
  * ECDSA-signed; `webhook_verification_key` is the public key SendGrid shows for checking them.
+ *
+ * Inbound (Signed Event Webhook; sendgrid-nodejs packages/eventwebhook): `X-Twilio-Email-Event-
+ * Webhook-Signature` is a base64 DER ECDSA P-256/SHA-256 signature of `timestamp + rawBody`,
+ * the timestamp being `X-Twilio-Email-Event-Webhook-Timestamp`; the key is base64 DER SPKI with
+ * no PEM armour. SendGrid documents no replay window: we apply the same 300 s as Stripe. The
+ * body is an array of events, one InboundEvent each: id `sg_event_id` (else `<sha256 of the
+ * body>:<index>`), type `event` (delivered, open, bounce…).
  */
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { check } from './http.ts';
-import type { ProviderDefinition } from './types.ts';
+import { header, isRecord, parseJson, textAt } from './inbound/body.ts';
+import { sha256Hex } from './inbound/crypto.ts';
+import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
+import { isFresh, TIMESTAMP_TOLERANCE_SECONDS } from './inbound/timestamp.ts';
+import type { InboundEvent, InboundVerifier, ProviderDefinition } from './types.ts';
+
+/** The verification key, or undefined when it is not a base64 DER SPKI public key. */
+export function sendgridPublicKey(base64Der: string): KeyObject | undefined {
+  try {
+    return createPublicKey({ key: Buffer.from(base64Der, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `signature` (base64 DER ECDSA) signs `timestamp + rawBody` under `key`. */
+export function sendgridSignatureValid(key: KeyObject, timestamp: string, rawBody: Buffer, signature: string): boolean {
+  try {
+    const signed = Buffer.concat([Buffer.from(timestamp), rawBody]);
+    return verifySignature('sha256', signed, { key, dsaEncoding: 'der' }, Buffer.from(signature, 'base64'));
+  } catch {
+    return false; // a key of another type or a malformed signature
+  }
+}
+
+export const sendgridInbound: InboundVerifier = {
+  verify(req, credentials, now) {
+    const keyText = secretOf(credentials, 'webhook_verification_key');
+    if (!keyText) return missingSecret('webhook_verification_key');
+    const key = sendgridPublicKey(keyText);
+    if (!key) return unauthorized('webhook_verification_key is not a base64 DER public key');
+    const signature = header(req, 'x-twilio-email-event-webhook-signature');
+    const timestamp = header(req, 'x-twilio-email-event-webhook-timestamp');
+    if (!signature || !timestamp) return unauthorized('missing X-Twilio-Email-Event-Webhook-Signature or -Timestamp');
+    if (!sendgridSignatureValid(key, timestamp, req.rawBody, signature)) {
+      return unauthorized('event webhook signature does not verify with the webhook_verification_key');
+    }
+    if (!isFresh(timestamp, now)) {
+      return unauthorized(`event webhook timestamp is more than ${TIMESTAMP_TOLERANCE_SECONDS} s from now`);
+    }
+    const body = parseJson(req);
+    if (!body.ok) return body;
+    if (!Array.isArray(body.value)) return badRequest('body is not a JSON array of events');
+    const bodyHash = sha256Hex(req.rawBody);
+    const events: InboundEvent[] = [];
+    for (const [index, item] of body.value.entries()) {
+      const type = textAt(item, 'event');
+      if (!isRecord(item) || !type) return badRequest(`event ${index} has no event type`);
+      events.push({ id: textAt(item, 'sg_event_id') ?? `${bodyHash}:${index}`, type, payload: item });
+    }
+    return accepted(events);
+  },
+};
 
 export const sendgrid: ProviderDefinition = {
   name: 'sendgrid',
@@ -53,4 +114,5 @@ export const sendgrid: ProviderDefinition = {
       url: `${ctx.origin('https://api.sendgrid.com')}/v3/scopes`,
       headers: { authorization: `Bearer ${credentials.api_key}` },
     }),
+  inbound: sendgridInbound,
 };

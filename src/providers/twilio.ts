@@ -3,9 +3,25 @@
  * /2010-04-01/Accounts/{AccountSid}.json` with Basic `AccountSid:AuthToken`, the account's own
  * record and the cheapest authenticated read; a bad pair answers 401 (error 20003). The Auth
  * Token is also what signs inbound webhooks (`X-Twilio-Signature`), so no extra field is needed.
+ *
+ * Inbound (scheme in inbound/twilio-signature.ts): message status callbacks carry
+ * MessageSid/SmsSid and MessageStatus/SmsStatus and become `message.<status>` with id
+ * `<sid>:<status>`, since Twilio posts one callback per status of one message; incoming messages
+ * (a Body and no status) become `message.received` with the MessageSid as id. Anything else
+ * Twilio might post (voice, conversations) is not a message callback: 400.
  */
 import { basicAuth, check } from './http.ts';
-import type { CredentialField, Credentials, ProviderDefinition, VerifyContext, VerifyResult } from './types.ts';
+import { textAt } from './inbound/body.ts';
+import { accepted, badRequest, missingSecret, secretOf } from './inbound/results.ts';
+import { verifyTwilioRequest } from './inbound/twilio-signature.ts';
+import type {
+  CredentialField,
+  Credentials,
+  InboundVerifier,
+  ProviderDefinition,
+  VerifyContext,
+  VerifyResult,
+} from './types.ts';
 
 /** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
 export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
@@ -38,6 +54,23 @@ export function verifyTwilioAccount(displayName: string, credentials: Credential
   });
 }
 
+/** Twilio messaging callbacks, for every provider whose `auth_token` is a Twilio Auth Token. */
+export const twilioInbound: InboundVerifier = {
+  verify(req, credentials) {
+    const authToken = secretOf(credentials, 'auth_token');
+    if (!authToken) return missingSecret('auth_token');
+    const fields = verifyTwilioRequest(req, authToken);
+    if (!fields.ok) return fields;
+    const payload = fields.value;
+    const sid = textAt(payload, 'MessageSid') ?? textAt(payload, 'SmsSid');
+    const status = textAt(payload, 'MessageStatus') ?? textAt(payload, 'SmsStatus');
+    if (!sid) return badRequest('not a Twilio message callback: no MessageSid or SmsSid');
+    if (status) return accepted([{ id: `${sid}:${status}`, type: `message.${status}`, payload }]);
+    if (typeof payload.Body === 'string') return accepted([{ id: sid, type: 'message.received', payload }]);
+    return badRequest('Twilio message callback has neither a status nor a Body');
+  },
+};
+
 export const twilio: ProviderDefinition = {
   name: 'twilio',
   displayName: 'Twilio',
@@ -57,4 +90,5 @@ export const twilio: ProviderDefinition = {
     },
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('Twilio', credentials, ctx),
+  inbound: twilioInbound,
 };

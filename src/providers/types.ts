@@ -47,6 +47,44 @@ export interface ProviderDefinition {
   credentialSchema: readonly CredentialField[];
   /** Calls a cheap authenticated endpoint of the real API with the real auth scheme. */
   verify(credentials: Credentials, ctx: VerifyContext): Promise<VerifyResult>;
+  /** Checks the provider's own signature on its callbacks; absent when it sends none to us. */
+  inbound?: InboundVerifier;
+}
+
+/** One callback as the provider sent it to `POST /hooks/<provider>/<token>`. */
+export interface InboundRequest {
+  method: string;
+  /** The full public URL the provider called (PUBLIC_URL + path + query), as the provider signed it. */
+  url: string;
+  /** Lower-cased header names. */
+  headers: Readonly<Record<string, string | undefined>>;
+  rawBody: Buffer;
+}
+
+export interface InboundEvent {
+  /** The provider's own event id, used to drop duplicates; derived deterministically when the provider sends none. */
+  id: string;
+  /** The provider's event type, e.g. "payment_intent.succeeded"; relayed as provider.<name>.<type>. */
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * 401: the signature is missing, wrong, made with another secret or too old, or the secret is
+ * not configured. 400: a signed body that is not what the provider sends. Reasons never carry a
+ * secret or a signature.
+ */
+export type InboundResult =
+  | {
+      ok: true;
+      events: InboundEvent[];
+      /** Optional response the provider expects (Adobe Sign echoes its client id). */
+      respond?: { headers?: Record<string, string>; body?: string };
+    }
+  | { ok: false; status: 400 | 401; reason: string };
+
+export interface InboundVerifier {
+  verify(req: InboundRequest, credentials: Credentials, now: Date): InboundResult;
 }
 
 /** The fields every e-signature provider takes in addition to its own (see CONTRACT.md). */

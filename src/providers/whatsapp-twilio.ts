@@ -2,8 +2,10 @@
  * WhatsApp through Twilio. Same account, origin and check as Twilio (`GET
  * /2010-04-01/Accounts/{AccountSid}.json`, Basic `AccountSid:AuthToken`): Twilio has no separate
  * WhatsApp credential. Only the sender differs: a WhatsApp-enabled number written `whatsapp:+E164`.
+ * Inbound callbacks are Twilio's too (same signature, same message events; `From`/`To` read
+ * `whatsapp:+E164`), so the Twilio verifier is reused as is.
  */
-import { TWILIO_ACCOUNT_FIELDS, verifyTwilioAccount } from './twilio.ts';
+import { TWILIO_ACCOUNT_FIELDS, twilioInbound, verifyTwilioAccount } from './twilio.ts';
 import type { ProviderDefinition } from './types.ts';
 
 export const whatsappTwilio: ProviderDefinition = {
@@ -25,4 +27,5 @@ export const whatsappTwilio: ProviderDefinition = {
     },
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('WhatsApp (Twilio)', credentials, ctx),
+  inbound: twilioInbound,
 };

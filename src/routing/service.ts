@@ -199,11 +199,19 @@ export async function deleteRoutingRule(scope: RequestScope, id: string, globalI
   });
 }
 
+/** How rule lists are ordered: by capability, then in resolution order. */
+export const RULE_LIST_ORDER: Prisma.RoutingRuleOrderByWithRelationInput[] = [
+  { capability: 'asc' },
+  { isDefault: 'desc' },
+  { priority: 'asc' },
+  { id: 'asc' },
+];
+
 /** The live rules whose primary or fallback is the integration. */
 export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationId: string) {
   return db.routingRule.findMany({
     where: { OR: [{ integrationId }, { fallbackIntegrationId: integrationId }] },
-    orderBy: [{ capability: 'asc' }, { isDefault: 'desc' }, { priority: 'asc' }, { id: 'asc' }],
+    orderBy: RULE_LIST_ORDER,
   });
 }
 

@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
+import { PROVIDERS } from '../providers/catalog.ts';
 import { pageArgsGuard } from './paging.ts';
 
 builder.prismaNode('Event', {
@@ -18,8 +19,9 @@ builder.prismaNode('Event', {
 
 builder.queryFields((t) => ({
   eventTypes: t.stringList({
-    description: 'Every event type the system emits.',
-    resolve: () => [...EVENT_TYPES],
+    description:
+      'Every event type the system emits, then one provider.<name>.* pattern per provider that relays inbound events (their types are the provider’s own).',
+    resolve: () => [...EVENT_TYPES, ...PROVIDERS.filter((p) => p.inbound).map((p) => `provider.${p.name}.*`)],
   }),
   events: t.prismaConnection(
     {

@@ -34,7 +34,7 @@ builder.prismaObjectField('Integration', 'routingRules', (t) =>
   t.field({
     type: [RoutingRuleRef],
     description: 'The routing rules that name this integration as primary or fallback.',
-    resolve: (integration, _args, ctx) => routing.rulesReferencing(ctx.db, integration.id),
+    resolve: (integration, _args, ctx) => ctx.loaders.rulesByIntegration.load(integration.id),
   }),
 );
 
@@ -72,7 +72,7 @@ builder.queryFields((t) => ({
       ctx.db.routingRule.findMany({
         ...query,
         where: args.capability ? { capability: args.capability } : {},
-        orderBy: [{ capability: 'asc' }, { isDefault: 'desc' }, { priority: 'asc' }, { id: 'asc' }],
+        orderBy: routing.RULE_LIST_ORDER,
       }),
   }),
   resolveRoute: t.field({

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: webhook deliveries per second to a local receiver, against a plain `fetch`
- * POST loop to the same receiver at the same concurrency, as a ratio measured in the same run.
+ * POST loop to the same receiver at the same concurrency, as a ratio measured in the same run;
+ * and the SQL statements resolveRoute costs with 1 and with 100 rules (it must not grow).
  * Embedded database by default; set DATABASE_URL to measure on a PostgreSQL server.
  *   BENCH_DELIVERIES (default 1000)
  */
@@ -11,6 +12,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { forTenant } from '../../src/db/tenant.ts';
 import { createLogger } from '../../src/log.ts';
+import { resolveRoute } from '../../src/routing/service.ts';
 import { createWebhook } from '../../src/webhooks/service.ts';
 
 const N = Number(process.env.BENCH_DELIVERIES ?? 1000);
@@ -45,7 +47,7 @@ async function plainLoop(): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-async function deliveries(): Promise<{ rate: number; database: string }> {
+async function deliveries(): Promise<{ rate: number; database: string; routeStatements: number[] }> {
   const config = loadConfig({
     ...process.env,
     PORT: '0',
@@ -55,7 +57,15 @@ async function deliveries(): Promise<{ rate: number; database: string }> {
     LOG_LEVEL: 'warn',
   });
   const sink = new Writable({ write: (_c, _e, done) => done() });
-  const app = await createApp(config, { logger: createLogger('warn', sink), inMemory: !config.databaseUrl, pollingIntervalSeconds: 0.5 });
+  let statements = 0;
+  const app = await createApp(config, {
+    logger: createLogger('warn', sink),
+    inMemory: !config.databaseUrl,
+    pollingIntervalSeconds: 0.5,
+    onQuery: (sql) => {
+      if (!/^(BEGIN|COMMIT)/i.test(sql.trim())) statements++;
+    },
+  });
   const tenantId = `bench-${Date.now()}`;
   const viewer = { tenantId, actorId: 'bench', appId: null, scopes: new Set(), via: 'jwt' } as never;
   const scope = { viewer, db: forTenant(app.services.prisma, tenantId), services: app.services };
@@ -76,8 +86,24 @@ async function deliveries(): Promise<{ rate: number; database: string }> {
   }
   await done;
   const rate = N / ((performance.now() - started) / 1000);
+
+  // resolveRoute: statements with 1 rule and with 100 rules
+  const integration = await scope.db.integration.create({
+    data: { tenantId, provider: 'twilio', status: 'ACTIVE', enabledCapabilities: ['send_sms'], inboundToken: `bench-${tenantId}` },
+  });
+  const routeStatements: number[] = [];
+  for (const rules of [1, 100]) {
+    const existing = await scope.db.routingRule.count({ where: { capability: 'send_sms' } });
+    for (let i = existing; i < rules; i++) {
+      await scope.db.routingRule.create({ data: { tenantId, capability: 'send_sms', integrationId: integration.id, priority: 100 + i } });
+    }
+    const before = statements;
+    const chosen = await resolveRoute(scope, 'send_sms');
+    if (!chosen) throw new Error('resolveRoute found nothing');
+    routeStatements.push(statements - before);
+  }
   await app.close();
-  return { rate, database: app.database.kind };
+  return { rate, database: app.database.kind, routeStatements };
 }
 
 await plainLoop(); // warm-up
@@ -89,4 +115,5 @@ console.log(`webhook deliveries, ${N} events, concurrency ${CONCURRENCY}, databa
 console.log(`  plain fetch POST loop  ${fmt(plain)} req/s`);
 console.log(`  signed deliveries      ${fmt(delivered.rate)} deliveries/s  (enqueue → received, each recorded with its attempt)`);
 console.log(`  ratio                  ${(delivered.rate / plain).toFixed(2)}`);
+console.log(`resolveRoute SQL statements: ${delivered.routeStatements[0]} with 1 rule, ${delivered.routeStatements[1]} with 100 rules`);
 process.exit(0);

@@ -1,0 +1,135 @@
+/**
+ * `POST /hooks/<provider>/<token>`: a provider's callback for one integration. The token names
+ * the integration; the provider's own signature scheme (its file in src/providers/) checks the
+ * raw body with the integration's secret. Valid events are stored once each (the provider's
+ * event id is unique per integration) and relayed through the outbox as
+ * `provider.<name>.<type>`; a provider's retry of an event already stored is acknowledged and
+ * not relayed again. Nothing is stored when any check fails.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Services } from '../context.ts';
+import { BodyTooLarge, readBody } from '../http/body.ts';
+import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { lockForUpdate } from '../db/lock.ts';
+import { forTenant } from '../db/tenant.ts';
+import type { Integration, Prisma } from '../generated/prisma/client.ts';
+import { integrationEventData, integrationGlobalId } from '../integrations/present.ts';
+import { findProvider } from '../providers/catalog.ts';
+import type { CredentialValue, InboundEvent, ProviderDefinition } from '../providers/types.ts';
+import { camelCaseKeys, revocationReason } from './effects.ts';
+
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+async function findIntegration(services: Services, provider: ProviderDefinition, token: string): Promise<Integration | null> {
+  // The token is the lookup key: unguessable (192 bits), unique across tenants.
+  const row = await services.prisma.integration.findUnique({ where: { inboundToken: token } });
+  return row && !row.deletedAt && row.provider === provider.name ? row : null;
+}
+
+/** Stores and relays the events not seen before; returns how many were new. */
+async function store(services: Services, integration: Integration, provider: ProviderDefinition, events: InboundEvent[], camelCase: boolean) {
+  const db = forTenant(services.prisma, integration.tenantId);
+  const actor = { tenantId: integration.tenantId, actorId: `provider:${provider.name}`, appId: integration.appId };
+  const outcome = await services.queue.transaction(db, async (tx) => {
+    let fresh = 0;
+    let statusChanged = false;
+    for (const event of events) {
+      const seen = await tx.event.findFirst({
+        where: { sourceIntegrationId: integration.id, providerEventId: event.id },
+        select: { id: true },
+      });
+      if (seen) continue;
+      fresh++;
+      await services.outbox.record(tx, actor, {
+        type: `provider.${provider.name}.${event.type}`,
+        subjectId: integration.id,
+        source: { integrationId: integration.id, providerEventId: event.id },
+        data: {
+          integrationId: integrationGlobalId(integration.id),
+          provider: provider.name,
+          providerEventId: event.id,
+          providerEventType: event.type,
+          payload: (camelCase ? camelCaseKeys(event.payload) : event.payload) as Prisma.InputJsonObject,
+        },
+      });
+      const revoked = revocationReason(provider.name, event.type);
+      if (revoked) {
+        await lockForUpdate(tx, 'Integration', integration.tenantId, integration.id);
+        const current = await tx.integration.findUniqueOrThrow({ where: { id: integration.id } });
+        if (current.status !== 'ERROR' || current.lastError !== revoked) {
+          const updated = await tx.integration.update({
+            where: { id: integration.id },
+            data: { status: 'ERROR', lastError: revoked, version: { increment: 1 }, updatedBy: actor.actorId },
+          });
+          if (current.status !== 'ERROR') {
+            await services.outbox.record(tx, actor, {
+              type: 'integration.status_changed',
+              subjectId: integration.id,
+              data: { ...integrationEventData(updated), previousStatus: current.status },
+            });
+            statusChanged = true;
+          }
+        }
+      }
+    }
+    return { fresh, statusChanged };
+  });
+  if (outcome.statusChanged) services.pubsub.publish('integration:status', integration.tenantId, { integrationId: integration.id });
+  return outcome.fresh;
+}
+
+export async function handleInbound(services: Services, req: IncomingMessage, res: ServerResponse, providerName: string, token: string) {
+  const provider = findProvider(providerName);
+  if (!provider?.inbound) return send(res, 404, { error: 'unknown webhook endpoint' });
+  if (req.method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+  let rawBody: Buffer;
+  try {
+    rawBody = await readBody(req);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return send(res, 413, { error: err.message }, { connection: 'close' });
+    throw err;
+  }
+  const integration = await findIntegration(services, provider, token);
+  if (!integration) return send(res, 404, { error: 'unknown webhook endpoint' });
+  if (integration.status === 'INACTIVE') return send(res, 403, { error: 'the integration is disabled' });
+
+  const credentials = revealCredentials(
+    services.keyring,
+    { ...integration, config: integration.config as Record<string, CredentialValue> },
+    credentialsAad(integration.tenantId, integration.id),
+  );
+  const result = provider.inbound.verify(
+    { method: req.method, url: `${services.publicUrl}${req.url ?? ''}`, headers: lowerCaseHeaders(req), rawBody },
+    credentials,
+    new Date(),
+  );
+  const log = { integrationId: integration.id, provider: provider.name };
+  if (!result.ok) {
+    services.logger.warn({ ...log, status: result.status, reason: result.reason }, 'inbound callback refused');
+    return send(res, result.status, { error: result.reason });
+  }
+  let fresh: number;
+  try {
+    fresh = await store(services, integration, provider, result.events, credentials.changeKeys === true);
+  } catch (err) {
+    // two deliveries of one event raced: the other stored it
+    if (!isUniqueViolation(err)) throw err;
+    fresh = 0;
+  }
+  services.logger.info({ ...log, events: result.events.length, relayed: fresh }, 'inbound callback stored');
+  const respond = result.respond;
+  return send(res, 200, respond?.body ?? { received: result.events.length, relayed: fresh }, respond?.headers);
+}
