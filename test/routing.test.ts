@@ -202,9 +202,11 @@ it('lists integrations with their rules in a number of statements that does not 
     expect(res.errors).toBeUndefined();
     return server.queries.slice(before).filter((q) => !/^(BEGIN|COMMIT)/i.test(q.trim())).length;
   };
-  const few = await count();
+  // the lowest of a few runs: background work (verification jobs) may add statements to one
+  const settled = async () => Math.min(await count(), await count(), await count());
+  const few = await settled();
   for (let i = 0; i < 10; i++) await createRule({ capability: 'send_sms', integrationId: i % 2 ? twilio : plivo, priority: 300 + i });
-  expect(await count()).toBe(few);
+  expect(await settled()).toBe(few);
   expect(few).toBeLessThanOrEqual(5);
 });
 
