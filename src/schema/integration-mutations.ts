@@ -4,20 +4,17 @@ import type { Integration } from '../generated/prisma/client.ts';
 import * as integrations from '../integrations/service.ts';
 import { integrationGlobalId } from '../integrations/present.ts';
 import { parseGlobalId } from './ids.ts';
+import { payload } from './payload.ts';
 import { IntegrationRef } from './integration.ts';
 import { RoutingRuleRef } from './routing-rule.ts';
 
 const WRITE = { 'integrations:write': true } as const;
 
 /** Payload with the changed integration: what every integration mutation but delete returns. */
-function withIntegration(description: string) {
-  return {
-    description,
-    outputFields: (t: any) => ({
-      integration: t.field({ type: IntegrationRef, description: 'The integration after the change.', resolve: (i: Integration) => i }),
-    }),
-  };
-}
+const withIntegration = (description: string) =>
+  payload<Integration>(description, {
+    integration: { type: IntegrationRef, description: 'The integration after the change.', resolve: (i) => i },
+  });
 
 builder.relayMutationField(
   'configureIntegration',

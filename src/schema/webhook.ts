@@ -2,10 +2,11 @@ import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
-import type { Webhook } from '../generated/prisma/client.ts';
+import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, tryParseGlobalId } from './ids.ts';
 import { pageArgsGuard } from './paging.ts';
+import { payload } from './payload.ts';
 
 const READ = { 'webhooks:read': true } as const;
 const WRITE = { 'webhooks:write': true } as const;
@@ -154,18 +155,14 @@ const RetryPolicyInput = builder.inputType('RetryPolicyInput', {
   }),
 });
 
-const withWebhook = (description: string) => ({
-  description,
-  outputFields: (t: any) => ({ webhook: t.field({ type: WebhookRef, description: 'The webhook.', resolve: (w: Webhook) => w }) }),
-});
+const withWebhook = (description: string) =>
+  payload<Webhook>(description, { webhook: { type: WebhookRef, description: 'The webhook.', resolve: (w) => w } });
 
-const withSecret = (description: string) => ({
-  description,
-  outputFields: (t: any) => ({
-    webhook: t.field({ type: WebhookRef, description: 'The webhook.', resolve: (r: { webhook: Webhook }) => r.webhook }),
-    signingSecret: t.exposeString('signingSecret', { description: 'The signing secret (whsec_…). Shown only now.' }),
-  }),
-});
+const withSecret = (description: string) =>
+  payload<{ webhook: Webhook; signingSecret: string }>(description, {
+    webhook: { type: WebhookRef, description: 'The webhook.', resolve: (r) => r.webhook },
+    signingSecret: { type: 'String', description: 'The signing secret (whsec_…). Shown only now.', resolve: (r) => r.signingSecret },
+  });
 
 builder.relayMutationField(
   'createWebhook',
@@ -270,10 +267,8 @@ builder.relayMutationField(
   },
 );
 
-const withDelivery = (description: string) => ({
-  description,
-  outputFields: (t: any) => ({ delivery: t.field({ type: WebhookDeliveryRef, description: 'The delivery.', resolve: (d: unknown) => d }) }),
-});
+const withDelivery = (description: string) =>
+  payload<WebhookDelivery>(description, { delivery: { type: WebhookDeliveryRef, description: 'The delivery.', resolve: (d) => d } });
 
 builder.relayMutationField(
   'sendTestEvent',
