@@ -8,10 +8,9 @@
 import type PgBoss from 'pg-boss';
 import type { Services } from '../context.ts';
 import { lockForUpdate } from '../db/lock.ts';
-import { forTenant } from '../db/tenant.ts';
+import { forTenant, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
-import { decideNext, shouldPause, type AttemptResult } from './policy.ts';
+import { decideNext, shouldPause, type AttemptResult, type NextStep } from './policy.ts';
 import { signingSecrets } from './secrets.ts';
 import { deliveryGlobalId, webhookGlobalId } from './service.ts';
 import { sendWebhook, type SendResult } from './sender.ts';
@@ -19,6 +18,37 @@ import { signDelivery } from './signing.ts';
 import { checkWebhookUrl } from './ssrf.ts';
 
 const SYSTEM_ACTOR = 'system:webhooks';
+
+/**
+ * Counts the attempt into the webhook's health (an atomic increment or reset) and applies the
+ * policy: `410 Gone` disables an ACTIVE webhook, a run of WEBHOOK_PAUSE_AFTER_FAILURES failures
+ * pauses it; either writes its event in the same transaction.
+ */
+async function recordHealth(services: Services, tx: TenantTx, webhookId: string, outcome: NextStep['kind'], status: number | null) {
+  const succeeded = outcome === 'succeeded';
+  const hook = await tx.webhook.update({
+    where: { id: webhookId, deletedAt: undefined },
+    data: {
+      consecutiveFailures: succeeded ? 0 : { increment: 1 },
+      lastDeliveryAt: new Date(),
+      lastDeliveryStatus: status === null ? 'ERROR' : String(status),
+    },
+  });
+  if (hook.status !== 'ACTIVE' || succeeded) return;
+  const change =
+    outcome === 'gone'
+      ? ({ type: 'webhook.disabled', data: { status: 'DISABLED', disabledAt: new Date() } } as const)
+      : shouldPause(hook.consecutiveFailures, services.config.webhooks.pauseAfterFailures)
+        ? ({ type: 'webhook.paused', data: { status: 'PAUSED', pausedAt: new Date() } } as const)
+        : null;
+  if (!change) return;
+  await tx.webhook.update({ where: { id: webhookId }, data: { ...change.data, version: { increment: 1 } } });
+  await services.outbox.record(tx, { tenantId: hook.tenantId, actorId: SYSTEM_ACTOR, appId: hook.appId }, {
+    type: change.type,
+    subjectId: hook.id,
+    data: { webhookId: webhookGlobalId(hook.id), name: hook.name, consecutiveFailures: hook.consecutiveFailures, lastResponseStatus: status },
+  });
+}
 
 export function deliveryWorker(services: Services) {
   const { config, keyring } = services;
@@ -50,15 +80,15 @@ export function deliveryWorker(services: Services) {
     const result: AttemptResult = { status: sent.status, error: sent.error, retryAfter: sent.retryAfter };
 
     const outcome = await services.queue.transaction(db, async (tx) => {
-      await lockForUpdate(tx, 'Webhook', tenantId, webhook.id);
+      // Lock the delivery, not the webhook: deliveries to one webhook must not queue behind each other.
+      await lockForUpdate(tx, 'WebhookDelivery', tenantId, deliveryId);
       const current = await tx.webhookDelivery.findUnique({ where: { id: deliveryId } });
       if (!current || current.status !== 'PENDING') return null; // a duplicate run got here first
-      const hook = await tx.webhook.findUniqueOrThrow({ where: { id: webhook.id, deletedAt: undefined } });
       const attemptNumber = current.attemptCount + 1;
       const next = decideNext({
         result,
         attemptsMade: attemptNumber,
-        maxAttempts: hook.maxAttempts,
+        maxAttempts: webhook.maxAttempts,
         schedule: config.webhooks.retrySchedule,
         now: new Date(),
       });
@@ -87,37 +117,10 @@ export function deliveryWorker(services: Services) {
         },
       });
       if (nextAttemptAt) {
-        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(tenantId, deliveryId, hook.timeoutMs, nextAttemptAt)]);
+        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(tenantId, deliveryId, webhook.timeoutMs, nextAttemptAt)]);
       }
-
-      const succeeded = next.kind === 'succeeded';
-      const failures = succeeded ? 0 : hook.consecutiveFailures + 1;
-      const data: Prisma.WebhookUpdateInput = {
-        consecutiveFailures: failures,
-        lastDeliveryAt: new Date(),
-        lastDeliveryStatus: sent.status === null ? 'ERROR' : String(sent.status),
-      };
-      let change: 'webhook.paused' | 'webhook.disabled' | null = null;
-      if (hook.status === 'ACTIVE' && next.kind === 'gone') {
-        Object.assign(data, { status: 'DISABLED', disabledAt: new Date(), version: { increment: 1 } });
-        change = 'webhook.disabled';
-      } else if (hook.status === 'ACTIVE' && !succeeded && shouldPause(failures, config.webhooks.pauseAfterFailures)) {
-        Object.assign(data, { status: 'PAUSED', pausedAt: new Date(), version: { increment: 1 } });
-        change = 'webhook.paused';
-      }
-      await tx.webhook.update({ where: { id: hook.id }, data });
-      if (change) {
-        await services.outbox.record(tx, { tenantId, actorId: SYSTEM_ACTOR, appId: hook.appId }, {
-          type: change,
-          subjectId: hook.id,
-          data: {
-            webhookId: webhookGlobalId(hook.id),
-            name: hook.name,
-            consecutiveFailures: failures,
-            lastResponseStatus: sent.status,
-          },
-        });
-      }
+      // The webhook's health last: the row lock this update takes is held only until the commit.
+      await recordHealth(services, tx, webhook.id, next.kind, sent.status);
       return updated;
     });
     if (outcome) services.pubsub.publish('webhook:delivery', tenantId, { deliveryId, webhookId: webhook.id });
