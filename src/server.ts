@@ -17,6 +17,9 @@ const logger = createLogger(config.logLevel);
 const app = await createApp(config, { logger });
 const { url } = await app.listen();
 logger.info({ url: `${url}/graphql`, database: app.database.kind }, `listening: GraphQL and GraphiQL at ${url}/graphql`);
+if (!config.auth.jwksUrl) {
+  logger.info('a development token for GraphiQL: npm run token -- --tenant <tenant_id>  (send it as Authorization: Bearer <token>)');
+}
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
