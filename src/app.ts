@@ -6,6 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { AuthenticationError, createAuthenticator } from './auth/viewer.ts';
@@ -67,6 +70,8 @@ async function resolveJwtSecret(config: Config, database: Database, logger: Logg
     logger.warn({ file }, 'AUTH_JWT_SECRET is not set: generated a development secret (npm run token signs with it)'),
   );
 }
+
+export const DOCUMENT_LIMITS = { depth: 12, aliases: 30, tokens: 5000 };
 
 function disableIntrospection(): Plugin {
   return {
@@ -145,7 +150,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logging: false,
       graphiql: { title: 'Integrations control plane' },
       renderGraphiQL,
-      plugins: config.introspection ? [] : [disableIntrospection()],
+      plugins: [
+        // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
+        maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true }),
+        maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true }),
+        maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
+        ...(config.introspection ? [] : [disableIntrospection()]),
+      ],
       context: async ({ request }) => {
         try {
           return createContext(await authenticate(request.headers), services);

@@ -86,6 +86,11 @@ export function forbidden(message: string) {
   return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
 }
 
+/** A lookup outside a mutation's result union (a subscription's target) that found nothing. */
+export function notFound(what: string, id: string) {
+  return new GraphQLError(`${what} ${id} was not found`, { extensions: { code: 'NOT_FOUND' } });
+}
+
 export function badArgument(argument: string, message: string) {
   return new GraphQLError(`${argument}: ${message}`, { extensions: { code: 'VALIDATION', argument } });
 }

@@ -123,6 +123,38 @@ describe('bearer JWT from a JWKS (RS256, ES256) with issuer and audience', () =>
   });
 });
 
+describe('document limits', () => {
+  it('refuses documents beyond the alias and depth limits before running them; documented queries pass', async () => {
+    const token = await server.token();
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: events(first: 100) { totalCount }`).join(' ');
+    const tooWide = await server.gql(`{ ${aliases} }`, {}, { token });
+    expect(tooWide.data).toBeUndefined();
+    expect(tooWide.errors?.[0]?.message).toMatch(/aliases/i);
+    const path = ['webhooks', 'edges', 'node', ...Array(4).fill(['deliveries', 'edges', 'node', 'webhook']).flat(), 'id'];
+    const deep = `{ ${path.join(' { ')}${' }'.repeat(path.length - 1)} }`; // depth 20
+    const tooDeep = await server.gql(deep, {}, { token });
+    expect(tooDeep.errors?.[0]?.message).toMatch(/depth/i);
+    const documented = await server.gql(
+      `{ webhooks(first: 25) { totalCount edges { node { id deliveries(first: 10) { edges { node { id status attempts { attemptNumber responseStatus } event { type } } } } } } } }`,
+      {},
+      { token },
+    );
+    expect(documented.errors).toBeUndefined();
+  });
+
+  it('reads of events need a read scope, also through node(id)', async () => {
+    const writer = await server.token({ tenant_id: 'scoped-events' });
+    await server.gql(`mutation { createApiKey(input: { name: "k" }) { __typename } }`, {}, { token: writer });
+    await server.gql(`mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-e" } }) { __typename } }`, {}, { token: writer });
+    const list = await server.gql('{ events { edges { node { id } } } }', {}, { token: writer });
+    const eventId = list.data.events.edges[0].node.id;
+    const none = await server.token({ tenant_id: 'scoped-events', scope: '' });
+    const res = await server.gql('query($id: ID!) { node(id: $id) { ... on Event { type payload } } }', { id: eventId }, { token: none });
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(res.raw).not.toContain('integration.created');
+  });
+});
+
 describe('API keys', () => {
   it('createApiKey returns a checksummed secret once; x-api-key then authenticates with its tenant and scopes', async () => {
     const admin = await server.token({ tenant_id: 'keys-tenant', sub: 'root' });
@@ -188,8 +220,16 @@ describe('API keys', () => {
     expect(appKey.data.createApiKey.apiKey.appId).toBe('billing-app');
     await server.gql(CREATE_KEY, { input: { name: 'person key' } }, { token: personToken });
     const appView = await server.gql('{ apiKeys { totalCount } }', {}, { token: appToken });
-    const personView = await server.gql('{ apiKeys { totalCount } }', {}, { token: personToken });
+    const personView = await server.gql('{ apiKeys { totalCount edges { node { id appId } } } }', {}, { token: personToken });
     expect(appView.data.apiKeys.totalCount).toBe(1);
     expect(personView.data.apiKeys.totalCount).toBe(2);
+    // another application's key is not there for it, not even by id
+    const personKey = personView.data.apiKeys.edges.find((e: { node: { appId: string | null } }) => e.node.appId === null).node.id;
+    const otherApp = await server.token({ tenant_id: 'apps', app_id: 'other-app' });
+    for (const tok of [appToken, otherApp]) {
+      const byId = await server.gql('query($id: ID!) { node(id: $id) { id } }', { id: personKey }, { token: tok });
+      expect(byId.errors).toBeUndefined();
+      expect(byId.data.node).toBeNull();
+    }
   });
 });

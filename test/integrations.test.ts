@@ -120,6 +120,7 @@ describe('configureIntegration', () => {
     expect(list.data.integrations.totalCount).toBe(1);
     expect(list.data.integrations.edges[0].node.id).toBe(other.integration.id);
     const node = await server.gql(`query($id: ID!) { node(id: $id) { id } }`, { id }, { token: tokenB });
+    expect(node.errors).toBeUndefined();
     expect(node.data.node).toBeNull();
   });
 
@@ -184,6 +185,17 @@ describe('configureIntegration', () => {
     it('refuses activation of an ERROR integration (INVALID_STATE) and recovers after a good rotation', async () => {
       const refused = await server.gql(lifecycle('activateIntegration'), { id }, { token: tokenA });
       expect(refused.data.activateIntegration).toMatchObject({ __typename: 'InvalidStateError', code: 'INVALID_STATE' });
+      await server.gql(ROTATE, { input: { id, credentials: { secret_key: GOOD } } }, { token: tokenA });
+      await waitForStatus(tokenA, id, 'ACTIVE');
+    });
+
+    it('an ERROR integration that is disabled and activated is verified again, never made ACTIVE unverified', async () => {
+      await server.gql(ROTATE, { input: { id, credentials: { secret_key: 'sk_test_revokedAgain' } } }, { token: tokenA });
+      await waitForStatus(tokenA, id, 'ERROR');
+      await server.gql(lifecycle('disableIntegration'), { id }, { token: tokenA });
+      const activated = await server.gql(lifecycle('activateIntegration'), { id }, { token: tokenA });
+      expect(activated.data.activateIntegration.integration.status).toBe('PENDING_VERIFY');
+      await waitForStatus(tokenA, id, 'ERROR'); // still the refused key
       await server.gql(ROTATE, { input: { id, credentials: { secret_key: GOOD } } }, { token: tokenA });
       await waitForStatus(tokenA, id, 'ACTIVE');
     });

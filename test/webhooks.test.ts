@@ -189,6 +189,41 @@ describe('deliveries', () => {
     });
   });
 
+  it('deleting a paused webhook fails what it held; nothing is sent to it', async () => {
+    const tok = await server.token({ tenant_id: 'hooks-delete' });
+    const created = await createWebhook({ name: 'held', url: `${ok.url}/held`, eventTypes: ['webhook.test'] }, tok);
+    const id = created.webhook.id;
+    await server.gql(`mutation($id: ID!) { pauseWebhook(input: { id: $id }) { __typename } }`, { id }, { token: tok });
+    // a paused webhook gets no new deliveries; hold one made before the pause by pausing right after sending
+    await server.gql(`mutation($id: ID!) { resumeWebhook(input: { id: $id }) { __typename } }`, { id }, { token: tok });
+    broken.answer = () => ({ status: 500 });
+    await server.gql(`mutation($url: URL!, $id: ID!) { updateWebhook(input: { id: $id, url: $url }) { __typename } }`, { id, url: `${broken.url}/held` }, { token: tok });
+    await server.gql(`mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { __typename } }`, { id }, { token: tok });
+    await eventually(async () => ((await deliveriesOfTenant(id, tok)).attemptCount >= 1 ? true : undefined));
+    await server.gql(`mutation($id: ID!) { pauseWebhook(input: { id: $id }) { __typename } }`, { id }, { token: tok });
+    const deleted = await server.gql(`mutation($id: ID!) { deleteWebhook(input: { id: $id }) { ... on DeleteWebhookPayload { deletedId } } }`, { id }, { token: tok });
+    expect(deleted.data.deleteWebhook.deletedId).toBe(id);
+    const events = await server.app.database.prisma.webhookDelivery.findMany({ where: { webhookId: Buffer.from(id, 'base64').toString().split(':')[1] } });
+    expect(events.map((d) => d.status)).toEqual(['FAILED']);
+  });
+
+  it('an application credential sees only its application’s deliveries, also by id', async () => {
+    const person = await server.token({ tenant_id: 'hooks-apps' });
+    const app = await server.token({ tenant_id: 'hooks-apps', app_id: 'billing' });
+    const created = await createWebhook({ name: 'person', url: ok.url, eventTypes: ['webhook.test'] }, person);
+    const sent = await server.gql(
+      `mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { ... on SendTestEventPayload { delivery { id } } } }`,
+      { id: created.webhook.id },
+      { token: person },
+    );
+    const deliveryId = sent.data.sendTestEvent.delivery.id;
+    const byApp = await server.gql('query($id: ID!) { node(id: $id) { ... on WebhookDelivery { webhook { url headers } } } }', { id: deliveryId }, { token: app });
+    expect(byApp.errors).toBeUndefined();
+    expect(byApp.data.node).toBeNull();
+    const byPerson = await server.gql('query($id: ID!) { node(id: $id) { ... on WebhookDelivery { webhook { name } } } }', { id: deliveryId }, { token: person });
+    expect(byPerson.data.node.webhook.name).toBe('person');
+  });
+
   it('disables a webhook at once when its endpoint answers 410 Gone', async () => {
     const tok = await server.token({ tenant_id: 'hooks-gone' });
     const created = await createWebhook({ name: 'gone', url: gone.url, eventTypes: ['integration.created'] }, tok);

@@ -6,7 +6,8 @@
  * exactly like an id that does not exist.
  *
  * Nested relation reads (`include`) are not intercepted by Prisma query extensions; they follow
- * foreign keys from rows already confined here, and writes never link rows across tenants.
+ * foreign keys from rows already confined here, and writes never link rows across tenants. They
+ * do not filter soft-deleted rows: the schema shows such a row's `deletedAt`.
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
 

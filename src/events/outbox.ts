@@ -33,6 +33,12 @@ export const DELIVER_QUEUE = 'webhook-deliver';
 export interface DeliverJob {
   tenantId: string;
   deliveryId: string;
+  /**
+   * The delivery's attemptCount when the job was queued. A job whose attempt was already made
+   * (a resumed webhook re-queues what a retry job also holds; an expired job runs again) is
+   * dropped, so duplicates never run a delivery ahead of its schedule.
+   */
+  attempt?: number;
 }
 
 /**
@@ -40,8 +46,13 @@ export interface DeliverJob {
  * releases the delivery soon after the attempt could have ended, and it is attempted again
  * (at least once, with the same webhook-id).
  */
-export function deliveryJob(tenantId: string, deliveryId: string, timeoutMs: number, startAfter?: Date): QueuedJob {
-  return { data: { tenantId, deliveryId } satisfies DeliverJob, startAfter, expireInSeconds: Math.ceil(timeoutMs / 1000) + 15 };
+export function deliveryJob(
+  delivery: { tenantId: string; id: string; attemptCount: number },
+  timeoutMs: number,
+  startAfter?: Date,
+): QueuedJob {
+  const data: DeliverJob = { tenantId: delivery.tenantId, deliveryId: delivery.id, attempt: delivery.attemptCount };
+  return { data, startAfter, expireInSeconds: Math.ceil(timeoutMs / 1000) + 15 };
 }
 
 export interface Actor {
@@ -112,7 +123,7 @@ export class Outbox {
       await this.queue.enqueueMany(
         tx,
         DELIVER_QUEUE,
-        targets.map((w, i) => deliveryJob(actor.tenantId, deliveryIds[i]!, w.timeoutMs)),
+        targets.map((w, i) => deliveryJob({ tenantId: actor.tenantId, id: deliveryIds[i]!, attemptCount: 0 }, w.timeoutMs)),
       );
     }
     return { eventId, deliveryIds };

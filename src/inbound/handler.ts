@@ -72,7 +72,7 @@ async function store(services: Services, integration: Integration, provider: Pro
         if (current.status !== 'ERROR' || current.lastError !== revoked) {
           const updated = await tx.integration.update({
             where: { id: integration.id },
-            data: { status: 'ERROR', lastError: revoked, version: { increment: 1 }, updatedBy: actor.actorId },
+            data: { status: 'ERROR', lastError: revoked, verifiedRevision: null, version: { increment: 1 }, updatedBy: actor.actorId },
           });
           if (current.status !== 'ERROR') {
             await services.outbox.record(tx, actor, {
@@ -121,13 +121,15 @@ export async function handleInbound(services: Services, req: IncomingMessage, re
     services.logger.warn({ ...log, status: result.status, reason: result.reason }, 'inbound callback refused');
     return send(res, result.status, { error: result.reason });
   }
+  const camelCase = credentials.changeKeys === true;
   let fresh: number;
   try {
-    fresh = await store(services, integration, provider, result.events, credentials.changeKeys === true);
+    fresh = await store(services, integration, provider, result.events, camelCase);
   } catch (err) {
-    // two deliveries of one event raced: the other stored it
+    // Two callbacks carrying the same event raced and the other stored it first. Run again:
+    // the events already stored are skipped, the others of this batch are stored.
     if (!isUniqueViolation(err)) throw err;
-    fresh = 0;
+    fresh = await store(services, integration, provider, result.events, camelCase);
   }
   services.logger.info({ ...log, events: result.events.length, relayed: fresh }, 'inbound callback stored');
   const respond = result.respond;

@@ -19,7 +19,7 @@ import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { transition, type Command } from './lifecycle.ts';
-import { integrationEventData } from './present.ts';
+import { integrationEventData, integrationGlobalId } from './present.ts';
 
 export const VERIFY_QUEUE = 'integration-verify';
 
@@ -130,7 +130,7 @@ async function changeIntegration(
     outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
       await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
       const row = await tx.integration.findUnique({ where: { id } });
-      if (!row) throw new NotFoundError('Integration', id);
+      if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
       if (expectedVersion != null && expectedVersion !== row.version) {
         throw ConflictError.staleVersion('the integration', expectedVersion, row.version);
       }
@@ -278,7 +278,7 @@ export async function deleteIntegration(scope: RequestScope, id: string): Promis
   return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
     const row = await tx.integration.findUnique({ where: { id } });
-    if (!row) throw new NotFoundError('Integration', id);
+    if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
     const deleted = await tx.integration.update({
       where: { id, version: row.version },
       data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },

@@ -53,14 +53,16 @@ export class JobQueue {
   async start(queues: QueueDefinition[]): Promise<void> {
     await this.boss.start();
     for (const q of queues) {
-      if (await this.boss.getQueue(q.name)) continue;
-      await this.boss.createQueue(q.name, {
+      const options = {
         name: q.name,
         retryLimit: q.retryLimit,
         retryDelay: q.retryDelaySeconds,
         retryBackoff: q.retryBackoff,
         expireInSeconds: q.expireInSeconds,
-      });
+      };
+      // settings follow the configuration on every start, not only the first
+      if (await this.boss.getQueue(q.name)) await this.boss.updateQueue(q.name, options);
+      else await this.boss.createQueue(q.name, options);
     }
   }
 

@@ -29,11 +29,17 @@ function scrub(text: string, credentials: Credentials): string {
 async function check(services: Services, row: Integration): Promise<VerificationResult> {
   const provider = findProvider(row.provider);
   if (!provider) return { ok: false, permanent: true, reason: `provider "${row.provider}" is no longer in the catalog` };
-  const credentials = revealCredentials(
-    services.keyring,
-    { ...row, config: row.config as Record<string, CredentialValue> },
-    credentialsAad(row.tenantId, row.id),
-  );
+  let credentials: Credentials;
+  try {
+    credentials = revealCredentials(
+      services.keyring,
+      { ...row, config: row.config as Record<string, CredentialValue> },
+      credentialsAad(row.tenantId, row.id),
+    );
+  } catch (err) {
+    services.logger.error({ integrationId: row.id, error: (err as Error).message }, 'credentials could not be decrypted');
+    return { ok: false, permanent: true, reason: 'the stored credentials could not be decrypted (is their key still in ENCRYPTION_KEYS?)' };
+  }
   try {
     return await provider.verify(credentials, {
       origin: (fallback) => services.config.providerOrigins[provider.name] ?? fallback,
@@ -69,7 +75,8 @@ export function verifyIntegrationWorker(services: Services) {
           outcome.kind === 'active'
             ? { status: 'ACTIVE', verifiedAt: new Date(), verifiedRevision: revision, lastError: null, version: { increment: 1 } }
             : outcome.kind === 'error'
-              ? { status: 'ERROR', lastError: outcome.lastError, version: { increment: 1 } }
+              ? // not verified any more: activation after ERROR must verify again
+                { status: 'ERROR', lastError: outcome.lastError, verifiedRevision: null, version: { increment: 1 } }
               : { lastError: outcome.lastError, version: { increment: 1 } },
       });
       if (outcome.kind !== 'retry') {

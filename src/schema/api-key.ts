@@ -9,8 +9,11 @@ const ADMIN = { admin: true } as const;
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'A machine credential of the tenant (sent as x-api-key). The secret itself is never readable.',
   authScopes: ADMIN,
+  findUnique: (id, ctx) => ({ id, ...apiKeyVisibility(ctx) }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'What the key is for.' }),
     prefix: t.exposeString('prefix', { description: 'The key’s first characters, to tell keys apart.' }),

@@ -5,7 +5,10 @@ import { pageArgsGuard } from './paging.ts';
 
 builder.prismaNode('Event', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'Something that happened to the tenant’s objects; webhooks deliver these.',
+  authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
   fields: (t) => ({
     type: t.exposeString('type', { description: 'e.g. integration.status_changed.' }),
     payload: t.field({

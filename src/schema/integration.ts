@@ -38,6 +38,8 @@ const CredentialValueRef = builder
 
 export const IntegrationRef = builder.prismaNode('Integration', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'A tenant’s configured connection to one provider.',
   authScopes: { 'integrations:read': true },
   fields: (t) => ({
@@ -78,6 +80,11 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was deleted (seen only through a routing rule that still names it); a deleted integration is never chosen.',
+    }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who configured it: a JWT sub or apikey:<id>.' }),
     updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
   }),

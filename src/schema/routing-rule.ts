@@ -11,6 +11,8 @@ const WRITE = { 'integrations:write': true } as const;
 
 export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'Chooses the integration that serves a capability. The default rule is tried first, then the others by priority (lower first).',
   authScopes: READ,
   fields: (t) => ({

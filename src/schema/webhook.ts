@@ -1,6 +1,6 @@
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, InvalidStateError, NotFoundError, notFound, ValidationError } from '../errors.ts';
 import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import * as webhooks from '../webhooks/service.ts';
@@ -54,8 +54,11 @@ const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
 
 export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'One event on its way to one webhook. Its id is the webhook-id header of every attempt.',
   authScopes: READ,
+  findUnique: (id, ctx) => ({ id, webhook: webhooks.webhookVisibility(ctx) }),
   fields: (t) => ({
     webhook: t.relation('webhook', { description: 'Where it goes.' }),
     event: t.relation('event', { description: 'What it carries.' }),
@@ -70,6 +73,8 @@ void DeliveryAttemptRef;
 
 export const WebhookRef = builder.prismaNode('Webhook', {
   id: { field: 'id' },
+  // a node(id) of a missing (or another tenant's) row answers null, not an error
+  nullable: true,
   description: 'An endpoint that receives the tenant’s events, signed with Standard Webhooks.',
   authScopes: READ,
   findUnique: (id, ctx) => ({ id, ...(ctx.viewer.appId ? { appId: ctx.viewer.appId } : {}) }),
@@ -92,6 +97,11 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was deleted (seen only through an older delivery); nothing is sent to a deleted webhook.',
+    }),
     deliveries: t.relatedConnection(
       'deliveries',
       {
@@ -301,8 +311,10 @@ builder.subscriptionField('webhookDeliveryUpdated', (t) =>
     description: 'Each attempt’s outcome for one webhook’s deliveries, over SSE.',
     authScopes: READ,
     args: { webhookId: t.arg.id({ required: true, description: 'The webhook’s id.' }) },
-    subscribe: (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx) => {
       const webhookId = tryParseGlobalId('Webhook', String(args.webhookId)) ?? '';
+      const visible = await ctx.db.webhook.findFirst({ where: { id: webhookId, ...webhooks.webhookVisibility(ctx) }, select: { id: true } });
+      if (!visible) throw notFound('Webhook', String(args.webhookId));
       return pipe(
         ctx.services.pubsub.subscribe('webhook:delivery', ctx.viewer.tenantId),
         filter((event) => event.webhookId === webhookId),

@@ -34,11 +34,11 @@ async function recordHealth(services: Services, tx: TenantTx, webhookId: string,
       lastDeliveryStatus: status === null ? 'ERROR' : String(status),
     },
   });
-  if (hook.status !== 'ACTIVE' || succeeded) return;
+  if (succeeded || hook.deletedAt || hook.status === 'DISABLED') return;
   const change =
     outcome === 'gone'
       ? ({ type: 'webhook.disabled', data: { status: 'DISABLED', disabledAt: new Date() } } as const)
-      : shouldPause(hook.consecutiveFailures, services.config.webhooks.pauseAfterFailures)
+      : hook.status === 'ACTIVE' && shouldPause(hook.consecutiveFailures, services.config.webhooks.pauseAfterFailures)
         ? ({ type: 'webhook.paused', data: { status: 'PAUSED', pausedAt: new Date() } } as const)
         : null;
   if (!change) return;
@@ -57,6 +57,7 @@ export function deliveryWorker(services: Services) {
     const db = forTenant(services.prisma, tenantId);
     const delivery = await db.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { webhook: true, event: true } });
     if (!delivery || delivery.status !== 'PENDING') return;
+    if (job.data.attempt !== undefined && job.data.attempt !== delivery.attemptCount) return; // a duplicate job
     const { webhook, event } = delivery;
     // Paused: held until resumeWebhook queues it again. Deleted or disabled: never sent.
     if (webhook.status === 'PAUSED' && !webhook.deletedAt) return;
@@ -66,24 +67,39 @@ export function deliveryWorker(services: Services) {
     }
 
     const now = new Date();
+    const failed = (error: string): SendResult => ({ startedAt: now, durationMs: 0, status: null, error, responseBody: null, retryAfter: null });
     const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
-    const headers: Record<string, string> = {
-      ...(webhook.headers as Record<string, string>),
-      'content-type': 'application/json',
-      // webhook-id is the delivery's API id, so receivers can look the delivery up
-      ...signDelivery({ msgId: deliveryGlobalId(delivery.id), timestamp: now, body, secrets: signingSecrets(keyring, webhook, now) }),
-    };
+    let secrets: string[] | null = null;
+    try {
+      secrets = signingSecrets(keyring, webhook, now);
+    } catch (err) {
+      services.logger.error({ webhookId: webhook.id, error: (err as Error).message }, 'webhook signing secret could not be decrypted');
+    }
     const target = await checkWebhookUrl(webhook.url, config.webhooks.allowHosts);
-    const sent: SendResult = target.ok
-      ? await sendWebhook({ url: target.url, address: target.addresses[0]!, headers, body, timeoutMs: webhook.timeoutMs })
-      : { startedAt: now, durationMs: 0, status: null, error: `refused: ${target.reason}`, responseBody: null, retryAfter: null };
+    // An attempt that cannot be made is still a failed attempt: it follows the schedule and ends.
+    const sent: SendResult = !secrets
+      ? failed('the signing secret could not be decrypted (is its key still in ENCRYPTION_KEYS?)')
+      : !target.ok
+        ? failed(`refused: ${target.reason}`)
+        : await sendWebhook({
+            url: target.url,
+            address: target.addresses[0]!,
+            headers: {
+              ...(webhook.headers as Record<string, string>),
+              'content-type': 'application/json',
+              // webhook-id is the delivery's API id, so receivers can look the delivery up
+              ...signDelivery({ msgId: deliveryGlobalId(delivery.id), timestamp: now, body, secrets }),
+            },
+            body,
+            timeoutMs: webhook.timeoutMs,
+          });
     const result: AttemptResult = { status: sent.status, error: sent.error, retryAfter: sent.retryAfter };
 
     const outcome = await services.queue.transaction(db, async (tx) => {
       // Lock the delivery, not the webhook: deliveries to one webhook must not queue behind each other.
       await lockForUpdate(tx, 'WebhookDelivery', tenantId, deliveryId);
       const current = await tx.webhookDelivery.findUnique({ where: { id: deliveryId } });
-      if (!current || current.status !== 'PENDING') return null; // a duplicate run got here first
+      if (!current || current.status !== 'PENDING' || current.attemptCount !== delivery.attemptCount) return null; // a duplicate run got here first
       const attemptNumber = current.attemptCount + 1;
       const next = decideNext({
         result,
@@ -117,7 +133,7 @@ export function deliveryWorker(services: Services) {
         },
       });
       if (nextAttemptAt) {
-        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(tenantId, deliveryId, webhook.timeoutMs, nextAttemptAt)]);
+        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(updated, webhook.timeoutMs, nextAttemptAt)]);
       }
       // The webhook's health last: the row lock this update takes is held only until the commit.
       await recordHealth(services, tx, webhook.id, next.kind, sent.status);

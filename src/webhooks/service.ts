@@ -19,6 +19,9 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 export const MAX_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 50;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+const MAX_EVENT_TYPES = 50;
+/** Each change fans out to every matching webhook of the tenant: the count is bounded. */
+export const MAX_WEBHOOKS_PER_TENANT = 100;
 const DEFAULT_GRACE_SECONDS = 24 * 3600;
 const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -54,8 +57,9 @@ async function validate(scope: RequestScope, input: WebhookInput, errors: FieldE
   }
   if (input.eventTypes != null) {
     if (!input.eventTypes.length) errors.push({ path: ['eventTypes'], message: 'must name at least one event type (or "*")' });
+    if (input.eventTypes.length > MAX_EVENT_TYPES) errors.push({ path: ['eventTypes'], message: `at most ${MAX_EVENT_TYPES} entries` });
     input.eventTypes.forEach((pattern, i) => {
-      const problem = validateEventTypePattern(pattern, EVENT_TYPES);
+      const problem = pattern.length > 200 ? 'must be at most 200 characters' : validateEventTypePattern(pattern, EVENT_TYPES);
       if (problem) errors.push({ path: ['eventTypes', String(i)], message: problem });
     });
   }
@@ -95,6 +99,9 @@ export async function createWebhook(
   if (errors.length) throw new ValidationError(errors);
   const { viewer, services } = scope;
   const id = uuidv7();
+  if ((await scope.db.webhook.count()) >= MAX_WEBHOOKS_PER_TENANT) {
+    throw new ConflictError(`a tenant can have at most ${MAX_WEBHOOKS_PER_TENANT} webhooks: delete one first`);
+  }
   const signingSecret = generateSigningSecret();
   const webhook = await scope.db.webhook.create({
     data: {
@@ -192,22 +199,32 @@ export function pauseWebhook(scope: RequestScope, id: string, globalId: string):
 export function resumeWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
   return change(scope, id, globalId, null, async (row, tx) => {
     if (row.status === 'ACTIVE' && row.consecutiveFailures === 0) return null;
-    const held = await tx.webhookDelivery.findMany({ where: { webhookId: row.id, status: 'PENDING' }, select: { id: true } });
+    const held = await tx.webhookDelivery.findMany({
+      where: { webhookId: row.id, status: 'PENDING' },
+      select: { id: true, tenantId: true, attemptCount: true },
+    });
     const now = new Date();
     if (held.length) {
       await tx.webhookDelivery.updateMany({ where: { webhookId: row.id, status: 'PENDING' }, data: { nextAttemptAt: now } });
       await scope.services.queue.enqueueMany(
         tx,
         DELIVER_QUEUE,
-        held.map((d) => deliveryJob(row.tenantId, d.id, row.timeoutMs)),
+        held.map((d) => deliveryJob(d, row.timeoutMs)),
       );
     }
     return { status: 'ACTIVE', pausedAt: null, disabledAt: null, consecutiveFailures: 0 };
   });
 }
 
+/** Deletes a webhook; what it still had pending (held while paused, or awaiting a retry) fails. */
 export async function deleteWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
-  return change(scope, id, globalId, null, async () => ({ deletedAt: new Date(), deletedBy: scope.viewer.actorId }));
+  return change(scope, id, globalId, null, async (row, tx) => {
+    await tx.webhookDelivery.updateMany({
+      where: { webhookId: row.id, status: 'PENDING' },
+      data: { status: 'FAILED', nextAttemptAt: null, updatedBy: scope.viewer.actorId },
+    });
+    return { deletedAt: new Date(), deletedBy: scope.viewer.actorId };
+  });
 }
 
 /** A `webhook.test` event delivered to this one webhook. */
@@ -238,7 +255,7 @@ export async function redeliver(scope: RequestScope, id: string, globalId: strin
       where: { id },
       data: { status: 'PENDING', nextAttemptAt: new Date(), version: { increment: 1 }, updatedBy: scope.viewer.actorId },
     });
-    await scope.services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(delivery.tenantId, id, webhook.timeoutMs)]);
+    await scope.services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(updated, webhook.timeoutMs)]);
     return updated;
   });
 }
