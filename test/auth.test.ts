@@ -200,6 +200,7 @@ describe('API keys', () => {
 
   it('needs the admin scope, refuses unknown or ungranted scopes, and refuses anonymous callers', async () => {
     expect((await server.gql(CREATE_KEY, { input: { name: 'x' } })).status).toBe(401);
+    expect((await server.gql(REVOKE_KEY, { id: Buffer.from('ApiKey:x').toString('base64') })).status).toBe(401);
     const writer = await server.token({ scope: 'integrations:write' });
     const forbidden = await server.gql(CREATE_KEY, { input: { name: 'x' } }, { token: writer });
     expect(forbidden.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

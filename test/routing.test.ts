@@ -256,6 +256,10 @@ describe('validation and access', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const anon = await server.gql(CREATE, { input: { capability: 'send_sms', integrationId: twilio } });
     expect(anon.status).toBe(401);
+    const some = (await server.gql(`{ routingRules { id } }`, {}, { token })).data.routingRules[0].id;
+    expect((await server.gql(UPDATE, { input: { id: some, priority: 1 } })).status).toBe(401);
+    expect((await server.gql(DELETE, { id: some })).status).toBe(401);
+    expect((await server.gql(UPDATE, { input: { id: some, priority: 1 } }, { token: reader })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await server.gql(RESOLVE, { c: 'send_sms' })).status).toBe(401);
   });
 });

@@ -321,6 +321,59 @@ describe('deliveries', () => {
   });
 });
 
+describe('every webhook mutation', () => {
+  it('is refused without credentials (401)', async () => {
+    const some = Buffer.from('Webhook:00000000-0000-0000-0000-000000000000').toString('base64');
+    for (const [name, input] of [
+      ['updateWebhook', `{ id: "${some}", name: "x" }`],
+      ['rotateWebhookSecret', `{ id: "${some}" }`],
+      ['pauseWebhook', `{ id: "${some}" }`],
+      ['resumeWebhook', `{ id: "${some}" }`],
+      ['deleteWebhook', `{ id: "${some}" }`],
+      ['sendTestEvent', `{ webhookId: "${some}" }`],
+      ['redeliverWebhookDelivery', `{ id: "${some}" }`],
+    ]) {
+      const res = await server.gql(`mutation { ${name}(input: ${input}) { __typename } }`);
+      expect(res.status, name).toBe(401);
+    }
+  });
+
+  it('validates updates and rotations with field paths', async () => {
+    const created = await createWebhook({ name: 'v', url: ok.url, eventTypes: ['*'] });
+    const id = created.webhook.id;
+    const upd = await server.gql(
+      `mutation($id: ID!) { updateWebhook(input: { id: $id, url: "http://192.168.1.10/x", eventTypes: ["nope.*"] }) {
+        ... on ValidationError { code fieldErrors { path message } } } }`,
+      { id },
+      { token },
+    );
+    expect(upd.data.updateWebhook.code).toBe('VALIDATION');
+    expect(upd.data.updateWebhook.fieldErrors.map((e: { path: string[] }) => e.path.join('.'))).toEqual(['url', 'eventTypes.0']);
+    const rot = await server.gql(
+      `mutation($id: ID!) { rotateWebhookSecret(input: { id: $id, gracePeriodSeconds: -1 }) { ... on ValidationError { fieldErrors { path } } } }`,
+      { id },
+      { token },
+    );
+    expect(rot.data.rotateWebhookSecret.fieldErrors[0].path).toEqual(['gracePeriodSeconds']);
+  });
+
+  it('redelivery of another tenant’s delivery is NOT_FOUND', async () => {
+    const created = await createWebhook({ name: 'mine-redeliver', url: ok.url, eventTypes: ['webhook.test'] });
+    const sent = await server.gql(
+      `mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { ... on SendTestEventPayload { delivery { id } } } }`,
+      { id: created.webhook.id },
+      { token },
+    );
+    const stranger = await server.token({ tenant_id: 'hooks-redeliver-stranger' });
+    const res = await server.gql(
+      `mutation($id: ID!) { redeliverWebhookDelivery(input: { id: $id }) { __typename } }`,
+      { id: sent.data.sendTestEvent.delivery.id },
+      { token: stranger },
+    );
+    expect(res.data.redeliverWebhookDelivery.__typename).toBe('NotFoundError');
+  });
+});
+
 describe('at delivery time', () => {
   it('checks the address again: a URL that now points at a private address is refused without a request', async () => {
     const tok = await server.token({ tenant_id: 'hooks-rebind' });
