@@ -176,3 +176,30 @@ describe('changeKeys', () => {
     expect(payload.document.signedBy).toBe('x');
   });
 });
+
+describe('Acrobat Sign', () => {
+  it('answers the registration GET by echoing its client id, and accepts events that carry it', async () => {
+    const tok = await server.token({ tenant_id: 'inbound-adobe' });
+    const adobe = await configure({ provider: 'adobe_sign', credentials: { access_token: 'adobe-token', client_id: 'CBJCHBCAABAA-client' } }, tok);
+    const ok = await fetch(adobe.inboundWebhookUrl, { headers: { 'x-adobesign-clientid': 'CBJCHBCAABAA-client' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-adobesign-clientid')).toBe('CBJCHBCAABAA-client');
+    expect(await ok.json()).toEqual({ xAdobeSignClientId: 'CBJCHBCAABAA-client' });
+    expect((await fetch(adobe.inboundWebhookUrl, { headers: { 'x-adobesign-clientid': 'someone-else' } })).status).toBe(401);
+    const unknown = adobe.inboundWebhookUrl.replace(/[^/]+$/, 'B'.repeat(32));
+    expect((await fetch(unknown, { headers: { 'x-adobesign-clientid': 'CBJCHBCAABAA-client' } })).status).toBe(404);
+
+    const body = JSON.stringify({ webhookNotificationId: 'n-1', event: 'AGREEMENT_WORKFLOW_COMPLETED', agreement: { id: 'a-1' } });
+    const posted = await post(adobe.inboundWebhookUrl, body, { 'content-type': 'application/json', 'x-adobesign-clientid': 'CBJCHBCAABAA-client' });
+    expect(posted.status).toBe(200);
+    expect(await eventCount('provider.adobe_sign.AGREEMENT_WORKFLOW_COMPLETED', tok)).toBe(1);
+  });
+
+  it('answers 405 to a GET for providers without a registration check', async () => {
+    const tok = await server.token({ tenant_id: 'inbound-get' });
+    const clicksign = await configure({ provider: 'clicksign', credentials: { access_token: 'cs', hmac_secret: 'h' } }, tok);
+    const res = await fetch(clicksign.inboundWebhookUrl);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+});

@@ -94,7 +94,8 @@ async function store(services: Services, integration: Integration, provider: Pro
 export async function handleInbound(services: Services, req: IncomingMessage, res: ServerResponse, providerName: string, token: string) {
   const provider = findProvider(providerName);
   if (!provider?.inbound) return send(res, 404, { error: 'unknown webhook endpoint' });
-  if (req.method !== 'POST') return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
+  const handshake = req.method === 'GET' ? provider.inbound.handshake : undefined;
+  if (req.method !== 'POST' && !handshake) return send(res, 405, { error: 'use POST' }, { allow: 'POST' });
   let rawBody: Buffer;
   try {
     rawBody = await readBody(req);
@@ -111,11 +112,8 @@ export async function handleInbound(services: Services, req: IncomingMessage, re
     { ...integration, config: integration.config as Record<string, CredentialValue> },
     credentialsAad(integration.tenantId, integration.id),
   );
-  const result = provider.inbound.verify(
-    { method: req.method, url: `${services.publicUrl}${req.url ?? ''}`, headers: lowerCaseHeaders(req), rawBody },
-    credentials,
-    new Date(),
-  );
+  const inbound = { method: req.method ?? 'POST', url: `${services.publicUrl}${req.url ?? ''}`, headers: lowerCaseHeaders(req), rawBody };
+  const result = handshake ? handshake(inbound, credentials) : provider.inbound.verify(inbound, credentials, new Date());
   const log = { integrationId: integration.id, provider: provider.name };
   if (!result.ok) {
     services.logger.warn({ ...log, status: result.status, reason: result.reason }, 'inbound callback refused');

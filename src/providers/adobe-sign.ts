@@ -17,19 +17,32 @@
 import { check } from './http.ts';
 import { header, parseJsonObject, textAt } from './inbound/body.ts';
 import { safeEqual, sha256Hex } from './inbound/crypto.ts';
-import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
+import { accepted, badRequest, missingSecret, secretOf, unauthorized, type InboundFailure } from './inbound/results.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
-import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import type { Credentials, InboundRequest, InboundVerifier, ProviderDefinition } from './types.ts';
 
 const ORIGINS = { stage: 'https://api.adobesignsandbox.com', production: 'https://api.adobesign.com' };
 
+/** Acrobat Sign proves who it is only by sending our application's client id. */
+function checkClientId(req: InboundRequest, credentials: Credentials): InboundFailure | string {
+  const clientId = secretOf(credentials, 'client_id');
+  if (!clientId) return missingSecret('client_id');
+  const given = header(req, 'x-adobesign-clientid');
+  if (!given) return unauthorized('missing X-AdobeSign-ClientId header');
+  if (!safeEqual(clientId, given)) return unauthorized('X-AdobeSign-ClientId does not match the client_id');
+  return clientId;
+}
+
 export const adobeSignInbound: InboundVerifier = {
+  /** Registration: Acrobat Sign GETs the URL and expects its client id echoed back. */
+  handshake(req, credentials) {
+    const clientId = checkClientId(req, credentials);
+    if (typeof clientId !== 'string') return clientId;
+    return accepted([], { headers: { 'X-AdobeSign-ClientId': clientId }, body: JSON.stringify({ xAdobeSignClientId: clientId }) });
+  },
   verify(req, credentials) {
-    const clientId = secretOf(credentials, 'client_id');
-    if (!clientId) return missingSecret('client_id');
-    const given = header(req, 'x-adobesign-clientid');
-    if (!given) return unauthorized('missing X-AdobeSign-ClientId header');
-    if (!safeEqual(clientId, given)) return unauthorized('X-AdobeSign-ClientId does not match the client_id');
+    const clientId = checkClientId(req, credentials);
+    if (typeof clientId !== 'string') return clientId;
     const body = parseJsonObject(req);
     if (!body.ok) return body;
     const type = textAt(body.value, 'event');

@@ -85,6 +85,11 @@ export type InboundResult =
 
 export interface InboundVerifier {
   verify(req: InboundRequest, credentials: Credentials, now: Date): InboundResult;
+  /**
+   * A provider's GET check of the endpoint when it is registered (Acrobat Sign): answered
+   * without storing anything; providers without one get 405 for GET.
+   */
+  handshake?(req: InboundRequest, credentials: Credentials): InboundResult;
 }
 
 /** The fields every e-signature provider takes in addition to its own (see CONTRACT.md). */
