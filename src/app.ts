@@ -185,7 +185,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
           } catch (err) {
             if (!(err instanceof BodyTooLarge)) throw err;
-            res.setHeader('connection', 'close');
             return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
           }
         }

@@ -100,7 +100,7 @@ export async function handleInbound(services: Services, req: IncomingMessage, re
   try {
     rawBody = await readBody(req);
   } catch (err) {
-    if (err instanceof BodyTooLarge) return send(res, 413, { error: err.message }, { connection: 'close' });
+    if (err instanceof BodyTooLarge) return send(res, 413, { error: err.message });
     throw err;
   }
   const integration = await findIntegration(services, provider, token);
