@@ -31,6 +31,8 @@ it('delivers every pending delivery after a SIGKILL, with a stable webhook-id', 
     DATA_DIR: dataDir,
     WEBHOOK_ALLOW_HOSTS: receiver.hostPort,
     QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
+    // short retries: an attempt that times out on a loaded machine must not wait minutes
+    WEBHOOK_RETRY_SCHEDULE: '1s,1s,1s,1s,1s,1s,1s,1s',
     LOG_LEVEL: 'warn',
   };
   server = await startServerProcess(env, port);
@@ -47,7 +49,7 @@ it('delivers every pending delivery after a SIGKILL, with a stable webhook-id', 
   };
 
   const created = await gql(
-    `mutation($url: URL!) { createWebhook(input: { name: "crash", url: $url, eventTypes: ["webhook.test"], retryPolicy: { timeoutMs: 1000 } }) {
+    `mutation($url: URL!) { createWebhook(input: { name: "crash", url: $url, eventTypes: ["webhook.test"], retryPolicy: { timeoutMs: 2000 } }) {
       ... on CreateWebhookPayload { signingSecret webhook { id } } } }`,
     { url: receiver.url },
   );

@@ -66,7 +66,12 @@ export interface RecordedEvent {
   deliveryIds: string[];
 }
 
+type FanOutTarget = { id: string; eventTypes: string[]; timeoutMs: number };
+
 export class Outbox {
+  /** The tenant's ACTIVE webhooks, read once per transaction however many events it records. */
+  private readonly activeWebhooks = new WeakMap<object, Promise<FanOutTarget[]>>();
+
   constructor(private readonly queue: JobQueue) {}
 
   /**
@@ -100,10 +105,18 @@ export class Outbox {
         updatedBy: actor.actorId,
       },
     });
-    const webhooks = await tx.webhook.findMany({
-      where: options.onlyWebhookId ? { id: options.onlyWebhookId } : { status: 'ACTIVE' },
-      select: { id: true, eventTypes: true, timeoutMs: true },
-    });
+    const select = { id: true, eventTypes: true, timeoutMs: true } as const;
+    let webhooks: FanOutTarget[];
+    if (options.onlyWebhookId) {
+      webhooks = await tx.webhook.findMany({ where: { id: options.onlyWebhookId }, select });
+    } else {
+      let cached = this.activeWebhooks.get(tx);
+      if (!cached) {
+        cached = tx.webhook.findMany({ where: { status: 'ACTIVE' }, select });
+        this.activeWebhooks.set(tx, cached);
+      }
+      webhooks = await cached;
+    }
     const targets = options.onlyWebhookId
       ? webhooks
       : webhooks.filter((w) => w.eventTypes.some((pattern) => eventTypeMatches(pattern, event.type)));

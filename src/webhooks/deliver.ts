@@ -7,7 +7,6 @@
  */
 import type PgBoss from 'pg-boss';
 import type { Services } from '../context.ts';
-import { lockForUpdate } from '../db/lock.ts';
 import { forTenant, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
 import { decideNext, shouldPause, type AttemptResult, type NextStep } from './policy.ts';
@@ -95,19 +94,29 @@ export function deliveryWorker(services: Services) {
           });
     const result: AttemptResult = { status: sent.status, error: sent.error, retryAfter: sent.retryAfter };
 
-    const outcome = await services.queue.transaction(db, async (tx) => {
-      // Lock the delivery, not the webhook: deliveries to one webhook must not queue behind each other.
-      await lockForUpdate(tx, 'WebhookDelivery', tenantId, deliveryId);
-      const current = await tx.webhookDelivery.findUnique({ where: { id: deliveryId } });
-      if (!current || current.status !== 'PENDING' || current.attemptCount !== delivery.attemptCount) return null; // a duplicate run got here first
-      const attemptNumber = current.attemptCount + 1;
-      const next = decideNext({
-        result,
-        attemptsMade: attemptNumber,
-        maxAttempts: webhook.maxAttempts,
-        schedule: config.webhooks.retrySchedule,
-        now: new Date(),
+    const attemptNumber = delivery.attemptCount + 1;
+    const next = decideNext({
+      result,
+      attemptsMade: attemptNumber,
+      maxAttempts: webhook.maxAttempts,
+      schedule: config.webhooks.retrySchedule,
+      now: new Date(),
+    });
+    const nextAttemptAt = next.kind === 'retry' ? new Date(Date.now() + next.delayMs) : null;
+    const recorded = await services.queue.transaction(db, async (tx) => {
+      // The guard and the write are one statement: only the run that moves the delivery from
+      // this attempt count records it (a duplicate job that got here second writes nothing).
+      const claimed = await tx.webhookDelivery.updateMany({
+        where: { id: deliveryId, status: 'PENDING', attemptCount: delivery.attemptCount },
+        data: {
+          attemptCount: attemptNumber,
+          status: next.kind === 'succeeded' ? 'SUCCEEDED' : next.kind === 'retry' ? 'PENDING' : 'FAILED',
+          nextAttemptAt,
+          version: { increment: 1 },
+          updatedBy: SYSTEM_ACTOR,
+        },
       });
+      if (claimed.count !== 1) return false;
       await tx.deliveryAttempt.create({
         data: {
           tenantId,
@@ -121,24 +130,14 @@ export function deliveryWorker(services: Services) {
           createdBy: SYSTEM_ACTOR,
         },
       });
-      const nextAttemptAt = next.kind === 'retry' ? new Date(Date.now() + next.delayMs) : null;
-      const updated = await tx.webhookDelivery.update({
-        where: { id: deliveryId },
-        data: {
-          attemptCount: attemptNumber,
-          status: next.kind === 'succeeded' ? 'SUCCEEDED' : next.kind === 'retry' ? 'PENDING' : 'FAILED',
-          nextAttemptAt,
-          version: { increment: 1 },
-          updatedBy: SYSTEM_ACTOR,
-        },
-      });
       if (nextAttemptAt) {
-        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(updated, webhook.timeoutMs, nextAttemptAt)]);
+        const retry = { tenantId, id: deliveryId, attemptCount: attemptNumber };
+        await services.queue.enqueueMany(tx, DELIVER_QUEUE, [deliveryJob(retry, webhook.timeoutMs, nextAttemptAt)]);
       }
       // The webhook's health last: the row lock this update takes is held only until the commit.
       await recordHealth(services, tx, webhook.id, next.kind, sent.status);
-      return updated;
+      return true;
     });
-    if (outcome) services.pubsub.publish('webhook:delivery', tenantId, { deliveryId, webhookId: webhook.id });
+    if (recorded) services.pubsub.publish('webhook:delivery', tenantId, { deliveryId, webhookId: webhook.id });
   };
 }

@@ -47,7 +47,7 @@ async function plainLoop(): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-async function deliveries(): Promise<{ rate: number; database: string; routeStatements: number[] }> {
+async function deliveries(): Promise<{ rate: number; database: string; routeStatements: number[]; perDelivery: number }> {
   const config = loadConfig({
     ...process.env,
     PORT: '0',
@@ -72,6 +72,7 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
   await createWebhook(scope as never, { name: 'bench', url, eventTypes: ['webhook.test'] });
   received = 0;
   const done = new Promise<void>((resolve) => (onReceived = () => received >= N && resolve()));
+  const startStatements = statements;
   const started = performance.now();
   for (let i = 0; i < N; i += 50) {
     await app.services.queue.transaction(scope.db, async (tx) => {
@@ -86,6 +87,8 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
   }
   await done;
   const rate = N / ((performance.now() - started) / 1000);
+  await new Promise((r) => setTimeout(r, 500)); // the last attempts' records
+  const perDelivery = (statements - startStatements) / N;
 
   // resolveRoute: statements with 1 rule and with 100 rules
   const integration = await scope.db.integration.create({
@@ -103,7 +106,7 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
     routeStatements.push(statements - before);
   }
   await app.close();
-  return { rate, database: app.database.kind, routeStatements };
+  return { rate, database: app.database.kind, routeStatements, perDelivery };
 }
 
 await plainLoop(); // warm-up
@@ -115,5 +118,6 @@ console.log(`webhook deliveries, ${N} events, concurrency ${CONCURRENCY}, databa
 console.log(`  plain fetch POST loop  ${fmt(plain)} req/s`);
 console.log(`  signed deliveries      ${fmt(delivered.rate)} deliveries/s  (enqueue → received, each recorded with its attempt)`);
 console.log(`  ratio                  ${(delivered.rate / plain).toFixed(2)}`);
+console.log(`  Prisma SQL statements per delivery, recording its event included: ${delivered.perDelivery.toFixed(1)} (pg-boss's own not counted)`);
 console.log(`resolveRoute SQL statements: ${delivered.routeStatements[0]} with 1 rule, ${delivered.routeStatements[1]} with 100 rules`);
 process.exit(0);
