@@ -24,12 +24,14 @@ import { createAppPubSub } from './events/pubsub.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { BodyTooLarge, readBody } from './http/body.ts';
+import { createRateLimit } from './http/rate-limit.ts';
 import { handleInbound } from './inbound/handler.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
 import { deliveryWorker } from './webhooks/deliver.ts';
 import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { schema } from './schema/index.ts';
+import { GRAPHIQL_DEFAULT_QUERY, GRAPHIQL_HEADERS } from './schema/graphiql.ts';
 
 export interface AppOptions {
   logger?: Logger;
@@ -143,12 +145,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
     });
 
+    const rateLimit = createRateLimit(database.prisma, config.rateLimitRpm);
+
     const yoga = createYoga<Record<string, unknown>, Context>({
       schema,
       graphqlEndpoint: '/graphql',
       landingPage: false,
       logging: false,
-      graphiql: { title: 'Integrations control plane' },
+      graphiql: {
+        title: 'Integrations control plane',
+        defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+        // Yoga makes these GraphiQL's default headers: every tab starts with the placeholder.
+        headers: GRAPHIQL_HEADERS,
+        // Yoga's default is true; a pasted bearer token is not kept in the browser's storage.
+        shouldPersistHeaders: false,
+      },
       renderGraphiQL,
       plugins: [
         // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
@@ -158,12 +169,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         ...(config.introspection ? [] : [disableIntrospection()]),
       ],
       context: async ({ request }) => {
+        let viewer;
         try {
-          return createContext(await authenticate(request.headers), services);
+          viewer = await authenticate(request.headers);
         } catch (err) {
           if (err instanceof AuthenticationError) throw unauthenticated(err.message);
           throw err;
         }
+        await rateLimit(viewer);
+        return createContext(viewer, services);
       },
       maskedErrors: {
         maskError(error, message, isDev) {

@@ -16,6 +16,7 @@ import type { Context } from './context.ts';
 import { forbidden } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/paging.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -44,24 +45,53 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, _ctx, info) =>
       forbidden(`${info.parentType.name}.${info.fieldName} needs a scope this credential does not have`),
   },
+  // The descriptions below are those of what the relay plugin generates: the Node interface, the
+  // id of every node type, node(id), PageInfo, each connection's edges and paging arguments.
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    nodeTypeOptions: { description: 'An object with a global id; Query.node fetches any of them by that id.' },
+    idFieldOptions: {
+      description: 'The object’s global id: opaque and stable. Pass it to node(id) and to the arguments that take this object’s id.',
+    },
+    nodeQueryOptions: {
+      description: 'Any object by its global id; null when it does not exist for the caller.',
+      args: { id: { description: 'A global id, as read from an id field.' } },
+    },
     nodesQueryOptions: false,
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
+    pageInfoTypeOptions: { description: 'Where a page is in its connection: its first and last cursors, and whether more items precede or follow it.' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page (exact when paging forward with first and after).' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page (exact when paging backward with last and before).' },
+    startCursorFieldOptions: { description: 'The cursor of the page’s first item, to pass as before; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the page’s last item, to pass as after for the next page; null when the page is empty.' },
+    pageInfoFieldOptions: { description: 'Cursors of this page, and whether there are more items before or after it.' },
+    edgesFieldOptions: { nullable: false, description: 'The items of this page, in the connection’s order, each with its cursor.' },
+    nodeFieldOptions: { nullable: false, description: 'The item.' },
+    cursorFieldOptions: { description: 'Where this item is in the connection: pass it as after (or before) to page from here. Opaque.' },
+    firstArgOptions: {
+      description: `Return at most this many items, from the start or from \`after\` (default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}).`,
+    },
+    afterArgOptions: { description: 'Return items after this cursor (an edge’s cursor or pageInfo.endCursor).' },
+    lastArgOptions: { description: `Return at most this many items, back from the end or from \`before\` (at most ${MAX_PAGE_SIZE}).` },
+    beforeArgOptions: { description: 'Return items before this cursor (an edge’s cursor or pageInfo.startCursor).' },
+    mutationInputArgOptions: { description: 'The mutation’s arguments; its input type describes each.' },
   },
   prisma: {
     client: (ctx) => ctx.db as never,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
+    defaultConnectionSize: DEFAULT_PAGE_SIZE,
+    maxConnectionSize: MAX_PAGE_SIZE,
     filterConnectionTotalCount: true,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
   },
   errors: {
     // A mutation's result union holds its payload itself: `… on ConfigureIntegrationPayload`.
     directResult: true,
-    defaultUnionOptions: { name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Result` },
+    defaultUnionOptions: {
+      name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Result`,
+      description: 'A mutation’s result: its payload when it succeeded, else one of the expected errors it can raise (each implements Error).',
+    },
   },
 });
 

@@ -1,10 +1,45 @@
 /** The checked-in artefacts match the code: schema.graphql and the committed migrations. */
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import {
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isIntrospectionType,
+  isObjectType,
+  isSpecifiedScalarType,
+  Kind,
+  parse,
+  validate,
+  type GraphQLSchema,
+} from 'graphql';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describe, expect, it } from 'vitest';
 import { diffSchemaAgainstMigrations, readMigrations } from '../src/db/schema-engine.ts';
+import { GRAPHIQL_DEFAULT_QUERY } from '../src/schema/graphiql.ts';
+import { schema } from '../src/schema/index.ts';
 import { printedSchema, SCHEMA_FILE } from '../src/scripts/print-schema.ts';
+
+/** Every type, field, argument and enum value without a description: `Type`, `Type.field`, `Type.field(arg)`, `Enum.VALUE`. */
+function undescribed(schema: GraphQLSchema): string[] {
+  const missing: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isIntrospectionType(type) || isSpecifiedScalarType(type)) continue;
+    if (!type.description?.trim()) missing.push(type.name);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
+        for (const arg of 'args' in field ? field.args : []) {
+          if (!arg.description?.trim()) missing.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues()) if (!value.description?.trim()) missing.push(`${type.name}.${value.name}`);
+    }
+  }
+  return missing;
+}
 
 describe('schema.graphql', () => {
   it('is the printed form of the schema the code builds (fix: npm run schema:print)', async () => {
@@ -22,6 +57,31 @@ describe('schema.graphql', () => {
     ]) {
       expect(sdl).toContain(name);
     }
+  });
+});
+
+describe('the schema', () => {
+  it('describes every type, field, argument and enum value', () => {
+    expect(undescribed(schema)).toEqual([]);
+  });
+});
+
+describe('GraphiQL’s default document', () => {
+  it('is valid against the schema', () => {
+    expect(validate(schema, parse(GRAPHIQL_DEFAULT_QUERY)).map((e) => e.message)).toEqual([]);
+  });
+
+  it('walks through the main flow as named operations', () => {
+    const operations = parse(GRAPHIQL_DEFAULT_QUERY).definitions.flatMap((d) =>
+      d.kind === Kind.OPERATION_DEFINITION ? [`${d.operation} ${d.name?.value}`] : [],
+    );
+    expect(operations).toEqual([
+      'query Providers',
+      'mutation ConfigureStripe',
+      'query StripeStatus',
+      'mutation CreateWebhook',
+      'query Events',
+    ]);
   });
 });
 

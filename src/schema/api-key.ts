@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { parseGlobalId } from './ids.ts';
-import { pageArgsGuard } from './paging.ts';
+import { pageArgsGuard, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
@@ -31,8 +31,6 @@ builder.queryField('apiKeys', (t) =>
     {
       type: 'ApiKey',
       cursor: 'id',
-      defaultSize: 25,
-      maxSize: 100,
       description: 'The tenant’s API keys, newest first (an application credential sees its application’s keys).',
       authScopes: ADMIN,
       resolve: (query, _root, args, ctx) => {
@@ -44,7 +42,11 @@ builder.queryField('apiKeys', (t) =>
         return ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) });
       },
     },
-    { name: 'ApiKeyConnection', description: 'A page of API keys.' },
+    {
+      name: 'ApiKeyConnection',
+      description: 'A page of API keys.',
+      fields: (t) => ({ totalCount: t.int(totalCountField('How many API keys the caller can see, across all pages.')) }),
+    },
     { name: 'ApiKeyEdge', description: 'An API key in a page.' },
   ),
 );

@@ -1,7 +1,7 @@
 import { builder } from '../builder.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
-import { pageArgsGuard } from './paging.ts';
+import { pageArgsGuard, totalCountField } from './paging.ts';
 
 builder.prismaNode('Event', {
   id: { field: 'id' },
@@ -30,8 +30,6 @@ builder.queryFields((t) => ({
     {
       type: 'Event',
       cursor: 'id',
-      defaultSize: 25,
-      maxSize: 100,
       description: 'The tenant’s events, newest first.',
       authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
       args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
@@ -44,7 +42,11 @@ builder.queryFields((t) => ({
         return ctx.db.event.count({ where: args.type ? { type: args.type } : {} });
       },
     },
-    { name: 'EventConnection', description: 'A page of events.' },
+    {
+      name: 'EventConnection',
+      description: 'A page of events.',
+      fields: (t) => ({ totalCount: t.int(totalCountField('How many events match `type`, across all pages.')) }),
+    },
     { name: 'EventEdge', description: 'An event in a page.' },
   ),
 }));

@@ -5,7 +5,7 @@ import { credentialFields, publicCredentials } from '../integrations/present.ts'
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard } from './paging.ts';
+import { pageArgsGuard, totalCountField } from './paging.ts';
 import { ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
 export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
@@ -108,8 +108,6 @@ builder.queryFields((t) => ({
     {
       type: 'Integration',
       cursor: 'id',
-      defaultSize: 25,
-      maxSize: 100,
       description: 'The tenant’s integrations, newest first (default 25 a page, at most 100).',
       authScopes: { 'integrations:read': true },
       args: {
@@ -126,7 +124,11 @@ builder.queryFields((t) => ({
         return ctx.db.integration.count({ where: integrationFilter(args) });
       },
     },
-    { name: 'IntegrationConnection', description: 'A page of integrations.' },
+    {
+      name: 'IntegrationConnection',
+      description: 'A page of integrations.',
+      fields: (t) => ({ totalCount: t.int(totalCountField('How many integrations match `status`, `category` and `provider`, across all pages.')) }),
+    },
     { name: 'IntegrationEdge', description: 'An integration in a page.' },
   ),
   integration: t.prismaField({

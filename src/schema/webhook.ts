@@ -5,7 +5,7 @@ import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard } from './paging.ts';
+import { pageArgsGuard, totalCountField } from './paging.ts';
 import { payload } from './payload.ts';
 
 const READ = { 'webhooks:read': true } as const;
@@ -106,8 +106,6 @@ export const WebhookRef = builder.prismaNode('Webhook', {
       'deliveries',
       {
         cursor: 'id',
-        defaultSize: 25,
-        maxSize: 100,
         description: 'Its deliveries, newest first.',
         totalCount: true,
         args: { status: t.arg({ type: DeliveryStatusEnum, required: false, description: 'Only deliveries in this status.' }) },
@@ -117,7 +115,11 @@ export const WebhookRef = builder.prismaNode('Webhook', {
           return { where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } };
         },
       },
-      { name: 'WebhookDeliveryConnection', description: 'A page of deliveries.' },
+      {
+        name: 'WebhookDeliveryConnection',
+        description: 'A page of deliveries.',
+        fields: (t) => ({ totalCount: t.int(totalCountField('How many of its deliveries match `status`, across all pages.')) }),
+      },
       { name: 'WebhookDeliveryEdge', description: 'A delivery in a page.' },
     ),
   }),
@@ -128,8 +130,6 @@ builder.queryFields((t) => ({
     {
       type: 'Webhook',
       cursor: 'id',
-      defaultSize: 25,
-      maxSize: 100,
       description: 'The tenant’s webhooks, newest first (an application credential sees its application’s).',
       authScopes: READ,
       resolve: (query, _root, args, ctx) => {
@@ -141,7 +141,11 @@ builder.queryFields((t) => ({
         return ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) });
       },
     },
-    { name: 'WebhookConnection', description: 'A page of webhooks.' },
+    {
+      name: 'WebhookConnection',
+      description: 'A page of webhooks.',
+      fields: (t) => ({ totalCount: t.int(totalCountField('How many webhooks the caller can see, across all pages.')) }),
+    },
     { name: 'WebhookEdge', description: 'A webhook in a page.' },
   ),
   webhook: t.prismaField({

@@ -1,0 +1,136 @@
+/**
+ * What GraphiQL (GET /graphql in a browser) opens with when the browser has no saved tabs: the
+ * main flow as named operations of one document. test/schema.test.ts validates it against the
+ * schema, so it cannot drift from it.
+ */
+export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# Integrations control plane: the main flow, one operation at a time.
+#
+# Every operation needs credentials. Get a development token with
+#   npm run token -- --tenant acme
+# and paste it into the Authorization header in the Headers tab below.
+# Then run the operations in order: put the cursor in one and press Ctrl/Cmd+Enter
+# (or pick it from the run button's menu).
+
+# 1. What can be connected: the payment providers, with the credentials each one takes
+#    (sensitive ones are encrypted at rest and never read back).
+query Providers {
+  providers(category: PAYMENT) {
+    name
+    displayName
+    capabilities
+    isConfigured
+    credentialSchema {
+      key
+      label
+      type
+      sensitive
+      required
+      description
+    }
+  }
+}
+
+# 2. Connect Stripe. The placeholder keys have Stripe's format, so the integration is created
+#    (PENDING_VERIFY) and verified in the background against Stripe's API, which refuses them:
+#    step 3 then shows ERROR and why. Put your own test-mode keys here to see ACTIVE.
+#    Running it twice answers CONFLICT: one integration per provider (deleteIntegration frees it).
+mutation ConfigureStripe {
+  configureIntegration(
+    input: {
+      provider: "stripe"
+      credentials: { publishable_key: "pk_test_replaceMe", secret_key: "sk_test_replaceMe" }
+    }
+  ) {
+    __typename
+    ... on ConfigureIntegrationPayload {
+      integration {
+        id
+        status
+        credentials
+        inboundWebhookUrl
+      }
+    }
+    ... on ValidationError {
+      fieldErrors {
+        path
+        message
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 3. Where it stands: PENDING_VERIFY until the check ends, then ACTIVE, or ERROR with lastError.
+query StripeStatus {
+  provider(name: "stripe") {
+    integration {
+      id
+      status
+      lastError
+      verifiedAt
+      enabledCapabilities
+      credentialFields {
+        key
+        sensitive
+        isSet
+        value
+      }
+    }
+  }
+}
+
+# Instead of polling, subscribe (Server-Sent Events; send Accept: text/event-stream):
+#   subscription { integrationStatusChanged { id status lastError } }
+
+# 4. Receive the tenant's events at your own endpoint (put its URL here), signed with Standard
+#    Webhooks. The URL must be public (private addresses are refused); signingSecret is shown only here.
+mutation CreateWebhook {
+  createWebhook(input: { name: "ops", url: "https://example.com/hooks", eventTypes: ["integration.*"] }) {
+    __typename
+    ... on CreateWebhookPayload {
+      signingSecret
+      webhook {
+        id
+        status
+        eventTypes
+        secretFingerprint
+      }
+    }
+    ... on ValidationError {
+      fieldErrors {
+        path
+        message
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 5. What happened, newest first: what the webhook receives. Page on with after: <endCursor>.
+query Events {
+  events(first: 10) {
+    totalCount
+    edges {
+      node {
+        id
+        type
+        occurredAt
+        payload
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+`;
+
+/** The headers editor's starting content: where the bearer token comes from. */
+export const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- --tenant acme>' }, null, 2);
