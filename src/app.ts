@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -147,7 +148,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     const rateLimit = createRateLimit(database.prisma, config.rateLimitRpm);
 
-    const yoga = createYoga<Record<string, unknown>, Context>({
+    /** What the access log says of a request, filled in as Yoga learns it. */
+    const requestInfo = new WeakMap<IncomingMessage, { tenantId?: string; operationName?: string }>();
+    const accessLog: Plugin<{ req: IncomingMessage }> = {
+      onExecute({ args }) {
+        const info = requestInfo.get(args.contextValue.req);
+        if (info) info.operationName = args.operationName ?? getOperationAST(args.document)?.name?.value ?? 'anonymous';
+      },
+    };
+
+    const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
       schema,
       graphqlEndpoint: '/graphql',
       landingPage: false,
@@ -167,8 +177,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true }),
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
         ...(config.introspection ? [] : [disableIntrospection()]),
+        accessLog,
       ],
-      context: async ({ request }) => {
+      context: async ({ request, req }) => {
         let viewer;
         try {
           viewer = await authenticate(request.headers);
@@ -176,6 +187,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           if (err instanceof AuthenticationError) throw unauthenticated(err.message);
           throw err;
         }
+        const info = requestInfo.get(req);
+        if (info) info.tenantId = viewer.tenantId;
         await rateLimit(viewer);
         return createContext(viewer, services);
       },
@@ -193,6 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async function route(req: IncomingMessage, res: ServerResponse) {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (path === '/graphql') {
+        logAccess(req, res);
         if (req.method === 'POST') {
           try {
             // read with the limit here; Yoga takes an already-read body as is
@@ -212,6 +226,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready' });
       }
       sendJson(res, 404, { error: 'not found' });
+    }
+
+    /**
+     * One JSON line per GraphQL request when it ends: request id (the client's x-request-id when
+     * it is sane, else a new one, echoed back), tenant, operation, status and duration. Never
+     * headers, variables or bodies.
+     */
+    function logAccess(req: IncomingMessage, res: ServerResponse) {
+      const given = req.headers['x-request-id'];
+      const requestId = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+      res.setHeader('x-request-id', requestId);
+      const info: { tenantId?: string; operationName?: string } = {};
+      requestInfo.set(req, info);
+      const started = performance.now();
+      res.once('finish', () => {
+        logger.info(
+          { requestId, method: req.method, status: res.statusCode, durationMs: Math.round(performance.now() - started), ...info },
+          'graphql request',
+        );
+      });
     }
 
     // Nothing a request does may take the process down: failures are logged and answered 500.
