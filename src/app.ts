@@ -21,6 +21,7 @@ import { openDatabase, type Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { unauthenticated } from './errors.ts';
 import { DELIVER_QUEUE, Outbox } from './events/outbox.ts';
+import { createPgEventTarget } from './events/pg-event-target.ts';
 import { createAppPubSub } from './events/pubsub.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -125,6 +126,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         expireInSeconds: Math.ceil(MAX_TIMEOUT_MS / 1000) + 30,
       },
     ]);
+    // on a PostgreSQL server, subscribers hear changes made by every instance
+    const eventTarget = config.databaseUrl ? await createPgEventTarget(config.databaseUrl, logger) : undefined;
     const services: Services = {
       config,
       publicUrl: config.publicUrl ?? origin(config.host, config.port),
@@ -133,7 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       keyring,
       queue,
       outbox: new Outbox(queue),
-      pubsub: createAppPubSub(),
+      pubsub: createAppPubSub(eventTarget),
     };
     if (config.worker) {
       await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
@@ -283,6 +286,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           server.closeIdleConnections();
         });
         await queue.stop();
+        await eventTarget?.close();
         await database.close();
       },
     };

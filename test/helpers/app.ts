@@ -34,6 +34,8 @@ export interface TestServer {
   logs: string[];
   /** Every SQL statement Prisma sent, in order (pg-boss's own polling is not included). */
   queries: string[];
+  /** The PostgreSQL database it runs on, when not embedded (another server can share it). */
+  databaseUrl?: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>, credential?: Credential): Promise<GraphQLResponse<T>>;
   token(claims?: Record<string, unknown>, options?: { expiresIn?: string }): Promise<string>;
   close(): Promise<void>;
@@ -58,7 +60,10 @@ async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop
   };
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { shareDatabaseWith?: TestServer } = {},
+): Promise<TestServer> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -66,7 +71,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       done();
     },
   });
-  const database = process.env.TEST_DATABASE_URL ? await createTestDatabase(process.env.TEST_DATABASE_URL) : undefined;
+  const shared = options.shareDatabaseWith?.databaseUrl;
+  const database = shared
+    ? { url: shared, drop: async () => {} }
+    : process.env.TEST_DATABASE_URL
+      ? await createTestDatabase(process.env.TEST_DATABASE_URL)
+      : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -101,6 +111,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url,
     logs,
     queries,
+    databaseUrl: database?.url,
     token,
     async gql(query, variables, credential) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...credential?.headers };
