@@ -7,14 +7,14 @@ import { open, seal, type Sealed } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
 
-function aad(tenantId: string, webhookId: string) {
+export function webhookSecretAad(tenantId: string, webhookId: string) {
   return `webhook-signing-secret|${tenantId}|${webhookId}`;
 }
 
 const bytes = (b: Uint8Array) => new Uint8Array(b);
 
 export function sealSecret(keyring: Keyring, tenantId: string, webhookId: string, secret: string) {
-  const s = seal(keyring, Buffer.from(secret), aad(tenantId, webhookId));
+  const s = seal(keyring, Buffer.from(secret), webhookSecretAad(tenantId, webhookId));
   return {
     secretKeyId: s.keyId,
     secretDataKey: bytes(s.dataKey),
@@ -39,7 +39,7 @@ export function currentAsPrevious(row: Webhook, expiresAt: Date | null) {
 
 /** The secrets that sign now: the current one, then the previous one while its grace lasts. */
 export function signingSecrets(keyring: Keyring, row: Webhook, now: Date): string[] {
-  const context = aad(row.tenantId, row.id);
+  const context = webhookSecretAad(row.tenantId, row.id);
   const current: Sealed = {
     keyId: row.secretKeyId,
     dataKey: row.secretDataKey,
