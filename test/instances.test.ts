@@ -51,3 +51,47 @@ it.skipIf(!onPostgres)('streams status changes made on instance A to a subscribe
     .map((i) => i.status);
   expect(statuses).toContain('INACTIVE');
 });
+
+it.skipIf(!onPostgres)('an API instance without a worker and a separate worker process share the queue', async () => {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const { startFakeApi, stripeBalance } = await import('./helpers/fake-api.ts');
+  const { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, eventually } = await import('./helpers/app.ts');
+  const stripe = await startFakeApi(stripeBalance('sk_test_worker'));
+  const api = await startTestServer({ WORKER: 'false', STRIPE_API_BASE_URL: stripe.url });
+  servers.push(api);
+  let output = '';
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: api.databaseUrl!,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      STRIPE_API_BASE_URL: stripe.url,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  worker.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  worker.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    await eventually(async () => (output.includes('worker started') ? true : undefined), 60_000, 'the worker to start');
+    const token = await api.token({ tenant_id: 'split-worker' });
+    const created = await api.gql(
+      `mutation { configureIntegration(input: { provider: "stripe", credentials: { publishable_key: "pk_test_w", secret_key: "sk_test_worker" } }) {
+        ... on ConfigureIntegrationPayload { integration { id } } } }`,
+      {},
+      { token },
+    );
+    const id = created.data.configureIntegration.integration.id;
+    await eventually(async () => {
+      const res = await api.gql(`query($id: ID!) { integration(id: $id) { status } }`, { id }, { token });
+      return res.data.integration.status === 'ACTIVE' ? true : undefined;
+    }, 30_000, 'the worker process to verify the integration');
+    expect(stripe.seen.some((s) => s.headers.authorization === 'Bearer sk_test_worker')).toBe(true);
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await stripe.close();
+  }
+}, 120_000);
