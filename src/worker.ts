@@ -4,35 +4,11 @@
  * gives each job to one of them.
  */
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { exitOnSignals, loadConfigOrExit } from './process.ts';
 
-let config;
-try {
-  config = loadConfig({ ...process.env, WORKER: 'true' });
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit({ ...process.env, WORKER: 'true' });
 const logger = createLogger(config.logLevel);
 const app = await createApp(config, { logger });
 logger.info({ database: app.database.kind }, 'worker started: verifying integrations and delivering webhooks');
-
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker shutting down: finishing jobs in flight');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+exitOnSignals(app, logger);

@@ -1,0 +1,36 @@
+/** What both entry points (server.ts, worker.ts) do around the app: configuration and shutdown. */
+import type { App } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import type { Logger } from './log.ts';
+
+/** The configuration, or every problem with it on stderr and exit code 2. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** SIGTERM/SIGINT close the app once (in-flight requests and jobs finish), then exit. */
+export function exitOnSignals(app: App, logger: Logger): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      app.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
