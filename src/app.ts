@@ -11,6 +11,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { auditPlugin } from './audit/plugin.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { AuthenticationError, createAuthenticator } from './auth/viewer.ts';
 import type { Config } from './config.ts';
@@ -152,7 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const rateLimit = createRateLimit(database.prisma, config.rateLimitRpm);
 
     /** What the access log says of a request, filled in as Yoga learns it. */
-    const requestInfo = new WeakMap<IncomingMessage, { tenantId?: string; operationName?: string }>();
+    const requestInfo = new WeakMap<IncomingMessage, { requestId?: string; tenantId?: string; operationName?: string }>();
     const accessLog: Plugin<{ req: IncomingMessage }> = {
       onExecute({ args }) {
         const info = requestInfo.get(args.contextValue.req);
@@ -181,6 +182,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
         ...(config.introspection ? [] : [disableIntrospection()]),
         accessLog,
+        auditPlugin((req) => requestInfo.get(req)?.requestId),
       ],
       context: async ({ request, req }) => {
         let viewer;
@@ -240,12 +242,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const given = req.headers['x-request-id'];
       const requestId = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
       res.setHeader('x-request-id', requestId);
-      const info: { tenantId?: string; operationName?: string } = {};
+      const info: { requestId?: string; tenantId?: string; operationName?: string } = { requestId };
       requestInfo.set(req, info);
       const started = performance.now();
       res.once('finish', () => {
         logger.info(
-          { requestId, method: req.method, status: res.statusCode, durationMs: Math.round(performance.now() - started), ...info },
+          { method: req.method, status: res.statusCode, durationMs: Math.round(performance.now() - started), ...info },
           'graphql request',
         );
       });

@@ -11,7 +11,7 @@
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
-const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt']);
+const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt', 'AuditEntry']);
 
 const WHERE_OPERATIONS = new Set([
   'findUnique',

@@ -9,6 +9,7 @@ import './webhook.ts';
 import './event.ts';
 import './api-key.ts';
 import './viewer.ts';
+import './audit.ts';
 import './subscriptions.ts';
 
 builder.queryType({ description: 'Reads. Every field needs credentials (Authorization: Bearer <JWT> or x-api-key).' });

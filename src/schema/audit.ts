@@ -1,0 +1,49 @@
+import { builder } from '../builder.ts';
+import { pageArgsGuard, totalCountField } from './paging.ts';
+
+const ADMIN = { admin: true } as const;
+
+builder.prismaNode('AuditEntry', {
+  id: { field: 'id' },
+  nullable: true,
+  description: 'One mutation as it was made: who, what, when and from where. Never an input value other than ids.',
+  authScopes: ADMIN,
+  fields: (t) => ({
+    operation: t.exposeString('operation', { description: 'The mutation, e.g. configureIntegration.' }),
+    outcome: t.exposeString('outcome', { description: '"ok", the typed error returned (e.g. ValidationError), or "error".' }),
+    objectIds: t.exposeStringList('objectIds', { description: 'The ids its input named.' }),
+    actorId: t.exposeString('actorId', { nullable: true, description: 'Who: a JWT sub or apikey:<id>.' }),
+    appId: t.exposeString('appId', { nullable: true, description: 'The application, for application credentials.' }),
+    via: t.exposeString('via', { description: 'How the caller authenticated: jwt or api_key.' }),
+    ip: t.exposeString('ip', { nullable: true, description: 'The address the request came from.' }),
+    userAgent: t.exposeString('userAgent', { nullable: true, description: 'The client’s User-Agent (first 300 characters).' }),
+    requestId: t.exposeString('requestId', { nullable: true, description: 'The request id of the access log and the x-request-id header.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When.' }),
+  }),
+});
+
+builder.queryField('auditLog', (t) =>
+  t.prismaConnection(
+    {
+      type: 'AuditEntry',
+      cursor: 'id',
+      description: 'The tenant’s audit log, newest first (admin scope).',
+      authScopes: ADMIN,
+      args: { operation: t.arg.string({ required: false, description: 'Only entries of this mutation.' }) },
+      resolve: (query, _root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.auditEntry.findMany({ ...query, where: args.operation ? { operation: args.operation } : {}, orderBy: { id: 'desc' } });
+      },
+      totalCount: (_root, args, ctx) => {
+        pageArgsGuard(args);
+        return ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} });
+      },
+    },
+    {
+      name: 'AuditEntryConnection',
+      description: 'A page of audit entries.',
+      fields: (t) => ({ totalCount: t.int(totalCountField('How many entries match `operation`, across all pages.')) }),
+    },
+    { name: 'AuditEntryEdge', description: 'An audit entry in a page.' },
+  ),
+);
