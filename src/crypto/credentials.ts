@@ -5,7 +5,7 @@
  * sensitive values in plaintext.
  */
 import type { CredentialField, CredentialValue, Credentials } from '../providers/types.ts';
-import { open, seal, type Sealed } from './envelope.ts';
+import { open, ownBytes, seal, type Sealed } from './envelope.ts';
 import type { Keyring } from './keyring.ts';
 
 export interface StoredCredentials {
@@ -27,7 +27,7 @@ export function credentialsAad(tenantId: string, integrationId: string) {
   return `integration-credentials|${tenantId}|${integrationId}`;
 }
 
-const bytes = (b: Uint8Array | undefined) => (b ? new Uint8Array(b) : null);
+const bytes = (b: Uint8Array | undefined) => (b ? ownBytes(b) : null);
 
 export function toColumns(sealed: Sealed | null): SealedColumns {
   return {

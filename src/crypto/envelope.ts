@@ -24,6 +24,11 @@ export class DecryptionError extends Error {
   }
 }
 
+/** A copy in an ArrayBuffer of its own, the form Prisma's Bytes columns take. */
+export function ownBytes(b: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(b);
+}
+
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

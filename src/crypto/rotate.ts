@@ -6,10 +6,10 @@
  * KEKs can be dropped from ENCRYPTION_KEYS.
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { credentialsAad } from './credentials.ts';
-import { rewrap, type Sealed } from './envelope.ts';
+import { credentialsAad, fromColumns } from './credentials.ts';
+import { ownBytes, rewrap } from './envelope.ts';
 import type { Keyring } from './keyring.ts';
-import { webhookSecretAad } from '../webhooks/secrets.ts';
+import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 
 export interface RotationProgress {
   table: 'Integration' | 'Webhook';
@@ -18,11 +18,6 @@ export interface RotationProgress {
 }
 
 const BATCH = 100;
-const bytes = (b: Uint8Array) => new Uint8Array(b);
-
-function sealedOf(keyId: string, dataKey: Uint8Array, iv: Uint8Array, tag: Uint8Array, ciphertext: Uint8Array): Sealed {
-  return { keyId, dataKey, iv, tag, ciphertext };
-}
 
 export async function rotateKeys(
   prisma: PrismaClient,
@@ -30,32 +25,35 @@ export async function rotateKeys(
   onProgress: (p: RotationProgress) => void = () => {},
 ): Promise<{ integrations: number; webhooks: number }> {
   const current = keyring.current.id;
+  const staleIntegrations = { secretKeyId: { not: current }, NOT: { secretKeyId: null } };
+  const staleWebhooks = {
+    OR: [{ secretKeyId: { not: current } }, { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } }],
+  };
   let integrations = 0;
   for (;;) {
     // Every tenant's rows: this is an operator's maintenance task, not request code.
     const rows = await prisma.integration.findMany({
-      where: { secretKeyId: { not: current }, NOT: { secretKeyId: null } },
+      where: staleIntegrations,
       take: BATCH,
       orderBy: { id: 'asc' },
     });
     if (!rows.length) break;
     for (const row of rows) {
-      const sealed = sealedOf(row.secretKeyId!, row.secretDataKey!, row.secretIv!, row.secretTag!, row.secretCiphertext!);
-      const next = rewrap(keyring, sealed, credentialsAad(row.tenantId, row.id));
+      const next = rewrap(keyring, fromColumns(row)!, credentialsAad(row.tenantId, row.id));
       // only if nothing re-sealed the row meanwhile (a credential change wraps under the current key anyway)
       await prisma.integration.updateMany({
         where: { id: row.id, secretKeyId: row.secretKeyId },
-        data: { secretKeyId: next.keyId, secretDataKey: bytes(next.dataKey) },
+        data: { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) },
       });
       integrations++;
     }
-    onProgress({ table: 'Integration', rewrapped: integrations, remaining: await prisma.integration.count({ where: { secretKeyId: { not: current }, NOT: { secretKeyId: null } } }) });
+    onProgress({ table: 'Integration', rewrapped: integrations, remaining: await prisma.integration.count({ where: staleIntegrations }) });
   }
 
   let webhooks = 0;
   for (;;) {
     const rows = await prisma.webhook.findMany({
-      where: { OR: [{ secretKeyId: { not: current } }, { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } }] },
+      where: staleWebhooks,
       take: BATCH,
       orderBy: { id: 'asc' },
     });
@@ -64,18 +62,18 @@ export async function rotateKeys(
       const aad = webhookSecretAad(row.tenantId, row.id);
       const data: Record<string, unknown> = {};
       if (row.secretKeyId !== current) {
-        const next = rewrap(keyring, sealedOf(row.secretKeyId, row.secretDataKey, row.secretIv, row.secretTag, row.secretCiphertext), aad);
-        Object.assign(data, { secretKeyId: next.keyId, secretDataKey: bytes(next.dataKey) });
+        const next = rewrap(keyring, currentSecret(row), aad);
+        Object.assign(data, { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) });
       }
-      if (row.previousSecretKeyId && row.previousSecretKeyId !== current) {
-        const prev = sealedOf(row.previousSecretKeyId, row.previousSecretDataKey!, row.previousSecretIv!, row.previousSecretTag!, row.previousSecretCiphertext!);
-        const next = rewrap(keyring, prev, aad);
-        Object.assign(data, { previousSecretKeyId: next.keyId, previousSecretDataKey: bytes(next.dataKey) });
+      const previous = previousSecret(row);
+      if (previous && previous.keyId !== current) {
+        const next = rewrap(keyring, previous, aad);
+        Object.assign(data, { previousSecretKeyId: next.keyId, previousSecretDataKey: ownBytes(next.dataKey) });
       }
       await prisma.webhook.updateMany({ where: { id: row.id, secretKeyId: row.secretKeyId, previousSecretKeyId: row.previousSecretKeyId }, data });
       webhooks++;
     }
-    onProgress({ table: 'Webhook', rewrapped: webhooks, remaining: await prisma.webhook.count({ where: { OR: [{ secretKeyId: { not: current } }, { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } }] } }) });
+    onProgress({ table: 'Webhook', rewrapped: webhooks, remaining: await prisma.webhook.count({ where: staleWebhooks }) });
   }
   return { integrations, webhooks };
 }

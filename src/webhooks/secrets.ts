@@ -3,7 +3,7 @@
  * the webhook's tenant and id. During a rotation's grace period the previous secret is kept,
  * encrypted the same way, and signs too.
  */
-import { open, seal, type Sealed } from '../crypto/envelope.ts';
+import { open, ownBytes, seal, type Sealed } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
 
@@ -11,16 +11,14 @@ export function webhookSecretAad(tenantId: string, webhookId: string) {
   return `webhook-signing-secret|${tenantId}|${webhookId}`;
 }
 
-const bytes = (b: Uint8Array) => new Uint8Array(b);
-
 export function sealSecret(keyring: Keyring, tenantId: string, webhookId: string, secret: string) {
   const s = seal(keyring, Buffer.from(secret), webhookSecretAad(tenantId, webhookId));
   return {
     secretKeyId: s.keyId,
-    secretDataKey: bytes(s.dataKey),
-    secretIv: bytes(s.iv),
-    secretTag: bytes(s.tag),
-    secretCiphertext: bytes(s.ciphertext),
+    secretDataKey: ownBytes(s.dataKey),
+    secretIv: ownBytes(s.iv),
+    secretTag: ownBytes(s.tag),
+    secretCiphertext: ownBytes(s.ciphertext),
   };
 }
 
@@ -37,30 +35,23 @@ export function currentAsPrevious(row: Webhook, expiresAt: Date | null) {
   };
 }
 
+/** The current signing secret's envelope. */
+export function currentSecret(row: Webhook): Sealed {
+  return { keyId: row.secretKeyId, dataKey: row.secretDataKey, iv: row.secretIv, tag: row.secretTag, ciphertext: row.secretCiphertext };
+}
+
+/** The previous signing secret's envelope, if one is kept (whether or not its grace has ended). */
+export function previousSecret(row: Webhook): Sealed | null {
+  const { previousSecretKeyId: keyId, previousSecretDataKey: dataKey, previousSecretIv: iv } = row;
+  const { previousSecretTag: tag, previousSecretCiphertext: ciphertext } = row;
+  return keyId && dataKey && iv && tag && ciphertext ? { keyId, dataKey, iv, tag, ciphertext } : null;
+}
+
 /** The secrets that sign now: the current one, then the previous one while its grace lasts. */
 export function signingSecrets(keyring: Keyring, row: Webhook, now: Date): string[] {
   const context = webhookSecretAad(row.tenantId, row.id);
-  const current: Sealed = {
-    keyId: row.secretKeyId,
-    dataKey: row.secretDataKey,
-    iv: row.secretIv,
-    tag: row.secretTag,
-    ciphertext: row.secretCiphertext,
-  };
-  const secrets = [open(keyring, current, context).toString('utf8')];
-  const p = row;
-  if (
-    p.previousSecretExpiresAt && p.previousSecretExpiresAt > now && p.previousSecretKeyId &&
-    p.previousSecretDataKey && p.previousSecretIv && p.previousSecretTag && p.previousSecretCiphertext
-  ) {
-    const previous: Sealed = {
-      keyId: p.previousSecretKeyId,
-      dataKey: p.previousSecretDataKey,
-      iv: p.previousSecretIv,
-      tag: p.previousSecretTag,
-      ciphertext: p.previousSecretCiphertext,
-    };
-    secrets.push(open(keyring, previous, context).toString('utf8'));
-  }
+  const secrets = [open(keyring, currentSecret(row), context).toString('utf8')];
+  const previous = row.previousSecretExpiresAt && row.previousSecretExpiresAt > now ? previousSecret(row) : null;
+  if (previous) secrets.push(open(keyring, previous, context).toString('utf8'));
   return secrets;
 }
