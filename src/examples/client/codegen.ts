@@ -1,0 +1,43 @@
+/**
+ * GraphQL Code Generator configuration of the typed client example (`npm run codegen`): the
+ * client preset reads schema.graphql and operations.graphql and writes ./gql/, which is checked
+ * in. Each operation becomes a TypedDocumentNode (`ProvidersDocument`, …) carrying its result and
+ * variables types; persisted-documents.json maps each document's sha256 hash to its text, the
+ * manifest a trusted-documents server loads. test/codegen-client.test.ts fails when ./gql/ is not
+ * what this configuration generates from the current schema.
+ *
+ * Paths are relative to the repository root, where npm runs scripts.
+ */
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+export const OUTPUT_DIR = 'src/examples/client/gql/';
+
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['src/examples/client/operations.graphql'],
+  ignoreNoDocuments: false,
+  generates: {
+    [OUTPUT_DIR]: {
+      preset: 'client',
+      presetConfig: {
+        // A script reads whole results; masking only pays off with components owning fragments.
+        fragmentMasking: false,
+        persistedDocuments: true,
+      },
+      config: {
+        // The repository's TypeScript settings: verbatimModuleSyntax and `.ts` import paths.
+        useTypeImports: true,
+        importExtension: '.ts',
+        enumsAsTypes: true,
+        scalars: {
+          DateTime: 'string',
+          JSON: 'unknown',
+          JSONObject: 'Record<string, unknown>',
+          URL: 'string',
+        },
+      },
+    },
+  },
+};
+
+export default config;
