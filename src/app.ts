@@ -33,6 +33,11 @@ import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
 import { deliveryWorker } from './webhooks/deliver.ts';
 import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
+import { serveMetrics } from './observability/endpoint.ts';
+import { jobReporter } from './observability/jobs.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { readQueueStats } from './observability/queue-stats.ts';
+import { createTracing } from './observability/tracing.ts';
 import { schema } from './schema/index.ts';
 import { GRAPHIQL_DEFAULT_QUERY, GRAPHIQL_HEADERS } from './schema/graphiql.ts';
 
@@ -139,9 +144,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       outbox: new Outbox(queue),
       pubsub: createAppPubSub(eventTarget),
     };
+    const metrics = createMetrics({
+      logger,
+      readQueues: () => readQueueStats(queue.boss.getDb(), [VERIFY_QUEUE, DELIVER_QUEUE], database.queue.schema),
+    });
+    const tracing = await createTracing(config.tracing, logger);
     if (config.worker) {
-      await queue.work(VERIFY_QUEUE, 2, verifyIntegrationWorker(services));
-      await queue.work(DELIVER_QUEUE, 8, deliveryWorker(services));
+      const report = jobReporter(metrics, tracing);
+      await queue.work(VERIFY_QUEUE, 2, tracing.traceJob(VERIFY_QUEUE, verifyIntegrationWorker(services, report)));
+      await queue.work(DELIVER_QUEUE, 8, tracing.traceJob(DELIVER_QUEUE, deliveryWorker(services, report)));
     }
 
     const authenticate = createAuthenticator({
@@ -182,6 +193,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
         ...(config.introspection ? [] : [disableIntrospection()]),
         accessLog,
+        metrics.plugin,
+        ...tracing.plugins,
         auditPlugin((req) => requestInfo.get(req)?.requestId),
       ],
       context: async ({ request, req }) => {
@@ -225,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }
       const hook = /^\/hooks\/([a-z0-9_]+)\/([A-Za-z0-9_-]{16,128})$/.exec(path);
       if (hook) return handleInbound(services, req, res, hook[1]!, hook[2]!);
+      if (path === '/metrics') return serveMetrics(metrics, config.metricsToken, req, res);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
         const up = ready && (await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false));
@@ -288,6 +302,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           server.closeIdleConnections();
         });
         await queue.stop();
+        await tracing.shutdown(); // after the last job's span ended
         await eventTarget?.close();
         await database.close();
       },

@@ -45,6 +45,17 @@ export interface Config {
   logLevel: string;
   /** Run the background worker in this process (`WORKER=false` for API-only instances). */
   worker: boolean;
+  /** METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open. */
+  metricsToken?: string;
+  /** OpenTelemetry tracing, on when an OTLP endpoint is configured (src/observability/tracing.ts). */
+  tracing?: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME. */
+  serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +127,9 @@ export function loadConfig(env: Env = process.env): Config {
     allowHosts: parsed('WEBHOOK_ALLOW_HOSTS', parseAllowHosts, new Set<string>()),
   };
   const rpm = str('RATE_LIMIT_RPM') === undefined ? undefined : int('RATE_LIMIT_RPM', 0, 1, 1_000_000);
+  // the standard OpenTelemetry names; the exporter reads the other OTEL_EXPORTER_OTLP_* itself
+  const otlpBase = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  const tracesUrl = url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']) ?? (otlpBase && `${otlpBase}/v1/traces`);
 
   const config: Config = {
     port,
@@ -142,9 +156,14 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: bool('GRAPHQL_INTROSPECTION', true),
     logLevel: str('LOG_LEVEL') ?? 'info',
     worker: bool('WORKER', true),
+    metricsToken: str('METRICS_TOKEN'),
+    tracing: tracesUrl ? { tracesUrl, serviceName: str('OTEL_SERVICE_NAME') ?? 'integrations-control-plane' } : undefined,
   };
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     problems.push('AUTH_JWT_SECRET: use at least 32 characters for an HS256 secret');
+  }
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN: use at least 16 characters');
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent`);

@@ -11,6 +11,7 @@ import { forTenant } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import { verificationOutcome, type VerificationResult } from '../integrations/lifecycle.ts';
 import { integrationEventData } from '../integrations/present.ts';
+import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
 import type { VerifyJob } from '../integrations/service.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue, Credentials } from '../providers/types.ts';
@@ -54,7 +55,7 @@ async function check(services: Services, row: Integration): Promise<Verification
   }
 }
 
-export function verifyIntegrationWorker(services: Services) {
+export function verifyIntegrationWorker(services: Services, report: JobReporter = SILENT_REPORTER) {
   return async (job: PgBoss.JobWithMetadata<VerifyJob>) => {
     const { tenantId, integrationId, revision } = job.data;
     const db = forTenant(services.prisma, tenantId);
@@ -91,9 +92,11 @@ export function verifyIntegrationWorker(services: Services) {
 
     if (!applied) {
       services.logger.info({ ...log, outcome: 'superseded' }, 'verification result dropped');
+      report.verification(current.provider, 'superseded');
       return;
     }
     services.logger.info(log, 'integration verified');
+    report.verification(current.provider, outcome.kind);
     if (outcome.kind === 'retry') throw new Error(`verification will be retried: ${outcome.lastError}`);
     services.pubsub.publish('integration:status', tenantId, { integrationId });
   };

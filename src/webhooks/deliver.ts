@@ -9,6 +9,7 @@ import type PgBoss from 'pg-boss';
 import type { Services } from '../context.ts';
 import { forTenant, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
+import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
 import { decideNext, shouldPause, type AttemptResult, type NextStep } from './policy.ts';
 import { signingSecrets } from './secrets.ts';
 import { deliveryGlobalId, webhookGlobalId } from './service.ts';
@@ -49,7 +50,7 @@ async function recordHealth(services: Services, tx: TenantTx, webhookId: string,
   });
 }
 
-export function deliveryWorker(services: Services) {
+export function deliveryWorker(services: Services, report: JobReporter = SILENT_REPORTER) {
   const { config, keyring } = services;
   return async (job: PgBoss.JobWithMetadata<DeliverJob>) => {
     const { tenantId, deliveryId } = job.data;
@@ -59,10 +60,10 @@ export function deliveryWorker(services: Services) {
     if (job.data.attempt !== undefined && job.data.attempt !== delivery.attemptCount) return; // a duplicate job
     const { webhook, event } = delivery;
     // Paused: held until resumeWebhook queues it again. Deleted or disabled: never sent.
-    if (webhook.status === 'PAUSED' && !webhook.deletedAt) return;
+    if (webhook.status === 'PAUSED' && !webhook.deletedAt) return report.delivery('paused');
     if (webhook.status === 'DISABLED' || webhook.deletedAt) {
       await db.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'FAILED', nextAttemptAt: null, version: { increment: 1 } } });
-      return;
+      return report.delivery('cancelled');
     }
 
     const now = new Date();
@@ -138,6 +139,8 @@ export function deliveryWorker(services: Services) {
       await recordHealth(services, tx, webhook.id, next.kind, sent.status);
       return true;
     });
-    if (recorded) services.pubsub.publish('webhook:delivery', tenantId, { deliveryId, webhookId: webhook.id });
+    if (!recorded) return;
+    report.delivery(next.kind, sent.status);
+    services.pubsub.publish('webhook:delivery', tenantId, { deliveryId, webhookId: webhook.id });
   };
 }

@@ -1,0 +1,44 @@
+/**
+ * What the background workers say about each job they finish: the outcome is counted in the
+ * metrics and set on the job's span. Workers take a JobReporter; without one they report
+ * nothing (scripts and tests that call a worker directly).
+ */
+import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
+
+/**
+ * A delivery job's end: an attempt's result as policy.ts decided it (`succeeded`, `retry`,
+ * `failed` after the last attempt, `gone` on 410), or why nothing was sent: the webhook is
+ * `paused` (held until resumed) or was disabled or deleted (`cancelled`).
+ */
+export type DeliveryOutcome = 'succeeded' | 'retry' | 'failed' | 'gone' | 'paused' | 'cancelled';
+
+/**
+ * A verification's end: the integration became `active` or went to `error`, a transient
+ * failure will be retried (`retry`), or the integration changed meanwhile and the result was
+ * dropped (`superseded`).
+ */
+export type VerificationOutcome = 'active' | 'error' | 'retry' | 'superseded';
+
+export interface JobReporter {
+  delivery(outcome: DeliveryOutcome, responseStatus?: number | null): void;
+  verification(provider: string, outcome: VerificationOutcome): void;
+}
+
+export const SILENT_REPORTER: JobReporter = { delivery() {}, verification() {} };
+
+export function jobReporter(metrics: Metrics, tracing: Tracing): JobReporter {
+  return {
+    delivery(outcome, responseStatus) {
+      metrics.deliveries.inc({ outcome });
+      tracing.annotateJob({
+        'icp.delivery.outcome': outcome,
+        ...(typeof responseStatus === 'number' ? { 'http.response.status_code': responseStatus } : {}),
+      });
+    },
+    verification(provider, outcome) {
+      metrics.verifications.inc({ provider, outcome });
+      tracing.annotateJob({ 'icp.provider': provider, 'icp.verification.outcome': outcome });
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Prometheus metrics of one app, on a registry of its own (tests run several apps in one
+ * process): GraphQL requests by operation and outcome and their latency, webhook deliveries and
+ * integration verifications by outcome, the job queues' depth and age (read from the database at
+ * scrape time, so every instance reports the same shared queue), and prom-client's default
+ * process metrics. Label values are fixed sets, catalog names or bounded operation names: never
+ * ids, tenants or anything a request carried besides its operation's name.
+ */
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { QueueStats } from './queue-stats.ts';
+
+/** Operation names kept as label values; later names, and names of another shape, count as `other`. */
+export const MAX_OPERATION_NAMES = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export interface MetricsOptions {
+  logger: Logger;
+  /** One statement reading every queue's depth and age; run on each scrape. */
+  readQueues: () => Promise<QueueStats[]>;
+}
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'operation' | 'outcome'>;
+  requestDuration: Histogram<'operation'>;
+  deliveries: Counter<'outcome'>;
+  verifications: Counter<'provider' | 'outcome'>;
+  /** The Yoga plugin that counts and times GraphQL requests. */
+  plugin: Plugin;
+  /** The text exposition of every metric, queue gauges read fresh. */
+  scrape(): Promise<string>;
+}
+
+/** What errors a response carried: none, a request error (nothing executed), or field errors. */
+export type ResultErrors = 'none' | 'request' | 'field';
+
+/**
+ * The outcome of one GraphQL request: `ok`; `graphql_error` when execution produced errors (a
+ * missing scope, a masked failure; the typed errors of mutations are data, not errors);
+ * `rejected` when the request was refused before execution (malformed, invalid, over a document
+ * limit: 4xx, or 200 with a request error as `application/json` clients get it);
+ * `unauthenticated` (401); `rate_limited` (429); `server_error` (5xx).
+ */
+export function requestOutcome(status: number, errors: ResultErrors): string {
+  if (status === 401) return 'unauthenticated';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  if (status >= 400 || errors === 'request') return 'rejected';
+  return errors === 'field' ? 'graphql_error' : 'ok';
+}
+
+/**
+ * The operation label of a request: its operation's name, `anonymous` for an unnamed one,
+ * `unknown` when no operation could be read (unparsable, ambiguous). A name becomes a label
+ * value only from a request that was authenticated and valid (`admit`), while fewer than
+ * MAX_OPERATION_NAMES are known: no client can flood the label space.
+ */
+export function operationLabel(known: Set<string>, name: string | null | undefined, admit: boolean): string {
+  if (name === undefined) return 'unknown';
+  if (name === null) return 'anonymous';
+  if (known.has(name)) return name;
+  if (admit && OPERATION_NAME.test(name) && known.size < MAX_OPERATION_NAMES) {
+    known.add(name);
+    return name;
+  }
+  return 'other';
+}
+
+/** Per the GraphQL spec, a result with errors and no `data` entry is a request error. */
+function resultErrors(result: unknown): ResultErrors {
+  let found: ResultErrors = 'none';
+  for (const r of Array.isArray(result) ? result : [result]) {
+    if (typeof r !== 'object' || r === null || !('errors' in r) || !Array.isArray(r.errors) || !r.errors.length) continue;
+    if (!('data' in r)) return 'request';
+    found = 'field';
+  }
+  return found;
+}
+
+interface RequestState {
+  started: number;
+  /** Reached parameter parsing: a GraphQL request, not the GraphiQL page. */
+  graphql: boolean;
+  /** The operation's name (null: anonymous); undefined until the document parsed. */
+  name?: string | null;
+  /** Passed authentication and validation. */
+  executed: boolean;
+  errors: ResultErrors;
+}
+
+function graphqlPlugin(requests: Metrics['requests'], duration: Metrics['requestDuration']): Plugin {
+  const states = new WeakMap<Request, RequestState>();
+  const known = new Set<string>();
+  const markExecuted = (request: Request) => {
+    const state = states.get(request);
+    if (state) state.executed = true;
+  };
+  return {
+    onRequest({ request }) {
+      states.set(request, { started: performance.now(), graphql: false, executed: false, errors: 'none' });
+    },
+    onParams({ request }) {
+      const state = states.get(request);
+      if (state) state.graphql = true;
+    },
+    onParse({ context }) {
+      return ({ result }) => {
+        const state = states.get(context.request);
+        if (!state || !result || result instanceof Error) return;
+        const operation = getOperationAST(result, context.params.operationName);
+        if (operation) state.name = operation.name?.value ?? null;
+      };
+    },
+    onExecute({ args }) {
+      markExecuted(args.contextValue.request);
+    },
+    onSubscribe({ args }) {
+      markExecuted(args.contextValue.request);
+    },
+    onResultProcess({ request, result }) {
+      const state = states.get(request);
+      if (state) state.errors = resultErrors(result);
+    },
+    // for a subscription, the time until its stream opened
+    onResponse({ request, response }) {
+      const state = states.get(request);
+      states.delete(request);
+      if (!state || (!state.graphql && response.status < 400)) return;
+      const operation = operationLabel(known, state.name, state.executed);
+      requests.inc({ operation, outcome: requestOutcome(response.status, state.errors) });
+      duration.observe({ operation }, (performance.now() - state.started) / 1000);
+    },
+  };
+}
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'icp_graphql_requests_total',
+    help: 'GraphQL requests by operation name and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: 'icp_graphql_request_duration_seconds',
+    help: 'Time from a GraphQL request being read to its response starting, by operation name',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const deliveries = new Counter({
+    name: 'icp_webhook_deliveries_total',
+    help: 'Webhook delivery jobs by outcome: succeeded, retry, failed (gave up), gone (410), paused (held), cancelled',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const verifications = new Counter({
+    name: 'icp_integration_verifications_total',
+    help: 'Integration verifications by provider and outcome: active, error, retry, superseded',
+    labelNames: ['provider', 'outcome'] as const,
+    registers,
+  });
+  const queueJobs = new Gauge({
+    name: 'icp_queue_jobs',
+    help: 'Unfinished jobs by queue and state: ready (could run now), scheduled (waiting for a later start), active',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+  });
+  const queueAge = new Gauge({
+    name: 'icp_queue_oldest_job_age_seconds',
+    help: 'How long the oldest ready job of each queue has been waiting since it could have run',
+    labelNames: ['queue'] as const,
+    registers,
+  });
+
+  async function refreshQueues() {
+    queueJobs.reset();
+    queueAge.reset();
+    let stats: QueueStats[];
+    try {
+      stats = await options.readQueues();
+    } catch (err) {
+      // the rest of the scrape is still worth having; the queue series are absent this time
+      options.logger.warn({ error: (err as Error).message }, 'queue metrics could not be read');
+      return;
+    }
+    for (const s of stats) {
+      queueJobs.set({ queue: s.queue, state: 'ready' }, s.ready);
+      queueJobs.set({ queue: s.queue, state: 'scheduled' }, s.scheduled);
+      queueJobs.set({ queue: s.queue, state: 'active' }, s.active);
+      queueAge.set({ queue: s.queue }, s.oldestReadySeconds);
+    }
+  }
+
+  return {
+    registry,
+    requests,
+    requestDuration,
+    deliveries,
+    verifications,
+    plugin: graphqlPlugin(requests, requestDuration),
+    async scrape() {
+      await refreshQueues();
+      return registry.metrics();
+    },
+  };
+}
