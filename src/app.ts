@@ -24,6 +24,8 @@ import { unauthenticated } from './errors.ts';
 import { DELIVER_QUEUE, Outbox } from './events/outbox.ts';
 import { createPgEventTarget } from './events/pg-event-target.ts';
 import { createAppPubSub } from './events/pubsub.ts';
+import { reportRefusal } from './graphql-hardening/armor.ts';
+import { costLimitPlugin } from './graphql-hardening/cost.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { BodyTooLarge, readBody } from './http/body.ts';
@@ -81,7 +83,16 @@ async function resolveJwtSecret(config: Config, database: Database, logger: Logg
   );
 }
 
-export const DOCUMENT_LIMITS = { depth: 12, aliases: 30, tokens: 5000 };
+/**
+ * What one GraphQL document may ask, checked before anything runs: depth, aliases and tokens
+ * (graphql-armor), and cost (graphql-armor's formula on the page sizes the request will get,
+ * src/graphql-hardening/cost.ts). Set from measurement: every documented operation, GraphiQL's
+ * default document and its introspection query measure at most depth 7, no alias, 191 tokens
+ * and cost 320 (test/documented-operations.test.ts keeps them four levels below the depth limit
+ * and at a fifth of the others or less). Abuse is far above: two nested connections of 100 cost
+ * 4e5 or more, three 2e8; test/document-limits.test.ts sends payloads just under and over each.
+ */
+export const DOCUMENT_LIMITS = { depth: 12, aliases: 30, tokens: 5000, cost: 100_000 };
 
 function disableIntrospection(): Plugin {
   return {
@@ -188,9 +199,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       renderGraphiQL,
       plugins: [
         // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
-        maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true }),
-        maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true }),
+        maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true, ...reportRefusal }),
+        maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true, ...reportRefusal }),
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
+        costLimitPlugin({ maxCost: DOCUMENT_LIMITS.cost }),
         ...(config.introspection ? [] : [disableIntrospection()]),
         accessLog,
         metrics.plugin,

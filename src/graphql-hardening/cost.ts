@@ -1,0 +1,126 @@
+/**
+ * The cost limit: graphql-armor's cost formula (every object field 2, every scalar 1, each level
+ * down ×1.5, a paged field's subtree × its page size), applied to the page sizes a request will
+ * really get. graphql-armor alone multiplies only by a literal `first:`/`last:`; a page size given
+ * in a variable, or left to the default, would count as 1, so three nested connections of 100
+ * could pass as cheap. Here every paged field's size is made literal first: the variable's value,
+ * else the variable's default, else DEFAULT_PAGE_SIZE. The check runs just before execution, when
+ * the variables are known, on the operation that runs.
+ */
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  TypeInfo,
+  validate,
+  visit,
+  visitWithTypeInfo,
+  type ArgumentNode,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ValueNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { DEFAULT_PAGE_SIZE } from '../schema/paging.ts';
+
+/** graphql-armor's defaults, stated so the limit's meaning does not move with the library. */
+export const COST_WEIGHTS = { objectCost: 2, scalarCost: 1, depthCostFactor: 1.5 } as const;
+
+const PAGE_ARGUMENTS = ['first', 'last'];
+
+type Variables = Record<string, unknown> | null | undefined;
+
+/** The page size a `first`/`last` argument asks for: a literal, a variable's value or default. */
+function pageSize(value: ValueNode, operation: OperationDefinitionNode, variables: Variables): number | undefined {
+  if (value.kind === Kind.INT) return Number(value.value);
+  if (value.kind !== Kind.VARIABLE) return undefined;
+  const given = variables?.[value.name.value];
+  if (typeof given === 'number' && Number.isInteger(given)) return given;
+  if (given != null) return undefined; // not an Int: execution refuses it anyway
+  const definition = operation.variableDefinitions?.find((d) => d.variable.name.value === value.name.value);
+  const fallback = definition?.defaultValue;
+  return fallback?.kind === Kind.INT ? Number(fallback.value) : undefined;
+}
+
+function intArgument(name: string, size: number): ArgumentNode {
+  return { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: name }, value: { kind: Kind.INT, value: String(size) } };
+}
+
+/**
+ * `operation` (with the fragments it may use) where every field taking `first`/`last` states the
+ * page size it will get as a literal, which graphql-armor's formula then multiplies by.
+ */
+export function withLiteralPageSizes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Variables,
+): DocumentNode {
+  const selected: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: document.definitions.filter((d) => d === operation || d.kind === Kind.FRAGMENT_DEFINITION),
+  };
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    selected,
+    visitWithTypeInfo(typeInfo, {
+      Field(node: FieldNode) {
+        const paged = typeInfo.getFieldDef()?.args.some((a) => PAGE_ARGUMENTS.includes(a.name));
+        if (!paged) return undefined;
+        const sizes = PAGE_ARGUMENTS.map((name) => {
+          const given = node.arguments?.find((a) => a.name.value === name);
+          return given ? (pageSize(given.value, operation, variables) ?? DEFAULT_PAGE_SIZE) : undefined;
+        });
+        const size = Math.max(...sizes.map((s) => s ?? 0)) || DEFAULT_PAGE_SIZE;
+        const others = (node.arguments ?? []).filter((a) => !PAGE_ARGUMENTS.includes(a.name.value));
+        return { ...node, arguments: [intArgument('first', size), ...others] };
+      },
+    }),
+  );
+}
+
+/** The cost of one operation of `document`, by graphql-armor's formula on its real page sizes. */
+export function costOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables?: Variables): number {
+  let cost = 0;
+  const rule = costLimitRule({
+    ...COST_WEIGHTS,
+    maxCost: Number.MAX_SAFE_INTEGER,
+    ignoreIntrospection: true,
+    onAccept: [(_context, { n }) => (cost = n)],
+  });
+  validate(schema, withLiteralPageSizes(schema, document, operation, variables), [rule]);
+  return cost;
+}
+
+/** The cost of the operation a request runs (none found: 0, execution reports that). */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  options: { operationName?: string | null; variables?: Variables } = {},
+): number {
+  const operation = getOperationAST(document, options.operationName);
+  return operation ? costOf(schema, document, operation, options.variables) : 0;
+}
+
+function costError(cost: number, maxCost: number) {
+  return new GraphQLError(
+    `Query cost limit of ${maxCost} exceeded, found ${cost}: ask for smaller pages (first/last) or fewer nested connections`,
+    // as Yoga marks validation errors: 400 to GraphQL-over-HTTP clients, 200 to legacy JSON ones
+    { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', cost, maxCost, http: { spec: true, status: 400 } } },
+  );
+}
+
+/** Refuses, before any resolver runs, an operation whose cost is over `maxCost`. */
+export function costLimitPlugin({ maxCost }: { maxCost: number }): Plugin {
+  const check = ({ args, setResultAndStopExecution }: {
+    args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Variables };
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+  }) => {
+    const cost = operationCost(args.schema, args.document, { operationName: args.operationName, variables: args.variableValues });
+    if (cost > maxCost) setResultAndStopExecution({ errors: [costError(cost, maxCost)] });
+  };
+  return { onExecute: check, onSubscribe: check };
+}
