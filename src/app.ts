@@ -26,6 +26,8 @@ import { createPgEventTarget } from './events/pg-event-target.ts';
 import { createAppPubSub } from './events/pubsub.ts';
 import { reportRefusal } from './graphql-hardening/armor.ts';
 import { costLimitPlugin } from './graphql-hardening/cost.ts';
+import { CSRF_HEADER, csrfPrevention } from './graphql-hardening/csrf.ts';
+import { blockFieldSuggestions } from './graphql-hardening/suggestions.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { BodyTooLarge, readBody } from './http/body.ts';
@@ -195,14 +197,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         headers: GRAPHIQL_HEADERS,
         // Yoga's default is true; a pasted bearer token is not kept in the browser's storage.
         shouldPersistHeaders: false,
+        // sent with every request GraphiQL makes, whatever the Headers tab holds, so a GET
+        // (GraphiQL's SSE subscriptions can use one) passes the CSRF check too
+        additionalHeaders: { [CSRF_HEADER]: '1' },
       },
       renderGraphiQL,
       plugins: [
+        csrfPrevention(),
         // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
         maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true, ...reportRefusal }),
         maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true, ...reportRefusal }),
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
         costLimitPlugin({ maxCost: DOCUMENT_LIMITS.cost }),
+        blockFieldSuggestions(),
         ...(config.introspection ? [] : [disableIntrospection()]),
         accessLog,
         metrics.plugin,

@@ -1,0 +1,41 @@
+/**
+ * CSRF prevention, the rule Apollo Server and Yoga share: a request a browser could send from
+ * another site without a CORS preflight (a GET, or a POST whose Content-Type is
+ * application/x-www-form-urlencoded, multipart/form-data or text/plain: what an HTML form or a
+ * "simple" fetch sends) runs only with a header such a request cannot carry. Anything else, a
+ * JSON POST above all, already forced a preflight and passes untouched: GraphiQL, generated
+ * clients and `curl -H 'content-type: application/json'` need nothing extra.
+ *
+ * The check is @graphql-yoga/plugin-csrf-prevention's; this module only names the accepted
+ * headers and says in the error what to do.
+ */
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/** The header to send (any value): Yoga's own. */
+export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+/** Accepted too: Apollo's two, so Apollo clients set up for Apollo Server's CSRF rule work as they are. */
+export const CSRF_HEADERS = [CSRF_HEADER, 'apollo-require-preflight', 'x-apollo-operation-name'];
+
+function csrfRefused() {
+  return new GraphQLError(
+    `Refused as a possible cross-site request: send a POST with Content-Type: application/json, or add the header ${CSRF_HEADER}: 1 (GET requests and form or text/plain bodies need it)`,
+    { extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } } },
+  );
+}
+
+export function csrfPrevention(): Plugin {
+  const library = useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
+  return {
+    onRequestParse(payload) {
+      try {
+        return library.onRequestParse?.(payload);
+      } catch {
+        // the library throws one error, its refusal; ours says what to do
+        throw csrfRefused();
+      }
+    },
+  };
+}
