@@ -27,6 +27,7 @@ import { createAppPubSub } from './events/pubsub.ts';
 import { reportRefusal } from './graphql-hardening/armor.ts';
 import { costLimitPlugin } from './graphql-hardening/cost.ts';
 import { CSRF_HEADER, csrfPrevention } from './graphql-hardening/csrf.ts';
+import { GRAPHIQL_TRUSTED_ONLY_NOTE, trustedDocumentsPlugin } from './graphql-hardening/persisted-operations.ts';
 import { blockFieldSuggestions } from './graphql-hardening/suggestions.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
@@ -192,7 +193,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logging: false,
       graphiql: {
         title: 'Integrations control plane',
-        defaultQuery: GRAPHIQL_DEFAULT_QUERY,
+        // only trusted documents run: GraphiQL can send none, and says so
+        defaultQuery: config.trustedDocuments?.only ? GRAPHIQL_TRUSTED_ONLY_NOTE : GRAPHIQL_DEFAULT_QUERY,
         // Yoga makes these GraphiQL's default headers: every tab starts with the placeholder.
         headers: GRAPHIQL_HEADERS,
         // Yoga's default is true; a pasted bearer token is not kept in the browser's storage.
@@ -204,6 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       renderGraphiQL,
       plugins: [
         csrfPrevention(),
+        ...(config.trustedDocuments ? [trustedDocumentsPlugin(config.trustedDocuments)] : []),
         // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
         maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true, ...reportRefusal }),
         maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true, ...reportRefusal }),

@@ -3,9 +3,19 @@
  * reported at start-up, all at once, naming the variable.
  */
 import path from 'node:path';
+import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
 import { DEFAULT_RETRY_SCHEDULE, parsePauseThreshold, parseRetrySchedule } from './webhooks/policy.ts';
 import { parseAllowHosts } from './webhooks/ssrf.ts';
+
+/** TRUSTED_DOCUMENTS and TRUSTED_DOCUMENTS_ONLY (src/graphql-hardening/trusted-documents.ts). */
+export interface TrustedDocumentsConfig {
+  file: string;
+  /** Document text by id (`sha256:` prefix dropped). */
+  documents: ReadonlyMap<string, string>;
+  /** Only these documents run; a request carrying a document's text is refused. */
+  only: boolean;
+}
 
 export interface Config {
   port: number;
@@ -42,6 +52,8 @@ export interface Config {
   queueMaintenanceSeconds: number;
   rateLimitRpm?: number;
   introspection: boolean;
+  /** Persisted operations from a manifest, when TRUSTED_DOCUMENTS names one. */
+  trustedDocuments?: TrustedDocumentsConfig;
   logLevel: string;
   /** Run the background worker in this process (`WORKER=false` for API-only instances). */
   worker: boolean;
@@ -126,6 +138,16 @@ export function loadConfig(env: Env = process.env): Config {
     pauseAfterFailures: parsed('WEBHOOK_PAUSE_AFTER_FAILURES', parsePauseThreshold, 10),
     allowHosts: parsed('WEBHOOK_ALLOW_HOSTS', parseAllowHosts, new Set<string>()),
   };
+  const trustedFile = str('TRUSTED_DOCUMENTS');
+  const trustedOnly = bool('TRUSTED_DOCUMENTS_ONLY', false);
+  if (trustedOnly && !trustedFile) problems.push('TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS, the manifest of the documents that may run');
+  const trustedDocuments = trustedFile
+    ? {
+        file: path.resolve(trustedFile),
+        documents: parsed('TRUSTED_DOCUMENTS', () => readTrustedDocuments(path.resolve(trustedFile)), new Map<string, string>()),
+        only: trustedOnly,
+      }
+    : undefined;
   const rpm = str('RATE_LIMIT_RPM') === undefined ? undefined : int('RATE_LIMIT_RPM', 0, 1, 1_000_000);
   // the standard OpenTelemetry names; the exporter reads the other OTEL_EXPORTER_OTLP_* itself
   const otlpBase = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
@@ -154,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
     introspection: bool('GRAPHQL_INTROSPECTION', true),
+    trustedDocuments,
     logLevel: str('LOG_LEVEL') ?? 'info',
     worker: bool('WORKER', true),
     metricsToken: str('METRICS_TOKEN'),
