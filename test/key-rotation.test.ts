@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { credentialsAad, revealCredentials } from '../src/crypto/credentials.ts';
 import { keyringFromKeys } from '../src/crypto/keyring.ts';
 import { rotateKeys } from '../src/crypto/rotate.ts';
+import { forTenant } from '../src/db/tenant.ts';
 import type { CredentialValue } from '../src/providers/types.ts';
 import { signingSecrets } from '../src/webhooks/secrets.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
@@ -48,7 +49,8 @@ it('re-wraps every data key under the new key without touching ciphertexts', asy
     { token },
   );
   const prisma = server.app.database.prisma;
-  const before = await prisma.integration.findFirstOrThrow({ where: { tenantId: 'rotation' } });
+  const db = forTenant(prisma, 'rotation');
+  const before = await db.integration.findFirstOrThrow();
   expect(before.secretKeyId).toBe('old');
 
   const ring = keyringFromKeys([{ id: 'new', key: NEW }, { id: 'old', key: OLD }]);
@@ -57,13 +59,13 @@ it('re-wraps every data key under the new key without touching ciphertexts', asy
   expect(progress).toContainEqual({ table: 'Integration', rewrapped: 1, remaining: 0 });
 
   const newOnly = keyringFromKeys([{ id: 'new', key: NEW }]);
-  const after = await prisma.integration.findFirstOrThrow({ where: { tenantId: 'rotation' } });
+  const after = await db.integration.findFirstOrThrow();
   expect(after.secretKeyId).toBe('new');
   expect(Buffer.from(after.secretCiphertext!).equals(Buffer.from(before.secretCiphertext!))).toBe(true);
   const creds = revealCredentials(newOnly, { ...after, config: after.config as Record<string, CredentialValue> }, credentialsAad(after.tenantId, after.id));
   expect(creds.secret_key).toBe('sk_test_rotateMe');
 
-  const webhook = await prisma.webhook.findFirstOrThrow({ where: { tenantId: 'rotation' } });
+  const webhook = await db.webhook.findFirstOrThrow();
   expect([webhook.secretKeyId, webhook.previousSecretKeyId]).toEqual(['new', 'new']);
   const secrets = signingSecrets(newOnly, webhook, new Date());
   expect(secrets).toHaveLength(2);

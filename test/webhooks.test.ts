@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 import { startReceiver, type Receiver } from './helpers/receiver.ts';
 import { verifyStandardWebhook } from './helpers/standard-webhooks.ts';
+import { forTenant } from '../src/db/tenant.ts';
 
 let server: TestServer;
 let ok: Receiver;
@@ -203,7 +204,9 @@ describe('deliveries', () => {
     await server.gql(`mutation($id: ID!) { pauseWebhook(input: { id: $id }) { __typename } }`, { id }, { token: tok });
     const deleted = await server.gql(`mutation($id: ID!) { deleteWebhook(input: { id: $id }) { ... on DeleteWebhookPayload { deletedId } } }`, { id }, { token: tok });
     expect(deleted.data.deleteWebhook.deletedId).toBe(id);
-    const events = await server.app.database.prisma.webhookDelivery.findMany({ where: { webhookId: Buffer.from(id, 'base64').toString().split(':')[1] } });
+    const events = await forTenant(server.app.database.prisma, 'hooks-delete').webhookDelivery.findMany({
+      where: { webhookId: Buffer.from(id, 'base64').toString().split(':')[1] },
+    });
     expect(events.map((d) => d.status)).toEqual(['FAILED']);
   });
 
@@ -380,7 +383,7 @@ describe('at delivery time', () => {
     const created = await createWebhook({ name: 'rebind', url: `${ok.url}/rebind`, eventTypes: ['webhook.test'], retryPolicy: { maxAttempts: 1 } }, tok);
     // as if its DNS name now resolved to an internal address: the row changes behind the API's back
     const [, id] = Buffer.from(created.webhook.id, 'base64').toString().split(':');
-    await server.app.database.prisma.webhook.update({ where: { id }, data: { url: 'http://10.0.0.7/hooks' } });
+    await forTenant(server.app.database.prisma, 'hooks-rebind').webhook.update({ where: { id }, data: { url: 'http://10.0.0.7/hooks' } });
     await server.gql(`mutation($id: ID!) { sendTestEvent(input: { webhookId: $id }) { __typename } }`, { id: created.webhook.id }, { token: tok });
     const node = await eventually(async () => {
       const n = await deliveriesOfTenant(created.webhook.id, tok);

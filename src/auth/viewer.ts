@@ -2,6 +2,8 @@
  * The authenticated caller. The only code that reads auth headers: everything downstream
  * takes the tenant, the actor and the scopes from here.
  */
+import { inRowScope } from '../db/row-security.ts';
+import { forTenant } from '../db/tenant.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-keys.ts';
@@ -57,11 +59,13 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
   async function fromApiKey(secret: string): Promise<Viewer> {
     if (!isWellFormedApiKey(secret)) throw new AuthenticationError('the API key is malformed');
     // Authentication is the one lookup that is not tenant-scoped: the key names its tenant.
-    const key = await prisma.apiKey.findUnique({ where: { secretHash: hashApiKey(secret) } });
+    // Row-level security shows the row to whoever presents the key's hash, and nothing else.
+    const apiKeyHash = hashApiKey(secret);
+    const key = await inRowScope(prisma, { apiKeyHash }, prisma.apiKey.findUnique({ where: { secretHash: apiKeyHash } }));
     if (!key || key.revokedAt || key.deletedAt) throw new AuthenticationError('the API key is unknown or revoked');
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      prisma.apiKey
-        .update({ where: { id: key.id }, data: { lastUsedAt: new Date() } })
+      forTenant(prisma, key.tenantId)
+        .apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } })
         .catch((err: unknown) => logger.warn({ err, apiKeyId: key.id }, 'could not record API key use'));
     }
     return {

@@ -5,6 +5,7 @@
  * key id is not the current one) and reports progress. Once it reports nothing left, the older
  * KEKs can be dropped from ENCRYPTION_KEYS.
  */
+import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
 import { ownBytes, rewrap } from './envelope.ts';
@@ -19,6 +20,45 @@ export interface RotationProgress {
 
 const BATCH = 100;
 
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/**
+ * Re-wraps one batch of integration keys; how many it re-wrapped (0: none left). Only rows
+ * nothing re-sealed meanwhile change (a credential change wraps under the current key anyway).
+ */
+async function rewrapIntegrations(tx: Tx, keyring: Keyring, stale: object): Promise<number> {
+  const rows = await tx.integration.findMany({ where: stale, take: BATCH, orderBy: { id: 'asc' } });
+  for (const row of rows) {
+    const next = rewrap(keyring, fromColumns(row)!, credentialsAad(row.tenantId, row.id));
+    await tx.integration.updateMany({
+      where: { id: row.id, secretKeyId: row.secretKeyId },
+      data: { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) },
+    });
+  }
+  return rows.length;
+}
+
+/** Re-wraps one batch of webhook signing keys, the current secret's and the previous one's. */
+async function rewrapWebhooks(tx: Tx, keyring: Keyring, stale: object): Promise<number> {
+  const current = keyring.current.id;
+  const rows = await tx.webhook.findMany({ where: stale, take: BATCH, orderBy: { id: 'asc' } });
+  for (const row of rows) {
+    const aad = webhookSecretAad(row.tenantId, row.id);
+    const data: Record<string, unknown> = {};
+    if (row.secretKeyId !== current) {
+      const next = rewrap(keyring, currentSecret(row), aad);
+      Object.assign(data, { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) });
+    }
+    const previous = previousSecret(row);
+    if (previous && previous.keyId !== current) {
+      const next = rewrap(keyring, previous, aad);
+      Object.assign(data, { previousSecretKeyId: next.keyId, previousSecretDataKey: ownBytes(next.dataKey) });
+    }
+    await tx.webhook.updateMany({ where: { id: row.id, secretKeyId: row.secretKeyId, previousSecretKeyId: row.previousSecretKeyId }, data });
+  }
+  return rows.length;
+}
+
 export async function rotateKeys(
   prisma: PrismaClient,
   keyring: Keyring,
@@ -29,51 +69,30 @@ export async function rotateKeys(
   const staleWebhooks = {
     OR: [{ secretKeyId: { not: current } }, { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } }],
   };
+  // Every tenant's rows: an operator's maintenance task, which row-level security allows by
+  // name; one transaction per batch.
+  const inBatch = <T>(fn: (tx: Tx) => Promise<T>) => transactionInRowScope<Tx, T>(prisma, { maintenance: 'rotate-keys' }, fn);
+
   let integrations = 0;
   for (;;) {
-    // Every tenant's rows: this is an operator's maintenance task, not request code.
-    const rows = await prisma.integration.findMany({
-      where: staleIntegrations,
-      take: BATCH,
-      orderBy: { id: 'asc' },
-    });
-    if (!rows.length) break;
-    for (const row of rows) {
-      const next = rewrap(keyring, fromColumns(row)!, credentialsAad(row.tenantId, row.id));
-      // only if nothing re-sealed the row meanwhile (a credential change wraps under the current key anyway)
-      await prisma.integration.updateMany({
-        where: { id: row.id, secretKeyId: row.secretKeyId },
-        data: { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) },
-      });
-      integrations++;
-    }
-    onProgress({ table: 'Integration', rewrapped: integrations, remaining: await prisma.integration.count({ where: staleIntegrations }) });
+    const [count, remaining] = await inBatch(async (tx) => [
+      await rewrapIntegrations(tx, keyring, staleIntegrations),
+      await tx.integration.count({ where: staleIntegrations }),
+    ]);
+    if (!count) break;
+    integrations += count;
+    onProgress({ table: 'Integration', rewrapped: integrations, remaining });
   }
 
   let webhooks = 0;
   for (;;) {
-    const rows = await prisma.webhook.findMany({
-      where: staleWebhooks,
-      take: BATCH,
-      orderBy: { id: 'asc' },
-    });
-    if (!rows.length) break;
-    for (const row of rows) {
-      const aad = webhookSecretAad(row.tenantId, row.id);
-      const data: Record<string, unknown> = {};
-      if (row.secretKeyId !== current) {
-        const next = rewrap(keyring, currentSecret(row), aad);
-        Object.assign(data, { secretKeyId: next.keyId, secretDataKey: ownBytes(next.dataKey) });
-      }
-      const previous = previousSecret(row);
-      if (previous && previous.keyId !== current) {
-        const next = rewrap(keyring, previous, aad);
-        Object.assign(data, { previousSecretKeyId: next.keyId, previousSecretDataKey: ownBytes(next.dataKey) });
-      }
-      await prisma.webhook.updateMany({ where: { id: row.id, secretKeyId: row.secretKeyId, previousSecretKeyId: row.previousSecretKeyId }, data });
-      webhooks++;
-    }
-    onProgress({ table: 'Webhook', rewrapped: webhooks, remaining: await prisma.webhook.count({ where: staleWebhooks }) });
+    const [count, remaining] = await inBatch(async (tx) => [
+      await rewrapWebhooks(tx, keyring, staleWebhooks),
+      await tx.webhook.count({ where: staleWebhooks }),
+    ]);
+    if (!count) break;
+    webhooks += count;
+    onProgress({ table: 'Webhook', rewrapped: webhooks, remaining });
   }
   return { integrations, webhooks };
 }

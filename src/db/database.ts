@@ -10,6 +10,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type PgBoss from 'pg-boss';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { APP_ROLE } from './row-security.ts';
 
 export interface Database {
   kind: 'embedded' | 'postgres';
@@ -45,9 +46,32 @@ function createClient(adapter: SqlMigrationAwareDriverAdapterFactory, onQuery?: 
   return prisma;
 }
 
+/**
+ * Row-level security binds every role but superusers and BYPASSRLS roles: the server refuses to
+ * run as one, on either database, rather than run with the policies silently off.
+ */
+export async function assertRowSecurityApplies(prisma: PrismaClient, hint: string): Promise<void> {
+  const [role] = await prisma.$queryRaw<{ name: string; super: boolean; bypass: boolean }[]>`
+    SELECT current_user AS name, rolsuper AS super, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`;
+  if (!role || role.super || role.bypass) {
+    throw new Error(
+      `the database role "${role?.name ?? '?'}" is a superuser or has BYPASSRLS, so row-level security would not apply to it; ${hint}`,
+    );
+  }
+}
+
 async function openPostgres(connectionString: string, options: DatabaseOptions): Promise<Database> {
   const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
   const prisma = createClient(adapter, options.onQuery);
+  try {
+    await assertRowSecurityApplies(
+      prisma,
+      'connect with a role made for the service (CREATE ROLE icp LOGIN PASSWORD …; CREATE DATABASE icp OWNER icp): see README → Deployment',
+    );
+  } catch (err) {
+    await prisma.$disconnect();
+    throw err;
+  }
   return {
     kind: 'postgres',
     prisma,
@@ -57,12 +81,72 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
   };
 }
 
+/**
+ * Run as PGlite's bootstrap superuser before the service opens the database as APP_ROLE: makes
+ * the role, and gives it the schemas and everything in them (data directories made by earlier
+ * versions hold objects of the superuser). Idempotent.
+ */
+const EMBEDDED_BOOTSTRAP = `
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN
+    CREATE ROLE ${APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+  EXECUTE format('GRANT CREATE ON DATABASE %I TO ${APP_ROLE}', current_database());
+END $$;
+ALTER SCHEMA public OWNER TO ${APP_ROLE};
+DO $$ DECLARE statement text; BEGIN
+  IF EXISTS (SELECT FROM pg_namespace WHERE nspname = 'pgboss') THEN
+    ALTER SCHEMA pgboss OWNER TO ${APP_ROLE};
+  END IF;
+  FOR statement IN
+    SELECT format('ALTER TABLE %I.%I OWNER TO ${APP_ROLE}', n.nspname, c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('public', 'pgboss') AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relowner <> '${APP_ROLE}'::regrole
+    UNION ALL
+    SELECT format('ALTER SEQUENCE %I.%I OWNER TO ${APP_ROLE}', n.nspname, c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname IN ('public', 'pgboss') AND c.relkind = 'S' AND c.relowner <> '${APP_ROLE}'::regrole
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i'))
+    UNION ALL
+    SELECT format('ALTER TYPE %I.%I OWNER TO ${APP_ROLE}', n.nspname, t.typname)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname IN ('public', 'pgboss') AND t.typtype IN ('e', 'd') AND t.typowner <> '${APP_ROLE}'::regrole
+    UNION ALL
+    SELECT format('ALTER ROUTINE %s OWNER TO ${APP_ROLE}', p.oid::regprocedure)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname IN ('public', 'pgboss') AND p.proowner <> '${APP_ROLE}'::regrole
+  LOOP
+    EXECUTE statement;
+  END LOOP;
+END $$;
+`;
+
+/**
+ * PGlite runs as its bootstrap superuser; the service runs as APP_ROLE instead, so row-level
+ * security applies here as on a server. A data directory is reopened with that role; an
+ * in-memory database (tests), which cannot be reopened, switches to it with SET ROLE, which is
+ * what PGlite's `username` option amounts to in its single-user backend.
+ */
+async function openEmbeddedAsAppRole(options: DatabaseOptions): Promise<PGlite> {
+  const bootstrap = new PGlite(options.inMemory ? undefined : options.dataDir);
+  await bootstrap.waitReady;
+  await bootstrap.exec(EMBEDDED_BOOTSTRAP);
+  if (options.inMemory) {
+    await bootstrap.exec(`SET ROLE ${APP_ROLE}`);
+    return bootstrap;
+  }
+  await bootstrap.close();
+  const pglite = new PGlite({ dataDir: options.dataDir, username: APP_ROLE });
+  await pglite.waitReady;
+  return pglite;
+}
+
 async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   if (!options.inMemory) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const pglite = new PGlite(options.inMemory ? undefined : options.dataDir);
-  await pglite.waitReady;
+  const pglite = await openEmbeddedAsAppRole(options);
   const adapter = new EmbeddedAdapterFactory(pglite);
   const prisma = createClient(adapter, options.onQuery);
+  await assertRowSecurityApplies(prisma, 'the embedded database could not switch to its service role');
   return {
     kind: 'embedded',
     prisma,

@@ -8,8 +8,16 @@
  * Nested relation reads (`include`) are not intercepted by Prisma query extensions; they follow
  * foreign keys from rows already confined here, and writes never link rows across tenants. They
  * do not filter soft-deleted rows: the schema shows such a row's `deletedAt`.
+ *
+ * Underneath, PostgreSQL row-level security holds the same line (src/db/row-security.ts): every
+ * operation runs in a transaction that starts by naming the tenant. Outside an interactive
+ * transaction, the reads of one tick share one such transaction (`readBatcher`) and each write
+ * gets one of its own; interactive transactions are opened through `tenantTransaction`, which
+ * names the tenant once for all. (Prisma merges same-tick `findUnique`s only within one
+ * transaction, so another tenant's reads are never merged with these.)
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { applySettings, transactionInRowScope } from './row-security.ts';
 
 const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt', 'AuditEntry']);
 
@@ -46,12 +54,75 @@ function confine(where: Record<string, unknown> | undefined, tenantId: string) {
   return scoped;
 }
 
+/**
+ * Prisma passes the call's internal parameters to query extensions; `transaction` is set when the
+ * call belongs to an interactive or batch transaction, which already carries the tenant.
+ */
+function inTransaction(params: unknown): boolean {
+  return Boolean((params as { __internalParams?: { transaction?: unknown } }).__internalParams?.transaction);
+}
+
+const READ_OPERATIONS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy']);
+
+interface PendingRead {
+  model: string;
+  operation: string;
+  args: unknown;
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+type Delegate = Record<string, (args: unknown) => Promise<unknown>>;
+
+/**
+ * Reads of one tick, run together in one transaction that names the tenant once. Inside an
+ * interactive transaction Prisma still merges `findUnique`s of the same shape into one statement,
+ * which is how Pothos loads the relations of a page without N+1; a batch transaction per read
+ * would lose that.
+ */
+function readBatcher(prisma: PrismaClient, tenantId: string) {
+  let pending: PendingRead[] | undefined;
+  async function flush() {
+    const batch = pending!;
+    pending = undefined;
+    try {
+      await transactionInRowScope(prisma, { tenantId }, (tx) =>
+        Promise.all(
+          batch.map(async (read) => {
+            const delegate = (tx as unknown as Record<string, Delegate>)[read.model[0]!.toLowerCase() + read.model.slice(1)]!;
+            try {
+              read.resolve(await delegate[read.operation]!(read.args));
+            } catch (err) {
+              read.reject(err);
+            }
+          }),
+        ),
+      );
+    } catch (err) {
+      // the transaction itself failed: whatever is not settled yet fails with it
+      for (const read of batch) read.reject(err);
+    }
+  }
+  return (model: string, operation: string, args: unknown) =>
+    new Promise((resolve, reject) => {
+      if (!pending) {
+        pending = [];
+        process.nextTick(() => void flush());
+      }
+      pending.push({ model, operation, args, resolve, reject });
+    });
+}
+
+const tenants = new WeakMap<object, string>();
+
 export function forTenant(prisma: PrismaClient, tenantId: string) {
-  return prisma.$extends({
+  const read = readBatcher(prisma, tenantId);
+  const db = prisma.$extends({
     name: 'tenant',
     query: {
       $allModels: {
-        $allOperations({ model, operation, args, query }) {
+        $allOperations(params) {
+          const { model, operation, args, query } = params;
           if (!TENANT_MODELS.has(model)) return query(args);
           const a = { ...(args as Args) };
           if (WHERE_OPERATIONS.has(operation)) a.where = confine(a.where, tenantId);
@@ -60,11 +131,27 @@ export function forTenant(prisma: PrismaClient, tenantId: string) {
             a.data = ([] as unknown[]).concat(a.data).map((d) => stamp(d, tenantId));
           }
           if (operation === 'upsert') a.create = stamp(a.create, tenantId);
-          return query(a as typeof args);
+          if (inTransaction(params)) return query(a as typeof args);
+          if (READ_OPERATIONS.has(operation)) return read(model, operation, a);
+          return prisma.$transaction([applySettings(prisma, { tenantId }), query(a as typeof args)]).then(([, result]) => result);
         },
       },
     },
   });
+  tenants.set(db, tenantId);
+  return db;
+}
+
+/**
+ * `db.$transaction(fn)` with the tenant named at its start. Any other client (the unscoped one,
+ * in migrations and maintenance) runs as is.
+ */
+export function tenantTransaction<Tx extends { $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown> }, T>(
+  db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const tenantId = tenants.get(db);
+  return tenantId === undefined ? db.$transaction(fn) : transactionInRowScope(db, { tenantId }, fn);
 }
 
 export type TenantDb = ReturnType<typeof forTenant>;

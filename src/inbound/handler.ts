@@ -12,6 +12,7 @@ import { BodyTooLarge, readBody } from '../http/body.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
+import { inRowScope } from '../db/row-security.ts';
 import { forTenant } from '../db/tenant.ts';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
 import { integrationEventData, integrationGlobalId } from '../integrations/present.ts';
@@ -35,7 +36,9 @@ function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
 
 async function findIntegration(services: Services, provider: ProviderDefinition, token: string): Promise<Integration | null> {
   // The token is the lookup key: unguessable (192 bits), unique across tenants.
-  const row = await services.prisma.integration.findUnique({ where: { inboundToken: token } });
+  // Row-level security shows this one row to whoever holds its token.
+  const { prisma } = services;
+  const row = await inRowScope(prisma, { inboundToken: token }, prisma.integration.findUnique({ where: { inboundToken: token } }));
   return row && !row.deletedAt && row.provider === provider.name ? row : null;
 }
 

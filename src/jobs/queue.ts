@@ -6,6 +6,7 @@
  */
 import PgBoss from 'pg-boss';
 import type { Logger } from '../log.ts';
+import { tenantTransaction } from '../db/tenant.ts';
 
 export interface RawExecutor {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
@@ -70,12 +71,12 @@ export class JobQueue {
    * Runs `fn` in a transaction of `db`; after the commit, wakes this process's workers of every
    * queue the transaction enqueued to (waking them earlier would find the jobs invisible).
    */
-  async transaction<Tx extends object, T>(
+  async transaction<Tx extends RawExecutor, T>(
     db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
     fn: (tx: Tx) => Promise<T>,
   ): Promise<T> {
     const touched = new Set<string>();
-    const result = await db.$transaction((tx) => {
+    const result = await tenantTransaction<Tx, T>(db, (tx) => {
       this.touched.set(tx, touched);
       return fn(tx);
     });

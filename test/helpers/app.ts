@@ -41,14 +41,33 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** The login role test servers use: no superuser, no BYPASSRLS, as the server demands. */
+const TEST_APP_ROLE = 'icp_test_app';
+
+async function ensureAppRole(admin: pg.Client) {
+  try {
+    await admin.query(`CREATE ROLE ${TEST_APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS`);
+  } catch (err) {
+    // another test file made it first (duplicate_object, or unique_violation in the race)
+    if (!['42710', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
+  }
+}
+
+/**
+ * A new database owned by TEST_APP_ROLE on the server TEST_DATABASE_URL names (as a superuser);
+ * the returned URL connects as that role (the throwaway cluster trusts local connections).
+ */
 async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `icp_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await ensureAppRole(admin);
+  await admin.query(`CREATE DATABASE ${name} OWNER ${TEST_APP_ROLE}`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  url.username = TEST_APP_ROLE;
+  url.password = '';
   return {
     url: url.toString(),
     drop: async () => {

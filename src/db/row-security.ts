@@ -1,0 +1,76 @@
+/**
+ * The application half of PostgreSQL row-level security (policies: the `row_level_security`
+ * migration). Every tenant-owned table shows a row only in a transaction whose `app.tenant_id`
+ * setting names its tenant, so a query that forgot its tenant filter finds nothing instead of
+ * another tenant's data.
+ *
+ * Settings are local to one transaction (`set_config(…, true)`), so a pooled connection never
+ * carries one request's tenant into the next. `forTenant` (src/db/tenant.ts) applies the tenant
+ * for request and job code; the three lookups that happen before a tenant is known
+ * (authentication, inbound callbacks, key rotation) name their own narrower setting.
+ *
+ * The role that runs all this is neither superuser nor BYPASSRLS (checked at start), and the
+ * policies are FORCEd, so they hold for the tables' owner too.
+ */
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+
+type PrismaPromise<T> = Prisma.PrismaPromise<T>;
+
+/** The role the embedded database runs as; on a PostgreSQL server, the role of DATABASE_URL. */
+export const APP_ROLE = 'icp_app';
+
+export interface RowSecuritySettings {
+  /** Rows of this tenant. */
+  tenantId?: string;
+  /** The ApiKey row whose secretHash this is (authentication). */
+  apiKeyHash?: string;
+  /** The Integration row whose inboundToken this is (inbound callbacks). */
+  inboundToken?: string;
+  /** Integration and Webhook rows of every tenant, while re-wrapping data keys. */
+  maintenance?: 'rotate-keys';
+}
+
+const SETTING_NAMES: Record<keyof RowSecuritySettings, string> = {
+  tenantId: 'app.tenant_id',
+  apiKeyHash: 'app.api_key_hash',
+  inboundToken: 'app.inbound_token',
+  maintenance: 'app.maintenance',
+};
+
+/** Anything that runs raw SQL: the client or an interactive transaction. */
+interface RawExecutor {
+  $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>;
+}
+
+/** `SELECT set_config($1, $2, true), …`: the settings, for the rest of the transaction. */
+function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
+  const pairs = Object.entries(settings).filter(([, value]) => typeof value === 'string') as [keyof RowSecuritySettings, string][];
+  const calls = pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+  return [`SELECT ${calls.join(', ')}`, ...pairs.flatMap(([name, value]) => [SETTING_NAMES[name], value])];
+}
+
+/** The settings statement as a Prisma promise, to batch with an operation. */
+export function applySettings(prisma: PrismaClient, settings: RowSecuritySettings): PrismaPromise<unknown> {
+  return prisma.$queryRawUnsafe(...settingsStatement(settings));
+}
+
+/**
+ * One operation in a transaction that first applies `settings`. (Prisma runs a batch of one
+ * without a transaction; the settings statement makes it two.)
+ */
+export async function inRowScope<P extends PrismaPromise<unknown>>(prisma: PrismaClient, settings: RowSecuritySettings, operation: P): Promise<Awaited<P>> {
+  const [, result] = await prisma.$transaction([applySettings(prisma, settings), operation]);
+  return result as Awaited<P>;
+}
+
+/** An interactive transaction that starts by applying `settings`. */
+export function transactionInRowScope<Tx extends RawExecutor, T>(
+  db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
+  settings: RowSecuritySettings,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  return db.$transaction(async (tx) => {
+    await tx.$queryRawUnsafe(...settingsStatement(settings));
+    return fn(tx);
+  });
+}
