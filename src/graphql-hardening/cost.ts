@@ -53,7 +53,7 @@ function intArgument(name: string, size: number): ArgumentNode {
  * `operation` (with the fragments it may use) where every field taking `first`/`last` states the
  * page size it will get as a literal, which graphql-armor's formula then multiplies by.
  */
-export function withLiteralPageSizes(
+function withLiteralPageSizes(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
