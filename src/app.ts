@@ -54,7 +54,15 @@ export interface AppOptions {
   pollingIntervalSeconds?: number;
   /** Sees every SQL statement Prisma sends (tests and benchmarks count them). */
   onQuery?: (sql: string) => void;
+  /**
+   * A server that is already listening (src/server.ts): it answers /healthz, and /readyz with 503
+   * and the phase, while the database opens and migrates; the service takes it over when ready.
+   */
+  server?: Server;
 }
+
+/** Where the app is in its life; /readyz is 200 only when `ready` (and the database answers). */
+type Phase = 'starting' | 'migrating' | 'ready' | 'draining';
 
 export interface App {
   config: Config;
@@ -114,17 +122,30 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+/** Until the service is ready: liveness yes, readiness no (with the phase), everything else 503. */
+function answerWhileNotReady(phase: Phase, req: IncomingMessage, res: ServerResponse) {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path !== '/readyz') res.setHeader('retry-after', '5');
+  sendJson(res, 503, { status: phase, errors: path === '/graphql' ? [{ message: `the service is ${phase}`, extensions: { code: 'UNAVAILABLE' } }] : undefined });
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  let phase: Phase = 'starting';
+  let serve: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = options.server ?? createServer();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => (serve && phase === 'ready' ? serve(req, res) : answerWhileNotReady(phase, req, res)));
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     inMemory: options.inMemory,
     onQuery: options.onQuery,
   });
-  let ready = false;
   try {
+    phase = 'migrating';
     await migrate(database, logger);
+    phase = 'starting';
     const keyring = await resolveKeyring(config, database, logger);
     const jwtSecret = await resolveJwtSecret(config, database, logger);
     const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds, config.queueMaintenanceSeconds);
@@ -243,10 +264,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     });
 
+    /** Open subscription streams: ended at shutdown, so their clients reconnect elsewhere at once. */
+    const streams = new Set<ServerResponse>();
+
     async function route(req: IncomingMessage, res: ServerResponse) {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (path === '/graphql') {
         logAccess(req, res);
+        if (req.headers.accept?.includes('text/event-stream')) {
+          streams.add(res);
+          res.once('close', () => streams.delete(res));
+        }
         if (req.method === 'POST') {
           try {
             // read with the limit here; Yoga takes an already-read body as is
@@ -263,8 +291,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (path === '/metrics') return serveMetrics(metrics, config.metricsToken, req, res);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
-        const up = ready && (await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false));
-        return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'not ready' });
+        const up = await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false);
+        return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'database unreachable' });
       }
       sendJson(res, 404, { error: 'not found' });
     }
@@ -290,7 +318,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
 
     // Nothing a request does may take the process down: failures are logged and answered 500.
-    const server = createServer((req, res) => {
+    serve = (req, res) => {
       route(req, res).catch((err: unknown) => {
         // inbound URLs carry their integration's token: it is not logged
         const path = (req.url ?? '').split('?')[0]?.replace(/^(\/hooks\/[^/]+\/).+/, '$1[token]');
@@ -298,32 +326,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
         else res.destroy();
       });
-    });
+    };
 
-    ready = true;
+    phase = 'ready';
     return {
       config,
       services,
       database,
       server,
-      listen: () =>
-        new Promise((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.port, config.host, () => {
-            const address = server.address();
-            const port = typeof address === 'object' && address ? address.port : config.port;
-            const url = origin(config.host, port);
-            services.publicUrl = config.publicUrl ?? url;
-            resolve({ url });
-          });
-        }),
+      listen: async () => {
+        if (!server.listening) await listen(server, config);
+        const url = listeningUrl(server, config);
+        services.publicUrl = config.publicUrl ?? url;
+        return { url };
+      },
+      /**
+       * Graceful shutdown within SHUTDOWN_TIMEOUT_SECONDS: readiness goes false, no new
+       * connections, subscription streams end, in-flight requests finish (cut at the deadline),
+       * then running jobs finish or are handed back to the queue, then connections close.
+       */
       close: async () => {
-        ready = false;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-        await queue.stop();
+        phase = 'draining';
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        for (const stream of streams) stream.end();
+        await closeServer(server, deadline);
+        await queue.stop(Math.max(1000, deadline - Date.now()));
         await tracing.shutdown(); // after the last job's span ended
         await eventTarget?.close();
         await database.close();
@@ -333,4 +360,30 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await database.close().catch(() => {});
     throw err;
   }
+}
+
+/** Listens on HOST:PORT (src/server.ts does this before createApp, to answer readiness early). */
+export function listen(server: Server, config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export function listeningUrl(server: Server, config: Config): string {
+  const address = server.address();
+  return origin(config.host, typeof address === 'object' && address ? address.port : config.port);
+}
+
+/** Stops accepting, lets in-flight requests finish until `deadline`, then cuts what is left. */
+async function closeServer(server: Server, deadline: number): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+  await closed;
+  clearTimeout(cut);
 }

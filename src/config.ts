@@ -57,6 +57,8 @@ export interface Config {
   logLevel: string;
   /** Run the background worker in this process (`WORKER=false` for API-only instances). */
   worker: boolean;
+  /** SHUTDOWN_TIMEOUT_SECONDS: how long SIGTERM waits for in-flight requests and jobs. */
+  shutdownTimeoutMs: number;
   /** METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open. */
   metricsToken?: string;
   /** OpenTelemetry tracing, on when an OTLP endpoint is configured (src/observability/tracing.ts). */
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustedDocuments,
     logLevel: str('LOG_LEVEL') ?? 'info',
     worker: bool('WORKER', true),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600) * 1000,
     metricsToken: str('METRICS_TOKEN'),
     tracing: tracesUrl ? { tracesUrl, serviceName: str('OTEL_SERVICE_NAME') ?? 'integrations-control-plane' } : undefined,
   };

@@ -1,11 +1,19 @@
-/** `npm start`: listens, and shuts down gracefully on SIGTERM/SIGINT. Nothing else. */
-import { createApp } from './app.ts';
+/**
+ * `npm start`: listens at once (readiness says "starting"/"migrating" until the service is up,
+ * so orchestrators can tell a slow migration from a dead process), then runs the service and
+ * shuts it down gracefully on SIGTERM/SIGINT. Nothing else.
+ */
+import { createServer } from 'node:http';
+import { createApp, listen, listeningUrl } from './app.ts';
 import { createLogger } from './log.ts';
 import { exitOnSignals, loadConfigOrExit } from './process.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
-const app = await createApp(config, { logger });
+const server = createServer();
+await listen(server, config);
+logger.info({ url: listeningUrl(server, config) }, 'starting: readiness at /readyz');
+const app = await createApp(config, { logger, server });
 const { url } = await app.listen();
 logger.info({ url: `${url}/graphql`, database: app.database.kind }, `listening: GraphQL and GraphiQL at ${url}/graphql`);
 if (!config.auth.jwksUrl) {

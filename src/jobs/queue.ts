@@ -129,7 +129,12 @@ export class JobQueue {
     for (const id of this.workerIds.get(name) ?? []) this.boss.notifyWorker(id);
   }
 
-  async stop(): Promise<void> {
-    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the running ones; any still running then are
+   * failed back to the queue (pg-boss's shutdown), so another worker retries them at once
+   * instead of after their expiry.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
   }
 }
