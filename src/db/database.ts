@@ -86,7 +86,7 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
  * the role, and gives it the schemas and everything in them (data directories made by earlier
  * versions hold objects of the superuser). Idempotent.
  */
-const EMBEDDED_BOOTSTRAP = `
+export const EMBEDDED_BOOTSTRAP = `
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${APP_ROLE}') THEN
     CREATE ROLE ${APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
