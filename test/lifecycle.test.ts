@@ -69,7 +69,7 @@ it('says "migrating" at /readyz (503) and refuses GraphQL with 503 until the ser
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
-});
+}, 120_000);
 
 it('drains on SIGTERM within the deadline, ending subscription streams and handing a hung delivery back to the queue', async () => {
   receiver = await startReceiver(() => ({ status: 200, hang: true }));
@@ -127,4 +127,4 @@ it('drains on SIGTERM within the deadline, ending subscription streams and handi
     20_000,
     'the handed-back delivery to be retried',
   );
-});
+}, 180_000);

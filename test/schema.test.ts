@@ -93,7 +93,7 @@ describe('prisma/migrations', () => {
     } finally {
       await pglite.close();
     }
-  });
+  }, 120_000);
 
   it('enforce one live integration per provider per tenant with a partial unique index', async () => {
     const migrations = await readMigrations();

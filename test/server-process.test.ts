@@ -160,7 +160,7 @@ describe('secrets', () => {
     await gql(`mutation($id: ID!) { verifyIntegration(input: { id: $id }) { __typename } }`, { id: integrationId });
     await waitForStatus('ACTIVE');
     expect(stripe.seen.slice(before).some((s) => s.headers.authorization === `Bearer ${CANARY}`)).toBe(true);
-  });
+  }, 90_000);
 
   it('appears in no log line and in no file of the data directory', async () => {
     expect(await server.stop('SIGTERM')).toBe(0);
