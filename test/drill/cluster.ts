@@ -1,0 +1,94 @@
+/**
+ * A throwaway PostgreSQL cluster for the database-outage drill, made as `test/postgres/run.ts`
+ * makes its own (initdb in a temporary directory, run as the `postgres` user when we are root),
+ * that can be stopped and started again on the same port and data, and a database owned by a
+ * role that is neither superuser nor BYPASSRLS, as the server demands.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from '../helpers/process.ts';
+
+/** The newest PostgreSQL server binaries, or undefined when none are installed. */
+export function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl'))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  return newest ? path.join(root, newest, 'bin') : undefined;
+}
+
+export interface Cluster {
+  /** The `postgres` database, as the bootstrap superuser. */
+  adminUrl: string;
+  /** `pg_ctl stop -m fast`: connections are terminated, new ones refused. */
+  stopServer(): void;
+  startServer(): void;
+  /** Stops the server (if running) and removes the cluster. */
+  destroy(): void;
+}
+
+export async function startCluster(bin: string): Promise<Cluster> {
+  const asRoot = userInfo().uid === 0;
+  const dir = mkdtempSync(path.join(tmpdir(), 'icp-drill-pg-'));
+  chmodSync(dir, 0o700);
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  // PostgreSQL refuses to run as root: run it as the `postgres` system user the package creates.
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore', cwd: dir })
+      : execFileSync(path.join(bin, cmd), args, { stdio: 'ignore' });
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  let running = false;
+  const startServer = () => {
+    run('pg_ctl', [
+      '-D', data, '-w', '-l', path.join(dir, 'server.log'),
+      '-o', `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=100`,
+      'start',
+    ]);
+    running = true;
+  };
+  const stopServer = () => {
+    run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+    running = false;
+  };
+  const destroy = () => {
+    try {
+      if (running) run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      // already stopped
+    }
+    running = false;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    startServer();
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+  return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, stopServer, startServer, destroy };
+}
+
+/** A new database owned by a new login role without superuser or BYPASSRLS; the URL connects as it. */
+export async function createServiceDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE ROLE ${name} LOGIN NOSUPERUSER NOBYPASSRLS`);
+    await admin.query(`CREATE DATABASE ${name} OWNER ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  url.username = name;
+  return url.toString();
+}
