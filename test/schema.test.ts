@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import {
+  buildSchema,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
@@ -41,6 +42,30 @@ function undescribed(schema: GraphQLSchema): string[] {
   return missing;
 }
 
+/**
+ * Deprecated fields, arguments, input fields and enum values whose reason is missing or
+ * graphql-js's default ("No longer supported"), which tells a client nothing about what to use.
+ */
+function deprecatedWithoutReason(schema: GraphQLSchema): string[] {
+  const vague = (reason: string | null | undefined) => !reason?.trim() || reason === 'No longer supported';
+  const found: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isIntrospectionType(type)) continue;
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values(type.getFields())) {
+        if (field.deprecationReason != null && vague(field.deprecationReason)) found.push(`${type.name}.${field.name}`);
+        for (const arg of 'args' in field ? field.args : []) {
+          if (arg.deprecationReason != null && vague(arg.deprecationReason)) found.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
+    }
+    if (isEnumType(type)) {
+      for (const value of type.getValues()) if (value.deprecationReason != null && vague(value.deprecationReason)) found.push(`${type.name}.${value.name}`);
+    }
+  }
+  return found;
+}
+
 describe('schema.graphql', () => {
   it('is the printed form of the schema the code builds (fix: npm run schema:print)', async () => {
     expect(await readFile(SCHEMA_FILE, 'utf8')).toBe(printedSchema());
@@ -63,6 +88,13 @@ describe('schema.graphql', () => {
 describe('the schema', () => {
   it('describes every type, field, argument and enum value', () => {
     expect(undescribed(schema)).toEqual([]);
+  });
+
+  it('gives every deprecation a reason that says what to use instead', () => {
+    expect(deprecatedWithoutReason(schema)).toEqual([]);
+    // the check itself: a bare @deprecated is caught
+    const bare = buildSchema(`type Query { old: Int @deprecated, new: Int, worded: Int @deprecated(reason: "Use new.") }`);
+    expect(deprecatedWithoutReason(bare)).toEqual(['Query.old']);
   });
 });
 
