@@ -1,8 +1,8 @@
 /**
  * A throwaway PostgreSQL cluster on 127.0.0.1 for `npm run bench -- --postgres`, made as
  * `test/postgres/run.ts` makes its own (initdb in a temporary directory, run as the `postgres`
- * user when we are root) and removed by `stop()`; and a fresh database on any server, so a bench
- * never writes into a database it did not create.
+ * user when we are root) and removed by `stop()`; and a fresh database and service role on any
+ * server, so a bench never writes into a database it did not create.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -79,22 +79,53 @@ export async function startCluster(): Promise<Cluster> {
   return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version: path.basename(path.dirname(bin)), stop };
 }
 
-/** A new, empty database on the server `adminUrl` names; `drop()` removes it. */
-export async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `icp_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
+/**
+ * Where a bench on the server `databaseUrl` names writes: a new database owned by a new
+ * service role (the service refuses a superuser: row-level security would not apply to it),
+ * both dropped by `drop()`. When the URL's role may not create roles and databases, the bench
+ * uses the URL's own database as it is (its tenants are named per run).
+ */
+export async function benchDatabase(databaseUrl: string): Promise<{ url: string; created: boolean; drop(): Promise<void> }> {
+  const suffix = randomBytes(6).toString('hex');
+  const name = `icp_bench_${suffix}`;
+  const role = `icp_bench_${suffix}`;
+  const password = randomBytes(16).toString('hex');
+  const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '${password}'`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    await admin.end();
+    if (code !== '42501') throw err; // insufficient_privilege: not an administrator's URL
+    return { url: databaseUrl, created: false, drop: async () => {} };
+  }
+  try {
+    // a role that is not a superuser may only give a database to a role it is a member of
+    await admin.query(`GRANT ${role} TO CURRENT_USER`);
+    await admin.query(`CREATE DATABASE ${name} OWNER ${role}`);
+  } catch (err) {
+    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    await admin.end();
+    throw err;
+  }
   await admin.end();
-  const url = new URL(adminUrl);
+  const url = new URL(databaseUrl);
   url.pathname = `/${name}`;
+  url.username = role;
+  url.password = password;
   return {
     url: url.toString(),
+    created: true,
     drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
+      const c = new pg.Client({ connectionString: databaseUrl });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.query(`DROP ROLE IF EXISTS ${role}`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }

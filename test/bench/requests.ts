@@ -6,8 +6,8 @@
  *
  * Every figure is also given as a ratio to two ceilings measured in the same run, so a loaded
  * machine moves both sides: a bare `node:http` server in another child process (`raw-server.ts`)
- * and the same server answering `{ __typename }` (authentication, context, Yoga, no data),
- * measured first and last (their mean is the ratio's base).
+ * and the same server answering `{ __typename }` (authentication, context, Yoga, no data). Each
+ * ceiling is measured first and last (their mean is the ratio's base), so drift shows.
  *
  * Errors are connection errors and timeouts, non-2xx answers, and 200 answers whose body has
  * GraphQL `errors` or a typed error (`code`) instead of the expected data: every body is checked.
@@ -17,8 +17,9 @@
  * `integrationStatusChanged` subscription, with provider APIs faked on loopback.
  *
  * Environment:
- *   DATABASE_URL        a PostgreSQL server; the bench creates a database there and drops it after
- *                       (unset: embedded PGlite in a temporary DATA_DIR)
+ *   DATABASE_URL        a PostgreSQL server; the bench creates a database and a service role there
+ *                       and drops them after (or, without the rights to, uses that database as is);
+ *                       unset: embedded PGlite in a temporary DATA_DIR
  *   BENCH_DURATION      seconds of each measured run (default 5)
  *   BENCH_WARMUP        seconds of each scenario's warm-up, not measured (default 1)
  *   BENCH_CONNECTIONS   concurrent connections (default 16)
@@ -30,14 +31,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { baseUrlEnvVar, PROVIDERS } from '../../src/providers/catalog.ts';
 import { startFakeApi } from '../helpers/fake-api.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { startChild, type BenchChild } from './child.ts';
-import { createDatabase } from './cluster.ts';
+import { benchDatabase } from './cluster.ts';
 import {
   BENCH_ENCRYPTION_KEY,
   BENCH_JWT_SECRET,
@@ -80,11 +81,12 @@ const Q = {
         provider { name displayName category capabilities }
         credentialFields { key isSet sensitive value } credentials } } }
   }`,
+  // three deliveries each: the cost limit refuses 100 webhooks with five deliveries, events and attempts
   webhooks: `query Webhooks($first: Int) {
     webhooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }
       edges { node { id name url status eventTypes consecutiveFailures lastDeliveryAt lastDeliveryStatus
         retryPolicy { maxAttempts timeoutMs }
-        deliveries(first: 5) { totalCount edges { node { id status attemptCount createdAt
+        deliveries(first: 3) { totalCount edges { node { id status attemptCount createdAt
           event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
   }`,
   resolveRoute: `query Route($capability: String!) {
@@ -307,6 +309,8 @@ interface StatementCount {
   statements: number;
   transactionStatements: number;
   rows: number | null;
+  /** Why the server refused the request (a limit), when it did. */
+  refused?: string;
 }
 
 /** Statements of one request: the fewest over two settled rounds of five sequential requests. */
@@ -321,7 +325,14 @@ async function statementsPerRequest(target: BenchChild, bearer: string, payload:
     if (res.status !== 200 || !okBody(text)) throw new Error(`statement count request failed: ${res.status} ${text.slice(0, 300)}`);
     return JSON.parse(text).data;
   };
-  const data = await send();
+  let data;
+  try {
+    data = await send();
+  } catch (err) {
+    const code = /"code":"([A-Z_]+)"/.exec(String(err))?.[1];
+    if (!code) throw err;
+    return { statements: NaN, transactionStatements: NaN, rows: null, refused: code };
+  }
   let best: StatementCount | undefined;
   for (let round = 0; round < 2; round++) {
     await settle(target);
@@ -437,7 +448,7 @@ function gitDescription(): string {
   }
 }
 
-function printTable(rows: Row[], raw: Row, typename: number) {
+function printTable(rows: Row[], raw: number, typename: number) {
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'srv RSS MB', 'srv CPU', 'vs raw', 'vs {__typename}', ''];
   const lines = rows.map((r) => [
     r.name,
@@ -447,8 +458,8 @@ function printTable(rows: Row[], raw: Row, typename: number) {
     r.errors ? `${r.errors} (conn ${r.connectionErrors}, timeout ${r.timeouts}, non-2xx ${r.non2xx}, body ${r.badBodies})` : '0',
     r.rssMB.toFixed(0),
     `${(r.serverCpu * 100).toFixed(0)}%`,
-    (r.rps / raw.rps).toFixed(3),
-    r === raw ? '' : (r.rps / typename).toFixed(2),
+    (r.rps / raw).toFixed(3),
+    r.name.startsWith('raw') ? '' : (r.rps / typename).toFixed(2),
     r.note ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -464,7 +475,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'icp-bench-'));
 if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
 const receiver = await startReceiver();
 const fake = await startFakeApi(fakeProviderRoute);
-const database = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
+const database = process.env.DATABASE_URL ? await benchDatabase(process.env.DATABASE_URL) : undefined;
 const children: BenchChild[] = [];
 let cleaned: Promise<void> | undefined;
 const cleanUp = () =>
@@ -479,6 +490,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => vo
 let exitCode = 0;
 try {
   const startedAt = new Date();
+  const loadStart = loadavg()[0]!.toFixed(1);
   console.log(
     `GraphQL request bench, ${startedAt.toISOString().slice(0, 16)}Z, commit ${gitDescription()}, node ${process.version}, ` +
       `${cpus().length} CPUs; ${CONNECTIONS} connections, ${DURATION} s per scenario after ${WARMUP} s of warm-up`,
@@ -489,8 +501,8 @@ try {
   const raw = await startChild('raw-server.ts', { env: { PATH: process.env.PATH ?? '' }, logFile: path.join(work, 'raw.log') });
   children.push(raw);
   console.error('measuring (progress on stderr):');
-  const rawRow = await measure(raw, undefined, { name: 'raw node:http (child process)', request: { body: body(Q.typename) } });
-  await raw.stop();
+  const rawScenario: Scenario = { name: 'raw node:http (child process)', request: { body: body(Q.typename) } };
+  const rawFirst = await measure(raw, undefined, rawScenario);
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -529,29 +541,33 @@ try {
   const scenarios: Scenario[] = [
     read('providers (catalog)', Q.providers),
     read('integrations(first: 25)', Q.integrations, { first: 25 }),
-    read('webhooks(first: 25) + deliveries(first: 5)', Q.webhooks, { first: 25 }),
+    read('webhooks(first: 25) + deliveries(first: 3)', Q.webhooks, { first: 25 }),
     read('resolveRoute(send_sms)', Q.resolveRoute, { capability: 'send_sms' }),
     updates,
     pairsScenario(),
   ];
-  const rows: Row[] = [rawRow];
+  const rows: Row[] = [rawFirst];
   const typenameFirst = await measure(server, tenant.token, typenameScenario);
   rows.push(typenameFirst);
   for (const s of scenarios) rows.push(await measure(server, tenant.token, s));
   const typenameLast = await measure(server, tenant.token, { ...typenameScenario, name: '{ __typename } (again, last)' });
   rows.push(typenameLast);
+  const rawLast = await measure(raw, undefined, { ...rawScenario, name: 'raw node:http (again, last)' });
+  rows.push(rawLast);
+  await raw.stop();
   const typename = (typenameFirst.rps + typenameLast.rps) / 2;
+  const rawRps = (rawFirst.rps + rawLast.rps) / 2;
 
   // statements per request, on the quiet server
   console.error('counting SQL statements per request');
   const edges = (field: string) => (data: any) => data[field].edges.length as number;
   const counts: Record<string, Record<string, StatementCount>> = {
     'integrations (provider, credentials)': {},
-    'webhooks + deliveries(first: 5)': {},
+    'webhooks + deliveries(first: 3)': {},
   };
   for (const first of [1, 25, 100]) {
     counts['integrations (provider, credentials)']![first] = await statementsPerRequest(server, tenant.token, body(Q.integrations, { first }), edges('integrations'));
-    counts['webhooks + deliveries(first: 5)']![first] = await statementsPerRequest(server, tenant.token, body(Q.webhooks, { first }), edges('webhooks'));
+    counts['webhooks + deliveries(first: 3)']![first] = await statementsPerRequest(server, tenant.token, body(Q.webhooks, { first }), edges('webhooks'));
   }
   const flat = {
     '{ __typename }': await statementsPerRequest(server, tenant.token, body(Q.typename), () => null),
@@ -567,15 +583,19 @@ try {
   const serverErrors = readFileSync(serverLog, 'utf8').split('\n').filter((l) => /"level":"(error|fatal)"/.test(l));
 
   console.log('');
-  printTable(rows, rawRow, typename);
-  console.log(`ratios "vs {__typename}" use the mean of its two runs (${typename.toFixed(0)} req/s); srv CPU: 100% = one core`);
+  printTable(rows, rawRps, typename);
+  console.log(
+    `ratios use the mean of each ceiling's two runs (raw ${rawRps.toFixed(0)} req/s, { __typename } ${typename.toFixed(0)} req/s); ` +
+      `srv CPU: 100% = one core; load average ${loadStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
+  );
   console.log('');
-  console.log('SQL statements per request (Prisma; BEGIN/COMMIT not counted), rows returned in brackets:');
+  console.log('SQL statements per request sent by Prisma, [+ transaction control: BEGIN/COMMIT], (rows returned):');
   for (const [name, bySize] of Object.entries(counts)) {
-    console.log(`  ${name.padEnd(38)} ${[1, 25, 100].map((n) => `first ${n}: ${bySize[n]!.statements} (${bySize[n]!.rows})`).join('   ')}`);
+    const cell = (c: StatementCount) => (c.refused ? `refused (${c.refused})` : `${c.statements} [+${c.transactionStatements}] (${c.rows})`);
+    console.log(`  ${name.padEnd(38)} ${[1, 25, 100].map((n) => `first ${n}: ${cell(bySize[n]!)}`).join('   ')}`);
   }
   for (const [name, c] of Object.entries(flat)) {
-    console.log(`  ${name.padEnd(38)} ${c.statements}${c.rows !== null ? ` (${c.rows})` : ''}`);
+    console.log(`  ${name.padEnd(38)} ${c.statements} [+${c.transactionStatements}]${c.rows !== null ? ` (${c.rows})` : ''}`);
   }
   console.log('  (a tenant has at most one live integration per provider: 11 integrations, so pages of 25 and 100 hold 11)');
   console.log('');
@@ -590,12 +610,17 @@ try {
   const list = rows.find((r) => r.name === 'integrations(first: 25)')!;
   const errors = rows.reduce((n, r) => n + r.errors, 0);
   const statementsGrow = Object.values(counts).some((c) => c[100]!.statements > c[1]!.statements);
+  const pageRefused = Object.values(counts).some((c) => Object.values(c).some((x) => x.refused));
   const targets = [
     ['integrations(first: 25) ≥ 0.5 × { __typename }', (list.rps / typename).toFixed(2), list.rps / typename >= 0.5],
-    ['{ __typename } ≥ 0.2 × raw node:http', (typename / rawRow.rps).toFixed(2), typename / rawRow.rps >= 0.2],
+    ['{ __typename } ≥ 0.2 × raw node:http', (typename / rawRps).toFixed(2), typename / rawRps >= 0.2],
     [`p99 of integrations(first: 25) < 25 ms at ${CONNECTIONS} connections`, `${list.p99.toFixed(1)} ms`, list.p99 < 25],
     ['zero errors', String(errors + serverErrors.length), errors + serverErrors.length === 0],
-    ['statements per request do not grow with page size', statementsGrow ? 'they grow' : 'flat', !statementsGrow],
+    [
+      'statements per request do not grow with page size',
+      pageRefused ? 'a page was refused' : statementsGrow ? 'they grow' : 'flat',
+      !statementsGrow && !pageRefused,
+    ],
   ] as const;
   console.log('');
   console.log(`targets (set for PostgreSQL; this run: ${server.database === 'embedded' ? 'embedded PGlite' : 'PostgreSQL'}; deliveries: see the deliveries bench)`);
@@ -606,9 +631,10 @@ try {
     at: startedAt.toISOString(),
     commit: gitDescription(),
     database: server.database,
+    loadAverage: [Number(loadStart), Number(loadavg()[0]!.toFixed(1))],
     connections: CONNECTIONS,
     durationSeconds: DURATION,
-    rawRps: Math.round(rawRow.rps),
+    rawRps: Math.round(rawRps),
     typenameRps: Math.round(typename),
     scenarios: rows.map((r) => ({
       name: r.name,
@@ -618,7 +644,7 @@ try {
       errors: r.errors,
       rssMB: Math.round(r.rssMB),
       serverCpu: Number(r.serverCpu.toFixed(2)),
-      vsRaw: Number((r.rps / rawRow.rps).toFixed(3)),
+      vsRaw: Number((r.rps / rawRps).toFixed(3)),
       vsTypename: Number((r.rps / typename).toFixed(3)),
     })),
     statements: {

@@ -19,7 +19,7 @@ import { loadConfigOrExit } from '../../src/process.ts';
 
 export interface Stats {
   type: 'stats';
-  /** Prisma statements other than transaction control (BEGIN, COMMIT, ROLLBACK). */
+  /** Prisma statements other than transaction control (BEGIN, COMMIT, ROLLBACK, implicit or not). */
   statements: number;
   /** Transaction control statements, counted apart. */
   transactionStatements: number;
@@ -42,7 +42,8 @@ const config = loadConfigOrExit();
 const app = await createApp(config, {
   logger: createLogger(config.logLevel),
   onQuery: (sql) => {
-    if (/^\s*(BEGIN|COMMIT|ROLLBACK)\b/i.test(sql)) transactionStatements++;
+    // Prisma logs a driver adapter's own commit as `-- Implicit "COMMIT" query via underlying driver`
+    if (/^\s*(?:--\s*Implicit\s*")?(BEGIN|COMMIT|ROLLBACK)\b/i.test(sql)) transactionStatements++;
     else statements++;
   },
 });
