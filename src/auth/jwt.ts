@@ -20,7 +20,10 @@ const ASYMMETRIC = ['RS256', 'ES256'];
 export type JwtVerifier = (token: string) => Promise<JWTPayload>;
 
 export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
-  const secret = settings.secret ? new TextEncoder().encode(settings.secret) : undefined;
+  // imported once: given raw bytes, jose would import the HMAC key again on every request
+  const secret = settings.secret
+    ? crypto.subtle.importKey('raw', new TextEncoder().encode(settings.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+    : undefined;
   const jwks = settings.jwksUrl ? createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5000 }) : undefined;
   const algorithms = [...(secret ? ['HS256'] : []), ...(jwks ? ASYMMETRIC : [])];
   const getKey: JWTVerifyGetKey = (header, token) => {
