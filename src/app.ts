@@ -27,6 +27,7 @@ import { createAppPubSub } from './events/pubsub.ts';
 import { reportRefusal } from './graphql-hardening/armor.ts';
 import { costLimitPlugin } from './graphql-hardening/cost.ts';
 import { CSRF_HEADER, csrfPrevention } from './graphql-hardening/csrf.ts';
+import { codeEveryError } from './graphql-hardening/error-codes.ts';
 import { GRAPHIQL_TRUSTED_ONLY_NOTE, trustedDocumentsPlugin } from './graphql-hardening/persisted-operations.ts';
 import { blockFieldSuggestions } from './graphql-hardening/suggestions.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
@@ -234,6 +235,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
         costLimitPlugin({ maxCost: DOCUMENT_LIMITS.cost }),
         blockFieldSuggestions(),
+        codeEveryError(),
         ...(config.introspection ? [] : [disableIntrospection()]),
         accessLog,
         metrics.plugin,

@@ -21,6 +21,8 @@ export interface DatabaseOutageOptions {
   requestTimeoutMs: number;
   /** How long after PostgreSQL is back /readyz may stay 503. */
   readyWithinMs: number;
+  /** Extra environment for the server process (e.g. NODE_OPTIONS, to look past a first failure). */
+  serverEnv: Record<string, string>;
 }
 
 type Stage = 'before' | 'outage' | 'after';
@@ -49,7 +51,7 @@ function classify(a: Answer): Verdict {
 }
 
 export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions> = {}): Promise<DrillReport> {
-  const { outageMs = 10_000, concurrency = 8, requestTimeoutMs = 15_000, readyWithinMs = 15_000 } = options;
+  const { outageMs = 10_000, concurrency = 8, requestTimeoutMs = 15_000, readyWithinMs = 15_000, serverEnv = {} } = options;
   const r = new Recorder('database-outage');
   const bin = postgresBinDir();
   if (!bin) return r.report('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql); an embedded database cannot have an outage');
@@ -81,6 +83,7 @@ export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions
         WEBHOOK_RETRY_SCHEDULE: '4s,2s,2s,2s,2s,2s,2s,2s,2s,2s',
         QUEUE_MAINTENANCE_INTERVAL_SECONDS: '1',
         LOG_LEVEL: 'warn',
+        ...serverEnv,
       },
       await freePort(),
     );
@@ -181,7 +184,12 @@ export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions
     r.check(arrived.has(failFirst ?? ''), 'the delivery whose retry was due during the outage never arrived');
     r.check(exited === undefined, `the server process died: ${exited}`);
     r.figure('server process', exited ? `died (${exited})` : 'alive throughout');
-    if (r.failures.length) r.note(`server output:\n${tail(proc.output(), 40)}`);
+    if (r.failures.length) {
+      // a crash prints the object it threw at length: name the error first
+      const cause = proc.output().split('\n').filter((l) => /Unhandled|^\w*Error\b|^error: |Emitted 'error'|node:events/.test(l)).slice(0, 8);
+      if (cause.length) r.note(`server crash lines:\n${cause.join('\n')}`);
+      r.note(`server output:\n${tail(proc.output(), 40)}`);
+    }
   } catch (err) {
     r.check(false, `drill aborted: ${(err as Error).message}`);
     if (server) r.note(`server output:\n${tail(server.output(), 40)}`);

@@ -342,12 +342,13 @@ export async function fuzzDrill(options: Partial<FuzzOptions> = {}): Promise<Dri
       else if (a.status >= 500) say('5xx');
       for (const c of canaries) if (a.raw.includes(c)) say('canary leaked');
       const errors = Array.isArray(a.body?.errors) ? (a.body.errors as { extensions?: { code?: unknown } }[]) : [];
-      // Yoga answers an unsupported content type 415 with no body, and Node's parser refuses
-      // oversized headers (a long GET query string) 431 before the app sees the request
+      // Yoga answers an unsupported content type 415 and a subscription asked for as plain JSON
+      // 406, both with no body, and Node's parser refuses oversized headers (a long GET query
+      // string) 431 before the app sees the request
       if (a.body === undefined && a.status !== 0) {
         const key = `(not JSON: ${a.status})`;
         byCode.set(key, (byCode.get(key) ?? 0) + 1);
-        if (a.status !== 415 && a.status !== 431) say('not JSON');
+        if (![406, 415, 431].includes(a.status)) say('not JSON');
       }
       for (const e of errors) {
         const code = typeof e.extensions?.code === 'string' ? e.extensions.code : '(none)';
@@ -369,7 +370,7 @@ export async function fuzzDrill(options: Partial<FuzzOptions> = {}): Promise<Dri
     r.check(!problems.some((p) => p.includes('canary leaked')), 'a canary reached a response');
     r.check(leakedInLogs.length === 0, `canaries reached the server log: ${leakedInLogs.length}`);
     r.check(!byCode.has('(none)'), `${byCode.get('(none)')} errors without extensions.code`);
-    r.check(!problems.some((p) => p.includes('not JSON')), 'answers other than 415 and 431 were not JSON');
+    r.check(!problems.some((p) => p.includes('not JSON')), 'answers other than 406, 415 and 431 were not JSON');
     for (const p of problems) r.note(p);
     r.note(`reproduce: npm run drill -- fuzz --seed=${seed} --runs=${runs}`);
   } catch (err) {
