@@ -10,6 +10,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver, URLResolver } from 'graphql-scalars';
 import type { Scope } from './auth/scopes.ts';
 import type { Context } from './context.ts';
@@ -98,4 +99,15 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('JSONObject', JSONObjectResolver);
-builder.addScalarType('URL', URLResolver);
+// graphql-scalars' URL throws a bare TypeError ("Invalid URL") for a bad variable value, which
+// clients saw as a masked INTERNAL_SERVER_ERROR; as a GraphQLError it is the client's input error
+// (found by the fuzz drill, test/drill/fuzz.ts)
+builder.addScalarType('URL', URLResolver, {
+  parseValue(value) {
+    try {
+      return URLResolver.parseValue(value) as URL;
+    } catch (err) {
+      throw err instanceof GraphQLError ? err : new GraphQLError(`Value is not a valid URL: ${String(value).slice(0, 100)}`);
+    }
+  },
+});
