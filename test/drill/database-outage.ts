@@ -141,11 +141,12 @@ export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions
     const restarted = performance.now();
     r.figure('outage (ms)', round(restarted - stopped));
     stage = 'after';
-    const ready = await waitFor(async () => ((await probeReadiness()).status === 200 ? performance.now() : undefined), readyWithinMs, 250);
-    r.check(ready !== undefined, `/readyz not 200 within ${readyWithinMs} ms of PostgreSQL being back`);
-    if (ready) r.figure('PostgreSQL back to /readyz 200 (ms)', round(ready - restarted));
+    // a dead process will not become ready: stop waiting at once
+    const ready = await waitFor(async () => (exited ? -1 : (await probeReadiness()).status === 200 ? performance.now() : undefined), readyWithinMs, 250);
+    r.check(ready !== undefined && ready > 0, `/readyz not 200 within ${readyWithinMs} ms of PostgreSQL being back`);
+    if (ready && ready > 0) r.figure('PostgreSQL back to /readyz 200 (ms)', round(ready - restarted));
     const afterReady = samples.length;
-    await new Promise((res) => setTimeout(res, 5000));
+    await new Promise((res) => setTimeout(res, exited ? 1000 : 5000));
     loading = false;
     await Promise.all(workers);
 
@@ -177,10 +178,10 @@ export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions
     r.figure('answers ok after /readyz 200', `${lateOk}/${lateAfter.length}`);
     r.check(lateAfter.length > 0 && lateOk === lateAfter.length, `after recovery, ${lateAfter.length - lateOk}/${lateAfter.length} requests still failed, e.g. ${lateAfter.find((x) => classify(x.answer) !== 'ok')?.answer.raw.slice(0, 300)}`);
 
-    const delivered = await waitFor(() => (acknowledged.every((id) => arrived.has(id)) ? performance.now() : undefined), 120_000, 250);
+    const delivered = await waitFor(() => (exited ? -1 : acknowledged.every((id) => arrived.has(id)) ? performance.now() : undefined), 120_000, 250);
     r.figure('acknowledged deliveries arrived', `${acknowledged.filter((id) => arrived.has(id)).length}/${acknowledged.length}`);
-    r.check(delivered !== undefined, `acknowledged deliveries that never arrived: ${acknowledged.filter((id) => !arrived.has(id)).length}${failFirst && !arrived.has(failFirst) ? ' (including the one retried across the outage)' : ''}`);
-    if (delivered) r.figure('PostgreSQL back to last delivery (ms)', round(delivered - restarted));
+    r.check(delivered !== undefined && delivered > 0, `acknowledged deliveries that never arrived: ${acknowledged.filter((id) => !arrived.has(id)).length}${failFirst && !arrived.has(failFirst) ? ' (including the one retried across the outage)' : ''}`);
+    if (delivered && delivered > 0) r.figure('PostgreSQL back to last delivery (ms)', round(delivered - restarted));
     r.check(arrived.has(failFirst ?? ''), 'the delivery whose retry was due during the outage never arrived');
     r.check(exited === undefined, `the server process died: ${exited}`);
     r.figure('server process', exited ? `died (${exited})` : 'alive throughout');
