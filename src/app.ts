@@ -19,6 +19,7 @@ import { createContext, type Context, type Services } from './context.ts';
 import { loadOrCreateLocalKeyring, parseKeyring, type Keyring } from './crypto/keyring.ts';
 import { readOrCreateSecretFile } from './crypto/local-secret.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { isDatabaseUnavailable } from './db/errors.ts';
 import { migrate } from './db/migrate.ts';
 import { unauthenticated } from './errors.ts';
 import { DELIVER_QUEUE, Outbox } from './events/outbox.ts';
@@ -258,6 +259,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maskedErrors: {
         maskError(error, message, isDev) {
           const original = error instanceof GraphQLError ? error.originalError : error;
+          if (isDatabaseUnavailable(original)) {
+            logger.warn({ err: original }, 'database unavailable');
+            // the client's to retry, as a typed 503 (no driver text: it can name hosts and users)
+            return new GraphQLError('The database is unavailable; retry shortly.', {
+              extensions: { code: 'UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '5' } } },
+            });
+          }
           if (original && !(original instanceof GraphQLError)) {
             logger.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error in a resolver');
           }

@@ -16,6 +16,15 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
   }
 }
 
+/**
+ * A promise some library left unawaited and that failed (pg-boss 10 does not await its
+ * complete/fail calls, which reject while the database is away) is logged, not fatal: the
+ * process keeps serving and its work resumes when the database is back.
+ */
+export function survivePromiseRejections(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection (kept running)'));
+}
+
 /** SIGTERM/SIGINT close the app once (in-flight requests and jobs finish), then exit. */
 export function exitOnSignals(app: App, logger: Logger): void {
   let stopping = false;

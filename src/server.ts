@@ -6,14 +6,18 @@
 import { createServer } from 'node:http';
 import { createApp, listen, listeningUrl } from './app.ts';
 import { createLogger } from './log.ts';
-import { exitOnSignals, loadConfigOrExit } from './process.ts';
+import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
+survivePromiseRejections(logger);
 const server = createServer();
 await listen(server, config);
 logger.info({ url: listeningUrl(server, config) }, 'starting: readiness at /readyz');
-const app = await createApp(config, { logger, server });
+const app = await createApp(config, { logger, server }).catch((err: unknown) => {
+  logger.fatal({ err }, 'could not start');
+  process.exit(1);
+});
 const { url } = await app.listen();
 logger.info({ url: `${url}/graphql`, database: app.database.kind }, `listening: GraphQL and GraphiQL at ${url}/graphql`);
 if (!config.auth.jwksUrl) {

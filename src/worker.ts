@@ -5,10 +5,11 @@
  */
 import { createApp } from './app.ts';
 import { createLogger } from './log.ts';
-import { exitOnSignals, loadConfigOrExit } from './process.ts';
+import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
 
 const config = loadConfigOrExit({ ...process.env, WORKER: 'true' });
 const logger = createLogger(config.logLevel);
+survivePromiseRejections(logger);
 const app = await createApp(config, { logger });
 logger.info({ database: app.database.kind }, 'worker started: verifying integrations and delivering webhooks');
 exitOnSignals(app, logger);

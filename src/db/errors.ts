@@ -10,3 +10,21 @@ export function isUniqueViolation(err: unknown): boolean {
 export function isRecordMissing(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
 }
+
+/** Prisma's codes for a database it cannot reach, that closed the connection, or a full pool. */
+const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** PostgreSQL's and Node's: connection failures, shutdown and restart (class 08, 57P01-57P03). */
+const UNAVAILABLE_TEXT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|terminating connection|the database system is (shutting down|starting up|in recovery)|Can't reach database|Server has closed the connection|connection (is )?closed|\b(08\d{3}|57P0[123])\b/i;
+
+/**
+ * The database is away (restarting, failing over, unreachable) rather than the request being
+ * wrong: what a client should retry. Looks through causes, as drivers wrap each other's errors.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^(08\d{3}|57P0[123])$/.test(code))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_TEXT.test(message)) return true;
+  }
+  return false;
+}

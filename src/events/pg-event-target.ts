@@ -3,11 +3,16 @@
  * `dispatchEvent` sends the event with NOTIFY, and a dedicated LISTEN connection delivers every
  * instance's events (its own included) to this process's subscribers. Payloads are small JSON
  * (ids, never data), well under NOTIFY's 8000-byte limit.
+ *
+ * The database may go away (a restart, a failover): the LISTEN connection is then made again,
+ * with a growing delay, until it is back; a NOTIFY that fails meanwhile is logged and dropped
+ * (subscribers miss that change; queries show the truth).
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 
 const CHANNEL = 'icp_pubsub';
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
 
 export interface PgEventTarget extends EventTarget {
   close(): Promise<void>;
@@ -15,9 +20,14 @@ export interface PgEventTarget extends EventTarget {
 
 export async function createPgEventTarget(connectionString: string, logger: Logger): Promise<PgEventTarget> {
   const local = new EventTarget();
-  const listener = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen' });
   const sender = new pg.Pool({ connectionString, max: 2, application_name: 'icp-pubsub-notify' });
-  listener.on('notification', (message) => {
+  // an idle pooled connection the server drops reports here; without a listener it would crash the process
+  sender.on('error', (err) => logger.warn({ err }, 'pub/sub NOTIFY connection lost'));
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let failures = 0;
+
+  function deliver(message: pg.Notification) {
     if (message.channel !== CHANNEL || !message.payload) return;
     try {
       const { topic, data } = JSON.parse(message.payload) as { topic: string; data: unknown };
@@ -25,10 +35,35 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
     } catch (err) {
       logger.warn({ err }, 'ignored a malformed pub/sub notification');
     }
-  });
-  listener.on('error', (err) => logger.error({ err }, 'pub/sub LISTEN connection failed'));
-  await listener.connect();
-  await listener.query(`LISTEN ${CHANNEL}`);
+  }
+
+  async function listen(): Promise<void> {
+    const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen' });
+    client.on('notification', deliver);
+    let lost = false;
+    const reconnect = (err?: Error) => {
+      if (lost || closed) return;
+      lost = true;
+      if (err) logger.error({ err }, 'pub/sub LISTEN connection lost; reconnecting');
+      client.end().catch(() => {});
+      setTimeout(() => void listen().catch(() => {}), RECONNECT_DELAYS_MS[Math.min(failures++, RECONNECT_DELAYS_MS.length - 1)]).unref();
+    };
+    client.on('error', reconnect);
+    client.on('end', () => reconnect());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      if (closed) return void client.end().catch(() => {});
+      listener = client;
+      if (failures) logger.info('pub/sub LISTEN connection restored');
+      failures = 0;
+    } catch (err) {
+      reconnect(err as Error);
+      throw err;
+    }
+  }
+
+  await listen();
 
   const target = {
     addEventListener: local.addEventListener.bind(local),
@@ -39,7 +74,8 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
       return true;
     },
     async close() {
-      await listener.end().catch(() => {});
+      closed = true;
+      await listener?.end().catch(() => {});
       await sender.end().catch(() => {});
     },
   };

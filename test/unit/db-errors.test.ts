@@ -1,0 +1,19 @@
+/** Which failures mean "the database is away, retry" (a typed 503) rather than a bug (a masked 500). */
+import { describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../src/db/errors.ts';
+
+describe('isDatabaseUnavailable', () => {
+  it('recognises refused, terminated and restarting connections, also as a cause', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('the database system is starting up'))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('pool timeout'), { code: 'P2024' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }))).toBe(true);
+  });
+
+  it('leaves everything else to the usual handling', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' }))).toBe(false);
+    expect(isDatabaseUnavailable(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBe(false);
+    expect(isDatabaseUnavailable(undefined)).toBe(false);
+  });
+});
