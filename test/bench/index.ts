@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCluster, type Cluster } from './cluster.ts';
+import { postgresBinDir, startCluster, type Cluster } from '../helpers/pg-cluster.ts';
 
 const BENCHES = ['requests', 'deliveries'] as const;
 
@@ -22,13 +22,18 @@ if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
 let cluster: Cluster | undefined;
 const env = { ...process.env };
 if (values.postgres) {
-  cluster = await startCluster();
-  env.DATABASE_URL = cluster.url;
+  const bin = postgresBinDir();
+  if (!bin) {
+    console.error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
+    process.exit(2);
+  }
+  cluster = await startCluster(bin, { prefix: 'icp-bench-pg-' });
+  env.DATABASE_URL = cluster.adminUrl;
   console.log(`throwaway PostgreSQL ${cluster.version} cluster on 127.0.0.1 (fsync off)`);
 }
 let status = 0;
 const stop = () => {
-  cluster?.stop();
+  cluster?.destroy();
   cluster = undefined;
 };
 process.on('SIGINT', () => {

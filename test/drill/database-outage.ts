@@ -10,7 +10,7 @@
  */
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/process.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
-import { createServiceDatabase, postgresBinDir, startCluster, type Cluster } from './cluster.ts';
+import { createServiceDatabase, postgresBinDir, startCluster, type Cluster } from '../helpers/pg-cluster.ts';
 import { DRILL_SECRETS, gql, percentile, Recorder, round, send, signToken, tail, tempDir, waitFor, type Answer, type DrillReport } from './harness.ts';
 
 export interface DatabaseOutageOptions {
@@ -63,7 +63,7 @@ export async function databaseOutageDrill(options: Partial<DatabaseOutageOptions
   const arrived = new Set<string>();
   let failFirst: string | undefined; // a delivery answered 503 once, so its retry falls in the outage
   try {
-    cluster = await startCluster(bin);
+    cluster = await startCluster(bin, { prefix: 'icp-drill-pg-' });
     const databaseUrl = await createServiceDatabase(cluster.adminUrl, 'icp_drill');
     receiver = await startReceiver((req) => {
       const id = String(req.headers['webhook-id']);

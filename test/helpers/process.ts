@@ -46,12 +46,4 @@ export async function startServerProcess(env: Record<string, string>, port: numb
   };
 }
 
-/** A free port on loopback (bind to 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+export { freePort } from './ports.ts';

@@ -1,15 +1,17 @@
 /**
- * A throwaway PostgreSQL cluster for the database-outage drill, made as `test/postgres/run.ts`
- * makes its own (initdb in a temporary directory, run as the `postgres` user when we are root),
- * that can be stopped and started again on the same port and data, and a database owned by a
- * role that is neither superuser nor BYPASSRLS, as the server demands.
+ * A throwaway PostgreSQL cluster on 127.0.0.1: initdb in a temporary directory (trust
+ * authentication, fsync off: it measures and tests the service, not this machine's disk), run as
+ * the `postgres` system user when we are root (PostgreSQL refuses root), stopped and started again
+ * on the same port and data when a drill asks, and removed by `destroy()`. The test suite's
+ * PostgreSQL pass (test/postgres/run.ts), `npm run bench -- --postgres` and the outage drill all
+ * use this one.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from '../helpers/process.ts';
+import { freePort } from './ports.ts';
 
 /** The newest PostgreSQL server binaries, or undefined when none are installed. */
 export function postgresBinDir(): string | undefined {
@@ -22,6 +24,8 @@ export function postgresBinDir(): string | undefined {
 export interface Cluster {
   /** The `postgres` database, as the bootstrap superuser. */
   adminUrl: string;
+  /** The server's major version. */
+  version: string;
   /** `pg_ctl stop -m fast`: connections are terminated, new ones refused. */
   stopServer(): void;
   startServer(): void;
@@ -29,27 +33,35 @@ export interface Cluster {
   destroy(): void;
 }
 
-export async function startCluster(bin: string): Promise<Cluster> {
+export interface ClusterOptions {
+  /** Temporary directory name prefix. */
+  prefix?: string;
+  maxConnections?: number;
+  /** Show initdb's and pg_ctl's output (the suite's runner does). */
+  verbose?: boolean;
+}
+
+export async function startCluster(bin: string, options: ClusterOptions = {}): Promise<Cluster> {
   const asRoot = userInfo().uid === 0;
-  const dir = mkdtempSync(path.join(tmpdir(), 'icp-drill-pg-'));
+  const dir = mkdtempSync(path.join(tmpdir(), options.prefix ?? 'icp-pg-'));
   chmodSync(dir, 0o700);
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     chownSync(dir, uid, gid);
   }
-  // PostgreSQL refuses to run as root: run it as the `postgres` system user the package creates.
+  const stdio = options.verbose ? 'inherit' : 'ignore';
   const run = (cmd: string, args: string[]) =>
     asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio: 'ignore', cwd: dir })
-      : execFileSync(path.join(bin, cmd), args, { stdio: 'ignore' });
+      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args], { stdio, cwd: dir })
+      : execFileSync(path.join(bin, cmd), args, { stdio });
   const data = path.join(dir, 'data');
   const port = await freePort();
   let running = false;
   const startServer = () => {
     run('pg_ctl', [
       '-D', data, '-w', '-l', path.join(dir, 'server.log'),
-      '-o', `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=100`,
+      '-o', `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=${options.maxConnections ?? 100}`,
       'start',
     ]);
     running = true;
@@ -74,7 +86,13 @@ export async function startCluster(bin: string): Promise<Cluster> {
     destroy();
     throw err;
   }
-  return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, stopServer, startServer, destroy };
+  return {
+    adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    version: path.basename(path.dirname(bin)),
+    stopServer,
+    startServer,
+    destroy,
+  };
 }
 
 /** A new database owned by a new login role without superuser or BYPASSRLS; the URL connects as it. */
