@@ -6,21 +6,12 @@
  * with a code before they get here (src/app.ts), so what is left is about the client's input:
  * BAD_USER_INPUT. Found by the fuzz drill (test/drill/fuzz.ts).
  */
-import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-
-function codeErrors(result: ExecutionResult) {
-  for (const error of result.errors ?? []) {
-    const extensions = error.extensions as Record<string, unknown>;
-    if (extensions && typeof extensions.code !== 'string') extensions.code = 'BAD_USER_INPUT';
-  }
-}
+import { amendResultErrors } from './result-errors.ts';
 
 export function codeEveryError(): Plugin {
-  return {
-    onResultProcess({ result }) {
-      if (Array.isArray(result)) result.forEach(codeErrors);
-      else if (!(Symbol.asyncIterator in result)) codeErrors(result);
-    },
-  };
+  return amendResultErrors((error) => {
+    const extensions = error.extensions as Record<string, unknown>;
+    if (extensions && typeof extensions.code !== 'string') extensions.code = 'BAD_USER_INPUT';
+  });
 }

@@ -6,8 +6,8 @@
  * inline fragment on "X"?` and the same hints in variable errors, which execution reports. So the
  * hints are cut from every result as it leaves, whatever produced it.
  */
-import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { amendResultErrors } from './result-errors.ts';
 
 /** graphql-js's hints all start "Did you mean" and end at the first "?" (names cannot hold one). */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
@@ -16,23 +16,10 @@ export function withoutSuggestions(message: string): string {
   return message.replace(SUGGESTION, '');
 }
 
-function scrub(result: ExecutionResult) {
-  for (const error of result.errors ?? []) {
+/** Removes the hints from every error of every result (see result-errors.ts for which). */
+export function blockFieldSuggestions(): Plugin {
+  return amendResultErrors((error) => {
     // GraphQLError's message is a plain writable property (graphql-armor rewrites it the same way)
     if (error.message.includes('Did you mean')) (error as { message: string }).message = withoutSuggestions(error.message);
-  }
-}
-
-/**
- * Removes the hints from every single result and batch. A subscription's stream is left alone:
- * its events carry resolver errors only; validation and variable errors come before it, as a
- * single result.
- */
-export function blockFieldSuggestions(): Plugin {
-  return {
-    onResultProcess({ result }) {
-      if (Array.isArray(result)) result.forEach(scrub);
-      else if (!(Symbol.asyncIterator in result)) scrub(result);
-    },
-  };
+  });
 }
