@@ -50,7 +50,7 @@ function createClient(adapter: SqlMigrationAwareDriverAdapterFactory, onQuery?: 
  * Row-level security binds every role but superusers and BYPASSRLS roles: the server refuses to
  * run as one, on either database, rather than run with the policies silently off.
  */
-export async function assertRowSecurityApplies(prisma: PrismaClient, hint: string): Promise<void> {
+async function assertRowSecurityApplies(prisma: PrismaClient, hint: string): Promise<void> {
   const [role] = await prisma.$queryRaw<{ name: string; super: boolean; bypass: boolean }[]>`
     SELECT current_user AS name, rolsuper AS super, rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`;
   if (!role || role.super || role.bypass) {

@@ -38,7 +38,7 @@ const SETTING_NAMES: Record<keyof RowSecuritySettings, string> = {
 };
 
 /** Anything that runs raw SQL: the client or an interactive transaction. */
-interface RawExecutor {
+export interface RawExecutor {
   $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown>;
 }
 
@@ -49,17 +49,12 @@ function settingsStatement(settings: RowSecuritySettings): [string, ...string[]]
   return [`SELECT ${calls.join(', ')}`, ...pairs.flatMap(([name, value]) => [SETTING_NAMES[name], value])];
 }
 
-/** The settings statement as a Prisma promise, to batch with an operation. */
-export function applySettings(prisma: PrismaClient, settings: RowSecuritySettings): PrismaPromise<unknown> {
-  return prisma.$queryRawUnsafe(...settingsStatement(settings));
-}
-
 /**
  * One operation in a transaction that first applies `settings`. (Prisma runs a batch of one
  * without a transaction; the settings statement makes it two.)
  */
 export async function inRowScope<P extends PrismaPromise<unknown>>(prisma: PrismaClient, settings: RowSecuritySettings, operation: P): Promise<Awaited<P>> {
-  const [, result] = await prisma.$transaction([applySettings(prisma, settings), operation]);
+  const [, result] = await prisma.$transaction([prisma.$queryRawUnsafe(...settingsStatement(settings)), operation]);
   return result as Awaited<P>;
 }
 

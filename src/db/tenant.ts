@@ -17,7 +17,7 @@
  * transaction, so another tenant's reads are never merged with these.)
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { applySettings, transactionInRowScope } from './row-security.ts';
+import { inRowScope, transactionInRowScope, type RawExecutor } from './row-security.ts';
 
 const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt', 'AuditEntry']);
 
@@ -133,7 +133,7 @@ export function forTenant(prisma: PrismaClient, tenantId: string) {
           if (operation === 'upsert') a.create = stamp(a.create, tenantId);
           if (inTransaction(params)) return query(a as typeof args);
           if (READ_OPERATIONS.has(operation)) return read(model, operation, a);
-          return prisma.$transaction([applySettings(prisma, { tenantId }), query(a as typeof args)]).then(([, result]) => result);
+          return inRowScope(prisma, { tenantId }, query(a as typeof args));
         },
       },
     },
@@ -146,7 +146,7 @@ export function forTenant(prisma: PrismaClient, tenantId: string) {
  * `db.$transaction(fn)` with the tenant named at its start. Any other client (the unscoped one,
  * in migrations and maintenance) runs as is.
  */
-export function tenantTransaction<Tx extends { $queryRawUnsafe(query: string, ...values: unknown[]): PromiseLike<unknown> }, T>(
+export function tenantTransaction<Tx extends RawExecutor, T>(
   db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
