@@ -37,7 +37,8 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
     }
   }
 
-  async function listen(): Promise<void> {
+  /** Connects and listens; a first attempt that fails throws (the app does not start), a later one tries again. */
+  async function listen(first = false): Promise<void> {
     const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen' });
     client.on('notification', deliver);
     let lost = false;
@@ -46,7 +47,7 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
       lost = true;
       if (err) logger.error({ err }, 'pub/sub LISTEN connection lost; reconnecting');
       client.end().catch(() => {});
-      setTimeout(() => void listen().catch(() => {}), RECONNECT_DELAYS_MS[Math.min(failures++, RECONNECT_DELAYS_MS.length - 1)]).unref();
+      setTimeout(() => void listen(), RECONNECT_DELAYS_MS[Math.min(failures++, RECONNECT_DELAYS_MS.length - 1)]).unref();
     };
     client.on('error', reconnect);
     client.on('end', () => reconnect());
@@ -58,12 +59,17 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
       if (failures) logger.info('pub/sub LISTEN connection restored');
       failures = 0;
     } catch (err) {
-      reconnect(err as Error);
+      if (!first) return reconnect(err as Error);
+      lost = true;
+      client.end().catch(() => {});
       throw err;
     }
   }
 
-  await listen();
+  await listen(true).catch(async (err: unknown) => {
+    await sender.end().catch(() => {});
+    throw err;
+  });
 
   const target = {
     addEventListener: local.addEventListener.bind(local),
