@@ -37,7 +37,7 @@ import { BodyTooLarge, readBody } from './http/body.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { handleInbound } from './inbound/handler.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
-import { deliveryWorker } from './webhooks/deliver.ts';
+import { DELIVERY_CONCURRENCY, deliveryWorker } from './webhooks/deliver.ts';
 import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { serveMetrics } from './observability/endpoint.ts';
@@ -189,7 +189,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (config.worker) {
       const report = jobReporter(metrics, tracing);
       await queue.work(VERIFY_QUEUE, 2, tracing.traceJob(VERIFY_QUEUE, verifyIntegrationWorker(services, report)));
-      await queue.work(DELIVER_QUEUE, 8, tracing.traceJob(DELIVER_QUEUE, deliveryWorker(services, report)));
+      queue.consume(DELIVER_QUEUE, DELIVERY_CONCURRENCY, tracing.traceJob(DELIVER_QUEUE, deliveryWorker(services, report)));
     }
 
     const authenticate = createAuthenticator({

@@ -19,7 +19,10 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { v7 as uuidv7 } from 'uuid';
 import type { Context } from '../context.ts';
+import { insertManyStatement } from '../db/insert-many.ts';
+import { inRowScope } from '../db/row-security.ts';
 
 const OUTCOME_ALIAS = '__auditOutcome';
 const ID_KEY = /^(id|.+Id)$/;
@@ -75,6 +78,7 @@ export function auditPlugin(requestIdOf: (req: IncomingMessage) => string | unde
           const data = (result as { data?: Record<string, Record<string, unknown> | null> | null }).data;
           const errors = (result as { errors?: readonly { path?: readonly (string | number)[] }[] }).errors ?? [];
           const req = ctx.req;
+          const now = new Date();
           const entries = fields.map((field) => {
             const key = field.alias?.value ?? field.name.value;
             const value = data?.[key];
@@ -82,6 +86,7 @@ export function auditPlugin(requestIdOf: (req: IncomingMessage) => string | unde
             if (value) delete value[OUTCOME_ALIAS];
             const failed = errors.some((e) => e.path?.[0] === key);
             return {
+              id: uuidv7(),
               tenantId: ctx.viewer.tenantId,
               appId: ctx.viewer.appId,
               actorId: ctx.viewer.actorId,
@@ -92,11 +97,14 @@ export function auditPlugin(requestIdOf: (req: IncomingMessage) => string | unde
               ip: req?.socket.remoteAddress ?? null,
               userAgent: typeof req?.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 300) : null,
               requestId: req ? (requestIdOf(req) ?? null) : null,
+              createdAt: now,
+              updatedAt: now,
               createdBy: ctx.viewer.actorId,
             };
           });
           try {
-            await ctx.db.auditEntry.createMany({ data: entries });
+            const { prisma } = ctx.services;
+            await inRowScope(prisma, { tenantId: ctx.viewer.tenantId }, prisma.$executeRawUnsafe(...insertManyStatement('AuditEntry', entries)!));
           } catch (err) {
             ctx.services.logger.error({ err, operations: entries.map((e) => e.operation) }, 'could not write the audit log');
           }

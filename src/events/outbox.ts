@@ -5,6 +5,7 @@
  * nor a delivery, and a rolled-back change delivers nothing.
  */
 import { v7 as uuidv7 } from 'uuid';
+import { insertManyStatement } from '../db/insert-many.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { JobQueue, QueuedJob } from '../jobs/queue.ts';
@@ -122,17 +123,19 @@ export class Outbox {
       : webhooks.filter((w) => w.eventTypes.some((pattern) => eventTypeMatches(pattern, event.type)));
     const deliveryIds = targets.map(() => uuidv7());
     if (targets.length) {
-      await tx.webhookDelivery.createMany({
-        data: targets.map((w, i) => ({
-          id: deliveryIds[i]!,
-          tenantId: actor.tenantId,
-          webhookId: w.id,
-          eventId,
-          nextAttemptAt: new Date(),
-          createdBy: actor.actorId,
-          updatedBy: actor.actorId,
-        })),
-      });
+      const now = new Date();
+      const rows = targets.map((w, i) => ({
+        id: deliveryIds[i]!,
+        tenantId: actor.tenantId,
+        webhookId: w.id,
+        eventId,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+        createdBy: actor.actorId,
+        updatedBy: actor.actorId,
+      }));
+      await tx.$executeRawUnsafe(...insertManyStatement('WebhookDelivery', rows)!);
       await this.queue.enqueueMany(
         tx,
         DELIVER_QUEUE,

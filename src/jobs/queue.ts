@@ -7,6 +7,7 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from '../log.ts';
 import { tenantTransaction } from '../db/tenant.ts';
+import { JobConsumer, type JobHandler } from './consumer.ts';
 
 export interface RawExecutor {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
@@ -32,11 +33,12 @@ export interface QueuedJob {
   expireInSeconds?: number;
 }
 
-export type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
+export type { JobHandler };
 
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly workerIds = new Map<string, string[]>();
+  private readonly consumers = new Map<string, JobConsumer<object>>();
   /** Queues each open transaction enqueued to, so their workers are woken after the commit. */
   private readonly touched = new WeakMap<object, Set<string>>();
 
@@ -124,9 +126,20 @@ export class JobQueue {
     this.workerIds.set(name, ids);
   }
 
+  /**
+   * Runs up to `concurrency` jobs of a high-volume queue at once, fetching and completing them in
+   * batches (src/jobs/consumer.ts); each job still succeeds or fails on its own.
+   */
+  consume<T extends object>(name: string, concurrency: number, handler: JobHandler<T>): void {
+    const consumer = new JobConsumer<T>(this.boss, name, concurrency, handler, this.pollingIntervalSeconds * 1000, this.logger);
+    this.consumers.set(name, consumer as unknown as JobConsumer<object>);
+    consumer.start();
+  }
+
   /** Wakes this process's idle workers of a queue (after a commit that enqueued work). */
   wake(name: string): void {
     for (const id of this.workerIds.get(name) ?? []) this.boss.notifyWorker(id);
+    this.consumers.get(name)?.wake();
   }
 
   /**
@@ -135,6 +148,10 @@ export class JobQueue {
    * instead of after their expiry.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all([...this.consumers.values()].map((c) => c.stop(timeoutMs)));
+    this.consumers.clear();
+    timeoutMs = Math.max(1000, deadline - Date.now());
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
   }
 }

@@ -146,6 +146,16 @@ export function shouldPause(consecutiveFailures: number, threshold: number): boo
   return consecutiveFailures >= threshold;
 }
 
+/**
+ * How attempts recorded together (in the order they ended) change a webhook's run of consecutive
+ * failures: a success resets it, each failure lengthens it. With a success among them the run is
+ * set to the failures after the last success; without one it grows by their number.
+ */
+export function consecutiveFailuresChange(succeeded: readonly boolean[]): { set: number } | { increment: number } {
+  const lastSuccess = succeeded.lastIndexOf(true);
+  return lastSuccess === -1 ? { increment: succeeded.length } : { set: succeeded.length - lastSuccess - 1 };
+}
+
 /** `*` matches all; `prefix.*` matches any type below `prefix.` at any depth; else exact. */
 export function eventTypeMatches(pattern: string, type: string): boolean {
   if (pattern === '*') return true;

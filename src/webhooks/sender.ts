@@ -60,8 +60,10 @@ class PinnedHttpsAgent extends https.Agent {
 }
 // timeout: idle sockets close after 4 s, under the 5 s keep-alive of common servers (Node's
 // default), so a reused socket is rarely one the receiver is closing; Node also honours a shorter
-// `Keep-Alive: timeout=` hint from the receiver.
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 50, maxFreeSockets: 10, timeout: 4_000 };
+// `Keep-Alive: timeout=` hint from the receiver. As many may stay open idle as may be in use: the
+// delivery worker's jobs end in groups, and closing all but a few sockets after each group would
+// reconnect them for the next.
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 50, maxFreeSockets: 50, timeout: 4_000 };
 const httpAgent = new PinnedHttpAgent(AGENT_OPTIONS);
 const httpsAgent = new PinnedHttpsAgent(AGENT_OPTIONS);
 

@@ -4,21 +4,26 @@
  * and the SQL statements resolveRoute costs with 1 and with 100 rules (it must not grow).
  * Embedded database by default; set DATABASE_URL to measure on a PostgreSQL server (in a database
  * and service role the bench creates there and drops after: see `benchDatabase` in cluster.ts).
- *   BENCH_DELIVERIES (default 1000)
+ *   BENCH_DELIVERIES (default 2000)
+ *   BENCH_PROFILE     a directory: write a CPU profile of the deliveries (`profile-summary.ts` reads it)
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { forTenant } from '../../src/db/tenant.ts';
 import { createLogger } from '../../src/log.ts';
 import { resolveRoute } from '../../src/routing/service.ts';
+import { DELIVER_QUEUE } from '../../src/events/outbox.ts';
+import { DELIVERY_CONCURRENCY, deliveryWorker } from '../../src/webhooks/deliver.ts';
 import { createWebhook } from '../../src/webhooks/service.ts';
 import { benchDatabase } from './cluster.ts';
+import { startProfile } from './profiler.ts';
 
-const N = Number(process.env.BENCH_DELIVERIES ?? 1000);
-const CONCURRENCY = 8; // the delivery worker's pollers in one process
+const N = Number(process.env.BENCH_DELIVERIES ?? 2000);
+const CONCURRENCY = DELIVERY_CONCURRENCY; // the delivery jobs one process runs at once
 
 let received = 0;
 let onReceived: (() => void) | undefined;
@@ -49,7 +54,14 @@ async function plainLoop(): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-async function deliveries(): Promise<{ rate: number; database: string; routeStatements: number[]; perDelivery: number }> {
+async function deliveries(): Promise<{
+  rate: number;
+  recordRate: number;
+  outboxStatements: number;
+  database: string;
+  routeStatements: number[];
+  perDelivery: number;
+}> {
   const config = loadConfig({
     ...process.env,
     ...(database ? { DATABASE_URL: database.url } : {}),
@@ -58,6 +70,8 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
     ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
     WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${port}`,
     LOG_LEVEL: 'warn',
+    // the delivery worker is started below, once the queue holds every job
+    WORKER: 'false',
   });
   const sink = new Writable({ write: (_c, _e, done) => done() });
   let statements = 0;
@@ -77,7 +91,7 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
   received = 0;
   const done = new Promise<void>((resolve) => (onReceived = () => received >= N && resolve()));
   const startStatements = statements;
-  const started = performance.now();
+  const enqueueStarted = performance.now();
   for (let i = 0; i < N; i += 50) {
     await app.services.queue.transaction(scope.db, async (tx) => {
       for (let j = i; j < Math.min(N, i + 50); j++) {
@@ -89,10 +103,18 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
       }
     });
   }
+  const recordRate = N / ((performance.now() - enqueueStarted) / 1000);
+  const outboxStatements = (statements - startStatements) / N;
+  // the worker as app.ts starts it, on a queue that holds all N jobs
+  const started = performance.now();
+  const deliveredBefore = statements;
+  const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+  app.services.queue.consume(DELIVER_QUEUE, DELIVERY_CONCURRENCY, deliveryWorker(app.services));
   await done;
   const rate = N / ((performance.now() - started) / 1000);
+  await profile?.stop(path.join(process.env.BENCH_PROFILE!, 'deliveries.cpuprofile'));
   await new Promise((r) => setTimeout(r, 500)); // the last attempts' records
-  const perDelivery = (statements - startStatements) / N;
+  const perDelivery = (statements - deliveredBefore) / N;
 
   // resolveRoute: statements with 1 rule and with 100 rules
   const integration = await scope.db.integration.create({
@@ -110,7 +132,7 @@ async function deliveries(): Promise<{ rate: number; database: string; routeStat
     routeStatements.push(statements - before);
   }
   await app.close();
-  return { rate, database: app.database.kind, routeStatements, perDelivery };
+  return { rate, recordRate, outboxStatements, database: app.database.kind, routeStatements, perDelivery };
 }
 
 const database = process.env.DATABASE_URL ? await benchDatabase(process.env.DATABASE_URL) : undefined;
@@ -121,8 +143,9 @@ receiver.close();
 const fmt = (n: number) => n.toFixed(0).padStart(7);
 console.log(`webhook deliveries, ${N} events, concurrency ${CONCURRENCY}, database ${delivered.database}`);
 console.log(`  plain fetch POST loop  ${fmt(plain)} req/s`);
-console.log(`  signed deliveries      ${fmt(delivered.rate)} deliveries/s  (enqueue → received, each recorded with its attempt)`);
+console.log(`  signed deliveries      ${fmt(delivered.rate)} deliveries/s  (queued → received, each recorded with its attempt)`);
 console.log(`  ratio                  ${(delivered.rate / plain).toFixed(2)}`);
-console.log(`  Prisma SQL statements per delivery, recording its event included: ${delivered.perDelivery.toFixed(1)} (pg-boss's own not counted)`);
+console.log(`  Prisma SQL statements per delivery: ${delivered.perDelivery.toFixed(2)} (pg-boss's fetch and completion not counted)`);
+console.log(`  events recorded        ${fmt(delivered.recordRate)} events/s  (50 per transaction, each fanned out to its delivery and job: ${delivered.outboxStatements.toFixed(1)} statements)`);
 console.log(`resolveRoute SQL statements: ${delivered.routeStatements[0]} with 1 rule, ${delivered.routeStatements[1]} with 100 rules`);
 process.exit(0);

@@ -11,11 +11,10 @@
  * does it around one scenario's measured run when BENCH_PROFILE is set) and answer `profiled`.
  * Logs go to stdout at LOG_LEVEL, as in production (the parent points them at a file).
  */
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadConfigOrExit } from '../../src/process.ts';
+import { startProfile } from './profiler.ts';
 
 export interface Stats {
   type: 'stats';
@@ -57,25 +56,16 @@ async function stop() {
   process.exit(0);
 }
 
-let profiler: Session | undefined;
-async function profileStart() {
-  profiler = new Session();
-  profiler.connect();
-  await profiler.post('Profiler.enable');
-  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-  await profiler.post('Profiler.start');
-}
+let profiler: Promise<{ stop(file: string): Promise<void> }> | undefined;
 async function profileStop(file: string) {
-  const { profile } = await profiler!.post('Profiler.stop');
-  profiler!.disconnect();
+  await (await profiler!).stop(file);
   profiler = undefined;
-  await writeFile(file, JSON.stringify(profile));
   send({ type: 'profiled', file });
 }
 
 process.on('message', (message: { type?: string; file?: string }) => {
   if (message.type === 'profile-start') {
-    void profileStart();
+    profiler = startProfile();
   } else if (message.type === 'profile-stop') {
     void profileStop(message.file!);
   } else if (message.type === 'stats') {

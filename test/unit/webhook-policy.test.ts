@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  consecutiveFailuresChange,
   DEFAULT_RETRY_SCHEDULE,
   decideNext,
   defaultMaxAttempts,
@@ -200,6 +201,15 @@ describe('pause after consecutive failures', () => {
     expect(shouldPause(11, 10)).toBe(true);
     expect(shouldPause(0, 1)).toBe(false);
     expect(shouldPause(1, 1)).toBe(true);
+  });
+
+  it('attempts recorded together: a success resets the run, failures lengthen it, in the order they ended', () => {
+    expect(consecutiveFailuresChange([false, false, false])).toEqual({ increment: 3 });
+    expect(consecutiveFailuresChange([true])).toEqual({ set: 0 });
+    expect(consecutiveFailuresChange([false, true])).toEqual({ set: 0 });
+    expect(consecutiveFailuresChange([true, false, false])).toEqual({ set: 2 });
+    expect(consecutiveFailuresChange([false, true, false, true, false])).toEqual({ set: 1 });
+    expect(consecutiveFailuresChange([])).toEqual({ increment: 0 });
   });
 
   it('threshold defaults to 10 and accepts 1..1000', () => {
