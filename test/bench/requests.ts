@@ -27,6 +27,8 @@
  *   BENCH_ACTIVATIONS   sequential configure → ACTIVE measurements (default 40)
  *   BENCH_PROFILE       a directory: write a CPU profile of the server per measured scenario
  *                       (figures of a profiled run are slower; `profile-summary.ts` reads them)
+ *   BENCH_SCENARIOS     a regular expression: measure only the scenarios whose name matches (the
+ *                       ceilings always run)
  *   BENCH_LOG_LEVEL     the server's LOG_LEVEL (default info, as in production; the log goes to a file)
  */
 import { execFileSync } from 'node:child_process';
@@ -63,6 +65,7 @@ const WARMUP = num('BENCH_WARMUP', 1);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 16));
 const WEBHOOKS = Math.min(100, Math.round(num('BENCH_WEBHOOKS', 100)));
 const ACTIVATIONS = Math.round(num('BENCH_ACTIVATIONS', 40));
+const ONLY = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 
 // ---------------------------------------------------------------------------------------------
@@ -549,7 +552,7 @@ try {
   const rows: Row[] = [rawFirst];
   const typenameFirst = await measure(server, tenant.token, typenameScenario);
   rows.push(typenameFirst);
-  for (const s of scenarios) rows.push(await measure(server, tenant.token, s));
+  for (const s of scenarios.filter((s) => !ONLY || ONLY.test(s.name))) rows.push(await measure(server, tenant.token, s));
   const typenameLast = await measure(server, tenant.token, { ...typenameScenario, name: '{ __typename } (again, last)' });
   rows.push(typenameLast);
   const rawLast = await measure(raw, undefined, { ...rawScenario, name: 'raw node:http (again, last)' });
