@@ -328,6 +328,29 @@ describe('reads', () => {
     expect(tooMany.errors?.[0]?.message).toMatch(/first: must be at most 100/);
   });
 
+  it('reads a page and its totalCount in one transaction, also when totalCount is in a fragment, with counts per filter', async () => {
+    const token = await server.token({ tenant_id: 'tenant-list' });
+    const transactionsOf = async (query: string) => {
+      const before = server.queries.length;
+      const res = await server.gql(query, {}, { token });
+      expect(res.errors).toBeUndefined();
+      // each transaction starts by naming the tenant (src/db/row-security.ts)
+      return { res, transactions: server.queries.slice(before).filter((q) => /^SELECT set_config/.test(q.trim())).length };
+    };
+    const direct = await transactionsOf(`{ integrations(first: 1) { totalCount edges { node { id } } } }`);
+    expect(direct).toMatchObject({ transactions: 1, res: { data: { integrations: { totalCount: 2 } } } });
+    const fragment = await transactionsOf(
+      `{ integrations(first: 1) { ...Counted edges { node { id } } } } fragment Counted on IntegrationConnection { totalCount }`,
+    );
+    expect(fragment).toMatchObject({ transactions: 1, res: { data: { integrations: { totalCount: 2 } } } });
+    // two aliases with different filters: each gets its own count
+    const aliased = await transactionsOf(
+      `{ all: integrations { totalCount edges { node { id } } } ai: integrations(provider: "openai") { totalCount edges { node { id } } } }`,
+    );
+    expect(aliased.res.data).toMatchObject({ all: { totalCount: 2 }, ai: { totalCount: 1 } });
+    expect(aliased.transactions).toBe(1);
+  });
+
   it('serves the catalog with credential schemas and the tenant’s view of each provider', async () => {
     const token = await server.token({ tenant_id: 'tenant-list' });
     const res = await server.gql(

@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { parseGlobalId } from './ids.ts';
-import { pageArgsGuard, totalCountField } from './paging.ts';
+import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
@@ -33,13 +33,14 @@ builder.queryField('apiKeys', (t) =>
       cursor: 'id',
       description: 'The tenant’s API keys, newest first (an application credential sees its application’s keys).',
       authScopes: ADMIN,
-      resolve: (query, _root, args, ctx) => {
+      resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        startCount(ctx, args, info, () => ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) }));
         return ctx.db.apiKey.findMany({ ...query, where: apiKeyVisibility(ctx), orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => {
         pageArgsGuard(args);
-        return ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) });
+        return startedCount(ctx, args, () => ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) }));
       },
     },
     {

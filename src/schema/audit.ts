@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { pageArgsGuard, totalCountField } from './paging.ts';
+import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
@@ -30,13 +30,14 @@ builder.queryField('auditLog', (t) =>
       description: 'The tenant’s audit log, newest first (admin scope).',
       authScopes: ADMIN,
       args: { operation: t.arg.string({ required: false, description: 'Only entries of this mutation.' }) },
-      resolve: (query, _root, args, ctx) => {
+      resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        startCount(ctx, args, info, () => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
         return ctx.db.auditEntry.findMany({ ...query, where: args.operation ? { operation: args.operation } : {}, orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => {
         pageArgsGuard(args);
-        return ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} });
+        return startedCount(ctx, args, () => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
       },
     },
     {

@@ -1,7 +1,7 @@
 import { builder } from '../builder.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
-import { pageArgsGuard, totalCountField } from './paging.ts';
+import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
 
 builder.prismaNode('Event', {
   id: { field: 'id' },
@@ -33,13 +33,14 @@ builder.queryFields((t) => ({
       description: 'The tenant’s events, newest first.',
       authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
       args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
-      resolve: (query, _root, args, ctx) => {
+      resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        startCount(ctx, args, info, () => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
         return ctx.db.event.findMany({ ...query, where: args.type ? { type: args.type } : {}, orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => {
         pageArgsGuard(args);
-        return ctx.db.event.count({ where: args.type ? { type: args.type } : {} });
+        return startedCount(ctx, args, () => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
       },
     },
     {

@@ -5,7 +5,7 @@ import { credentialFields, publicCredentials } from '../integrations/present.ts'
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard, totalCountField } from './paging.ts';
+import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
 import { ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
 export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
@@ -115,13 +115,14 @@ builder.queryFields((t) => ({
         category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),
         provider: t.arg.string({ required: false, description: 'Only this provider’s integration.' }),
       },
-      resolve: (query, _root, args, ctx) => {
+      resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        startCount(ctx, args, info, () => ctx.db.integration.count({ where: integrationFilter(args) }));
         return ctx.db.integration.findMany({ ...query, where: integrationFilter(args), orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => {
         pageArgsGuard(args);
-        return ctx.db.integration.count({ where: integrationFilter(args) });
+        return startedCount(ctx, args, () => ctx.db.integration.count({ where: integrationFilter(args) }));
       },
     },
     {

@@ -1,3 +1,4 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { badArgument } from '../errors.ts';
 
 /** Page sizes of every connection (set once in src/builder.ts, stated in the paging arguments' descriptions). */
@@ -31,4 +32,48 @@ export function totalCountField(description: string) {
       return (typeof totalCount === 'function' ? totalCount() : totalCount) as number | Promise<number>;
     },
   };
+}
+
+/** Whether the field being resolved selects `name` directly, through inline fragments or fragment spreads. */
+function selects(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const within = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === name;
+      if (s.kind === Kind.INLINE_FRAGMENT) return within(s.selectionSet);
+      if (seen.has(s.name.value)) return false;
+      seen.add(s.name.value);
+      return within(info.fragments[s.name.value]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => within(node.selectionSet));
+}
+
+/** Counts started by a connection's page resolver, per request, by the connection's arguments. */
+const startedCounts = new WeakMap<object, Map<string, Promise<number>>>();
+
+/**
+ * Starts a connection's count in the same tick as its page when the request selects `totalCount`,
+ * so both reads share one transaction (src/db/tenant.ts batches the reads of a tick) instead of
+ * the count running in a second one after the page (the connection's `totalCount` runs only once
+ * the page resolved). Call it from the page resolver, after the argument guard; the connection's
+ * `totalCount` takes the count with `startedCount`.
+ */
+export function startCount(ctx: object, args: object, info: GraphQLResolveInfo, count: () => Promise<number>): void {
+  if (!selects(info, 'totalCount')) return;
+  const promise = count();
+  // when the page fails, its count is never read: the page's error is the one reported
+  promise.catch(() => {});
+  let byArgs = startedCounts.get(ctx);
+  if (!byArgs) startedCounts.set(ctx, (byArgs = new Map()));
+  byArgs.set(JSON.stringify(args), promise);
+}
+
+/** The count `startCount` began for these arguments (taken once), else a new one. */
+export function startedCount(ctx: object, args: object, count: () => Promise<number>): Promise<number> {
+  const key = JSON.stringify(args);
+  const byArgs = startedCounts.get(ctx);
+  const started = byArgs?.get(key);
+  if (!started) return count();
+  byArgs!.delete(key);
+  return started;
 }

@@ -5,7 +5,7 @@ import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard, totalCountField } from './paging.ts';
+import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
 import { payload } from './payload.ts';
 
 const READ = { 'webhooks:read': true } as const;
@@ -132,13 +132,14 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'The tenant’s webhooks, newest first (an application credential sees its application’s).',
       authScopes: READ,
-      resolve: (query, _root, args, ctx) => {
+      resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        startCount(ctx, args, info, () => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
         return ctx.db.webhook.findMany({ ...query, where: webhooks.webhookVisibility(ctx), orderBy: { id: 'desc' } });
       },
       totalCount: (_root, args, ctx) => {
         pageArgsGuard(args);
-        return ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) });
+        return startedCount(ctx, args, () => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
       },
     },
     {
