@@ -227,6 +227,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         additionalHeaders: { [CSRF_HEADER]: '1' },
       },
       renderGraphiQL,
+      // route() reads every POST body with readBody's limit before Yoga sees it (a 413 over
+      // it); Yoga's own limit would pass the read body through another stream for nothing
+      maxRequestBodySize: false,
       plugins: [
         csrfPrevention(),
         ...(config.trustedDocuments ? [trustedDocumentsPlugin(config.trustedDocuments)] : []),

@@ -12,7 +12,7 @@ import type { PrismaClient } from './generated/prisma/client.ts';
 import type { JobQueue } from './jobs/queue.ts';
 import type { Logger } from './log.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
-import { forTenant } from './db/tenant.ts';
+import { tenantDb } from './db/tenant.ts';
 
 export interface Services {
   config: Config;
@@ -35,6 +35,6 @@ export interface Context {
 }
 
 export function createContext(viewer: Viewer, services: Services): Context {
-  const db = forTenant(services.prisma, viewer.tenantId);
+  const db = tenantDb(services.prisma, viewer.tenantId);
   return { viewer, db, loaders: createLoaders(db), services };
 }

@@ -153,6 +153,22 @@ describe('document limits', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(res.raw).not.toContain('integration.created');
   });
+
+  it('an integration is refused to a credential without integrations:read wherever it is reached, in a page too', async () => {
+    const writer = await server.token({ tenant_id: 'scoped-integrations' });
+    await server.gql(`mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-i" } }) { __typename } }`, {}, { token: writer });
+    const list = await server.gql('{ integrations { edges { node { id provider { name } } } } }', {}, { token: writer });
+    const integrationId = list.data.integrations.edges[0].node.id;
+    const webhooksOnly = await server.token({ tenant_id: 'scoped-integrations', scope: 'webhooks:read' });
+    const byId = await server.gql('query($id: ID!) { node(id: $id) { id ... on Integration { status metadata } } }', { id: integrationId }, { token: webhooksOnly });
+    expect(byId.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(byId.errors?.[0]?.message).toMatch(/needs a scope this credential does not have/);
+    expect(byId.data?.node ?? null).toBeNull();
+    // through the provider catalog, which the credential may read
+    const viaCatalog = await server.gql('{ providers { name integration { id status } } }', {}, { token: webhooksOnly });
+    expect(viaCatalog.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(viaCatalog.raw).not.toContain(integrationId);
+  });
 });
 
 describe('API keys', () => {

@@ -3,8 +3,15 @@
  * RS256/ES256 from a remote JWKS (AUTH_JWKS_URL) in production. The algorithm allow-list is
  * explicit, so `alg: none` and algorithm confusion are refused; issuer and audience are checked
  * when configured.
+ *
+ * A token that verified is remembered by its whole text (lru-cache, at most 10,000), until it
+ * expires or for 60 s, whichever is first: a client sends the same token on every request, and
+ * checking its signature again was the largest cost of a small request. The claims' time checks
+ * still hold (the entry ends at `exp`, with the same 5 s tolerance); a key withdrawn from the JWKS
+ * stops being trusted for tokens already seen within 60 s. Refused tokens are not remembered.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 export interface JwtSettings {
   secret?: string;
@@ -16,6 +23,8 @@ export interface JwtSettings {
 export class TokenError extends Error {}
 
 const ASYMMETRIC = ['RS256', 'ES256'];
+const CLOCK_TOLERANCE_SECONDS = 5;
+const REMEMBER_MS = 60_000;
 
 export type JwtVerifier = (token: string) => Promise<JWTPayload>;
 
@@ -32,18 +41,24 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
     throw new TokenError(`tokens signed with ${header.alg ?? 'no algorithm'} are not accepted`);
   };
 
+  const verified = new LRUCache<string, Readonly<JWTPayload>>({ max: 10_000, ttl: REMEMBER_MS });
   return async (token) => {
+    const known = verified.get(token);
+    if (known) return known;
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, getKey, {
+      ({ payload } = await jwtVerify(token, getKey, {
         algorithms,
         issuer: settings.issuer,
         audience: settings.audience,
-        clockTolerance: 5,
-      });
-      return payload;
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
     } catch (err) {
       throw new TokenError(describe(err));
     }
+    const untilExpiry = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000 - Date.now() : REMEMBER_MS;
+    if (untilExpiry > 0) verified.set(token, Object.freeze(payload), { ttl: Math.min(REMEMBER_MS, untilExpiry) });
+    return payload;
   };
 }
 

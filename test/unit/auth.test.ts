@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { createJwtVerifier } from '../../src/auth/jwt.ts';
 import { generateApiKey, hashApiKey, isWellFormedApiKey } from '../../src/auth/api-keys.ts';
 import { effectiveScopes, parseScopeClaim, SCOPES, type Scope } from '../../src/auth/scopes.ts';
 
@@ -159,5 +161,33 @@ describe('effectiveScopes', () => {
     const granted: Scope[] = ['integrations:write'];
     expect([...effectiveScopes(granted)].sort()).toEqual(['integrations:read', 'integrations:write']);
     expect(granted).toEqual(['integrations:write']);
+  });
+});
+
+describe('createJwtVerifier remembers verified tokens', () => {
+  const SECRET = 'unit-test-secret-that-is-long-enough-for-hs256-0000';
+  const sign = (claims: Record<string, unknown>, exp: number) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+
+  it('answers a known token again, and a forged one (same claims, other key) never', async () => {
+    const verify = createJwtVerifier({ secret: SECRET });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const token = await sign({ tenant_id: 't1' }, exp);
+    expect((await verify(token)).tenant_id).toBe('t1');
+    expect((await verify(token)).tenant_id).toBe('t1');
+    const forged = await new SignJWT({ tenant_id: 't1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode(`${SECRET}-other`));
+    await expect(verify(forged)).rejects.toThrow(/signature is invalid/);
+  });
+
+  it('forgets a token when it expires (its 5 s of clock tolerance included), though it verified before', async () => {
+    const verify = createJwtVerifier({ secret: SECRET });
+    // expired 3 s ago: inside the tolerance for one or two more seconds
+    const token = await sign({ tenant_id: 't1' }, Math.floor(Date.now() / 1000) - 3);
+    expect((await verify(token)).tenant_id).toBe('t1');
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await expect(verify(token)).rejects.toThrow(/expired/);
   });
 });
