@@ -71,16 +71,32 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
     throw err;
   });
 
+  /**
+   * The events dispatched in one turn of the event loop go out in one statement (a delivery worker
+   * publishes one per attempt). PostgreSQL delivers them in order, and folds identical payloads
+   * of one statement into one notification, which for these ids-only events loses nothing.
+   */
+  let pending: string[] = [];
+  function notify(): Promise<unknown> {
+    const payloads = pending;
+    pending = [];
+    if (!payloads.length) return Promise.resolve();
+    return sender
+      .query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [CHANNEL, payloads])
+      .catch((err: unknown) => logger.error({ err, events: payloads.length }, 'pub/sub NOTIFY failed'));
+  }
+
   const target = {
     addEventListener: local.addEventListener.bind(local),
     removeEventListener: local.removeEventListener.bind(local),
     dispatchEvent(event: Event) {
-      const payload = JSON.stringify({ topic: event.type, data: (event as CustomEvent).detail });
-      sender.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]).catch((err: unknown) => logger.error({ err }, 'pub/sub NOTIFY failed'));
+      pending.push(JSON.stringify({ topic: event.type, data: (event as CustomEvent).detail }));
+      if (pending.length === 1) setImmediate(() => void notify());
       return true;
     },
     async close() {
       closed = true;
+      await notify();
       await listener?.end().catch(() => {});
       await sender.end().catch(() => {});
     },

@@ -130,10 +130,11 @@ export class JobQueue {
    * Runs up to `concurrency` jobs of a high-volume queue at once, fetching and completing them in
    * batches (src/jobs/consumer.ts); each job still succeeds or fails on its own.
    */
-  consume<T extends object>(name: string, concurrency: number, handler: JobHandler<T>): void {
+  consume<T extends object>(name: string, concurrency: number, handler: JobHandler<T>): JobConsumer<T> {
     const consumer = new JobConsumer<T>(this.boss, name, concurrency, handler, this.pollingIntervalSeconds * 1000, this.logger);
     this.consumers.set(name, consumer as unknown as JobConsumer<object>);
     consumer.start();
+    return consumer;
   }
 
   /** Wakes this process's idle workers of a queue (after a commit that enqueued work). */
