@@ -21,7 +21,7 @@ import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
 import { consecutiveFailuresChange, decideNext, shouldPause, type AttemptResult, type NextStep } from './policy.ts';
-import { signingSecrets } from './secrets.ts';
+import { signingSecretsOpener } from './secrets.ts';
 import { deliveryGlobalId, webhookGlobalId } from './service.ts';
 import { sendWebhook, type SendResult } from './sender.ts';
 import { signDelivery } from './signing.ts';
@@ -216,6 +216,7 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
   const { config, keyring } = services;
   const loader = deliveryLoader(services.prisma);
   const recorder = new AttemptRecorder(services);
+  const signingSecrets = signingSecretsOpener(keyring);
   return async (job: PgBoss.JobWithMetadata<DeliverJob>) => {
     const { tenantId, deliveryId } = job.data;
     const delivery = await loader.load({ tenantId, deliveryId });
@@ -237,7 +238,7 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
     const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
     let secrets: string[] | null = null;
     try {
-      secrets = signingSecrets(keyring, webhook, now);
+      secrets = signingSecrets(webhook, now);
     } catch (err) {
       services.logger.error({ webhookId: webhook.id, error: (err as Error).message }, 'webhook signing secret could not be decrypted');
     }

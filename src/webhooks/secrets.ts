@@ -3,6 +3,7 @@
  * the webhook's tenant and id. During a rotation's grace period the previous secret is kept,
  * encrypted the same way, and signs too.
  */
+import { LRUCache } from 'lru-cache';
 import { open, ownBytes, seal, type Sealed } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
@@ -47,11 +48,42 @@ export function previousSecret(row: Webhook): Sealed | null {
   return keyId && dataKey && iv && tag && ciphertext ? { keyId, dataKey, iv, tag, ciphertext } : null;
 }
 
+type OpenSecret = (sealed: Sealed, context: string) => string;
+
 /** The secrets that sign now: the current one, then the previous one while its grace lasts. */
-export function signingSecrets(keyring: Keyring, row: Webhook, now: Date): string[] {
+export function signingSecrets(
+  keyring: Keyring,
+  row: Webhook,
+  now: Date,
+  openSecret: OpenSecret = (sealed, context) => open(keyring, sealed, context).toString('utf8'),
+): string[] {
   const context = webhookSecretAad(row.tenantId, row.id);
-  const secrets = [open(keyring, currentSecret(row), context).toString('utf8')];
+  const secrets = [openSecret(currentSecret(row), context)];
   const previous = row.previousSecretExpiresAt && row.previousSecretExpiresAt > now ? previousSecret(row) : null;
-  if (previous) secrets.push(open(keyring, previous, context).toString('utf8'));
+  if (previous) secrets.push(openSecret(previous, context));
   return secrets;
+}
+
+/** How long the delivery worker keeps an opened signing secret. */
+export const OPENED_SECRET_TTL_MS = 5 * 60_000;
+
+/**
+ * `signingSecrets` for the delivery worker: each sealed secret is opened once and kept for
+ * OPENED_SECRET_TTL_MS (at most 2,000), by its webhook and GCM tag, which a new secret (creation,
+ * rotation) always changes. Opening two envelope layers per attempt was a measurable share of a
+ * delivery's CPU. A key-encryption key withdrawn from ENCRYPTION_KEYS therefore stops signing
+ * only once the secrets it opened have expired here.
+ */
+export function signingSecretsOpener(keyring: Keyring): (row: Webhook, now: Date) => string[] {
+  const opened = new LRUCache<string, string>({ max: 2000, ttl: OPENED_SECRET_TTL_MS });
+  const openSecret: OpenSecret = (sealed, context) => {
+    const key = `${context}|${Buffer.from(sealed.tag).toString('base64')}`;
+    let secret = opened.get(key);
+    if (secret === undefined) {
+      secret = open(keyring, sealed, context).toString('utf8');
+      opened.set(key, secret);
+    }
+    return secret;
+  };
+  return (row, now) => signingSecrets(keyring, row, now, openSecret);
 }

@@ -1,5 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { keyringFromKeys } from '../../src/crypto/keyring.ts';
+import type { Webhook } from '../../src/generated/prisma/client.ts';
+import { sealSecret, signingSecrets, signingSecretsOpener } from '../../src/webhooks/secrets.ts';
 import { generateSigningSecret, isSigningSecret, secretFingerprint, signDelivery } from '../../src/webhooks/signing.ts';
 import { verifyStandardWebhook } from '../helpers/standard-webhooks.ts';
 
@@ -169,5 +172,46 @@ describe('known answers', () => {
       'webhook-timestamp': '1614265330',
       'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
     });
+  });
+});
+
+describe('signingSecretsOpener (the delivery worker’s kept secrets)', () => {
+  const keyring = keyringFromKeys([{ id: 'k1', key: Buffer.alloc(32, 3) }]);
+  const row = (tenantId: string, id: string, current: string, previous?: { secret: string; expiresAt: Date }) => {
+    const sealed = sealSecret(keyring, tenantId, id, current);
+    const prev = previous ? sealSecret(keyring, tenantId, id, previous.secret) : undefined;
+    return {
+      tenantId,
+      id,
+      ...sealed,
+      previousSecretKeyId: prev?.secretKeyId ?? null,
+      previousSecretDataKey: prev?.secretDataKey ?? null,
+      previousSecretIv: prev?.secretIv ?? null,
+      previousSecretTag: prev?.secretTag ?? null,
+      previousSecretCiphertext: prev?.secretCiphertext ?? null,
+      previousSecretExpiresAt: previous?.expiresAt ?? null,
+    } as unknown as Webhook;
+  };
+
+  it('gives what signingSecrets gives, a rotated secret at once, and the previous one only during its grace', () => {
+    const secretsOf = signingSecretsOpener(keyring);
+    const [a, b, c] = [generateSigningSecret(), generateSigningSecret(), generateSigningSecret()];
+    const first = row('t1', 'w1', a);
+    expect(secretsOf(first, NOW)).toEqual([a]);
+    expect(secretsOf(first, NOW)).toEqual(signingSecrets(keyring, first, NOW));
+    // rotated: a new sealed secret, the old one kept for an hour
+    const rotated = row('t1', 'w1', b, { secret: a, expiresAt: new Date(NOW.getTime() + 3600_000) });
+    expect(secretsOf(rotated, NOW)).toEqual([b, a]);
+    expect(secretsOf(rotated, new Date(NOW.getTime() + 3601_000))).toEqual([b]);
+    // another webhook (even of the same tenant) never gets this one's secret
+    expect(secretsOf(row('t1', 'w2', c), NOW)).toEqual([c]);
+  });
+
+  it('refuses a sealed secret moved to another webhook, as opening it directly does', () => {
+    const secretsOf = signingSecretsOpener(keyring);
+    const original = row('t1', 'w1', generateSigningSecret());
+    secretsOf(original, NOW);
+    const moved = { ...original, id: 'w2' } as Webhook;
+    expect(() => secretsOf(moved, NOW)).toThrow();
   });
 });
