@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendWebhook, type SendRequest } from '../src/webhooks/sender.ts';
@@ -14,7 +14,9 @@ interface Seen {
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 const servers: (http.Server | tls.Server)[] = [];
+const resetServers: net.Server[] = [];
 afterEach(async () => {
+  for (const server of resetServers.splice(0)) await new Promise((resolve) => server.close(resolve));
   for (const server of servers.splice(0)) {
     if (server instanceof http.Server) server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -211,6 +213,54 @@ describe('sendWebhook', () => {
     expect(names).toEqual(['webhook.test']);
     expect(result.status).toBeNull();
     expect(result.error).toMatch(/^[a-z ]+ \([A-Z0-9_]+\)$/);
+  });
+
+  /**
+   * A receiver speaking just enough HTTP/1.1 by hand: it answers the first request of each
+   * connection with a keep-alive 200, and resets the connection (TCP RST, nothing read back) on a
+   * request it will not answer: every later one on that connection, or all of them with `always`.
+   */
+  async function resettingReceiver(mode: 'after-first' | 'always') {
+    const stats = { connections: 0, answered: 0, reset: 0 };
+    const server = net.createServer((socket) => {
+      stats.connections++;
+      let buffered = '';
+      let requests = 0;
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: *(\d+)/i.exec(buffered.slice(0, end))?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        buffered = buffered.slice(end + 4 + length);
+        requests++;
+        if (mode === 'always' || requests > 1) {
+          stats.reset++;
+          socket.resetAndDestroy();
+          return;
+        }
+        stats.answered++;
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    resetServers.push(server);
+    return { stats, port: (server.address() as AddressInfo).port };
+  }
+
+  it('a kept-alive connection the receiver closed is retried once on a new one, and the attempt succeeds', async () => {
+    const r = await resettingReceiver('after-first');
+    expect(await send(`http://127.0.0.1:${r.port}/hook`)).toMatchObject({ status: 200, error: null });
+    // the pooled socket of the first attempt is reused, reset, and the request goes again on a new connection
+    expect(await send(`http://127.0.0.1:${r.port}/hook`)).toMatchObject({ status: 200, error: null, responseBody: 'ok' });
+    expect(r.stats).toEqual({ connections: 2, answered: 2, reset: 1 });
+  });
+
+  it('a reset on a new connection is the attempt’s error: never retried', async () => {
+    const r = await resettingReceiver('always');
+    expect(await send(`http://127.0.0.1:${r.port}/hook`)).toMatchObject({ status: null, error: 'connection reset (ECONNRESET)' });
+    expect(r.stats).toEqual({ connections: 1, answered: 0, reset: 1 });
   });
 
   it('never throws: bad headers and schemes come back as errors', async () => {

@@ -16,7 +16,7 @@ import type PgBoss from 'pg-boss';
 import { v7 as uuidv7 } from 'uuid';
 import type { Services } from '../context.ts';
 import { insertManyStatement } from '../db/insert-many.ts';
-import { forTenant, type TenantTx } from '../db/tenant.ts';
+import { forTenant, tenantDb, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
@@ -30,7 +30,7 @@ import { checkWebhookUrl } from './ssrf.ts';
 const SYSTEM_ACTOR = 'system:webhooks';
 
 /** Jobs of the delivery queue one process runs at once (each holds a slot until its attempt is recorded). */
-export const DELIVERY_CONCURRENCY = 32;
+export const DELIVERY_CONCURRENCY = 64;
 
 type LoadedDelivery = WebhookDelivery & { webhook: Webhook; event: Event };
 type DeliveryKey = { tenantId: string; deliveryId: string };
@@ -45,7 +45,7 @@ function deliveryLoader(prisma: PrismaClient) {
       await Promise.all(
         [...byTenant].map(async ([tenantId, ids]) => {
           try {
-            const rows = await forTenant(prisma, tenantId).webhookDelivery.findMany({ where: { id: { in: ids } }, include: { webhook: true, event: true } });
+            const rows = await tenantDb(prisma, tenantId).webhookDelivery.findMany({ where: { id: { in: ids } }, include: { webhook: true, event: true } });
             for (const row of rows) found.set(`${tenantId}:${row.id}`, row);
           } catch (err) {
             // this tenant's jobs fail (and are retried); the others go on
@@ -126,7 +126,7 @@ class AttemptRecorder {
     const seen = new Set<string>();
     const unique = attempts.filter((a) => !seen.has(a.delivery.id) && seen.add(a.delivery.id));
     try {
-      const claimed = await this.services.queue.transaction(forTenant(this.services.prisma, tenantId), (tx) => this.writeClaimed(tx, tenantId, unique));
+      const claimed = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) => this.writeClaimed(tx, tenantId, unique));
       for (const a of attempts) a.settle.resolve(unique.includes(a) && claimed.has(a.delivery.id));
     } catch (err) {
       if (unique.length === 1) {

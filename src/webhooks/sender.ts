@@ -9,6 +9,9 @@
  * - Redirects are never followed: a 3xx is just a status, since its Location was never checked.
  * - One timeout covers the whole attempt, from queueing for a socket to the last body byte; on
  *   timeout the status is null even if headers had arrived.
+ * - Connections are kept alive and reused. A reused one the receiver had closed meanwhile
+ *   (ECONNRESET/EPIPE before any answer) is retried once on a new connection; at-least-once
+ *   delivery with a stable webhook-id makes that safe.
  * - At most 2 KiB of the response body is kept; the rest is read and dropped unbuffered so the
  *   keep-alive connection can be reused.
  * - Connection-level headers (Host, Content-Length, Transfer-Encoding…) are the sender's, not
@@ -87,6 +90,9 @@ function requestHeaders(given: Record<string, string>, body: string): Record<str
   return headers;
 }
 
+/** What writing to a kept-alive socket the other side has closed fails with. */
+const STALE_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
+
 const ERROR_TEXT: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
@@ -130,20 +136,33 @@ export function sendWebhook(req: SendRequest): Promise<SendResult> {
     };
     const timer = setTimeout(() => settle({ error: `timed out after ${req.timeoutMs} ms` }, true), req.timeoutMs);
 
-    try {
-      const secure = req.url.protocol === 'https:';
-      if (!secure && req.url.protocol !== 'http:') return settle({ error: 'URL must use http or https' }, false);
+    const secure = req.url.protocol === 'https:';
+    const attempt = (retry: boolean) => {
       const options: PinnedOptions = {
         method: 'POST',
         headers: requestHeaders(req.headers, req.body),
-        agent: secure ? httpsAgent : httpAgent,
+        // the retry takes a connection of its own: the pool may hold more sockets closed alike
+        agent: retry ? false : secure ? httpsAgent : httpAgent,
         lookup: pinnedLookup(req.address),
         family: req.address.family,
         pinnedAddress: req.address.address,
       };
-      request = (secure ? https : http).request(req.url, options);
-      request.on('error', (err) => settle({ error: describeError(err) }, true));
-      request.on('response', (res) => {
+      const sent = (secure ? https : http).request(req.url, options);
+      request = sent;
+      let answered = false;
+      sent.on('error', (err) => {
+        // A kept-alive socket the receiver had already closed: the request never reached it (no
+        // answer began), so it goes once more on a new connection, as Node's documentation of
+        // `request.reusedSocket` advises. A receiver closing idle connections would otherwise
+        // fail a delivery now and then, and a burst of them could pause the webhook.
+        if (!retry && !answered && sent.reusedSocket && STALE_SOCKET_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+          sent.destroy();
+          return attempt(true);
+        }
+        settle({ error: describeError(err) }, true);
+      });
+      sent.on('response', (res) => {
+        answered = true;
         const status = res.statusCode ?? null;
         const retryAfter = res.headers['retry-after'] ?? null;
         const kept: Buffer[] = [];
@@ -162,7 +181,12 @@ export function sendWebhook(req: SendRequest): Promise<SendResult> {
         // Headers arrived but the body broke off: keep the status, report the error.
         res.on('error', (err) => settle({ status, retryAfter, responseBody: responseBody(), error: describeError(err) }, true));
       });
-      request.end(req.body);
+      sent.end(req.body);
+    };
+
+    try {
+      if (!secure && req.url.protocol !== 'http:') return settle({ error: 'URL must use http or https' }, false);
+      attempt(false);
     } catch (err) {
       settle({ error: describeError(err) }, true);
     }

@@ -79,7 +79,15 @@ async function deliveries(): Promise<{
     // the delivery worker is started below, once the queue holds every job
     WORKER: 'false',
   });
-  const sink = new Writable({ write: (_c, _e, done) => done() });
+  // the server's warnings, kept to explain a stall
+  const warnings: string[] = [];
+  const sink = new Writable({
+    write: (chunk, _e, done) => {
+      warnings.push(String(chunk).slice(0, 500));
+      if (warnings.length > 20) warnings.shift();
+      done();
+    },
+  });
   let statements = 0;
   const app = await createApp(config, {
     logger: createLogger('warn', sink),
@@ -113,7 +121,16 @@ async function deliveries(): Promise<{
     received = 0;
     const done = new Promise<void>((resolve) => (onReceived = () => received >= count && resolve()));
     const consumer = app.services.queue.consume(DELIVER_QUEUE, DELIVERY_CONCURRENCY, deliveryWorker(app.services));
-    await done;
+    // a bench that stops making progress fails, saying where it stood
+    let seen = -1;
+    const watchdog = setInterval(() => {
+      if (received === seen) {
+        console.error(`no delivery arrived for 30 s: ${received} of ${count}; the server's last warnings:\n${warnings.join('')}`);
+        process.exit(1);
+      }
+      seen = received;
+    }, 30_000);
+    await done.finally(() => clearInterval(watchdog));
     await consumer.stop(10_000); // the last attempts' records
   }
 
