@@ -33,17 +33,26 @@ const SYSTEM_ACTOR = 'system:webhooks';
 export const DELIVERY_CONCURRENCY = 64;
 
 type LoadedDelivery = WebhookDelivery & { webhook: Webhook; event: Event };
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
 type DeliveryKey = { tenantId: string; deliveryId: string };
 
 /** The deliveries of the jobs started in one tick, with webhook and event: one read per tenant. */
 function deliveryLoader(prisma: PrismaClient) {
   return new DataLoader<DeliveryKey, LoadedDelivery | null, string>(
     async (keys) => {
-      const byTenant = new Map<string, string[]>();
-      for (const k of keys) byTenant.set(k.tenantId, [...(byTenant.get(k.tenantId) ?? []), k.deliveryId]);
       const found = new Map<string, LoadedDelivery | Error>();
       await Promise.all(
-        [...byTenant].map(async ([tenantId, ids]) => {
+        [...groupBy(keys, (k) => k.tenantId)].map(async ([tenantId, ofTenant]) => {
+          const ids = ofTenant.map((k) => k.deliveryId);
           try {
             const rows = await tenantDb(prisma, tenantId).webhookDelivery.findMany({ where: { id: { in: ids } }, include: { webhook: true, event: true } });
             for (const row of rows) found.set(`${tenantId}:${row.id}`, row);
@@ -114,17 +123,14 @@ class AttemptRecorder {
   private async writeAll() {
     await new Promise((resolve) => setImmediate(resolve));
     while (this.pending.length) {
-      const batch = this.pending.splice(0);
-      const byTenant = new Map<string, Attempt[]>();
-      for (const a of batch) byTenant.set(a.tenantId, [...(byTenant.get(a.tenantId) ?? []), a]);
+      const byTenant = groupBy(this.pending.splice(0), (a) => a.tenantId);
       await Promise.all([...byTenant].map(([tenantId, attempts]) => this.write(tenantId, attempts)));
     }
   }
 
   private async write(tenantId: string, attempts: Attempt[]): Promise<void> {
     // two runs of one delivery in one batch: the first is written, the second finds it claimed
-    const seen = new Set<string>();
-    const unique = attempts.filter((a) => !seen.has(a.delivery.id) && seen.add(a.delivery.id));
+    const unique = [...groupBy(attempts, (a) => a.delivery.id).values()].map((runs) => runs[0]!);
     try {
       const claimed = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) => this.writeClaimed(tx, tenantId, unique));
       for (const a of attempts) a.settle.resolve(unique.includes(a) && claimed.has(a.delivery.id));
@@ -171,9 +177,7 @@ class AttemptRecorder {
     );
     await this.services.queue.enqueueMany(tx, DELIVER_QUEUE, retries);
     // Each webhook's health last: the row lock its update takes is held only until the commit.
-    const byWebhook = new Map<string, Attempt[]>();
-    for (const a of recorded) byWebhook.set(a.delivery.webhookId, [...(byWebhook.get(a.delivery.webhookId) ?? []), a]);
-    for (const [webhookId, ofWebhook] of byWebhook) await recordHealth(this.services, tx, webhookId, ofWebhook);
+    for (const [webhookId, ofWebhook] of groupBy(recorded, (a) => a.delivery.webhookId)) await recordHealth(this.services, tx, webhookId, ofWebhook);
     return claimed;
   }
 }
