@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { startFakeApi, stripeBalance, type FakeApi } from './helpers/fake-api.ts';
+import { subscribeSse } from './helpers/sse.ts';
 
 let server: TestServer;
 let stripe: FakeApi;
@@ -17,37 +18,11 @@ afterAll(async () => {
 
 /** Opens an SSE subscription and collects its `next` payloads. */
 async function subscribe(token: string, query: string) {
-  const controller = new AbortController();
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query }),
-    signal: controller.signal,
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
   const events: any[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let at: number;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, at);
-          buffer = buffer.slice(at + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (block.startsWith('event: next') && data) events.push(JSON.parse(data.slice(6)));
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return { events, close: () => controller.abort() };
+  const { response, close } = await subscribeSse(server.url, token, query, (payload) => events.push(payload));
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+  return { events, close };
 }
 
 it('streams each status transition to the tenant’s subscribers only', async () => {

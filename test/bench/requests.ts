@@ -39,6 +39,7 @@ import autocannon from 'autocannon';
 import { baseUrlEnvVar, PROVIDERS } from '../../src/providers/catalog.ts';
 import { startFakeApi } from '../helpers/fake-api.ts';
 import { startReceiver } from '../helpers/receiver.ts';
+import { subscribeSse } from '../helpers/sse.ts';
 import { startChild, type BenchChild } from './child.ts';
 import { benchDatabase } from './cluster.ts';
 import {
@@ -360,39 +361,14 @@ async function statementsPerRequest(target: BenchChild, bearer: string, payload:
 async function subscribeActive(url: string, bearer: string) {
   const heard = new Map<string, number>();
   const waiters = new Map<string, (at: number) => void>();
-  const controller = new AbortController();
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${bearer}` },
-    body: body('subscription { integrationStatusChanged { id status } }'),
-    signal: controller.signal,
+  const { response, close } = await subscribeSse(url, bearer, 'subscription { integrationStatusChanged { id status } }', (payload) => {
+    const node = payload?.data?.integrationStatusChanged;
+    if (node?.status !== 'ACTIVE') return;
+    const when = performance.now();
+    heard.set(node.id, when);
+    waiters.get(node.id)?.(when);
   });
-  if (res.status !== 200) throw new Error(`subscription refused: HTTP ${res.status}`);
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  void (async () => {
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let at: number;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, at);
-          buffer = buffer.slice(at + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (!block.startsWith('event: next') || !data) continue;
-          const node = JSON.parse(data.slice(6))?.data?.integrationStatusChanged;
-          if (node?.status !== 'ACTIVE') continue;
-          const when = performance.now();
-          heard.set(node.id, when);
-          waiters.get(node.id)?.(when);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
+  if (response.status !== 200) throw new Error(`subscription refused: HTTP ${response.status}`);
   return {
     active(id: string, timeoutMs = 30_000): Promise<number> {
       const already = heard.get(id);
@@ -406,7 +382,7 @@ async function subscribeActive(url: string, bearer: string) {
         });
       });
     },
-    close: () => controller.abort(),
+    close,
   };
 }
 
