@@ -73,26 +73,26 @@ export async function rotateKeys(
   // name; one transaction per batch.
   const inBatch = <T>(fn: (tx: Tx) => Promise<T>) => transactionInRowScope<Tx, T>(prisma, { maintenance: 'rotate-keys' }, fn);
 
-  let integrations = 0;
-  for (;;) {
-    const [count, remaining] = await inBatch(async (tx) => [
-      await rewrapIntegrations(tx, keyring, staleIntegrations),
-      await tx.integration.count({ where: staleIntegrations }),
-    ]);
-    if (!count) break;
-    integrations += count;
-    onProgress({ table: 'Integration', rewrapped: integrations, remaining });
+  /** Batches of one table until none is left; how many rows it re-wrapped. */
+  async function rewrapAll(table: RotationProgress['table'], rewrapBatch: (tx: Tx) => Promise<number>, stale: (tx: Tx) => Promise<number>) {
+    let rewrapped = 0;
+    for (;;) {
+      const [count, remaining] = await inBatch(async (tx) => [await rewrapBatch(tx), await stale(tx)]);
+      if (!count) return rewrapped;
+      rewrapped += count;
+      onProgress({ table, rewrapped, remaining });
+    }
   }
 
-  let webhooks = 0;
-  for (;;) {
-    const [count, remaining] = await inBatch(async (tx) => [
-      await rewrapWebhooks(tx, keyring, staleWebhooks),
-      await tx.webhook.count({ where: staleWebhooks }),
-    ]);
-    if (!count) break;
-    webhooks += count;
-    onProgress({ table: 'Webhook', rewrapped: webhooks, remaining });
-  }
+  const integrations = await rewrapAll(
+    'Integration',
+    (tx) => rewrapIntegrations(tx, keyring, staleIntegrations),
+    (tx) => tx.integration.count({ where: staleIntegrations }),
+  );
+  const webhooks = await rewrapAll(
+    'Webhook',
+    (tx) => rewrapWebhooks(tx, keyring, staleWebhooks),
+    (tx) => tx.webhook.count({ where: staleWebhooks }),
+  );
   return { integrations, webhooks };
 }
