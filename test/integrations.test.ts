@@ -349,6 +349,9 @@ describe('reads', () => {
     );
     expect(aliased.res.data).toMatchObject({ all: { totalCount: 2 }, ai: { totalCount: 1 } });
     expect(aliased.transactions).toBe(1);
+    // two connections with the same arguments: each its own count
+    const two = await transactionsOf(`{ integrations(first: 1) { totalCount } webhooks(first: 1) { totalCount edges { node { id } } } }`);
+    expect(two.res.data).toEqual({ integrations: { totalCount: 2 }, webhooks: { totalCount: 0, edges: [] } });
   });
 
   it('serves the catalog with credential schemas and the tenant’s view of each provider', async () => {

@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { parseGlobalId } from './ids.ts';
-import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
+import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
@@ -26,6 +26,8 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
   }),
 });
 
+const apiKeyCount = pageCount((_args, ctx) => ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) }));
+
 builder.queryField('apiKeys', (t) =>
   t.prismaConnection(
     {
@@ -35,13 +37,10 @@ builder.queryField('apiKeys', (t) =>
       authScopes: ADMIN,
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        startCount(ctx, args, info, () => ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) }));
+        apiKeyCount.start(ctx, args, info);
         return ctx.db.apiKey.findMany({ ...query, where: apiKeyVisibility(ctx), orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        pageArgsGuard(args);
-        return startedCount(ctx, args, () => ctx.db.apiKey.count({ where: apiKeyVisibility(ctx) }));
-      },
+      totalCount: apiKeyCount.totalCount,
     },
     {
       name: 'ApiKeyConnection',

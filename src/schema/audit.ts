@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
+import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
@@ -22,6 +22,8 @@ builder.prismaNode('AuditEntry', {
   }),
 });
 
+const auditEntryCount = pageCount((args: { operation?: string | null }, ctx) => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
+
 builder.queryField('auditLog', (t) =>
   t.prismaConnection(
     {
@@ -32,13 +34,10 @@ builder.queryField('auditLog', (t) =>
       args: { operation: t.arg.string({ required: false, description: 'Only entries of this mutation.' }) },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        startCount(ctx, args, info, () => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
+        auditEntryCount.start(ctx, args, info);
         return ctx.db.auditEntry.findMany({ ...query, where: args.operation ? { operation: args.operation } : {}, orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        pageArgsGuard(args);
-        return startedCount(ctx, args, () => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
-      },
+      totalCount: auditEntryCount.totalCount,
     },
     {
       name: 'AuditEntryConnection',

@@ -1,7 +1,7 @@
 import { builder } from '../builder.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
-import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
+import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 builder.prismaNode('Event', {
   id: { field: 'id' },
@@ -20,6 +20,8 @@ builder.prismaNode('Event', {
   }),
 });
 
+const eventCount = pageCount((args: { type?: string | null }, ctx) => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
+
 builder.queryFields((t) => ({
   eventTypes: t.stringList({
     description:
@@ -35,13 +37,10 @@ builder.queryFields((t) => ({
       args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        startCount(ctx, args, info, () => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
+        eventCount.start(ctx, args, info);
         return ctx.db.event.findMany({ ...query, where: args.type ? { type: args.type } : {}, orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        pageArgsGuard(args);
-        return startedCount(ctx, args, () => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
-      },
+      totalCount: eventCount.totalCount,
     },
     {
       name: 'EventConnection',

@@ -5,7 +5,7 @@ import { credentialFields, publicCredentials } from '../integrations/present.ts'
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
+import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
 export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
@@ -103,6 +103,8 @@ function integrationFilter(args: { status?: IntegrationStatus | null; category?:
   return where;
 }
 
+const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) => ctx.db.integration.count({ where: integrationFilter(args) }));
+
 builder.queryFields((t) => ({
   integrations: t.prismaConnection(
     {
@@ -117,13 +119,10 @@ builder.queryFields((t) => ({
       },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        startCount(ctx, args, info, () => ctx.db.integration.count({ where: integrationFilter(args) }));
+        integrationCount.start(ctx, args, info);
         return ctx.db.integration.findMany({ ...query, where: integrationFilter(args), orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        pageArgsGuard(args);
-        return startedCount(ctx, args, () => ctx.db.integration.count({ where: integrationFilter(args) }));
-      },
+      totalCount: integrationCount.totalCount,
     },
     {
       name: 'IntegrationConnection',

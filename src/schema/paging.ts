@@ -1,4 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import type { Context } from '../context.ts';
 import { badArgument } from '../errors.ts';
 
 /** Page sizes of every connection (set once in src/builder.ts, stated in the paging arguments' descriptions). */
@@ -48,32 +49,35 @@ function selects(info: GraphQLResolveInfo, name: string): boolean {
   return info.fieldNodes.some((node) => within(node.selectionSet));
 }
 
-/** Counts started by a connection's page resolver, per request, by the connection's arguments. */
-const startedCounts = new WeakMap<object, Map<string, Promise<number>>>();
+type PageArgs = { first?: number | null; last?: number | null };
 
 /**
- * Starts a connection's count in the same tick as its page when the request selects `totalCount`,
- * so both reads share one transaction (src/db/tenant.ts batches the reads of a tick) instead of
- * the count running in a second one after the page (the connection's `totalCount` runs only once
- * the page resolved). Call it from the page resolver, after the argument guard; the connection's
- * `totalCount` takes the count with `startedCount`.
+ * A connection's count, started in the same tick as its page when the request selects
+ * `totalCount`, so both reads share one transaction (src/db/tenant.ts batches the reads of a tick)
+ * instead of the count running in a second one after the page (the connection's `totalCount` runs
+ * only once the page resolved). The page resolver calls `start` after its argument guard; `totalCount`
+ * is the connection's option of that name, and takes the started count (or counts anew).
  */
-export function startCount(ctx: object, args: object, info: GraphQLResolveInfo, count: () => Promise<number>): void {
-  if (!selects(info, 'totalCount')) return;
-  const promise = count();
-  // when the page fails, its count is never read: the page's error is the one reported
-  promise.catch(() => {});
-  let byArgs = startedCounts.get(ctx);
-  if (!byArgs) startedCounts.set(ctx, (byArgs = new Map()));
-  byArgs.set(JSON.stringify(args), promise);
-}
-
-/** The count `startCount` began for these arguments (taken once), else a new one. */
-export function startedCount(ctx: object, args: object, count: () => Promise<number>): Promise<number> {
-  const key = JSON.stringify(args);
-  const byArgs = startedCounts.get(ctx);
-  const started = byArgs?.get(key);
-  if (!started) return count();
-  byArgs!.delete(key);
-  return started;
+export function pageCount<Args extends object>(count: (args: Args, ctx: Context) => Promise<number>) {
+  /** Counts this connection's page resolver started, per request, by arguments. */
+  const startedCounts = new WeakMap<Context, Map<string, Promise<number>>>();
+  return {
+    start(ctx: Context, args: Args, info: GraphQLResolveInfo): void {
+      if (!selects(info, 'totalCount')) return;
+      const promise = count(args, ctx);
+      // when the page fails, its count is never read: the page's error is the one reported
+      promise.catch(() => {});
+      let byArgs = startedCounts.get(ctx);
+      if (!byArgs) startedCounts.set(ctx, (byArgs = new Map()));
+      byArgs.set(JSON.stringify(args), promise);
+    },
+    totalCount(_root: unknown, args: Args & PageArgs, ctx: Context): Promise<number> {
+      pageArgsGuard(args);
+      const key = JSON.stringify(args);
+      const started = startedCounts.get(ctx)?.get(key);
+      if (!started) return count(args, ctx);
+      startedCounts.get(ctx)!.delete(key);
+      return started;
+    },
+  };
 }

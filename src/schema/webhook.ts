@@ -5,7 +5,7 @@ import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, tryParseGlobalId } from './ids.ts';
-import { pageArgsGuard, startCount, startedCount, totalCountField } from './paging.ts';
+import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { payload } from './payload.ts';
 
 const READ = { 'webhooks:read': true } as const;
@@ -125,6 +125,8 @@ export const WebhookRef = builder.prismaNode('Webhook', {
   }),
 });
 
+const webhookCount = pageCount((_args, ctx) => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
+
 builder.queryFields((t) => ({
   webhooks: t.prismaConnection(
     {
@@ -134,13 +136,10 @@ builder.queryFields((t) => ({
       authScopes: READ,
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        startCount(ctx, args, info, () => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
+        webhookCount.start(ctx, args, info);
         return ctx.db.webhook.findMany({ ...query, where: webhooks.webhookVisibility(ctx), orderBy: { id: 'desc' } });
       },
-      totalCount: (_root, args, ctx) => {
-        pageArgsGuard(args);
-        return startedCount(ctx, args, () => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
-      },
+      totalCount: webhookCount.totalCount,
     },
     {
       name: 'WebhookConnection',
