@@ -16,7 +16,7 @@ import type PgBoss from 'pg-boss';
 import { v7 as uuidv7 } from 'uuid';
 import type { Services } from '../context.ts';
 import { insertManyStatement } from '../db/insert-many.ts';
-import { forTenant, tenantDb, type TenantTx } from '../db/tenant.ts';
+import { tenantDb, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
@@ -230,7 +230,7 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
     // Paused: held until resumeWebhook queues it again. Deleted or disabled: never sent.
     if (webhook.status === 'PAUSED' && !webhook.deletedAt) return report.delivery('paused');
     if (webhook.status === 'DISABLED' || webhook.deletedAt) {
-      await forTenant(services.prisma, tenantId).webhookDelivery.update({
+      await tenantDb(services.prisma, tenantId).webhookDelivery.update({
         where: { id: deliveryId },
         data: { status: 'FAILED', nextAttemptAt: null, version: { increment: 1 } },
       });
