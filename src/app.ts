@@ -12,6 +12,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { auditPlugin } from './audit/plugin.ts';
+import { ChangeVersions, followChanges, responseCache } from './cache/response-cache.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { AuthenticationError, createAuthenticator } from './auth/viewer.ts';
 import type { Config } from './config.ts';
@@ -186,6 +187,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       readQueues: () => readQueueStats(queue.boss.getDb(), [VERIFY_QUEUE, DELIVER_QUEUE], database.queue.schema),
     });
     const tracing = await createTracing(config.tracing, logger);
+    const versions = new ChangeVersions();
+    if (config.responseCache) await followChanges(versions, { eventTarget, database }, logger);
     if (config.worker) {
       const report = jobReporter(metrics, tracing);
       await queue.work(VERIFY_QUEUE, 2, tracing.traceJob(VERIFY_QUEUE, verifyIntegrationWorker(services, report)));
@@ -245,6 +248,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.plugin,
         ...tracing.plugins,
         auditPlugin((req) => requestInfo.get(req)?.requestId),
+        // last: an answer it gives stops execution after every other plugin has seen it start
+        ...(config.responseCache ? [responseCache(versions, { onLookup: (outcome) => metrics.responseCache.inc({ outcome }) })] : []),
       ],
       context: async ({ request, req }) => {
         let viewer;

@@ -52,6 +52,8 @@ export interface Config {
   queueMaintenanceSeconds: number;
   rateLimitRpm?: number;
   introspection: boolean;
+  /** GRAPHQL_RESPONSE_CACHE: keep answers of the integrations read model (src/cache/response-cache.ts). */
+  responseCache: boolean;
   /** Persisted operations from a manifest, when TRUSTED_DOCUMENTS names one. */
   trustedDocuments?: TrustedDocumentsConfig;
   logLevel: string;
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
     introspection: bool('GRAPHQL_INTROSPECTION', true),
+    responseCache: bool('GRAPHQL_RESPONSE_CACHE', true),
     trustedDocuments,
     logLevel: str('LOG_LEVEL') ?? 'info',
     worker: bool('WORKER', true),

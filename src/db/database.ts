@@ -19,6 +19,11 @@ export interface Database {
   adapter: SqlMigrationAwareDriverAdapterFactory;
   /** How pg-boss reaches the same database. */
   queue: PgBoss.DatabaseOptions;
+  /**
+   * Embedded only: hears NOTIFY on a channel (on a server, src/events/pg-event-target.ts holds a
+   * LISTEN connection of its own, shared by every instance).
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -152,6 +157,7 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     prisma,
     adapter,
     queue: { db: pgliteExecutor(pglite) },
+    listen: (channel, onPayload) => pglite.listen(channel, onPayload),
     close: async () => {
       await prisma.$disconnect();
       await pglite.close();

@@ -11,7 +11,14 @@
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 
-const CHANNEL = 'icp_pubsub';
+export const CHANNEL = 'icp_pubsub';
+
+/**
+ * Dispatched to this process's listeners (no payload) when the LISTEN connection is lost, and
+ * when it listens again: what was announced in between went unheard.
+ */
+export const LISTEN_LOST = 'listen:lost';
+export const LISTEN_RESTORED = 'listen:restored';
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
 
 export interface PgEventTarget extends EventTarget {
@@ -39,13 +46,16 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
 
   /** Connects and listens; a first attempt that fails throws (the app does not start), a later one tries again. */
   async function listen(first = false): Promise<void> {
-    const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen' });
+    // keep-alive probes notice a connection that died without a word (a partition), which
+    // would otherwise look like a quiet channel
+    const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('notification', deliver);
     let lost = false;
     const reconnect = (err?: Error) => {
       if (lost || closed) return;
       lost = true;
       if (err) logger.error({ err }, 'pub/sub LISTEN connection lost; reconnecting');
+      local.dispatchEvent(new Event(LISTEN_LOST));
       client.end().catch(() => {});
       setTimeout(() => void listen(), RECONNECT_DELAYS_MS[Math.min(failures++, RECONNECT_DELAYS_MS.length - 1)]).unref();
     };
@@ -56,7 +66,10 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
       await client.query(`LISTEN ${CHANNEL}`);
       if (closed) return void client.end().catch(() => {});
       listener = client;
-      if (failures) logger.info('pub/sub LISTEN connection restored');
+      if (!first) {
+        logger.info('pub/sub LISTEN connection restored');
+        local.dispatchEvent(new Event(LISTEN_RESTORED));
+      }
       failures = 0;
     } catch (err) {
       if (!first) return reconnect(err as Error);

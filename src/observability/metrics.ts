@@ -28,6 +28,7 @@ export interface Metrics {
   requestDuration: Histogram<'operation'>;
   deliveries: Counter<'outcome'>;
   verifications: Counter<'provider' | 'outcome'>;
+  responseCache: Counter<'outcome'>;
   /** The Yoga plugin that counts and times GraphQL requests. */
   plugin: Plugin;
   /** The text exposition of every metric, queue gauges read fresh. */
@@ -165,6 +166,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['provider', 'outcome'] as const,
     registers,
   });
+  const responseCache = new Counter({
+    name: 'icp_graphql_response_cache_total',
+    help: 'Cacheable GraphQL queries: hit (answered from the response cache), miss (executed and kept), bypass (executed, not kept)',
+    labelNames: ['outcome'],
+    registers,
+  });
   const queueJobs = new Gauge({
     name: 'icp_queue_jobs',
     help: 'Unfinished jobs by queue and state: ready (could run now), scheduled (waiting for a later start), active',
@@ -203,6 +210,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     requestDuration,
     deliveries,
     verifications,
+    responseCache,
     plugin: graphqlPlugin(requests, requestDuration),
     async scrape() {
       await refreshQueues();

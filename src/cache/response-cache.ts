@@ -1,0 +1,241 @@
+/**
+ * Answers of the integrations read model, kept in memory and given again while nothing they
+ * read has changed. A read of a tenant's integrations page costs a row-security transaction,
+ * Prisma and the executor (about 90% of that request); a dashboard asks it again and again.
+ *
+ * What may be kept: queries whose every field is in CACHED_FIELDS. They read Integration rows
+ * and the built-in provider catalog, and nothing else (test/unit/response-cache.test.ts fails
+ * when a cached type gains a field nobody has classified). Routing (`resolveRoute`), webhooks,
+ * events and the rest are always executed.
+ *
+ * When it is given again: its key names the document, operation, variables, tenant, application
+ * and scopes (what those fields' answers depend on), and the tenant's change version at the
+ * start of execution. The version moves
+ *   - when a database trigger announces a committed change of the tenant's Integration rows
+ *     (prisma/migrations/…_integration_change_notices): every writer, every instance;
+ *   - at once, in this process, when a mutation of the tenant ends, before its answer is sent,
+ *     so a client reads its own writes here without waiting for the announcement.
+ * An answer is stored under the version read before execution, so an answer that raced a change
+ * is stored under a version that is already gone. While the announcements cannot be heard (the
+ * LISTEN connection is lost), nothing is read from or stored in the cache, and what it held is
+ * dropped when they are heard again. Answers with errors are never kept; every answer expires
+ * after TTL_MS regardless.
+ *
+ * Another instance sees a change when its announcement arrives (milliseconds, the same path as
+ * subscriptions). A request with `Cache-Control: no-cache` (or `no-store`) is executed, and its
+ * answer not kept.
+ */
+import { getOperationAST, TypeInfo, visit, visitWithTypeInfo, BREAK, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { Context } from '../context.ts';
+import type { Database } from '../db/database.ts';
+import { CHANNEL, LISTEN_LOST, LISTEN_RESTORED } from '../events/pg-event-target.ts';
+import type { Logger } from '../log.ts';
+
+/** The topic of the trigger's announcements; their data is the tenant id. */
+export const INTEGRATION_CHANGED = 'integration:changed';
+
+/** The fields a kept answer may hold, by type: each reads Integration rows or the static catalog. */
+export const CACHED_FIELDS: Record<string, readonly string[]> = {
+  Query: ['integrations', 'integration', 'providers', 'provider'],
+  IntegrationConnection: ['edges', 'pageInfo', 'totalCount'],
+  IntegrationEdge: ['cursor', 'node'],
+  PageInfo: ['endCursor', 'hasNextPage', 'hasPreviousPage', 'startCursor'],
+  Integration: [
+    'createdAt',
+    'createdBy',
+    'credentialFields',
+    'credentials',
+    'deletedAt',
+    'enabledCapabilities',
+    'id',
+    'inboundWebhookUrl',
+    'lastError',
+    'metadata',
+    'provider',
+    'status',
+    'updatedAt',
+    'updatedBy',
+    'verifiedAt',
+    'version',
+  ],
+  CredentialValue: ['isSet', 'key', 'sensitive', 'value'],
+  Provider: ['capabilities', 'category', 'credentialSchema', 'displayName', 'id', 'integration', 'isConfigured', 'name'],
+  CredentialField: ['defaultValue', 'description', 'enumValues', 'key', 'label', 'pattern', 'required', 'sensitive', 'type'],
+};
+
+/** Fields of the types above that are never kept: they read other tables. */
+export const UNCACHED_FIELDS = ['Integration.routingRules'];
+
+const TTL_MS = 60_000;
+const MAX_BYTES = 64 * 1024 * 1024;
+/** Tenants whose versions are remembered; past it, every version starts again (a cache flush). */
+const MAX_TENANTS = 100_000;
+
+/**
+ * Each tenant's change version, as this process has heard it. Versions come from one counter and
+ * never repeat, so forgetting them all (a new epoch) can never bring an old answer back.
+ */
+export class ChangeVersions {
+  #counter = 1;
+  #epoch = 0;
+  #byTenant = new Map<string, number>();
+  #hearing: boolean;
+
+  /** `hearing`: whether changes made elsewhere are heard from the start (false until LISTEN is up). */
+  constructor(hearing = true) {
+    this.#hearing = hearing;
+  }
+
+  /** The tenant's version, or undefined while changes may go unheard (then nothing is cached). */
+  of(tenantId: string): string | undefined {
+    return this.#hearing ? `${this.#epoch}.${this.#byTenant.get(tenantId) ?? 0}` : undefined;
+  }
+
+  changed(tenantId: string): void {
+    if (this.#byTenant.size >= MAX_TENANTS && !this.#byTenant.has(tenantId)) this.#forgetAll();
+    this.#byTenant.set(tenantId, this.#counter++);
+  }
+
+  /** Changes may go unheard from now on (the LISTEN connection is lost). */
+  deaf(): void {
+    this.#hearing = false;
+    this.#forgetAll();
+  }
+
+  /** Changes are heard again; what was kept before may have missed some. */
+  hearing(): void {
+    this.#forgetAll();
+    this.#hearing = true;
+  }
+
+  #forgetAll() {
+    this.#byTenant.clear();
+    this.#epoch = this.#counter++;
+  }
+}
+
+/**
+ * Moves `versions` on the database's announcements: heard through the PostgreSQL event target
+ * (whose connection can be lost and restored), or on the embedded database itself.
+ */
+export async function followChanges(versions: ChangeVersions, source: { eventTarget?: EventTarget; database: Database }, logger: Logger) {
+  const { eventTarget, database } = source;
+  if (eventTarget) {
+    eventTarget.addEventListener(INTEGRATION_CHANGED, (event) => versions.changed(String((event as CustomEvent).detail)));
+    eventTarget.addEventListener(LISTEN_LOST, () => versions.deaf());
+    eventTarget.addEventListener(LISTEN_RESTORED, () => versions.hearing());
+    return;
+  }
+  if (!database.listen) throw new Error('the database cannot announce changes');
+  await database.listen(CHANNEL, (payload) => {
+    try {
+      const { topic, data } = JSON.parse(payload) as { topic: string; data: unknown };
+      if (topic === INTEGRATION_CHANGED) versions.changed(String(data));
+    } catch (err) {
+      logger.warn({ err }, 'ignored a malformed change announcement');
+    }
+  });
+}
+
+/** Whether every field a document selects is one of CACHED_FIELDS (and it is a query). */
+export function isCacheable(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): boolean {
+  if (getOperationAST(document, operationName)?.operation !== 'query') return false;
+  const typeInfo = new TypeInfo(schema);
+  let cacheable = true;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        if (node.name.value === '__typename') return;
+        const parent = typeInfo.getParentType();
+        if (!parent || !CACHED_FIELDS[parent.name]?.includes(node.name.value)) {
+          cacheable = false;
+          return BREAK;
+        }
+      },
+    }),
+  );
+  return cacheable;
+}
+
+/** Memo per parsed document (Yoga's parser cache hands out the same object for the same text). */
+function memoPerDocument<T>(compute: (document: DocumentNode, operationName: string | undefined) => T) {
+  const memo = new WeakMap<DocumentNode, Map<string | undefined, T>>();
+  return (document: DocumentNode, operationName: string | undefined): T => {
+    let byName = memo.get(document);
+    if (!byName) memo.set(document, (byName = new Map()));
+    if (!byName.has(operationName)) byName.set(operationName, compute(document, operationName));
+    return byName.get(operationName)!;
+  };
+}
+
+export interface ResponseCacheStats {
+  /** `hit`, `miss` (executed and kept), `bypass` (executed, not kept: asked, or not cacheable now). */
+  onLookup?(outcome: 'hit' | 'miss' | 'bypass'): void;
+}
+
+export function responseCache(versions: ChangeVersions, stats: ResponseCacheStats = {}): Plugin<Context> {
+  const answers = new LRUCache<string, object>({
+    maxSize: MAX_BYTES, // sized at set() by the answer's JSON
+    ttl: TTL_MS,
+  });
+  let documents = 0;
+  const documentIds = new WeakMap<DocumentNode, number>();
+  const documentId = (document: DocumentNode) => {
+    let id = documentIds.get(document);
+    if (id === undefined) documentIds.set(document, (id = ++documents));
+    return id;
+  };
+  let cacheable: ReturnType<typeof memoPerDocument<boolean>> | undefined;
+  const operationKind = memoPerDocument((document, name) => getOperationAST(document, name)?.operation);
+
+  return {
+    onSchemaChange({ schema }) {
+      cacheable = memoPerDocument((document, name) => isCacheable(schema, document, name));
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const ctx = args.contextValue;
+      const operationName = args.operationName ?? undefined;
+      if (operationKind(args.document, operationName) === 'mutation') {
+        const { tenantId } = ctx.viewer;
+        // whatever it did is committed when it ends: this process answers from the database next
+        return { onExecuteDone: () => versions.changed(tenantId) };
+      }
+      if (!cacheable?.(args.document, operationName)) return;
+      const version = versions.of(ctx.viewer.tenantId);
+      const asked = ctx.request.headers.get('cache-control');
+      if (version === undefined || (asked && /no-cache|no-store/i.test(asked))) {
+        stats.onLookup?.('bypass');
+        return;
+      }
+      const { viewer } = ctx;
+      const key = [
+        documentId(args.document),
+        operationName ?? '',
+        JSON.stringify(ctx.params.variables ?? null),
+        viewer.tenantId,
+        viewer.appId ?? '',
+        [...viewer.scopes].sort().join(' '),
+        version,
+      ].join('\n');
+      const kept = answers.get(key);
+      if (kept) {
+        stats.onLookup?.('hit');
+        return setResultAndStopExecution(kept);
+      }
+      return {
+        onExecuteDone({ result }) {
+          const answer = result as { errors?: unknown } | AsyncIterable<unknown>;
+          if (Symbol.asyncIterator in answer || answer.errors || versions.of(viewer.tenantId) !== version) {
+            stats.onLookup?.('bypass');
+            return;
+          }
+          stats.onLookup?.('miss');
+          answers.set(key, answer, { size: key.length + JSON.stringify(answer).length });
+        },
+      };
+    },
+  };
+}
