@@ -139,16 +139,18 @@ export async function followChanges(versions: ChangeVersions, source: { eventTar
   });
 }
 
-/** Whether every field a document selects is one of CACHED_FIELDS (and it is a query). */
+/** Whether a document is a query that reads data, and every field it selects is one of CACHED_FIELDS. */
 export function isCacheable(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): boolean {
   if (getOperationAST(document, operationName)?.operation !== 'query') return false;
   const typeInfo = new TypeInfo(schema);
   let cacheable = true;
+  let readsData = false;
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
         if (node.name.value === '__typename') return;
+        readsData = true;
         const parent = typeInfo.getParentType();
         if (!parent || !CACHED_FIELDS[parent.name]?.includes(node.name.value)) {
           cacheable = false;
@@ -157,7 +159,8 @@ export function isCacheable(schema: GraphQLSchema, document: DocumentNode, opera
       },
     }),
   );
-  return cacheable;
+  // `{ __typename }` reads nothing: keeping it would save nothing
+  return cacheable && readsData;
 }
 
 /** Memo per parsed document (Yoga's parser cache hands out the same object for the same text). */
@@ -227,13 +230,16 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
       }
       return {
         onExecuteDone({ result }) {
-          const answer = result as { errors?: unknown } | AsyncIterable<unknown>;
-          if (Symbol.asyncIterator in answer || answer.errors || versions.of(viewer.tenantId) !== version) {
+          const answer = result as { errors?: unknown; extensions?: unknown } | AsyncIterable<unknown>;
+          if (Symbol.asyncIterator in answer || answer.errors || answer.extensions || versions.of(viewer.tenantId) !== version) {
             stats.onLookup?.('bypass');
             return;
           }
           stats.onLookup?.('miss');
-          answers.set(key, answer, { size: key.length + JSON.stringify(answer).length });
+          // Yoga serialises a result with its own `stringify` when it has one: a kept answer is
+          // written out once (serialising a page was a quarter of the CPU of answering it again)
+          const json = JSON.stringify(answer);
+          answers.set(key, { ...answer, stringify: () => json }, { size: key.length + 2 * json.length });
         },
       };
     },

@@ -28,13 +28,14 @@ describe('isCacheable', () => {
     expect(cacheable('query Q { __typename providers { ...P } } fragment P on Provider { name isConfigured }')).toBe(true);
   });
 
-  it('refuses anything else: other fields, mutations, subscriptions, introspection', () => {
+  it('refuses anything else: other fields, mutations, subscriptions, introspection, no data at all', () => {
     expect(cacheable('{ integrations { edges { node { routingRules { id } } } } }')).toBe(false);
     expect(cacheable('{ integrations { totalCount } webhooks { totalCount } }')).toBe(false);
     expect(cacheable('{ node(id: "x") { id } }')).toBe(false);
     expect(cacheable('{ __schema { queryType { name } } }')).toBe(false);
     expect(cacheable('mutation { deleteIntegration(input: { id: "x" }) { __typename } }')).toBe(false);
     expect(cacheable('subscription { integrationStatusChanged { id } }')).toBe(false);
+    expect(cacheable('{ __typename }')).toBe(false);
     expect(cacheable('query A { integrations { totalCount } } query B { integrations { totalCount } }')).toBe(false);
     expect(cacheable('query A { integrations { totalCount } } query B { integrations { totalCount } }', 'A')).toBe(true);
   });
