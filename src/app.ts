@@ -35,6 +35,7 @@ import { blockFieldSuggestions } from './graphql-hardening/suggestions.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { BodyTooLarge, readBody } from './http/body.ts';
+import { createLeanPath } from './http/lean-graphql.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { handleInbound } from './inbound/handler.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
@@ -212,6 +213,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
 
+    // successful queries answered without Yoga's Fetch-API layer; everything else, and every
+    // failure, is Yoga's (src/http/lean-graphql.ts)
+    const lean = config.trustedDocuments?.only ? undefined : createLeanPath({ onAnswered: metrics.answered, onHandedOver: metrics.handedOver });
+
     const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
       schema,
       graphqlEndpoint: '/graphql',
@@ -248,10 +253,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         metrics.plugin,
         ...tracing.plugins,
         auditPlugin((req) => requestInfo.get(req)?.requestId),
+        ...(lean ? [lean.plugin] : []),
         // last: an answer it gives stops execution after every other plugin has seen it start
         ...(config.responseCache ? [responseCache(versions, { onLookup: (outcome) => metrics.responseCache.inc({ outcome }) })] : []),
       ],
       context: async ({ request, req }) => {
+        lean?.rethrowFailedContext(req);
         let viewer;
         try {
           viewer = await authenticate(request.headers);
@@ -294,13 +301,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           res.once('close', () => streams.delete(res));
         }
         if (req.method === 'POST') {
+          let body: Buffer;
           try {
             // read with the limit here; Yoga takes an already-read body as is
-            (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+            body = (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
           } catch (err) {
             if (!(err instanceof BodyTooLarge)) throw err;
             return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
           }
+          if (lean && (await lean.answer(yoga, req, res, body))) return;
         }
         return yoga.requestListener(req, res);
       }

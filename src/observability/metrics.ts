@@ -31,6 +31,10 @@ export interface Metrics {
   responseCache: Counter<'outcome'>;
   /** The Yoga plugin that counts and times GraphQL requests. */
   plugin: Plugin;
+  /** Counts and times a request the lean path answered (src/http/lean-graphql.ts): always `ok`. */
+  answered(operationName: string | null, seconds: number): void;
+  /** Names the operation of a request the lean path handed to Yoga with a result (no parse there). */
+  handedOver(request: Request, operationName: string | null): void;
   /** The text exposition of every metric, queue gauges read fresh. */
   scrape(): Promise<string>;
 }
@@ -92,9 +96,7 @@ interface RequestState {
   errors: ResultErrors;
 }
 
-function graphqlPlugin(requests: Metrics['requests'], duration: Metrics['requestDuration']): Plugin {
-  const states = new WeakMap<Request, RequestState>();
-  const known = new Set<string>();
+function graphqlPlugin(requests: Metrics['requests'], duration: Metrics['requestDuration'], known: Set<string>, states: WeakMap<Request, RequestState>): Plugin {
   const markExecuted = (request: Request) => {
     const state = states.get(request);
     if (state) state.executed = true;
@@ -204,6 +206,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
   }
 
+  /** Operation names admitted as label values, and what is known of each request in flight. */
+  const known = new Set<string>();
+  const states = new WeakMap<Request, RequestState>();
   return {
     registry,
     requests,
@@ -211,7 +216,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
     deliveries,
     verifications,
     responseCache,
-    plugin: graphqlPlugin(requests, requestDuration),
+    plugin: graphqlPlugin(requests, requestDuration, known, states),
+    answered(operationName, seconds) {
+      const operation = operationLabel(known, operationName, true);
+      requests.inc({ operation, outcome: 'ok' });
+      requestDuration.observe({ operation }, seconds);
+    },
+    handedOver(request, operationName) {
+      const state = states.get(request);
+      if (!state) return;
+      state.name = operationName;
+      state.executed = true;
+    },
     async scrape() {
       await refreshQueues();
       return registry.metrics();

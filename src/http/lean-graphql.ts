@@ -1,0 +1,175 @@
+/**
+ * The lean path for the common GraphQL request: a POST of a JSON query from a client that is not
+ * a browser. It runs on Yoga's own envelop (the same parse and validation caches, plugins,
+ * context, masking and execution) but without Yoga's Fetch-API layer, whose Request and Response
+ * objects and promise plumbing were about a third of a small request's CPU, and answers 200 with
+ * the JSON Yoga would have written.
+ *
+ * Anything else is Yoga's, whole, before anything runs: another method, content type or `Accept`,
+ * an `Origin` (CORS), `extensions` (persisted operations), a document that does not parse or
+ * validate, a mutation or subscription, trusted-documents-only mode. And what goes wrong after
+ * something ran is handed to Yoga as it is, so Yoga answers exactly as it does for its own
+ * requests: a context that failed (401, 429) is thrown again by the context function instead of
+ * authenticating and counting the request twice (`rethrowFailedContext`), and a result with errors
+ * is given to Yoga in place of executing again (`plugin`), so nothing is executed or logged
+ * twice.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/** What this path uses of Yoga: its envelop, made for one request's initial context. */
+export interface Envelop {
+  getEnveloped(initialContext: never): {
+    schema: GraphQLSchema;
+    parse(source: string): DocumentNode;
+    validate(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[];
+    contextFactory(): unknown;
+    execute(args: ExecutionArgs): unknown;
+  };
+}
+
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/** The media type Yoga answers a successful query with, by `Accept`; undefined: let Yoga decide. */
+function answerMediaType(accept: string | undefined): string | undefined {
+  const asked = accept?.trim().toLowerCase();
+  if (!asked || asked === '*/*' || asked === 'application/json') return 'application/json';
+  if (asked === 'application/graphql-response+json') return asked;
+  return undefined;
+}
+
+interface Params {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The body as GraphQL parameters this path takes, or undefined. */
+function queryParams(body: Buffer): Params | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed) || typeof parsed.query !== 'string') return undefined;
+  for (const key in parsed) if (key !== 'query' && key !== 'variables' && key !== 'operationName') return undefined;
+  const { variables, operationName } = parsed;
+  if (variables != null && !isPlainObject(variables)) return undefined;
+  if (operationName != null && typeof operationName !== 'string') return undefined;
+  return parsed as unknown as Params;
+}
+
+/**
+ * The part of a Fetch Request that plugins and the context read on this path: its headers, by
+ * name. Node has already parsed them; no Request is built.
+ */
+function requestHead(req: IncomingMessage): Request {
+  const headers = {
+    get: (name: string) => {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+    has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
+  };
+  return { method: req.method, url: req.url, headers } as unknown as Request;
+}
+
+export interface LeanPathOptions {
+  /** An answer this path gave (operation name: null when anonymous), and its time in seconds. */
+  onAnswered?(operationName: string | null, seconds: number): void;
+  /** A request handed to Yoga with a result that ran here, and its operation's name. */
+  onHandedOver?(request: Request, operationName: string | null): void;
+}
+
+export interface LeanPath {
+  /** Goes in Yoga's plugins: gives Yoga the results with errors this path handed over. */
+  plugin: Plugin<{ req: IncomingMessage }>;
+  /** Throws, once, the error this path's context building met for `req` (the context function calls it first). */
+  rethrowFailedContext(req: IncomingMessage): void;
+  /** Answers the request (true), or leaves it to Yoga untouched or with what ran (false). */
+  answer(yoga: Envelop, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<boolean>;
+}
+
+export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
+  const handedOver = new WeakMap<IncomingMessage, { result?: ExecutionResult; error?: unknown; operationName: string | null }>();
+  const failedContexts = new WeakMap<IncomingMessage, { error: unknown }>();
+
+  return {
+    plugin: {
+      onParams({ request, setResult, setParamsHandler, context }) {
+        const req = (context as { req?: IncomingMessage }).req;
+        const given = req && handedOver.get(req);
+        if (!given) return;
+        handedOver.delete(req);
+        options.onHandedOver?.(request, given.operationName);
+        if (given.result) return setResult(given.result);
+        // execution threw: Yoga meets the same error where its own execution would have
+        setParamsHandler(() => {
+          throw given.error;
+        });
+      },
+    },
+
+    rethrowFailedContext(req) {
+      const failed = failedContexts.get(req);
+      if (!failed) return;
+      failedContexts.delete(req);
+      throw failed.error;
+    },
+
+    async answer(yoga, req, res, body) {
+      const started = performance.now();
+      const contentType = req.headers['content-type'];
+      const mediaType = answerMediaType(req.headers.accept);
+      if (!mediaType || !contentType || !JSON_CONTENT_TYPE.test(contentType) || req.headers.origin !== undefined) return false;
+      const params = queryParams(body);
+      if (!params) return false;
+
+      const enveloped = yoga.getEnveloped({ request: requestHead(req), params, req, res } as never);
+      let document: DocumentNode;
+      try {
+        document = enveloped.parse(params.query);
+      } catch {
+        return false;
+      }
+      const operation = getOperationAST(document, params.operationName);
+      if (operation?.operation !== 'query' || enveloped.validate(enveloped.schema, document).length) return false;
+
+      let contextValue;
+      try {
+        contextValue = (await enveloped.contextFactory()) as Record<string, unknown>;
+      } catch (error) {
+        failedContexts.set(req, { error });
+        return false;
+      }
+      const operationName = operation.name?.value ?? null;
+      let result: ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+      try {
+        result = (await enveloped.execute({
+          schema: enveloped.schema,
+          document,
+          contextValue,
+          variableValues: params.variables,
+          operationName: params.operationName,
+        })) as typeof result;
+      } catch (error) {
+        handedOver.set(req, { error, operationName });
+        return false;
+      }
+      if (Symbol.asyncIterator in result || result.errors?.length || result.extensions) {
+        handedOver.set(req, { result, operationName });
+        return false;
+      }
+      const text = result.stringify ? result.stringify(result) : JSON.stringify(result);
+      res.writeHead(200, { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      options.onAnswered?.(operationName, (performance.now() - started) / 1000);
+      return true;
+    },
+  };
+}
