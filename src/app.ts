@@ -329,6 +329,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
      * it is sane, else a new one, echoed back), tenant, operation, status and duration. Never
      * headers, variables or bodies.
      */
+    // its fields are fixed and none is a redaction path: the line skips pino's redaction pass
+    const accessLogger = logger.child({}, { redact: [] });
     function logAccess(req: IncomingMessage, res: ServerResponse) {
       const given = req.headers['x-request-id'];
       const requestId = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
@@ -337,7 +339,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       requestInfo.set(req, info);
       const started = performance.now();
       res.once('finish', () => {
-        logger.info(
+        accessLogger.info(
           { method: req.method, status: res.statusCode, durationMs: Math.round(performance.now() - started), ...info },
           'graphql request',
         );

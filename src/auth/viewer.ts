@@ -34,6 +34,9 @@ export interface AuthenticatorDeps {
 export type Authenticator = (headers: Headers) => Promise<Viewer>;
 
 export function createAuthenticator({ verifyJwt, prisma, logger }: AuthenticatorDeps): Authenticator {
+  /** The viewer of each claims object the verifier remembers (it hands out the same object again). */
+  const jwtViewers = new WeakMap<object, Viewer>();
+
   async function fromJwt(token: string): Promise<Viewer> {
     if (!verifyJwt) throw new AuthenticationError('bearer tokens are not configured on this server');
     let claims;
@@ -42,6 +45,12 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
     } catch (err) {
       throw new AuthenticationError(err instanceof TokenError ? err.message : 'the token is invalid');
     }
+    let viewer = jwtViewers.get(claims);
+    if (!viewer) jwtViewers.set(claims, (viewer = Object.freeze(viewerOfClaims(claims))));
+    return viewer;
+  }
+
+  function viewerOfClaims(claims: Awaited<ReturnType<JwtVerifier>>): Viewer {
     const tenantId = claims.tenant_id;
     if (typeof tenantId !== 'string' || !tenantId.trim()) {
       throw new AuthenticationError('the token has no tenant_id claim');

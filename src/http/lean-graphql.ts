@@ -64,19 +64,23 @@ function queryParams(body: Buffer): Params | undefined {
   return parsed as unknown as Params;
 }
 
-/**
- * The part of a Fetch Request that plugins and the context read on this path: its headers, by
- * name. Node has already parsed them; no Request is built.
- */
+/** The headers of a Fetch Request, read from what Node has already parsed. */
+class NodeHeaders {
+  constructor(private readonly req: IncomingMessage) {}
+
+  get(name: string): string | null {
+    const value = this.req.headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  has(name: string): boolean {
+    return this.req.headers[name.toLowerCase()] !== undefined;
+  }
+}
+
+/** The part of a Fetch Request that plugins and the context read on this path; none is built. */
 function requestHead(req: IncomingMessage): Request {
-  const headers = {
-    get: (name: string) => {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-    },
-    has: (name: string) => req.headers[name.toLowerCase()] !== undefined,
-  };
-  return { method: req.method, url: req.url, headers } as unknown as Request;
+  return { method: req.method, url: req.url, headers: new NodeHeaders(req) } as unknown as Request;
 }
 
 export interface LeanPathOptions {
