@@ -173,6 +173,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ]);
     // on a PostgreSQL server, subscribers hear changes made by every instance
     const eventTarget = config.databaseUrl ? await createPgEventTarget(config.databaseUrl, logger) : undefined;
+    // followed from the moment the LISTEN connection is up, so no loss of it goes unseen
+    const versions = new ChangeVersions();
+    if (config.responseCache) await followChanges(versions, { eventTarget, database }, logger);
     const services: Services = {
       config,
       publicUrl: config.publicUrl ?? origin(config.host, config.port),
@@ -188,8 +191,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       readQueues: () => readQueueStats(queue.boss.getDb(), [VERIFY_QUEUE, DELIVER_QUEUE], database.queue.schema),
     });
     const tracing = await createTracing(config.tracing, logger);
-    const versions = new ChangeVersions();
-    if (config.responseCache) await followChanges(versions, { eventTarget, database }, logger);
     if (config.worker) {
       const report = jobReporter(metrics, tracing);
       await queue.work(VERIFY_QUEUE, 2, tracing.traceJob(VERIFY_QUEUE, verifyIntegrationWorker(services, report)));
@@ -330,6 +331,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
      * headers, variables or bodies.
      */
     // its fields are fixed and none is a redaction path: the line skips pino's redaction pass
+    // (a field added to it is written as it is)
     const accessLogger = logger.child({}, { redact: [] });
     function logAccess(req: IncomingMessage, res: ServerResponse) {
       const given = req.headers['x-request-id'];

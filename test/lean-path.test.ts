@@ -73,7 +73,7 @@ describe('which requests the lean path answers', () => {
     expect(answered.at(-1)).toBeNull();
   });
 
-  it('leaves to Yoga what it does not take, before anything runs', async () => {
+  it('leaves to Yoga what it does not take', async () => {
     for (const [what, body, headers] of [
       ['another Accept', { query: '{ hello }' }, { accept: 'text/event-stream' }],
       ['two media types', { query: '{ hello }' }, { accept: 'application/json, */*' }],

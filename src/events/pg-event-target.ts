@@ -20,6 +20,13 @@ export const CHANNEL = 'icp_pubsub';
 export const LISTEN_LOST = 'listen:lost';
 export const LISTEN_RESTORED = 'listen:restored';
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
+/**
+ * A connection that died without a word (a partition, a frozen server) looks like a quiet
+ * channel: it is asked `SELECT 1` this often and given up when no answer comes in time (TCP
+ * keep-alive would take the system's 11 minutes).
+ */
+const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 export interface PgEventTarget extends EventTarget {
   close(): Promise<void>;
@@ -46,12 +53,12 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
 
   /** Connects and listens; a first attempt that fails throws (the app does not start), a later one tries again. */
   async function listen(first = false): Promise<void> {
-    // keep-alive probes notice a connection that died without a word (a partition), which
-    // would otherwise look like a quiet channel
-    const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    const client = new pg.Client({ connectionString, application_name: 'icp-pubsub-listen', query_timeout: HEARTBEAT_TIMEOUT_MS });
     client.on('notification', deliver);
     let lost = false;
+    let heartbeat: NodeJS.Timeout | undefined;
     const reconnect = (err?: Error) => {
+      clearInterval(heartbeat);
       if (lost || closed) return;
       lost = true;
       if (err) logger.error({ err }, 'pub/sub LISTEN connection lost; reconnecting');
@@ -66,6 +73,7 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
       await client.query(`LISTEN ${CHANNEL}`);
       if (closed) return void client.end().catch(() => {});
       listener = client;
+      heartbeat = setInterval(() => void client.query('SELECT 1').catch((err: Error) => reconnect(err)), HEARTBEAT_MS).unref();
       if (!first) {
         logger.info('pub/sub LISTEN connection restored');
         local.dispatchEvent(new Event(LISTEN_RESTORED));

@@ -86,8 +86,8 @@ function requestHead(req: IncomingMessage): Request {
 export interface LeanPathOptions {
   /** An answer this path gave (operation name: null when anonymous), and its time in seconds. */
   onAnswered?(operationName: string | null, seconds: number): void;
-  /** A request handed to Yoga with a result that ran here, and its operation's name. */
-  onHandedOver?(request: Request, operationName: string | null): void;
+  /** A request handed to Yoga after something ran here (Yoga's Request for it, and what ran). */
+  onHandedOver?(request: Request, handedOver: { operationName: string | null; started: number; executed: boolean }): void;
 }
 
 export interface LeanPath {
@@ -99,8 +99,21 @@ export interface LeanPath {
   answer(yoga: Envelop, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<boolean>;
 }
 
+/** What ran here for a request handed to Yoga. */
+interface HandedOver {
+  /** Its operation's name (null: anonymous), as the metrics label it. */
+  operationName: string | null;
+  /** When this path began on it (`performance.now()`): the request's time counts from there. */
+  started: number;
+  /** Whether its context was built (a failed context is not): the metrics admit its name then. */
+  executed: boolean;
+  result?: ExecutionResult;
+  /** Execution threw. */
+  error?: unknown;
+}
+
 export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
-  const handedOver = new WeakMap<IncomingMessage, { result?: ExecutionResult; error?: unknown; operationName: string | null }>();
+  const handedOver = new WeakMap<IncomingMessage, HandedOver>();
   const failedContexts = new WeakMap<IncomingMessage, { error: unknown }>();
 
   return {
@@ -110,12 +123,15 @@ export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
         const given = req && handedOver.get(req);
         if (!given) return;
         handedOver.delete(req);
-        options.onHandedOver?.(request, given.operationName);
+        options.onHandedOver?.(request, given);
         if (given.result) return setResult(given.result);
         // execution threw: Yoga meets the same error where its own execution would have
-        setParamsHandler(() => {
-          throw given.error;
-        });
+        if ('error' in given) {
+          setParamsHandler(() => {
+            throw given.error;
+          });
+        }
+        // else its context failed: Yoga builds it, and the context function throws that again
       },
     },
 
@@ -136,40 +152,43 @@ export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
 
       const enveloped = yoga.getEnveloped({ request: requestHead(req), params, req, res } as never);
       let document: DocumentNode;
+      let operation;
       try {
         document = enveloped.parse(params.query);
+        operation = getOperationAST(document, params.operationName);
+        if (operation?.operation !== 'query' || enveloped.validate(enveloped.schema, document).length) return false;
       } catch {
+        // Yoga meets the same and answers it
         return false;
       }
-      const operation = getOperationAST(document, params.operationName);
-      if (operation?.operation !== 'query' || enveloped.validate(enveloped.schema, document).length) return false;
+      const operationName = operation.name?.value ?? null;
 
       let contextValue;
       try {
         contextValue = (await enveloped.contextFactory()) as Record<string, unknown>;
       } catch (error) {
         failedContexts.set(req, { error });
+        handedOver.set(req, { operationName, started, executed: false });
         return false;
       }
-      const operationName = operation.name?.value ?? null;
-      let result: ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+      let text: string;
       try {
-        result = (await enveloped.execute({
+        const result = (await enveloped.execute({
           schema: enveloped.schema,
           document,
           contextValue,
           variableValues: params.variables,
           operationName: params.operationName,
-        })) as typeof result;
+        })) as ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+        if (Symbol.asyncIterator in result || result.errors?.length || result.extensions) {
+          handedOver.set(req, { operationName, started, executed: true, result });
+          return false;
+        }
+        text = result.stringify ? result.stringify(result) : JSON.stringify(result);
       } catch (error) {
-        handedOver.set(req, { error, operationName });
+        handedOver.set(req, { operationName, started, executed: true, error });
         return false;
       }
-      if (Symbol.asyncIterator in result || result.errors?.length || result.extensions) {
-        handedOver.set(req, { result, operationName });
-        return false;
-      }
-      const text = result.stringify ? result.stringify(result) : JSON.stringify(result);
       res.writeHead(200, { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
       res.end(text);
       options.onAnswered?.(operationName, (performance.now() - started) / 1000);

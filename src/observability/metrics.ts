@@ -33,8 +33,11 @@ export interface Metrics {
   plugin: Plugin;
   /** Counts and times a request the lean path answered (src/http/lean-graphql.ts): always `ok`. */
   answered(operationName: string | null, seconds: number): void;
-  /** Names the operation of a request the lean path handed to Yoga with a result (no parse there). */
-  handedOver(request: Request, operationName: string | null): void;
+  /**
+   * A request the lean path handed to Yoga after something ran (no parse there): its operation's
+   * name, whether it executed, and its start, which was before Yoga's.
+   */
+  handedOver(request: Request, handedOver: { operationName: string | null; started: number; executed: boolean }): void;
   /** The text exposition of every metric, queue gauges read fresh. */
   scrape(): Promise<string>;
 }
@@ -222,11 +225,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       requests.inc({ operation, outcome: 'ok' });
       requestDuration.observe({ operation }, seconds);
     },
-    handedOver(request, operationName) {
+    handedOver(request, { operationName, started, executed }) {
       const state = states.get(request);
       if (!state) return;
       state.name = operationName;
-      state.executed = true;
+      state.executed = executed;
+      state.started = started;
     },
     async scrape() {
       await refreshQueues();
