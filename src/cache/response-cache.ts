@@ -30,7 +30,8 @@ import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { Context } from '../context.ts';
 import type { Database } from '../db/database.ts';
-import { CHANNEL, LISTEN_LOST, LISTEN_RESTORED } from '../events/pg-event-target.ts';
+import { CHANNEL, dispatchNotification, LISTEN_LOST, LISTEN_RESTORED } from '../events/pg-event-target.ts';
+import { isPlainResult } from '../graphql-hardening/result-errors.ts';
 import type { Logger } from '../log.ts';
 
 /** The topic of the trigger's announcements; their data is the tenant id. */
@@ -119,25 +120,20 @@ export class ChangeVersions {
 
 /**
  * Moves `versions` on the database's announcements: heard through the PostgreSQL event target
- * (whose connection can be lost and restored), or on the embedded database itself.
+ * (whose connection can be lost and restored), or on the embedded database itself, whose
+ * notifications are dispatched the same way.
  */
 export async function followChanges(versions: ChangeVersions, source: { eventTarget?: EventTarget; database: Database }, logger: Logger) {
-  const { eventTarget, database } = source;
-  if (eventTarget) {
-    eventTarget.addEventListener(INTEGRATION_CHANGED, (event) => versions.changed(String((event as CustomEvent).detail)));
-    eventTarget.addEventListener(LISTEN_LOST, () => versions.deaf());
-    eventTarget.addEventListener(LISTEN_RESTORED, () => versions.hearing());
-    return;
+  let { eventTarget } = source;
+  if (!eventTarget) {
+    const { database } = source;
+    if (!database.listen) throw new Error('the database cannot announce changes');
+    const local = (eventTarget = new EventTarget());
+    await database.listen(CHANNEL, (payload) => dispatchNotification(local, payload, logger));
   }
-  if (!database.listen) throw new Error('the database cannot announce changes');
-  await database.listen(CHANNEL, (payload) => {
-    try {
-      const { topic, data } = JSON.parse(payload) as { topic: string; data: unknown };
-      if (topic === INTEGRATION_CHANGED) versions.changed(String(data));
-    } catch (err) {
-      logger.warn({ err }, 'ignored a malformed change announcement');
-    }
-  });
+  eventTarget.addEventListener(INTEGRATION_CHANGED, (event) => versions.changed(String((event as CustomEvent).detail)));
+  eventTarget.addEventListener(LISTEN_LOST, () => versions.deaf());
+  eventTarget.addEventListener(LISTEN_RESTORED, () => versions.hearing());
 }
 
 /** Whether a document is a query that reads data, and every field it selects is one of CACHED_FIELDS. */
@@ -185,29 +181,29 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
     maxSize: MAX_BYTES, // sized at set() by the answer's JSON
     ttl: TTL_MS,
   });
-  let documents = 0;
-  const documentIds = new WeakMap<DocumentNode, number>();
-  const documentId = (document: DocumentNode) => {
-    let id = documentIds.get(document);
-    if (id === undefined) documentIds.set(document, (id = ++documents));
-    return id;
-  };
-  let cacheable: ReturnType<typeof memoPerDocument<boolean>> | undefined;
-  const operationKind = memoPerDocument((document, name) => getOperationAST(document, name)?.operation);
+  /**
+   * What one operation of a parsed document is to the cache: a mutation (moves its tenant's
+   * version), kept (with an id that stands for its document and name in keys), or neither.
+   */
+  let handlingOf: ((document: DocumentNode, operationName: string | undefined) => { kind: 'mutation' | 'kept' | 'executed'; id: number }) | undefined;
+  let operations = 0;
 
   return {
     onSchemaChange({ schema }) {
-      cacheable = memoPerDocument((document, name) => isCacheable(schema, document, name));
+      handlingOf = memoPerDocument((document, name) => ({
+        kind: getOperationAST(document, name)?.operation === 'mutation' ? 'mutation' : isCacheable(schema, document, name) ? 'kept' : 'executed',
+        id: ++operations,
+      }));
     },
     onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
-      const operationName = args.operationName ?? undefined;
-      if (operationKind(args.document, operationName) === 'mutation') {
+      const handling = handlingOf?.(args.document, args.operationName ?? undefined);
+      if (handling?.kind === 'mutation') {
         const { tenantId } = ctx.viewer;
         // whatever it did is committed when it ends: this process answers from the database next
         return { onExecuteDone: () => versions.changed(tenantId) };
       }
-      if (!cacheable?.(args.document, operationName)) return;
+      if (handling?.kind !== 'kept') return;
       const version = versions.of(ctx.viewer.tenantId);
       const asked = ctx.request.headers.get('cache-control');
       if (version === undefined || (asked && /no-cache|no-store/i.test(asked))) {
@@ -216,15 +212,7 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
       }
       const { viewer } = ctx;
       // claims are the caller's strings: JSON keeps each part apart whatever it holds
-      const key = JSON.stringify([
-        documentId(args.document),
-        operationName ?? null,
-        ctx.params.variables ?? null,
-        viewer.tenantId,
-        viewer.appId,
-        [...viewer.scopes].sort(),
-        version,
-      ]);
+      const key = JSON.stringify([handling.id, ctx.params.variables ?? null, viewer.tenantId, viewer.appId, [...viewer.scopes].sort(), version]);
       const kept = answers.get(key);
       if (kept) {
         stats.onLookup?.('hit');
@@ -232,8 +220,7 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
       }
       return {
         onExecuteDone({ result }) {
-          const answer = result as { errors?: unknown; extensions?: unknown } | AsyncIterable<unknown>;
-          if (Symbol.asyncIterator in answer || answer.errors || answer.extensions || versions.of(viewer.tenantId) !== version) {
+          if (!isPlainResult(result) || versions.of(viewer.tenantId) !== version) {
             stats.onLookup?.('bypass');
             return;
           }
@@ -242,7 +229,7 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
           // writes a result out with its own `stringify` when it has one, so a kept answer is
           // serialised once (serialising a page was a quarter of the CPU of answering it again);
           // anything that reads its data gets it parsed.
-          const json = JSON.stringify(answer);
+          const json = JSON.stringify(result);
           const kept = { stringify: () => json };
           Object.defineProperty(kept, 'data', { enumerable: true, get: () => (JSON.parse(json) as { data: unknown }).data });
           answers.set(key, kept, { size: 2 * (key.length + json.length) });

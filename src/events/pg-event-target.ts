@@ -28,6 +28,19 @@ const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
 const HEARTBEAT_MS = 10_000;
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
+/**
+ * Dispatches one notification of the channel (`{ topic, data }` JSON, from `dispatchEvent` below
+ * or from a trigger) to `target`'s listeners as a CustomEvent named by its topic.
+ */
+export function dispatchNotification(target: EventTarget, payload: string, logger: Logger): void {
+  try {
+    const { topic, data } = JSON.parse(payload) as { topic: string; data: unknown };
+    target.dispatchEvent(new CustomEvent(topic, { detail: data }));
+  } catch (err) {
+    logger.warn({ err }, 'ignored a malformed pub/sub notification');
+  }
+}
+
 export interface PgEventTarget extends EventTarget {
   close(): Promise<void>;
 }
@@ -42,13 +55,7 @@ export async function createPgEventTarget(connectionString: string, logger: Logg
   let failures = 0;
 
   function deliver(message: pg.Notification) {
-    if (message.channel !== CHANNEL || !message.payload) return;
-    try {
-      const { topic, data } = JSON.parse(message.payload) as { topic: string; data: unknown };
-      local.dispatchEvent(new CustomEvent(topic, { detail: data }));
-    } catch (err) {
-      logger.warn({ err }, 'ignored a malformed pub/sub notification');
-    }
+    if (message.channel === CHANNEL && message.payload) dispatchNotification(local, message.payload, logger);
   }
 
   /** Connects and listens; a first attempt that fails throws (the app does not start), a later one tries again. */

@@ -15,3 +15,14 @@ export function amendResultErrors(amend: (error: GraphQLError) => void): Plugin 
     },
   };
 }
+
+/**
+ * A single result with no errors and no extensions: what the lean path writes out as it is
+ * (src/http/lean-graphql.ts) and the response cache may keep (src/cache/response-cache.ts);
+ * anything else is Yoga's to process.
+ */
+export function isPlainResult(result: unknown): result is ExecutionResult {
+  if (typeof result !== 'object' || result === null || Symbol.asyncIterator in result) return false;
+  const { errors, extensions } = result as ExecutionResult;
+  return !errors?.length && !extensions;
+}

@@ -17,6 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { isPlainResult } from '../graphql-hardening/result-errors.ts';
 
 /** What this path uses of Yoga: its envelop, made for one request's initial context. */
 export interface Envelop {
@@ -84,8 +85,8 @@ function requestHead(req: IncomingMessage): Request {
 }
 
 export interface LeanPathOptions {
-  /** An answer this path gave (operation name: null when anonymous), and its time in seconds. */
-  onAnswered?(operationName: string | null, seconds: number): void;
+  /** An answer this path gave (operation name: null when anonymous), and when it began (`performance.now()`). */
+  onAnswered?(operationName: string | null, started: number): void;
   /** A request handed to Yoga after something ran here (Yoga's Request for it, and what ran). */
   onHandedOver?(request: Request, handedOver: { operationName: string | null; started: number; executed: boolean }): void;
 }
@@ -180,7 +181,7 @@ export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
           variableValues: params.variables,
           operationName: params.operationName,
         })) as ExecutionResult & { stringify?: (result: ExecutionResult) => string };
-        if (Symbol.asyncIterator in result || result.errors?.length || result.extensions) {
+        if (!isPlainResult(result)) {
           handedOver.set(req, { operationName, started, executed: true, result });
           return false;
         }
@@ -191,7 +192,7 @@ export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
       }
       res.writeHead(200, { 'content-type': `${mediaType}; charset=utf-8`, 'content-length': Buffer.byteLength(text) });
       res.end(text);
-      options.onAnswered?.(operationName, (performance.now() - started) / 1000);
+      options.onAnswered?.(operationName, started);
       return true;
     },
   };

@@ -31,8 +31,8 @@ export interface Metrics {
   responseCache: Counter<'outcome'>;
   /** The Yoga plugin that counts and times GraphQL requests. */
   plugin: Plugin;
-  /** Counts and times a request the lean path answered (src/http/lean-graphql.ts): always `ok`. */
-  answered(operationName: string | null, seconds: number): void;
+  /** Counts and times a request the lean path answered (src/http/lean-graphql.ts) from its start: always `ok`. */
+  answered(operationName: string | null, started: number): void;
   /**
    * A request the lean path handed to Yoga after something ran (no parse there): its operation's
    * name, whether it executed, and its start, which was before Yoga's.
@@ -99,7 +99,10 @@ interface RequestState {
   errors: ResultErrors;
 }
 
-function graphqlPlugin(requests: Metrics['requests'], duration: Metrics['requestDuration'], known: Set<string>, states: WeakMap<Request, RequestState>): Plugin {
+/** Counts and times one GraphQL request: its operation (admitted as a label or not), outcome and start. */
+type RecordRequest = (name: string | null | undefined, admit: boolean, outcome: string, started: number) => void;
+
+function graphqlPlugin(states: WeakMap<Request, RequestState>, record: RecordRequest): Plugin {
   const markExecuted = (request: Request) => {
     const state = states.get(request);
     if (state) state.executed = true;
@@ -135,9 +138,7 @@ function graphqlPlugin(requests: Metrics['requests'], duration: Metrics['request
       const state = states.get(request);
       states.delete(request);
       if (!state || (!state.graphql && response.status < 400)) return;
-      const operation = operationLabel(known, state.name, state.executed);
-      requests.inc({ operation, outcome: requestOutcome(response.status, state.errors) });
-      duration.observe({ operation }, (performance.now() - state.started) / 1000);
+      record(state.name, state.executed, requestOutcome(response.status, state.errors), state.started);
     },
   };
 }
@@ -212,6 +213,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
   /** Operation names admitted as label values, and what is known of each request in flight. */
   const known = new Set<string>();
   const states = new WeakMap<Request, RequestState>();
+  const record: RecordRequest = (name, admit, outcome, started) => {
+    const operation = operationLabel(known, name, admit);
+    requests.inc({ operation, outcome });
+    requestDuration.observe({ operation }, (performance.now() - started) / 1000);
+  };
   return {
     registry,
     requests,
@@ -219,11 +225,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     deliveries,
     verifications,
     responseCache,
-    plugin: graphqlPlugin(requests, requestDuration, known, states),
-    answered(operationName, seconds) {
-      const operation = operationLabel(known, operationName, true);
-      requests.inc({ operation, outcome: 'ok' });
-      requestDuration.observe({ operation }, seconds);
+    plugin: graphqlPlugin(states, record),
+    answered(operationName, started) {
+      record(operationName, true, 'ok', started);
     },
     handedOver(request, { operationName, started, executed }) {
       const state = states.get(request);
