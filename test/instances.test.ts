@@ -3,7 +3,7 @@
  * a subscriber connected to one instance hears the changes made through the other.
  */
 import { afterAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/app.ts';
+import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 const servers: TestServer[] = [];
@@ -12,11 +12,24 @@ afterAll(async () => {
   for (const s of servers.reverse()) await s.close();
 });
 
+/**
+ * An instance whose OpenAI verifications fail at once (nothing listens on port 9), on a database
+ * of its own or on another instance's; closed after the file.
+ */
+async function startInstance(options: { shareDatabaseWith?: TestServer } = {}) {
+  const server = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' }, options);
+  servers.push(server);
+  return server;
+}
+
+/** Instances A and B on one database. */
+async function startPair() {
+  const a = await startInstance();
+  return { a, b: await startInstance({ shareDatabaseWith: a }) };
+}
+
 it.skipIf(!onPostgres)('streams status changes made on instance A to a subscriber on instance B', async () => {
-  const a = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' });
-  servers.push(a);
-  const b = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' }, { shareDatabaseWith: a });
-  servers.push(b);
+  const { a, b } = await startPair();
   const token = await a.token({ tenant_id: 'two-instances' });
 
   const res = await fetch(`${b.url}/graphql`, {
@@ -53,10 +66,7 @@ it.skipIf(!onPostgres)('streams status changes made on instance A to a subscribe
 });
 
 it.skipIf(!onPostgres)('a page kept by instance B’s response cache shows a change made through instance A', async () => {
-  const a = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' });
-  servers.push(a);
-  const b = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' }, { shareDatabaseWith: a });
-  servers.push(b);
+  const { a, b } = await startPair();
   const token = await a.token({ tenant_id: 'two-instances-cache' });
   const created = await a.gql(
     `mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-two" }, metadata: { v: 1 } }) {
@@ -68,7 +78,6 @@ it.skipIf(!onPostgres)('a page kept by instance B’s response cache shows a cha
   const PAGE = '{ integrations(first: 5) { edges { node { metadata } } } }';
   const metadataOnB = async () => (await b.gql(PAGE, {}, { token })).data.integrations.edges[0].node.metadata;
   expect(await metadataOnB()).toEqual({ v: 1 });
-  const { eventually } = await import('./helpers/app.ts');
   // kept by B once verification (on either instance's worker) has written its verdict
   await eventually(
     async () => {
@@ -98,11 +107,9 @@ async function adminOf(server: TestServer) {
 
 const META_PAGE = '{ integrations(first: 5) { edges { node { metadata } } } }';
 
-/** A server whose tenant has one integration, verified (ERROR: nothing listens on port 9), and its kept page. */
-async function serverWithKeptPage(tenant: string, options: { shareDatabaseWith?: TestServer } = {}) {
-  const { eventually } = await import('./helpers/app.ts');
-  const server = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' }, options);
-  servers.push(server);
+/** An instance, a token of `tenant`, and that tenant's integrations page with the SQL statements it took. */
+async function instanceWithPage(tenant: string) {
+  const server = await startInstance();
   const token = await server.token({ tenant_id: tenant });
   const page = async () => {
     const before = server.queries.length;
@@ -110,11 +117,11 @@ async function serverWithKeptPage(tenant: string, options: { shareDatabaseWith?:
     expect(res.errors).toBeUndefined();
     return { metadata: res.data.integrations.edges[0]?.node.metadata, statements: server.queries.length - before };
   };
-  return { server, token, page, eventually };
+  return { server, token, page };
 }
 
 it.skipIf(!onPostgres)('a change nobody announced is not given from the cache after its LISTEN connection was lost and restored', async () => {
-  const { server, token, page, eventually } = await serverWithKeptPage('listen-lost');
+  const { server, token, page } = await instanceWithPage('listen-lost');
   await server.gql(`mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-lost" }, metadata: { v: 1 } }) { __typename } }`, {}, { token });
   await eventually(async () => ((await page()).statements === 0 ? true : undefined), 10_000, 'a kept page', 100);
 
@@ -138,7 +145,7 @@ it.skipIf(!onPostgres)('a change nobody announced is not given from the cache af
 });
 
 it.skipIf(!onPostgres)('a mutation’s change is read at once through the instance it was made on, announcement or not', async () => {
-  const { server, token, page, eventually } = await serverWithKeptPage('own-writes');
+  const { server, token, page } = await instanceWithPage('own-writes');
   const admin = await adminOf(server);
   try {
     await admin.query(`ALTER TABLE "Integration" DISABLE TRIGGER announce_change`);
@@ -160,15 +167,14 @@ it.skipIf(!onPostgres)('a mutation’s change is read at once through the instan
 });
 
 it.skipIf(!onPostgres)('two tenants at the same change version (a fresh instance) never share a kept answer', async () => {
-  const { server: a, eventually } = await serverWithKeptPage('iso-1');
+  const a = await startInstance();
   for (const tenant of ['iso-1', 'iso-2']) {
     const token = await a.token({ tenant_id: tenant });
     await a.gql(`mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-iso" }, metadata: { t: "${tenant}" } }) { __typename } }`, {}, { token });
     await eventually(async () => ((await a.gql('{ integrations { edges { node { status } } } }', {}, { token })).data.integrations.edges[0].node.status === 'ERROR' ? true : undefined));
   }
   // b started after every change: both tenants are at its first version
-  const b = await startTestServer({ OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' }, { shareDatabaseWith: a });
-  servers.push(b);
+  const b = await startInstance({ shareDatabaseWith: a });
   for (const tenant of ['iso-1', 'iso-2', 'iso-1', 'iso-2']) {
     const res = await b.gql(META_PAGE, {}, { token: await b.token({ tenant_id: tenant }) });
     expect(res.data.integrations.edges.map((e: any) => e.node.metadata)).toEqual([{ t: tenant }]);
@@ -176,7 +182,7 @@ it.skipIf(!onPostgres)('two tenants at the same change version (a fresh instance
 });
 
 it.skipIf(!onPostgres)('a LISTEN connection that stops answering without a word is given up and made again', async (ctx) => {
-  const { server, token, page, eventually } = await serverWithKeptPage('listen-frozen');
+  const { server, token, page } = await instanceWithPage('listen-frozen');
   await server.gql(`mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-frozen" } }) { __typename } }`, {}, { token });
   await eventually(async () => ((await page()).statements === 0 ? true : undefined), 10_000, 'a kept page', 100);
   const admin = await adminOf(server);
@@ -203,7 +209,7 @@ it.skipIf(!onPostgres)('an API instance without a worker and a separate worker p
   const { spawn } = await import('node:child_process');
   const path = await import('node:path');
   const { startFakeApi, stripeBalance } = await import('./helpers/fake-api.ts');
-  const { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, eventually } = await import('./helpers/app.ts');
+  const { TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } = await import('./helpers/app.ts');
   const stripe = await startFakeApi(stripeBalance('sk_test_worker'));
   const api = await startTestServer({ WORKER: 'false', STRIPE_API_BASE_URL: stripe.url });
   servers.push(api);
