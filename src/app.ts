@@ -17,7 +17,9 @@ import { createJwtVerifier } from './auth/jwt.ts';
 import { AuthenticationError, createAuthenticator } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import { createContext, type Context, type Services } from './context.ts';
+import { checkKeyring } from './crypto/key-check.ts';
 import { loadOrCreateLocalKeyring, parseKeyring, type Keyring } from './crypto/keyring.ts';
+import { decryptionAlarm } from './crypto/unreadable.ts';
 import { readOrCreateSecretFile } from './crypto/local-secret.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { isDatabaseUnavailable } from './db/errors.ts';
@@ -28,18 +30,24 @@ import { createPgEventTarget } from './events/pg-event-target.ts';
 import { createAppPubSub } from './events/pubsub.ts';
 import { reportRefusal } from './graphql-hardening/armor.ts';
 import { costLimitPlugin } from './graphql-hardening/cost.ts';
+import { executionLimitsPlugin } from './graphql-hardening/execution-limits.ts';
 import { CSRF_HEADER, csrfPrevention } from './graphql-hardening/csrf.ts';
 import { codeEveryError } from './graphql-hardening/error-codes.ts';
+import { inputLimitsPlugin } from './graphql-hardening/input-limits.ts';
 import { GRAPHIQL_TRUSTED_ONLY_NOTE, trustedDocumentsPlugin } from './graphql-hardening/persisted-operations.ts';
+import { refuseSubscriptionsUpFront } from './graphql-hardening/refused-subscriptions.ts';
 import { blockFieldSuggestions } from './graphql-hardening/suggestions.ts';
+import { valueFreeErrors, withoutOriginalError } from './graphql-hardening/value-free-errors.ts';
 import { VERIFY_QUEUE } from './integrations/service.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { BodyTooLarge, readBody } from './http/body.ts';
 import { createLeanPath } from './http/lean-graphql.ts';
+import { createClientGuard } from './http/client-limits.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { handleInbound } from './inbound/handler.ts';
 import { verifyIntegrationWorker } from './jobs/verify-integration.ts';
 import { DELIVERY_CONCURRENCY, deliveryWorker } from './webhooks/deliver.ts';
+import { sealPlaintextHeaders } from './webhooks/headers.ts';
 import { MAX_TIMEOUT_MS } from './webhooks/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { serveMetrics } from './observability/endpoint.ts';
@@ -142,6 +150,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   server.on('request', (req: IncomingMessage, res: ServerResponse) => (serve && phase === 'ready' ? serve(req, res) : answerWhileNotReady(phase, req, res)));
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    migrationUrl: config.databaseMigrationUrl,
     dataDir: config.dataDir,
     inMemory: options.inMemory,
     onQuery: options.onQuery,
@@ -151,6 +160,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await migrate(database, logger);
     phase = 'starting';
     const keyring = await resolveKeyring(config, database, logger);
+    // a keyring that cannot read what is stored must not run (src/crypto/key-check.ts); it reads
+    // every tenant's sealed rows, which only the schema's owner may (src/db/owner.ts)
+    await database.asOwner((owner) => checkKeyring(owner.prisma, keyring, logger));
+    // webhook header values stored in clear by an older version are sealed before any delivery
+    const sealedHeaders = await database.asOwner((owner) => sealPlaintextHeaders(owner.prisma, keyring));
+    if (sealedHeaders) logger.info({ webhooks: sealedHeaders }, 'sealed the static header values of webhooks that held them in clear');
     const jwtSecret = await resolveJwtSecret(config, database, logger);
     const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds, config.queueMaintenanceSeconds);
     await queue.start([
@@ -176,20 +191,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // followed from the moment the LISTEN connection is up, so no loss of it goes unseen
     const versions = new ChangeVersions();
     if (config.responseCache) await followChanges(versions, { eventTarget, database }, logger);
+    const metrics = createMetrics({
+      logger,
+      readQueues: () => readQueueStats(queue.boss.getDb(), [VERIFY_QUEUE, DELIVER_QUEUE], database.queue.schema),
+    });
     const services: Services = {
       config,
       publicUrl: config.publicUrl ?? origin(config.host, config.port),
       logger,
       prisma: database.prisma,
       keyring,
+      decryptionFailed: decryptionAlarm(logger, metrics.decryptionFailures),
       queue,
       outbox: new Outbox(queue),
       pubsub: createAppPubSub(eventTarget),
     };
-    const metrics = createMetrics({
-      logger,
-      readQueues: () => readQueueStats(queue.boss.getDb(), [VERIFY_QUEUE, DELIVER_QUEUE], database.queue.schema),
-    });
     const tracing = await createTracing(config.tracing, logger);
     if (config.worker) {
       const report = jobReporter(metrics, tracing);
@@ -204,6 +220,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
 
     const rateLimit = createRateLimit(database.prisma, config.rateLimitRpm);
+    // per-client limits before authentication: failures, /hooks, streams (src/http/client-limits.ts)
+    const guard = createClientGuard(config.clientLimits, config.trustProxyHops, logger);
+
+    /** Open subscription streams: ended at shutdown, so their clients reconnect elsewhere at once. */
+    const streams = new Set<ServerResponse>();
+    /**
+     * A subscription takes a stream slot of its address and tenant when it starts, whatever the
+     * request's Accept header (Yoga streams to any that allows text/event-stream, and to none),
+     * and is ended at shutdown.
+     */
+    const streamAdmission: Plugin<{ req: IncomingMessage; res: ServerResponse } & Partial<Context>> = {
+      onSubscribe({ args, setResultAndStopExecution }) {
+        const { req, res, viewer } = args.contextValue;
+        if (!viewer) return;
+        const refusal = guard.admitStream(req, res, viewer.tenantId);
+        if (refusal) return setResultAndStopExecution({ errors: [refusal] });
+        streams.add(res);
+        res.once('close', () => streams.delete(res));
+      },
+    };
 
     /** What the access log says of a request, filled in as Yoga learns it. */
     const requestInfo = new WeakMap<IncomingMessage, { requestId?: string; tenantId?: string; operationName?: string }>();
@@ -241,12 +277,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxRequestBodySize: false,
       plugins: [
         csrfPrevention(),
+        // before every plugin that can refuse a subscription, so it sees each one start
+        refuseSubscriptionsUpFront(),
+        streamAdmission,
         ...(config.trustedDocuments ? [trustedDocumentsPlugin(config.trustedDocuments)] : []),
         // Limits well above every documented operation and GraphiQL's introspection, well below abuse.
         maxDepthPlugin({ n: DOCUMENT_LIMITS.depth, ignoreIntrospection: true, exposeLimits: true, ...reportRefusal }),
         maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, exposeLimits: true, ...reportRefusal }),
         maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens, exposeLimits: true }),
+        // after max-tokens (it wraps its parser) and before anything reads the variables
+        inputLimitsPlugin(),
+        valueFreeErrors(),
         costLimitPlugin({ maxCost: DOCUMENT_LIMITS.cost }),
+        executionLimitsPlugin(config.execution),
         blockFieldSuggestions(),
         codeEveryError(),
         ...(config.introspection ? [] : [disableIntrospection()]),
@@ -258,13 +301,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         // last: an answer it gives stops execution after every other plugin has seen it start
         ...(config.responseCache ? [responseCache(versions, { onLookup: (outcome) => metrics.responseCache.inc({ outcome }) })] : []),
       ],
-      context: async ({ request, req }) => {
+      context: async ({ request, req, res }) => {
         lean?.rethrowFailedContext(req);
         let viewer;
         try {
           viewer = await authenticate(request.headers);
         } catch (err) {
-          if (err instanceof AuthenticationError) throw unauthenticated(err.message);
+          if (err instanceof AuthenticationError) throw await guard.authenticationFailed(req, unauthenticated(err.message));
           throw err;
         }
         const info = requestInfo.get(req);
@@ -285,22 +328,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           if (original && !(original instanceof GraphQLError)) {
             logger.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error in a resolver');
           }
-          return maskError(error, message, isDev);
+          // Yoga's isDev defaults to NODE_ENV=development when not given
+          const dev = isDev ?? process.env.NODE_ENV === 'development';
+          return withoutOriginalError(maskError(error, message, dev), dev);
         },
       },
     });
-
-    /** Open subscription streams: ended at shutdown, so their clients reconnect elsewhere at once. */
-    const streams = new Set<ServerResponse>();
 
     async function route(req: IncomingMessage, res: ServerResponse) {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (path === '/graphql') {
         logAccess(req, res);
-        if (req.headers.accept?.includes('text/event-stream')) {
-          streams.add(res);
-          res.once('close', () => streams.delete(res));
-        }
         if (req.method === 'POST') {
           let body: Buffer;
           try {
@@ -315,8 +353,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         return yoga.requestListener(req, res);
       }
       const hook = /^\/hooks\/([a-z0-9_]+)\/([A-Za-z0-9_-]{16,128})$/.exec(path);
-      if (hook) return handleInbound(services, req, res, hook[1]!, hook[2]!);
-      if (path === '/metrics') return serveMetrics(metrics, config.metricsToken, req, res);
+      if (hook) return (await guard.refusedHook(req, res, hook[2]!)) ? undefined : handleInbound(services, req, res, hook[1]!, hook[2]!);
+      if (path === '/metrics') return serveMetrics(metrics, config, req, res);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz') {
         const up = await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false);

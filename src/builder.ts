@@ -15,6 +15,7 @@ import { DateTimeResolver, JSONObjectResolver, JSONResolver, URLResolver } from 
 import type { Scope } from './auth/scopes.ts';
 import type { Context } from './context.ts';
 import { forbidden } from './errors.ts';
+import { limitJson } from './graphql-hardening/input-limits.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/paging.ts';
@@ -39,6 +40,9 @@ export const builder = new SchemaBuilder<{
     // A type's own scopes are checked once per object (when GraphQL completes it) rather than
     // before each of its fields: the same rule, a tenth of the checks on a page of objects.
     runScopesOnType: true,
+    // a subscription's scopes are checked when it starts, so a caller without them gets one
+    // refusal instead of a stream that sends a FORBIDDEN frame per event (and its timing)
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       'integrations:read': ctx.viewer.scopes.has('integrations:read'),
       'integrations:write': ctx.viewer.scopes.has('integrations:write'),
@@ -100,8 +104,9 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('JSONObject', JSONObjectResolver);
+// no NUL, at most 32 levels deep and 64 KiB (src/graphql-hardening/input-limits.ts)
+builder.addScalarType('JSON', JSONResolver, limitJson<unknown>(JSONResolver));
+builder.addScalarType('JSONObject', JSONObjectResolver, limitJson<Record<string, unknown>>(JSONObjectResolver));
 // graphql-scalars' URL throws a bare TypeError ("Invalid URL") for a bad variable value, which
 // clients saw as a masked INTERNAL_SERVER_ERROR; as a GraphQLError it is the client's input error
 // (found by the fuzz drill, test/drill/fuzz.ts)
@@ -110,7 +115,7 @@ builder.addScalarType('URL', URLResolver, {
     try {
       return URLResolver.parseValue(value) as URL;
     } catch (err) {
-      throw err instanceof GraphQLError ? err : new GraphQLError(`Value is not a valid URL: ${String(value).slice(0, 100)}`);
+      throw err instanceof GraphQLError ? err : new GraphQLError('Value is not a valid URL');
     }
   },
 });

@@ -23,6 +23,11 @@ export interface Config {
   /** PUBLIC_URL; when unset, the address the server is listening on (see `publicUrl()` in app.ts). */
   publicUrl?: string;
   databaseUrl?: string;
+  /**
+   * DATABASE_MIGRATION_URL: the role that owns the schema (src/db/owner.ts). When set, migrations
+   * and maintenance run as it, and the DATABASE_URL role only reads and writes rows.
+   */
+  databaseMigrationUrl?: string;
   dataDir: string;
   auth: {
     jwtSecret?: string;
@@ -51,7 +56,13 @@ export interface Config {
   /** How often the queue looks for expired jobs (a crashed worker's) and other maintenance. */
   queueMaintenanceSeconds: number;
   rateLimitRpm?: number;
+  /** Per-client limits on what costs work before anyone is authenticated (src/http/client-limits.ts). */
+  clientLimits: ClientLimitsConfig;
+  /** TRUST_PROXY_HOPS: reverse proxies in front whose X-Forwarded-For entry names the client (src/http/client-address.ts). */
+  trustProxyHops: number;
   introspection: boolean;
+  /** What one request may take while it runs (src/graphql-hardening/execution-limits.ts). */
+  execution: { deadlineMs: number; maxListItems: number };
   /** GRAPHQL_RESPONSE_CACHE: keep answers of the integrations read model (src/cache/response-cache.ts). */
   responseCache: boolean;
   /** Persisted operations from a manifest, when TRUSTED_DOCUMENTS names one. */
@@ -61,10 +72,22 @@ export interface Config {
   worker: boolean;
   /** SHUTDOWN_TIMEOUT_SECONDS: how long SIGTERM waits for in-flight requests and jobs. */
   shutdownTimeoutMs: number;
-  /** METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it is open. */
+  /** METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, only local clients get it. */
   metricsToken?: string;
   /** OpenTelemetry tracing, on when an OTLP endpoint is configured (src/observability/tracing.ts). */
   tracing?: TracingConfig;
+}
+
+/** Each 0 turns that limit off. */
+export interface ClientLimitsConfig {
+  /** AUTH_FAILURE_LIMIT_PER_MINUTE: failed authentications per client address (default 30). */
+  authFailuresPerMinute: number;
+  /** HOOKS_LIMIT_PER_MINUTE: `/hooks/…` requests per client address, and per integration token (default 600). */
+  hooksPerMinute: number;
+  /** SSE_STREAM_LIMIT_PER_IP: open subscription streams per client address (default 100). */
+  sseStreamsPerIp: number;
+  /** SSE_STREAM_LIMIT_PER_TENANT: open subscription streams per tenant (default 200). */
+  sseStreamsPerTenant: number;
 }
 
 export interface TracingConfig {
@@ -162,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
     databaseUrl,
+    databaseMigrationUrl: url('DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     auth: {
       jwtSecret: str('AUTH_JWT_SECRET'),
@@ -179,7 +203,18 @@ export function loadConfig(env: Env = process.env): Config {
     webhooks,
     queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
+    clientLimits: {
+      authFailuresPerMinute: int('AUTH_FAILURE_LIMIT_PER_MINUTE', 30, 0, 1_000_000),
+      hooksPerMinute: int('HOOKS_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+      sseStreamsPerIp: int('SSE_STREAM_LIMIT_PER_IP', 100, 0, 1_000_000),
+      sseStreamsPerTenant: int('SSE_STREAM_LIMIT_PER_TENANT', 200, 0, 1_000_000),
+    },
+    trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     introspection: bool('GRAPHQL_INTROSPECTION', true),
+    execution: {
+      deadlineMs: int('GRAPHQL_EXECUTION_TIMEOUT_MS', 10_000, 1, 300_000),
+      maxListItems: int('GRAPHQL_MAX_LIST_ITEMS', 25_000, 1, 1_000_000),
+    },
     responseCache: bool('GRAPHQL_RESPONSE_CACHE', true),
     trustedDocuments,
     logLevel: str('LOG_LEVEL') ?? 'info',
@@ -190,6 +225,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     problems.push('AUTH_JWT_SECRET: use at least 32 characters for an HS256 secret');
+  }
+  if (config.databaseMigrationUrl && !config.databaseUrl) {
+    problems.push('DATABASE_MIGRATION_URL: needs DATABASE_URL (the embedded database runs as one role)');
   }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     problems.push('METRICS_TOKEN: use at least 16 characters');

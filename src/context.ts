@@ -5,6 +5,7 @@
 import type { Viewer } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Keyring } from './crypto/keyring.ts';
+import type { DecryptionAlarm } from './crypto/unreadable.ts';
 import type { TenantDb } from './db/tenant.ts';
 import type { Outbox } from './events/outbox.ts';
 import type { PubSub } from './events/pubsub.ts';
@@ -22,6 +23,8 @@ export interface Services {
   /** Unscoped: for authentication, workers and migrations, never for request data. */
   prisma: PrismaClient;
   keyring: Keyring;
+  /** A sealed record that did not open at run time: counted and logged (src/crypto/unreadable.ts). */
+  decryptionFailed: DecryptionAlarm;
   queue: JobQueue;
   outbox: Outbox;
   pubsub: PubSub;

@@ -3,6 +3,7 @@
  * union); anything else that escapes a resolver is unexpected and masked (src/app.ts).
  */
 import { GraphQLError } from 'graphql';
+import { isGlobalIdOf } from './schema/ids.ts';
 
 export type ErrorCode =
   | 'VALIDATION'
@@ -36,10 +37,19 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * "<what> <id> was not found", with the id only when it is a well-formed global id of that type:
+ * any other value the client sent is left out (it might be a secret in the wrong field).
+ */
+function notFoundMessage(what: string, id: string) {
+  return isGlobalIdOf(what, id) ? `${what} ${id} was not found` : `${what} was not found: the id given is not a well-formed ${what} id`;
+}
+
 export class NotFoundError extends AppError {
   readonly code = 'NOT_FOUND' as const;
+  /** `id` is the global id the client sent (repeated only when it is well-formed, see notFoundMessage). */
   constructor(what: string, id: string) {
-    super(`${what} ${id} was not found`);
+    super(notFoundMessage(what, id));
   }
 }
 
@@ -88,7 +98,7 @@ export function forbidden(message: string) {
 
 /** A lookup outside a mutation's result union (a subscription's target) that found nothing. */
 export function notFound(what: string, id: string) {
-  return new GraphQLError(`${what} ${id} was not found`, { extensions: { code: 'NOT_FOUND' } });
+  return new GraphQLError(notFoundMessage(what, id), { extensions: { code: 'NOT_FOUND' } });
 }
 
 export function badArgument(argument: string, message: string) {

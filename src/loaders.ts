@@ -2,6 +2,7 @@
  * Per-request DataLoaders for lookups that Pothos's Prisma selections cannot fold into the
  * parent query (the provider catalog lives in code, not in a table).
  */
+import { TENANT_CAPS } from './db/tenant-caps.ts';
 import DataLoader from 'dataloader';
 import type { TenantDb } from './db/tenant.ts';
 import type { Integration, RoutingRule } from './generated/prisma/client.ts';
@@ -26,6 +27,8 @@ export function createLoaders(db: TenantDb): Loaders {
       const rules = await db.routingRule.findMany({
         where: { OR: [{ integrationId: { in: list } }, { fallbackIntegrationId: { in: list } }] },
         orderBy: RULE_LIST_ORDER,
+        // the cap the cost model counts on, held even for rows from before it (src/db/tenant-caps.ts)
+        take: TENANT_CAPS.routingRules,
       });
       return list.map((id) => rules.filter((r) => r.integrationId === id || r.fallbackIntegrationId === id));
     }),

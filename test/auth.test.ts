@@ -63,6 +63,54 @@ describe('bearer JWT (HS256)', () => {
     const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
     await expect401({ authorization: `Bearer ${token}` }, /no tenant_id/);
   });
+  it('refuses a token without exp (it would never expire)', async () => {
+    const forever = await new SignJWT({ tenant_id: 'acme' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(secret);
+    await expect401({ authorization: `Bearer ${forever}` }, /no "exp" claim/);
+  });
+  it('refuses a token issued in the future, or not valid yet, beyond 5 s of clock skew', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (iat: number, nbf?: number) => {
+      const jwt = new SignJWT({ tenant_id: 'acme' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(now + 600);
+      return (nbf === undefined ? jwt : jwt.setNotBefore(nbf)).sign(secret);
+    };
+    await expect401({ authorization: `Bearer ${await sign(now + 60)}` }, /"iat" claim is in the future/);
+    await expect401({ authorization: `Bearer ${await sign(now, now + 60)}` }, /"nbf" claim is in the future/);
+    // inside the tolerance: a clock a little ahead of ours is fine
+    const res = await server.gql('{ viewer { tenantId } }', {}, { token: await sign(now + 2, now + 2) });
+    expect(res.data?.viewer.tenantId).toBe('acme');
+  });
+  it('takes only a short plain identifier as tenant_id, sub or app_id, refusing the rest naming the claim and never its value', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ tenant_id: 'x'.repeat(129) }, 'tenant_id'],
+      [{ tenant_id: 'acme\u0000' }, 'tenant_id'],
+      [{ tenant_id: 'acme\u001bpwned' }, 'tenant_id'],
+      [{ tenant_id: 'ac\nme' }, 'tenant_id'],
+      [{ tenant_id: 'acme corp' }, 'tenant_id'],
+      [{ tenant_id: '' }, 'tenant_id'],
+      [{ tenant_id: 42 }, 'tenant_id'],
+      [{ tenant_id: ['acme'] }, 'tenant_id'],
+      [{ tenant_id: 'acme', sub: 'alice\u0000' }, 'sub'],
+      [{ tenant_id: 'acme', sub: 7 }, 'sub'],
+      [{ tenant_id: 'acme', app_id: '' }, 'app_id'],
+      [{ tenant_id: 'acme', app_id: `app"${'y'.repeat(10)}` }, 'app_id'],
+      [{ tenant_id: 'acme', app_id: false }, 'app_id'],
+    ];
+    for (const [claims, claim] of cases) {
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(secret);
+      const res = await server.gql('{ __typename }', {}, { token });
+      expect(res.status, JSON.stringify(claims)).toBe(401);
+      expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(res.errors?.[0]?.message).toContain(`"${claim}" claim is not accepted`);
+      const value = claims[claim];
+      if (typeof value === 'string' && value) expect(res.raw).not.toContain(JSON.stringify(value).slice(1, -1));
+    }
+    expect(server.logs.join('')).not.toContain('acme\\u001bpwned');
+    // and accepts the identifiers identity providers issue: 128 characters, emails, auth0|…, base64
+    const token = await server.token({ tenant_id: `org_${'9'.repeat(124)}`, sub: 'auth0|5f7c8ec7c33c6c004bbafe82', app_id: 'YWJj+ZGVm/Zw==' });
+    expect((await server.gql('{ viewer { actorId appId } }', {}, { token })).data?.viewer).toEqual({ actorId: 'auth0|5f7c8ec7c33c6c004bbafe82', appId: 'YWJj+ZGVm/Zw==' });
+    const email = await server.token({ tenant_id: 'tenant:eu-1.acme', sub: 'alice.o-neil@example.com' });
+    expect((await server.gql('{ viewer { tenantId actorId } }', {}, { token: email })).data?.viewer).toEqual({ tenantId: 'tenant:eu-1.acme', actorId: 'alice.o-neil@example.com' });
+  });
   it('refuses a malformed Authorization header and garbage tokens', async () => {
     await expect401({ authorization: 'Basic abc' }, /Bearer <JWT>/);
     await expect401({ authorization: 'Bearer not.a.jwt' }, /malformed or invalid/);
@@ -135,7 +183,7 @@ describe('document limits', () => {
     const tooDeep = await server.gql(deep, {}, { token });
     expect(tooDeep.errors?.[0]?.message).toMatch(/depth/i);
     const documented = await server.gql(
-      `{ webhooks(first: 25) { totalCount edges { node { id deliveries(first: 10) { edges { node { id status attempts { attemptNumber responseStatus } event { type } } } } } } } }`,
+      `{ webhooks(first: 25) { totalCount edges { node { id deliveries(first: 3) { edges { node { id status attempts { attemptNumber responseStatus } event { type } } } } } } } }`,
       {},
       { token },
     );
@@ -226,7 +274,7 @@ describe('API keys', () => {
     expect(invalid.data.createApiKey.code).toBe('VALIDATION');
     expect(invalid.data.createApiKey.fieldErrors).toEqual([
       { path: ['name'], message: 'must be 1 to 100 characters' },
-      { path: ['scopes', '1'], message: 'unknown scope "root"' },
+      { path: ['scopes', '1'], message: 'unknown scope (known: integrations:read, integrations:write, webhooks:read, webhooks:write, admin)' },
     ]);
   });
 

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 import { startReceiver, type Receiver } from './helpers/receiver.ts';
+import { forTenant } from '../src/db/tenant.ts';
 
 const WHSEC = 'whsec_inboundTestSecret123';
 const TWILIO_TOKEN = 'twilio-auth-token-0123456789abcd';
@@ -126,6 +127,25 @@ describe('Stripe callbacks', () => {
     expect((await post(stripeHook, body, { 'stripe-signature': stripeSignature(body) })).status).toBe(413);
   });
 
+  it.each([
+    ['a type of 100 KB', { id: 'evt_long_type', type: `charge.${'x'.repeat(100_000)}` }, /type must be at most 200 characters/],
+    ['a type with a space', { id: 'evt_space_type', type: 'charge refunded' }, /type must be letters, digits/],
+    ['a type with a line separator', { id: 'evt_sep_type', type: 'charge.\u2028refunded' }, /type must be letters, digits/],
+    ['an id of 100 KB', { id: `evt_${'1'.repeat(100_000)}`, type: 'charge.refunded' }, /id must be 1 to 256 characters/],
+    ['a payload over 256 KiB', { id: 'evt_fat', type: 'charge.refunded', data: { object: { pad: 'x'.repeat(300 * 1024) } } }, /payload must be at most 256 KiB/],
+    ['a payload nested 1000 deep', { id: 'evt_deep', type: 'charge.refunded', data: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) }, /nests more than 32 levels/],
+  ])('refuses a signed event with %s (400, nothing stored or relayed)', async (_name, event, reason) => {
+    const body = JSON.stringify({ object: 'event', ...event });
+    const before = receiver.received.length;
+    const res = await post(stripeHook, body, { 'content-type': 'application/json', 'stripe-signature': stripeSignature(body) });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).error).toMatch(reason);
+    const stored = await forTenant(server.app.database.prisma, 'inbound').event.count({ where: { sourceIntegrationId: Buffer.from(stripeId, 'base64').toString().split(':')[1], providerEventId: event.id } });
+    expect(stored).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.received.length).toBe(before);
+  });
+
   it('moves the integration to ERROR on account.application.deauthorized', async () => {
     const body = JSON.stringify({ id: 'evt_deauth', type: 'account.application.deauthorized', data: { object: {} } });
     expect((await post(stripeHook, body, { 'content-type': 'application/json', 'stripe-signature': stripeSignature(body) })).status).toBe(200);
@@ -201,5 +221,28 @@ describe('Acrobat Sign', () => {
     const res = await fetch(clicksign.inboundWebhookUrl);
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('inboundWebhookUrl', () => {
+  it('is shown only to callers that may change integrations (integrations:write); null to readers', async () => {
+    const tok = await server.token({ tenant_id: 'inbound-url' });
+    const certisign = await configure({ provider: 'certisign', credentials: { api_token: 'cert-token' } }, tok);
+    expect(certisign.inboundWebhookUrl).toMatch(/\/hooks\/certisign\/[A-Za-z0-9_-]{16,}$/);
+    const QUERY = `query($id: ID!) { integration(id: $id) { inboundWebhookUrl } node(id: $id) { ... on Integration { inboundWebhookUrl } }
+      integrations { edges { node { inboundWebhookUrl } } } }`;
+    const reader = await server.token({ tenant_id: 'inbound-url', scope: 'integrations:read webhooks:write' });
+    const read = await server.gql(QUERY, { id: certisign.id }, { token: reader });
+    expect(read.errors).toBeUndefined();
+    expect(read.data.integration.inboundWebhookUrl).toBeNull();
+    expect(read.data.node.inboundWebhookUrl).toBeNull();
+    expect(read.data.integrations.edges.map((e: { node: unknown }) => e.node)).toEqual([{ inboundWebhookUrl: null }]);
+    expect(read.raw).not.toContain('/hooks/');
+    const writer = await server.token({ tenant_id: 'inbound-url', scope: 'integrations:write' });
+    const written = await server.gql(QUERY, { id: certisign.id }, { token: writer });
+    expect(written.data.integration.inboundWebhookUrl).toBe(certisign.inboundWebhookUrl);
+    expect(written.data.integrations.edges[0].node.inboundWebhookUrl).toBe(certisign.inboundWebhookUrl);
+    // the reader's answer is not served to the writer from a cache, nor the writer's to a reader
+    expect((await server.gql(QUERY, { id: certisign.id }, { token: reader })).data.integration.inboundWebhookUrl).toBeNull();
   });
 });

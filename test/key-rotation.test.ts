@@ -8,6 +8,7 @@ import { keyringFromKeys } from '../src/crypto/keyring.ts';
 import { rotateKeys } from '../src/crypto/rotate.ts';
 import { forTenant } from '../src/db/tenant.ts';
 import type { CredentialValue } from '../src/providers/types.ts';
+import { revealHeaders } from '../src/webhooks/headers.ts';
 import { signingSecrets } from '../src/webhooks/secrets.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { startReceiver, type Receiver } from './helpers/receiver.ts';
@@ -39,7 +40,8 @@ it('re-wraps every data key under the new key without touching ciphertexts', asy
     { token },
   );
   const hook = await server.gql(
-    `mutation($url: URL!) { createWebhook(input: { name: "r", url: $url, eventTypes: ["*"] }) { ... on CreateWebhookPayload { signingSecret webhook { id } } } }`,
+    `mutation($url: URL!) { createWebhook(input: { name: "r", url: $url, eventTypes: ["*"], headers: { Authorization: "Bearer rotate-me" } }) {
+      ... on CreateWebhookPayload { signingSecret webhook { id } } } }`,
     { url: receiver.url },
     { token },
   );
@@ -52,6 +54,8 @@ it('re-wraps every data key under the new key without touching ciphertexts', asy
   const db = forTenant(prisma, 'rotation');
   const before = await db.integration.findFirstOrThrow();
   expect(before.secretKeyId).toBe('old');
+  const webhook0 = await db.webhook.findFirstOrThrow();
+  expect(webhook0.headersKeyId).toBe('old');
 
   const ring = keyringFromKeys([{ id: 'new', key: NEW }, { id: 'old', key: OLD }]);
   const progress: unknown[] = [];
@@ -65,8 +69,12 @@ it('re-wraps every data key under the new key without touching ciphertexts', asy
   const creds = revealCredentials(newOnly, { ...after, config: after.config as Record<string, CredentialValue> }, credentialsAad(after.tenantId, after.id));
   expect(creds.secret_key).toBe('sk_test_rotateMe');
 
+  const webhookBefore = webhook0;
   const webhook = await db.webhook.findFirstOrThrow();
-  expect([webhook.secretKeyId, webhook.previousSecretKeyId]).toEqual(['new', 'new']);
+  expect([webhook.secretKeyId, webhook.previousSecretKeyId, webhook.headersKeyId]).toEqual(['new', 'new', 'new']);
+  // the static headers' data key is re-wrapped too, their ciphertext untouched
+  expect(Buffer.from(webhook.headersCiphertext!).equals(Buffer.from(webhookBefore.headersCiphertext!))).toBe(true);
+  expect(revealHeaders(newOnly, webhook)).toEqual({ Authorization: 'Bearer rotate-me' });
   const secrets = signingSecrets(newOnly, webhook, new Date());
   expect(secrets).toHaveLength(2);
   expect(secrets[1]).toBe(hook.data.createWebhook.signingSecret);

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { authorizedScrape } from '../src/observability/endpoint.ts';
+import { isLoopback, isLoopbackHost } from '../src/http/client-address.ts';
+import { authorizedScrape, scrapeAccess } from '../src/observability/endpoint.ts';
 import { MAX_OPERATION_NAMES, operationLabel, requestOutcome } from '../src/observability/metrics.ts';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 import { startFakeApi, stripeBalance, type FakeApi } from './helpers/fake-api.ts';
@@ -97,13 +98,56 @@ describe('access', () => {
     expect(res.text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
   });
 
-  it('is open without METRICS_TOKEN, which must be long enough when set', () => {
-    expect(authorizedScrape(undefined, undefined)).toBe(true);
-    expect(authorizedScrape('Bearer abc', undefined)).toBe(true);
+  it('needs the token when one is set, and a long enough one', () => {
     expect(authorizedScrape(undefined, METRICS_TOKEN)).toBe(false);
     expect(authorizedScrape(`Bearer ${METRICS_TOKEN}`, METRICS_TOKEN)).toBe(true);
+    // a configured token is needed even from loopback
+    expect(scrapeAccess(METRICS_TOKEN, undefined, true)).toBe('unauthorized');
+    expect(scrapeAccess(METRICS_TOKEN, `Bearer ${METRICS_TOKEN}`, false)).toBe('ok');
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(ConfigError);
     expect(loadConfig({}).metricsToken).toBeUndefined();
+  });
+
+  it('without METRICS_TOKEN, answers only local clients that no proxy forwarded, on a server bound to loopback (404 to others)', async () => {
+    expect(authorizedScrape(undefined, undefined)).toBe(false);
+    expect(authorizedScrape('Bearer abc', undefined)).toBe(false);
+    expect(scrapeAccess(undefined, undefined, true)).toBe('ok');
+    expect(scrapeAccess(undefined, 'Bearer abc', false)).toBe('hidden');
+    for (const address of ['127.0.0.1', '127.8.0.1', '::1', '::ffff:127.0.0.1']) expect(isLoopback(address), address).toBe(true);
+    for (const address of ['10.0.0.1', '203.0.113.9', '::ffff:10.0.0.1', '2001:db8::1', 'fe80::1', '', undefined]) expect(isLoopback(address), address).toBe(false);
+
+    const open = await startTestServer();
+    try {
+      const get = (headers: Record<string, string> = {}) => fetch(`${open.url}/metrics`, { headers });
+      const local = await get();
+      expect(local.status).toBe(200);
+      expect(await local.text()).toContain('# TYPE icp_graphql_requests_total counter');
+      // a reverse proxy on this machine makes every client a loopback peer: forwarded requests are not local
+      const proxied: Record<string, string>[] = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }];
+      for (const headers of proxied) {
+        const res = await get(headers);
+        expect(res.status, JSON.stringify(headers)).toBe(404);
+        expect(await res.json()).toEqual({ error: 'not found' });
+      }
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('without METRICS_TOKEN, answers 404 even to a loopback peer when the server listens beyond loopback (a same-host proxy adds no header)', async () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '']) expect(isLoopbackHost(host), host).toBe(false);
+
+    // as behind Envoy/Istio (connecting from 127.0.0.6) or HAProxy in TCP mode: loopback, no forwarding header
+    const exposed = await startTestServer({ HOST: '0.0.0.0' });
+    try {
+      const port = new URL(exposed.url).port;
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not found' });
+    } finally {
+      await exposed.close();
+    }
   });
 });
 

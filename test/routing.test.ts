@@ -212,7 +212,7 @@ it('lists integrations with their rules in a number of statements that does not 
 
 describe('validation and access', () => {
   it.each([
-    [{ capability: 'teleport', integrationId: () => twilio }, ['capability'], /unknown capability "teleport"/],
+    [{ capability: 'teleport', integrationId: () => twilio }, ['capability'], /^unknown capability \(known: .*\bsend_sms\b.*\)$/],
     [{ capability: 'send_sms', integrationId: () => stripe }, ['integrationId'], /stripe does not support "send_sms"/],
     [{ capability: 'send_sms', integrationId: () => twilio, fallbackIntegrationId: () => twilio }, ['fallbackIntegrationId'], /must differ/],
     [{ capability: 'send_whatsapp', integrationId: () => twilio, fallbackIntegrationId: () => plivo }, ['fallbackIntegrationId'], /plivo does not support "send_whatsapp"/],

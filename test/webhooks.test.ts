@@ -94,6 +94,16 @@ describe('createWebhook', () => {
     [{ headers: { 'webhook-signature': 'x' } }, ['headers', 'webhook-signature'], /cannot be overridden/],
     [{ headers: { 'x-ok': 'a\r\nb' } }, ['headers', 'x-ok'], /line breaks/],
     [{ retryPolicy: { maxAttempts: 0 } }, ['retryPolicy', 'maxAttempts'], /from 1/],
+    // bounds: what would be stored and then fail (or bloat) every delivery
+    [{ url: `https://1.1.1.1/${'a'.repeat(900_000)}` }, ['url'], /at most 2048 characters/],
+    [{ url: 'http://1.1.1.1:0/hooks' }, ['url'], /port/],
+    [{ headers: { 'x-sep': 'a\u2028b' } }, ['headers', 'x-sep'], /visible ASCII/],
+    [{ headers: { 'x-ctl': 'a\u0001b' } }, ['headers', 'x-ctl'], /visible ASCII/],
+    [{ headers: { 'x-del': 'a\u007fb' } }, ['headers', 'x-del'], /visible ASCII/],
+    [{ headers: { 'x-pad': ' padded' } }, ['headers', 'x-pad'], /space/],
+    [{ headers: { 'X-Twice': 'a', 'x-twice': 'b' } }, ['headers', 'x-twice'], /more than once/],
+    [{ headers: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-big-${i}`, 'v'.repeat(1000)])) }, ['headers'], /8192/],
+    [{ name: 'two\nlines' }, ['name'], /control characters/],
   ])('refuses invalid input with a field path (%#)', async (patch, path, message) => {
     const res = await createWebhook({ name: 'bad', url: ok.url, eventTypes: ['*'], ...patch });
     expect(res.code).toBe('VALIDATION');

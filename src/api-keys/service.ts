@@ -2,8 +2,11 @@
  * API keys: machine credentials minted by a tenant admin. The secret is returned once; only
  * its hash is kept. A key can hold at most the scopes of the credential that created it.
  */
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { generateApiKey } from '../auth/api-keys.ts';
-import { isScope, type Scope } from '../auth/scopes.ts';
+import { assertUnderCap } from '../db/tenant-caps.ts';
+import { tenantTransaction } from '../db/tenant.ts';
+import { isScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import type { RequestScope } from '../integrations/service.ts';
@@ -24,7 +27,7 @@ export async function createApiKey(
   const requested = input.scopes ?? [...viewer.scopes];
   const scopes: Scope[] = [];
   requested.forEach((s, i) => {
-    if (!isScope(s)) errors.push({ path: ['scopes', String(i)], message: `unknown scope "${s}"` });
+    if (!isScope(s)) errors.push({ path: ['scopes', String(i)], message: `unknown scope (known: ${SCOPES.join(', ')})` });
     else if (!viewer.scopes.has(s)) errors.push({ path: ['scopes', String(i)], message: `cannot grant "${s}": the caller does not have it` });
     else scopes.push(s);
   });
@@ -32,17 +35,20 @@ export async function createApiKey(
   if (errors.length) throw new ValidationError(errors);
 
   const key = generateApiKey();
-  const apiKey = await scope.db.apiKey.create({
-    data: {
-      tenantId: viewer.tenantId,
-      appId: viewer.appId,
-      name,
-      prefix: key.prefix,
-      secretHash: key.secretHash,
-      scopes: [...new Set(scopes)],
-      createdBy: viewer.actorId,
-      updatedBy: viewer.actorId,
-    },
+  const apiKey = await tenantTransaction(scope.db, async (tx) => {
+    await assertUnderCap(tx, viewer.tenantId, 'apiKeys', () => tx.apiKey.count({ where: { revokedAt: null } }));
+    return tx.apiKey.create({
+      data: {
+        tenantId: viewer.tenantId,
+        appId: viewer.appId,
+        name,
+        prefix: key.prefix,
+        secretHash: key.secretHash,
+        scopes: [...new Set(scopes)],
+        createdBy: viewer.actorId,
+        updatedBy: viewer.actorId,
+      },
+    });
   });
   return { apiKey, secret: key.secret };
 }
@@ -51,7 +57,7 @@ export async function createApiKey(
 export async function revokeApiKey(scope: RequestScope, id: string): Promise<ApiKey> {
   const { viewer } = scope;
   const key = await scope.db.apiKey.findFirst({ where: { id, ...apiKeyVisibility(scope) } });
-  if (!key) throw new NotFoundError('ApiKey', id);
+  if (!key) throw new NotFoundError('ApiKey', encodeGlobalID('ApiKey', id));
   if (key.revokedAt) return key;
   return scope.db.apiKey.update({
     where: { id },

@@ -2,7 +2,9 @@
  * Bearer JWT verification (jose). HS256 with AUTH_JWT_SECRET for development and tests;
  * RS256/ES256 from a remote JWKS (AUTH_JWKS_URL) in production. The algorithm allow-list is
  * explicit, so `alg: none` and algorithm confusion are refused; issuer and audience are checked
- * when configured.
+ * when configured. Every token must expire (`exp` is required: a token without one would be good
+ * forever), and none may claim to be issued (`iat`) or valid (`nbf`) later than now, give or take
+ * CLOCK_TOLERANCE_SECONDS.
  *
  * A token that verified is remembered by its whole text (lru-cache, at most 10,000), until it
  * expires or for 60 s, whichever is first: a client sends the same token on every request, and
@@ -23,7 +25,7 @@ export interface JwtSettings {
 export class TokenError extends Error {}
 
 const ASYMMETRIC = ['RS256', 'ES256'];
-const CLOCK_TOLERANCE_SECONDS = 5;
+export const CLOCK_TOLERANCE_SECONDS = 5;
 const REMEMBER_MS = 60_000;
 
 export type JwtVerifier = (token: string) => Promise<JWTPayload>;
@@ -52,9 +54,14 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
         issuer: settings.issuer,
         audience: settings.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp'],
       }));
     } catch (err) {
       throw new TokenError(describe(err));
+    }
+    // jose checks `iat` only against a maximum age; a token from the future is refused here
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw new TokenError('the token\'s "iat" claim is in the future');
     }
     const untilExpiry = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_SECONDS) * 1000 - Date.now() : REMEMBER_MS;
     if (untilExpiry > 0) verified.set(token, Object.freeze(payload), { ttl: Math.min(REMEMBER_MS, untilExpiry) });
@@ -66,7 +73,11 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier {
 function describe(err: unknown): string {
   if (err instanceof TokenError) return err.message;
   if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `the token's "${err.claim}" claim is not accepted`;
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return `the token has no "${err.claim}" claim`;
+    if (err.claim === 'nbf') return 'the token\'s "nbf" claim is in the future';
+    return `the token's "${err.claim}" claim is not accepted`;
+  }
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token was signed by an unknown key';

@@ -7,6 +7,7 @@ import { forTenant } from '../db/tenant.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-keys.ts';
+import { claimProblem } from './claims.ts';
 import { TokenError, type JwtVerifier } from './jwt.ts';
 import { effectiveScopes, isScope, parseScopeClaim, type Scope } from './scopes.ts';
 
@@ -24,6 +25,9 @@ export interface Viewer {
 export class AuthenticationError extends Error {}
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Longer than any key createApiKey mints: refused before any work on it. */
+const MAX_API_KEY_HEADER_LENGTH = 256;
 
 export interface AuthenticatorDeps {
   verifyJwt?: JwtVerifier;
@@ -51,15 +55,14 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
   }
 
   function viewerOfClaims(claims: Awaited<ReturnType<JwtVerifier>>): Viewer {
-    const tenantId = claims.tenant_id;
-    if (typeof tenantId !== 'string' || !tenantId.trim()) {
-      throw new AuthenticationError('the token has no tenant_id claim');
+    for (const claim of ['tenant_id', 'sub', 'app_id'] as const) {
+      const problem = claimProblem(claim, claims[claim]);
+      if (problem) throw new AuthenticationError(problem);
     }
-    const appId = typeof claims.app_id === 'string' && claims.app_id ? claims.app_id : null;
     return {
-      tenantId,
-      actorId: typeof claims.sub === 'string' ? claims.sub : null,
-      appId,
+      tenantId: claims.tenant_id as string,
+      actorId: (claims.sub as string | undefined) ?? null,
+      appId: (claims.app_id as string | undefined) ?? null,
       scopes: parseScopeClaim(claims.scope),
       via: 'jwt',
     };
@@ -91,7 +94,10 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
     const authorization = headers.get('authorization');
     const apiKey = headers.get('x-api-key');
     if (authorization && apiKey) throw new AuthenticationError('send either Authorization or x-api-key, not both');
-    if (apiKey) return fromApiKey(apiKey.trim());
+    if (apiKey) {
+      if (apiKey.length > MAX_API_KEY_HEADER_LENGTH) throw new AuthenticationError('the API key is malformed');
+      return fromApiKey(apiKey.trim());
+    }
     if (!authorization) throw new AuthenticationError('credentials required: Authorization: Bearer <JWT> or x-api-key');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw new AuthenticationError('the Authorization header must be "Bearer <JWT>"');

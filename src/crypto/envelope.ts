@@ -17,9 +17,15 @@ export interface Sealed {
   ciphertext: Uint8Array;
 }
 
-/** Says nothing about the data, the key or the record: safe to log and to show. */
+/**
+ * Says nothing about the data, the key or the record: safe to log and to show. `keyId` is the
+ * id of the key-encryption key the record names, when known (an id, never key material).
+ */
 export class DecryptionError extends Error {
-  constructor(reason: string) {
+  constructor(
+    reason: string,
+    public keyId?: string,
+  ) {
     super(`could not decrypt: ${reason}`);
   }
 }
@@ -73,17 +79,39 @@ export function seal(keyring: Keyring, plaintext: Uint8Array, aad: string): Seal
 
 function unwrapDataKey(keyring: Keyring, sealed: Pick<Sealed, 'keyId' | 'dataKey'>, aad: string): Buffer {
   const kek = keyring.byId.get(sealed.keyId);
-  if (!kek) throw new DecryptionError(`key "${sealed.keyId}" is not in the keyring`);
+  if (!kek) throw new DecryptionError(`key "${sealed.keyId}" is not in the keyring`, sealed.keyId);
   const d = sealed.dataKey;
-  return decrypt(kek.key, d.subarray(0, IV_BYTES), d.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), d.subarray(IV_BYTES + TAG_BYTES), wrapAad(aad, sealed.keyId));
+  try {
+    return decrypt(kek.key, d.subarray(0, IV_BYTES), d.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), d.subarray(IV_BYTES + TAG_BYTES), wrapAad(aad, sealed.keyId));
+  } catch (err) {
+    if (err instanceof DecryptionError) err.keyId = sealed.keyId;
+    throw err;
+  }
 }
 
 export function open(keyring: Keyring, sealed: Sealed, aad: string): Buffer {
   const dataKey = unwrapDataKey(keyring, sealed, aad);
   try {
     return decrypt(dataKey, sealed.iv, sealed.tag, sealed.ciphertext, Buffer.from(aad));
+  } catch (err) {
+    if (err instanceof DecryptionError) err.keyId = sealed.keyId;
+    throw err;
   } finally {
     dataKey.fill(0);
+  }
+}
+
+/**
+ * Whether the keyring unwraps a record's data key: its key-encryption key is in the keyring and
+ * is the one that wrapped it. The record itself is not decrypted.
+ */
+export function unwraps(keyring: Keyring, sealed: Pick<Sealed, 'keyId' | 'dataKey'>, aad: string): boolean {
+  try {
+    unwrapDataKey(keyring, sealed, aad).fill(0);
+    return true;
+  } catch (err) {
+    if (err instanceof DecryptionError) return false;
+    throw err;
   }
 }
 

@@ -16,6 +16,8 @@ export interface Keyring {
   /** The key that wraps new data keys. */
   current: Kek;
   byId: ReadonlyMap<string, Kek>;
+  /** Where the keys came from (`ENCRYPTION_KEYS`, `ENCRYPTION_KEY` or the key file), for messages. */
+  source: string;
 }
 
 export class KeyringError extends Error {}
@@ -35,7 +37,7 @@ function fingerprintId(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
-export function keyringFromKeys(keys: Kek[]): Keyring {
+export function keyringFromKeys(keys: Kek[], source = 'the keyring'): Keyring {
   const [current] = keys;
   if (!current) throw new KeyringError('the keyring is empty');
   const byId = new Map<string, Kek>();
@@ -43,7 +45,7 @@ export function keyringFromKeys(keys: Kek[]): Keyring {
     if (byId.has(k.id)) throw new KeyringError(`ENCRYPTION_KEYS: key id "${k.id}" appears twice`);
     byId.set(k.id, k);
   }
-  return { current, byId };
+  return { current, byId, source };
 }
 
 /** `ENCRYPTION_KEYS` wins over `ENCRYPTION_KEY`; returns undefined when neither is set. */
@@ -58,11 +60,11 @@ export function parseKeyring(env: { ENCRYPTION_KEYS?: string; ENCRYPTION_KEY?: s
       }
       return { id, key: decodeKey(entry.slice(at + 1), `ENCRYPTION_KEYS entry ${i + 1}`) };
     });
-    return keyringFromKeys(keys);
+    return keyringFromKeys(keys, 'ENCRYPTION_KEYS');
   }
   if (env.ENCRYPTION_KEY?.trim()) {
     const key = decodeKey(env.ENCRYPTION_KEY, 'ENCRYPTION_KEY');
-    return keyringFromKeys([{ id: fingerprintId(key), key }]);
+    return keyringFromKeys([{ id: fingerprintId(key), key }], 'ENCRYPTION_KEY');
   }
   return undefined;
 }
@@ -73,6 +75,7 @@ export function parseKeyring(env: { ENCRYPTION_KEYS?: string; ENCRYPTION_KEY?: s
  */
 export async function loadOrCreateLocalKeyring(dataDir: string, onCreate: (file: string) => void): Promise<Keyring> {
   const base64 = await readOrCreateSecretFile(dataDir, 'encryption.key', KEY_BYTES, onCreate);
-  const key = decodeKey(base64, path.join(dataDir, 'encryption.key'));
-  return keyringFromKeys([{ id: fingerprintId(key), key }]);
+  const file = path.join(dataDir, 'encryption.key');
+  const key = decodeKey(base64, file);
+  return keyringFromKeys([{ id: fingerprintId(key), key }], file);
 }

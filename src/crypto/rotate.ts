@@ -4,13 +4,20 @@
  * and safe to run on a live system; it works in batches, is resumable (it only picks rows whose
  * key id is not the current one) and reports progress. Once it reports nothing left, the older
  * KEKs can be dropped from ENCRYPTION_KEYS.
+ *
+ * It first runs the start-up key check with its own keyring (key-check.ts): a rotation with a key
+ * that is not the one the service seals with, under the same id, would re-wrap every record under
+ * a key the service cannot use. The check also makes the new key's canary, so the new key alone
+ * starts the service once the old ones are dropped (their canaries are removed then).
  */
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
 import { ownBytes, rewrap } from './envelope.ts';
+import { checkKeyring } from './key-check.ts';
 import type { Keyring } from './keyring.ts';
 import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
+import { sealedHeaders, sealPlaintextHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
 
 export interface RotationProgress {
   table: 'Integration' | 'Webhook';
@@ -38,7 +45,7 @@ async function rewrapIntegrations(tx: Tx, keyring: Keyring, stale: object): Prom
   return rows.length;
 }
 
-/** Re-wraps one batch of webhook signing keys, the current secret's and the previous one's. */
+/** Re-wraps one batch of webhook data keys: the current secret's, the previous one's and the static headers'. */
 async function rewrapWebhooks(tx: Tx, keyring: Keyring, stale: object): Promise<number> {
   const current = keyring.current.id;
   const rows = await tx.webhook.findMany({ where: stale, take: BATCH, orderBy: { id: 'asc' } });
@@ -54,7 +61,15 @@ async function rewrapWebhooks(tx: Tx, keyring: Keyring, stale: object): Promise<
       const next = rewrap(keyring, previous, aad);
       Object.assign(data, { previousSecretKeyId: next.keyId, previousSecretDataKey: ownBytes(next.dataKey) });
     }
-    await tx.webhook.updateMany({ where: { id: row.id, secretKeyId: row.secretKeyId, previousSecretKeyId: row.previousSecretKeyId }, data });
+    const headers = sealedHeaders(row);
+    if (headers && headers.keyId !== current) {
+      const next = rewrap(keyring, headers, webhookHeadersAad(row.tenantId, row.id));
+      Object.assign(data, { headersKeyId: next.keyId, headersDataKey: ownBytes(next.dataKey) });
+    }
+    await tx.webhook.updateMany({
+      where: { id: row.id, secretKeyId: row.secretKeyId, previousSecretKeyId: row.previousSecretKeyId, headersKeyId: row.headersKeyId },
+      data,
+    });
   }
   return rows.length;
 }
@@ -64,10 +79,15 @@ export async function rotateKeys(
   keyring: Keyring,
   onProgress: (p: RotationProgress) => void = () => {},
 ): Promise<{ integrations: number; webhooks: number }> {
+  await checkKeyring(prisma, keyring);
   const current = keyring.current.id;
   const staleIntegrations = { secretKeyId: { not: current }, NOT: { secretKeyId: null } };
   const staleWebhooks = {
-    OR: [{ secretKeyId: { not: current } }, { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } }],
+    OR: [
+      { secretKeyId: { not: current } },
+      { previousSecretKeyId: { not: current }, NOT: { previousSecretKeyId: null } },
+      { headersKeyId: { not: current }, NOT: { headersKeyId: null } },
+    ],
   };
   // Every tenant's rows: an operator's maintenance task, which row-level security allows by
   // name; one transaction per batch.
@@ -89,6 +109,8 @@ export async function rotateKeys(
     (tx) => rewrapIntegrations(tx, keyring, staleIntegrations),
     (tx) => tx.integration.count({ where: staleIntegrations }),
   );
+  // header values older rows still hold in clear are sealed (under the current key) first
+  await sealPlaintextHeaders(prisma, keyring);
   const webhooks = await rewrapAll(
     'Webhook',
     (tx) => rewrapWebhooks(tx, keyring, staleWebhooks),

@@ -10,6 +10,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type PgBoss from 'pg-boss';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { assertActsAsTableOwner, withOwnerConnection, type OwnerConnection } from './owner.ts';
 import { APP_ROLE } from './row-security.ts';
 
 export interface Database {
@@ -20,6 +21,19 @@ export interface Database {
   /** How pg-boss reaches the same database. */
   queue: PgBoss.DatabaseOptions;
   /**
+   * Whether the schema's owner is a role of its own (DATABASE_MIGRATION_URL, src/db/owner.ts);
+   * otherwise the service's role owns the tables.
+   */
+  separateOwner: boolean;
+  /**
+   * Runs `fn` as the schema's owner: over a connection of its own that is closed afterwards with
+   * a separate owner, else on this database's own client. Migrations and maintenance use it. On
+   * a server it first checks that the connection's role is (a member of) the role that owns the
+   * tables, and throws a RoleSeparationError naming DATABASE_MIGRATION_URL otherwise: maintenance
+   * as another role would see no rows at all (src/db/owner.ts).
+   */
+  asOwner<T>(fn: (owner: OwnerConnection) => Promise<T>): Promise<T>;
+  /**
    * Embedded only: hears NOTIFY on a channel (on a server, src/events/pg-event-target.ts holds a
    * LISTEN connection of its own, shared by every instance).
    */
@@ -29,6 +43,8 @@ export interface Database {
 
 export interface DatabaseOptions {
   databaseUrl?: string;
+  /** DATABASE_MIGRATION_URL: the schema's owner, when it is not the role of `databaseUrl`. */
+  migrationUrl?: string;
   dataDir: string;
   /** Embedded only: keep the data in memory (tests). */
   inMemory?: boolean;
@@ -65,23 +81,36 @@ async function assertRowSecurityApplies(prisma: PrismaClient, hint: string): Pro
   }
 }
 
+async function currentRole(prisma: PrismaClient): Promise<string> {
+  return (await prisma.$queryRaw<{ name: string }[]>`SELECT current_user AS name`)[0]!.name;
+}
+
 async function openPostgres(connectionString: string, options: DatabaseOptions): Promise<Database> {
   const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
   const prisma = createClient(adapter, options.onQuery);
   try {
     await assertRowSecurityApplies(
       prisma,
-      'connect with a role made for the service (CREATE ROLE icp LOGIN PASSWORD …; CREATE DATABASE icp OWNER icp): see README → Deployment',
+      'connect with roles made for the service: one that owns the schema for DATABASE_MIGRATION_URL and one that only reads and writes rows for DATABASE_URL (README → Deployment)',
     );
   } catch (err) {
     await prisma.$disconnect();
     throw err;
   }
+  const { migrationUrl } = options;
   return {
     kind: 'postgres',
     prisma,
     adapter,
     queue: { connectionString, max: 4, application_name: 'icp-queue' },
+    separateOwner: Boolean(migrationUrl),
+    asOwner: (fn) => {
+      const checked = async (owner: OwnerConnection) => {
+        await assertActsAsTableOwner(owner.prisma, migrationUrl ? () => currentRole(prisma) : undefined);
+        return fn(owner);
+      };
+      return migrationUrl ? withOwnerConnection(migrationUrl, checked) : checked({ prisma, adapter });
+    },
     close: () => prisma.$disconnect(),
   };
 }
@@ -156,6 +185,8 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     kind: 'embedded',
     prisma,
     adapter,
+    separateOwner: false,
+    asOwner: (fn) => fn({ prisma, adapter }),
     queue: { db: pgliteExecutor(pglite) },
     listen: (channel, onPayload) => pglite.listen(channel, onPayload),
     close: async () => {

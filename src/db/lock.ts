@@ -3,11 +3,22 @@
  * concurrent changes to it (a request and the verification worker, two requests) wait for each
  * other instead of failing a version check the caller never asked for. On PGlite, where
  * transactions already run one at a time, the lock is free.
+ *
+ * The statements are constants, one per table: a table name is never spliced into SQL, and a
+ * name that is not one of them is refused at run time, whatever the types said.
  */
 import type { TenantTx } from './tenant.ts';
 
-type LockableTable = 'Integration' | 'RoutingRule' | 'Webhook' | 'WebhookDelivery';
+const LOCK_STATEMENTS = {
+  Integration: 'SELECT 1 FROM "Integration" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+  RoutingRule: 'SELECT 1 FROM "RoutingRule" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+  Webhook: 'SELECT 1 FROM "Webhook" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+  WebhookDelivery: 'SELECT 1 FROM "WebhookDelivery" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+} as const;
+
+export type LockableTable = keyof typeof LOCK_STATEMENTS;
 
 export async function lockForUpdate(tx: Pick<TenantTx, '$executeRawUnsafe'>, table: LockableTable, tenantId: string, id: string) {
-  await tx.$executeRawUnsafe(`SELECT 1 FROM "${table}" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE`, id, tenantId);
+  if (!Object.hasOwn(LOCK_STATEMENTS, table)) throw new TypeError(`lockForUpdate: "${String(table)}" is not a table it locks`);
+  await tx.$executeRawUnsafe(LOCK_STATEMENTS[table], id, tenantId);
 }

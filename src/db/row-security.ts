@@ -6,11 +6,13 @@
  *
  * Settings are local to one transaction (`set_config(…, true)`), so a pooled connection never
  * carries one request's tenant into the next. `forTenant` (src/db/tenant.ts) applies the tenant
- * for request and job code; the three lookups that happen before a tenant is known
- * (authentication, inbound callbacks, key rotation) name their own narrower setting.
+ * for request and job code; the lookups that happen before a tenant is known (authentication,
+ * inbound callbacks, key rotation, the start-up key check) name their own narrower setting.
  *
  * The role that runs all this is neither superuser nor BYPASSRLS (checked at start), and the
- * policies are FORCEd, so they hold for the tables' owner too.
+ * policies are FORCEd, so they hold for the tables' owner too. A maintenance setting takes effect
+ * only for the tables' owner (the maintenance_by_owner_only migration): with DATABASE_MIGRATION_URL
+ * that is not the service's role, and maintenance runs through `database.asOwner` (src/db/owner.ts).
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
@@ -26,8 +28,11 @@ export interface RowSecuritySettings {
   apiKeyHash?: string;
   /** The Integration row whose inboundToken this is (inbound callbacks). */
   inboundToken?: string;
-  /** Integration and Webhook rows of every tenant, while re-wrapping data keys. */
-  maintenance?: 'rotate-keys';
+  /**
+   * Integration and Webhook rows of every tenant: read and written while re-wrapping data keys
+   * (`rotate-keys`), read by the start-up key check (`key-check`).
+   */
+  maintenance?: 'rotate-keys' | 'key-check';
 }
 
 const SETTING_NAMES: Record<keyof RowSecuritySettings, string> = {
@@ -45,6 +50,8 @@ export interface RawExecutor {
 /** `SELECT set_config($1, $2, true), …`: the settings, for the rest of the transaction. */
 function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
   const pairs = Object.entries(settings).filter(([, value]) => typeof value === 'string') as [keyof RowSecuritySettings, string][];
+  // names are parameters, never SQL text; still, only the settings the policies read
+  if (!pairs.length || pairs.some(([name]) => !Object.hasOwn(SETTING_NAMES, name))) throw new TypeError('row-security settings: expected one or more known settings');
   const calls = pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
   return [`SELECT ${calls.join(', ')}`, ...pairs.flatMap(([name, value]) => [SETTING_NAMES[name], value])];
 }

@@ -4,8 +4,9 @@
  * really get. graphql-armor alone multiplies only by a literal `first:`/`last:`; a page size given
  * in a variable, or left to the default, would count as 1, so three nested connections of 100
  * could pass as cheap. Here every paged field's size is made literal first: the variable's value,
- * else the variable's default, else DEFAULT_PAGE_SIZE. The check runs just before execution, when
- * the variables are known, on the operation that runs.
+ * else the variable's default, else DEFAULT_PAGE_SIZE, and no more than the field's declared
+ * maxItems (src/graphql-hardening/list-bounds.ts); an unpaged list of objects counts as that bound. The check runs
+ * just before execution, when the variables are known, on the operation that runs.
  */
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import {
@@ -25,6 +26,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../schema/paging.ts';
+import { declaredMaxItems, isObjectList } from './list-bounds.ts';
 
 /** graphql-armor's defaults, stated so the limit's meaning does not move with the library. */
 export const COST_WEIGHTS = { objectCost: 2, scalarCost: 1, depthCostFactor: 1.5 } as const;
@@ -68,13 +70,20 @@ function withLiteralPageSizes(
     selected,
     visitWithTypeInfo(typeInfo, {
       Field(node: FieldNode) {
-        const paged = typeInfo.getFieldDef()?.args.some((a) => PAGE_ARGUMENTS.includes(a.name));
-        if (!paged) return undefined;
+        const field = typeInfo.getFieldDef();
+        const paged = field?.args.some((a) => PAGE_ARGUMENTS.includes(a.name));
+        if (!paged) {
+          // an unpaged list counts as its longest possible length (src/graphql-hardening/list-bounds.ts)
+          const bound = field && isObjectList(field) ? declaredMaxItems(field) : undefined;
+          return bound === undefined ? undefined : { ...node, arguments: [intArgument('first', bound), ...(node.arguments ?? [])] };
+        }
         const sizes = PAGE_ARGUMENTS.map((name) => {
           const given = node.arguments?.find((a) => a.name.value === name);
           return given ? (pageSize(given.value, operation, variables) ?? DEFAULT_PAGE_SIZE) : undefined;
         });
-        const size = Math.max(...sizes.map((s) => s ?? 0)) || DEFAULT_PAGE_SIZE;
+        const asked = Math.max(...sizes.map((s) => s ?? 0)) || DEFAULT_PAGE_SIZE;
+        // a connection that can never hold more than its bound costs no more than it
+        const size = Math.min(asked, (field && declaredMaxItems(field)) ?? Infinity);
         const others = (node.arguments ?? []).filter((a) => !PAGE_ARGUMENTS.includes(a.name.value));
         return { ...node, arguments: [intArgument('first', size), ...others] };
       },

@@ -4,12 +4,15 @@
  * raw body with the integration's secret. Valid events are stored once each (the provider's
  * event id is unique per integration) and relayed through the outbox as
  * `provider.<name>.<type>`; a provider's retry of an event already stored is acknowledged and
- * not relayed again. Nothing is stored when any check fails.
+ * not relayed again. Nothing is stored when any check fails. Credentials that cannot be
+ * decrypted are answered 503 (the provider retries later) and relay nothing
+ * (src/crypto/unreadable.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../context.ts';
 import { BodyTooLarge, readBody } from '../http/body.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
+import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { inRowScope } from '../db/row-security.ts';
@@ -17,8 +20,9 @@ import { forTenant } from '../db/tenant.ts';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
 import { integrationEventData, integrationGlobalId } from '../integrations/present.ts';
 import { findProvider } from '../providers/catalog.ts';
-import type { CredentialValue, InboundEvent, ProviderDefinition } from '../providers/types.ts';
+import type { CredentialValue, Credentials, InboundEvent, ProviderDefinition } from '../providers/types.ts';
 import { camelCaseKeys, revocationReason } from './effects.ts';
+import { inboundEventProblem } from './limits.ts';
 
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -110,17 +114,30 @@ export async function handleInbound(services: Services, req: IncomingMessage, re
   if (!integration) return send(res, 404, { error: 'unknown webhook endpoint' });
   if (integration.status === 'INACTIVE') return send(res, 403, { error: 'the integration is disabled' });
 
-  const credentials = revealCredentials(
-    services.keyring,
-    { ...integration, config: integration.config as Record<string, CredentialValue> },
-    credentialsAad(integration.tenantId, integration.id),
-  );
+  let credentials: Credentials;
+  try {
+    credentials = revealCredentials(
+      services.keyring,
+      { ...integration, config: integration.config as Record<string, CredentialValue> },
+      credentialsAad(integration.tenantId, integration.id),
+    );
+  } catch (err) {
+    if (!isDecryptionError(err)) throw err;
+    // the signature cannot be checked: nothing is stored or relayed, and the provider retries
+    services.decryptionFailed('integration_credentials', err, { integrationId: integration.id, provider: provider.name, work: 'inbound' });
+    return send(res, 503, { error: 'this callback cannot be processed right now; retry later' }, { 'retry-after': '60' });
+  }
   const inbound = { method: req.method ?? 'POST', url: `${services.publicUrl}${req.url ?? ''}`, headers: lowerCaseHeaders(req), rawBody };
   const result = handshake ? handshake(inbound, credentials) : provider.inbound.verify(inbound, credentials, new Date());
   const log = { integrationId: integration.id, provider: provider.name };
   if (!result.ok) {
     services.logger.warn({ ...log, status: result.status, reason: result.reason }, 'inbound callback refused');
     return send(res, result.status, { error: result.reason });
+  }
+  const outOfBounds = inboundEventProblem(result.events);
+  if (outOfBounds) {
+    services.logger.warn({ ...log, status: 400, reason: outOfBounds }, 'inbound callback refused');
+    return send(res, 400, { error: outOfBounds });
   }
   const camelCase = credentials.changeKeys === true;
   let fresh: number;

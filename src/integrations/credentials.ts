@@ -1,6 +1,9 @@
 /**
  * Credential input validation against a provider's schema (pure). Messages name the field and
- * what was expected, never the value: the value may be a secret pasted into the wrong field.
+ * what was expected, never the value: the value may be a secret pasted into the wrong field. Nor
+ * is a key that is not a field of the schema repeated, in the path or the message: a secret can be
+ * pasted as a key as well (`{ "sk_live_…": true }`), so unknown keys are reported at the
+ * credentials object itself, listing the known fields.
  */
 import type { FieldError } from '../errors.ts';
 import type { CredentialField, CredentialValue, ProviderDefinition } from '../providers/types.ts';
@@ -49,10 +52,11 @@ export function validateCredentialInput(
   const fields = new Map(provider.credentialSchema.map((f) => [f.key, f]));
   const known = provider.credentialSchema.map((f) => f.key).join(', ');
 
+  let unknownKeys = 0;
   for (const [key, value] of Object.entries(input)) {
     const field = fields.get(key);
     if (!field) {
-      errors.push({ path: [...path, key], message: `is not a ${provider.name} credential field (expected: ${known})` });
+      unknownKeys++;
       continue;
     }
     if (value === null || value === undefined) {
@@ -66,6 +70,11 @@ export function validateCredentialInput(
     const problem = checkValue(field, value);
     if (problem) errors.push({ path: [...path, key], message: problem });
     else values[key] = value as CredentialValue;
+  }
+
+  if (unknownKeys) {
+    const what = unknownKeys === 1 ? 'a field that is not' : `${unknownKeys} fields that are not`;
+    errors.push({ path, message: `has ${what} a ${provider.name} credential field (known: ${known})` });
   }
 
   if (mode === 'configure') {
@@ -96,7 +105,7 @@ export function validateCapabilities(
     if (!provider.capabilities.includes(c)) {
       errors.push({
         path: [...path, String(i)],
-        message: `${provider.name} does not support "${c}" (supported: ${provider.capabilities.join(', ')})`,
+        message: `${provider.name} does not support this capability (supported: ${provider.capabilities.join(', ')})`,
       });
     }
   });

@@ -4,10 +4,12 @@
  * the commit.
  */
 import { randomBytes } from 'node:crypto';
+import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
 import type { Viewer } from '../auth/viewer.ts';
 import type { Services } from '../context.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
+import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantDb, TenantTx } from '../db/tenant.ts';
@@ -67,7 +69,7 @@ export interface ConfigureInput {
 export async function configureIntegration(scope: RequestScope, input: ConfigureInput): Promise<Integration> {
   const provider = findProvider(input.provider);
   if (!provider) {
-    throw ValidationError.at(['provider'], `unknown provider "${input.provider}" (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
+    throw ValidationError.at(['provider'], `unknown provider (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
   }
   const credentials = validateCredentialInput(provider, input.credentials, 'configure');
   const capabilities = validateCapabilities(provider, input.enabledCapabilities);
@@ -185,13 +187,23 @@ function credentialsDecision(
   provider: ProviderDefinition,
   values: Record<string, CredentialValue | null>,
 ): Decision | undefined {
-  const patched = patchCredentials(
-    scope.services.keyring,
-    provider.credentialSchema,
-    { ...row, config: row.config as Record<string, CredentialValue> },
-    values,
-    credentialsAad(row.tenantId, row.id),
-  );
+  let patched: ReturnType<typeof patchCredentials>;
+  try {
+    patched = patchCredentials(
+      scope.services.keyring,
+      provider.credentialSchema,
+      { ...row, config: row.config as Record<string, CredentialValue> },
+      values,
+      credentialsAad(row.tenantId, row.id),
+    );
+  } catch (err) {
+    if (!isDecryptionError(err)) throw err;
+    // the stored secrets a partial change keeps cannot be read: nothing changes, the caller may retry
+    scope.services.decryptionFailed('integration_credentials', err, { integrationId: row.id, work: 'credentials_change' });
+    throw new GraphQLError('The stored credentials cannot be read right now; nothing was changed. Retry later.', {
+      extensions: { code: 'UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '60' } } },
+    });
+  }
   if (!patched.changedKeys.length) return undefined;
   return {
     data: {

@@ -2,17 +2,20 @@
  * The verification worker: checks an integration's credentials against its provider's real
  * API and records the outcome (lifecycle.ts decides what it means). The result only applies
  * if the integration is still PENDING_VERIFY on the credentials revision that was checked.
+ * Credentials that cannot be decrypted are the operator's problem, not the tenant's: the job is
+ * held for later (src/crypto/unreadable.ts) and the integration is left as it is.
  */
 import type PgBoss from 'pg-boss';
 import type { Services } from '../context.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
+import { heldJobDelayMs, isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
-import { forTenant } from '../db/tenant.ts';
+import { forTenant, type TenantDb } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import { verificationOutcome, type VerificationResult } from '../integrations/lifecycle.ts';
 import { integrationEventData } from '../integrations/present.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
-import type { VerifyJob } from '../integrations/service.ts';
+import { VERIFY_QUEUE, type VerifyJob } from '../integrations/service.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue, Credentials } from '../providers/types.ts';
 
@@ -27,20 +30,15 @@ function scrub(text: string, credentials: Credentials): string {
   return out;
 }
 
+/** Checks the credentials with the provider; a DecryptionError (they cannot be opened) is thrown. */
 async function check(services: Services, row: Integration): Promise<VerificationResult> {
   const provider = findProvider(row.provider);
   if (!provider) return { ok: false, permanent: true, reason: `provider "${row.provider}" is no longer in the catalog` };
-  let credentials: Credentials;
-  try {
-    credentials = revealCredentials(
-      services.keyring,
-      { ...row, config: row.config as Record<string, CredentialValue> },
-      credentialsAad(row.tenantId, row.id),
-    );
-  } catch (err) {
-    services.logger.error({ integrationId: row.id, error: (err as Error).message }, 'credentials could not be decrypted');
-    return { ok: false, permanent: true, reason: 'the stored credentials could not be decrypted (is their key still in ENCRYPTION_KEYS?)' };
-  }
+  const credentials = revealCredentials(
+    services.keyring,
+    { ...row, config: row.config as Record<string, CredentialValue> },
+    credentialsAad(row.tenantId, row.id),
+  );
   try {
     return await provider.verify(credentials, {
       origin: (fallback) => services.config.providerOrigins[provider.name] ?? fallback,
@@ -55,14 +53,34 @@ async function check(services: Services, row: Integration): Promise<Verification
   }
 }
 
+/** A verification job; `held` counts the times it was put back because the credentials did not open. */
+type HeldVerifyJob = VerifyJob & { held?: number };
+
+/** Queues the same verification again for later (never given up), in place of this job. */
+async function holdForLater(services: Services, db: TenantDb, data: HeldVerifyJob): Promise<void> {
+  const held = data.held ?? 0;
+  const startAfter = new Date(Date.now() + heldJobDelayMs(held));
+  await services.queue.transaction(db, (tx) => services.queue.enqueue(tx, VERIFY_QUEUE, { ...data, held: held + 1 }, { startAfter }));
+}
+
 export function verifyIntegrationWorker(services: Services, report: JobReporter = SILENT_REPORTER) {
-  return async (job: PgBoss.JobWithMetadata<VerifyJob>) => {
+  return async (job: PgBoss.JobWithMetadata<HeldVerifyJob>) => {
     const { tenantId, integrationId, revision } = job.data;
     const db = forTenant(services.prisma, tenantId);
     const current = await db.integration.findUnique({ where: { id: integrationId } });
     if (!current || current.status !== 'PENDING_VERIFY' || current.credentialsRevision !== revision) return;
 
-    const result = await check(services, current);
+    let result: VerificationResult;
+    try {
+      result = await check(services, current);
+    } catch (err) {
+      if (!isDecryptionError(err)) throw err;
+      // no status, no lastError, no event: the tenant's integration stays as it is
+      services.decryptionFailed('integration_credentials', err, { integrationId, work: 'verification', held: (job.data.held ?? 0) + 1 });
+      await holdForLater(services, db, job.data);
+      report.verification(current.provider, 'held');
+      return;
+    }
     const outcome = verificationOutcome(result, job.retryCount, job.retryLimit);
     const log = { integrationId, provider: current.provider, outcome: outcome.kind, attempt: job.retryCount + 1 };
 

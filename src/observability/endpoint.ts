@@ -1,26 +1,59 @@
 /**
  * `GET /metrics` in Prometheus's text format. With METRICS_TOKEN set, only a scraper sending
- * `Authorization: Bearer <token>` gets them (compared in constant time); unset, the route is open
- * and belongs on a network only the scraper reaches.
+ * `Authorization: Bearer <token>` gets them (compared in constant time). Unset, they are served
+ * only when the server itself listens on loopback alone (HOST 127.0.0.1, ::1 or localhost) and
+ * the request comes from a loopback peer with no forwarding header (src/http/client-address.ts):
+ * a scraper beside the service, or over an SSH tunnel. A server listening on any other address
+ * answers 404 to every scrape without the token, even from loopback: a proxy or sidecar on the
+ * same machine (Envoy and Istio connect from 127.0.0.6, HAProxy in TCP mode) adds no forwarding
+ * header, so its clients would look local. 404, as for a route that does not exist, so an open
+ * deployment does not show the world its tenants' request counts and queue depths.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isLocalClient, isLoopbackHost } from '../http/client-address.ts';
 import type { Metrics } from './metrics.ts';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
+/** Whether `header` carries the token; false when no token is configured. */
 export function authorizedScrape(header: string | undefined, token: string | undefined): boolean {
-  if (token === undefined) return true;
+  if (token === undefined) return false;
   const given = /^Bearer (.+)$/i.exec(header ?? '')?.[1];
   return given !== undefined && timingSafeEqual(digest(given), digest(token));
 }
 
-export async function serveMetrics(metrics: Metrics, token: string | undefined, req: IncomingMessage, res: ServerResponse) {
+/**
+ * The policy: `ok`, `unauthorized` (a token is configured and was not sent: 401), or `hidden`
+ * (no token is configured and the scrape is not local, `localScrape`: 404).
+ */
+export function scrapeAccess(token: string | undefined, authorization: string | undefined, local: boolean): 'ok' | 'unauthorized' | 'hidden' {
+  if (token !== undefined) return authorizedScrape(authorization, token) ? 'ok' : 'unauthorized';
+  return local ? 'ok' : 'hidden';
+}
+
+/** Whether a scrape without a token may be answered: see the module comment. */
+export function localScrape(host: string, req: IncomingMessage): boolean {
+  return isLoopbackHost(host) && isLocalClient(req);
+}
+
+export async function serveMetrics(
+  metrics: Metrics,
+  config: { metricsToken?: string; host: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  const token = config.metricsToken;
+  const access = scrapeAccess(token, req.headers.authorization, token === undefined && localScrape(config.host, req));
+  if (access === 'hidden') {
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'not found' }));
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
     return;
   }
-  if (!authorizedScrape(req.headers.authorization, token)) {
+  if (access === 'unauthorized') {
     res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain; charset=utf-8' }).end('unauthorized\n');
     return;
   }

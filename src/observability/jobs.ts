@@ -9,16 +9,18 @@ import type { Tracing } from './tracing.ts';
 /**
  * A delivery job's end: an attempt's result as policy.ts decided it (`succeeded`, `retry`,
  * `failed` after the last attempt, `gone` on 410), or why nothing was sent: the webhook is
- * `paused` (held until resumed) or was disabled or deleted (`cancelled`).
+ * `paused` (held until resumed) or was disabled or deleted (`cancelled`), or its signing secret
+ * could not be decrypted (`held`: queued again for later, src/crypto/unreadable.ts).
  */
-export type DeliveryOutcome = 'succeeded' | 'retry' | 'failed' | 'gone' | 'paused' | 'cancelled';
+export type DeliveryOutcome = 'succeeded' | 'retry' | 'failed' | 'gone' | 'paused' | 'cancelled' | 'held';
 
 /**
  * A verification's end: the integration became `active` or went to `error`, a transient
- * failure will be retried (`retry`), or the integration changed meanwhile and the result was
- * dropped (`superseded`).
+ * failure will be retried (`retry`), the integration changed meanwhile and the result was
+ * dropped (`superseded`), or its credentials could not be decrypted and the job was queued again
+ * for later, the integration untouched (`held`).
  */
-export type VerificationOutcome = 'active' | 'error' | 'retry' | 'superseded';
+export type VerificationOutcome = 'active' | 'error' | 'retry' | 'superseded' | 'held';
 
 export interface JobReporter {
   delivery(outcome: DeliveryOutcome, responseStatus?: number | null): void;

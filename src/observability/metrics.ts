@@ -29,6 +29,8 @@ export interface Metrics {
   deliveries: Counter<'outcome'>;
   verifications: Counter<'provider' | 'outcome'>;
   responseCache: Counter<'outcome'>;
+  /** Sealed records that could not be opened at run time, by what they hold (src/crypto/unreadable.ts). */
+  decryptionFailures: Counter<'what'>;
   /** The Yoga plugin that counts and times GraphQL requests. */
   plugin: Plugin;
   /** Counts and times a request the lean path answered (src/http/lean-graphql.ts) from its start: always `ok`. */
@@ -162,13 +164,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const deliveries = new Counter({
     name: 'icp_webhook_deliveries_total',
-    help: 'Webhook delivery jobs by outcome: succeeded, retry, failed (gave up), gone (410), paused (held), cancelled',
+    help: 'Webhook delivery jobs by outcome: succeeded, retry, failed (gave up), gone (410), paused (held), cancelled, held (signing secret unreadable, queued again)',
     labelNames: ['outcome'] as const,
     registers,
   });
   const verifications = new Counter({
     name: 'icp_integration_verifications_total',
-    help: 'Integration verifications by provider and outcome: active, error, retry, superseded',
+    help: 'Integration verifications by provider and outcome: active, error, retry, superseded, held (credentials unreadable, queued again)',
     labelNames: ['provider', 'outcome'] as const,
     registers,
   });
@@ -178,6 +180,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['outcome'],
     registers,
   });
+  const decryptionFailures = new Counter({
+    name: 'icp_decryption_failures_total',
+    help: 'Sealed records the keyring could not open at run time, by what they hold: integration_credentials, webhook_signing_secret, webhook_headers (their work was held; alert on any)',
+    labelNames: ['what'] as const,
+    registers,
+  });
+  // both series exist from the start, at 0, so an alert on their increase sees the first one
+  for (const what of ['integration_credentials', 'webhook_signing_secret', 'webhook_headers']) decryptionFailures.inc({ what }, 0);
   const queueJobs = new Gauge({
     name: 'icp_queue_jobs',
     help: 'Unfinished jobs by queue and state: ready (could run now), scheduled (waiting for a later start), active',
@@ -225,6 +235,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     deliveries,
     verifications,
     responseCache,
+    decryptionFailures,
     plugin: graphqlPlugin(states, record),
     answered(operationName, started) {
       record(operationName, true, 'ok', started);

@@ -2,6 +2,7 @@
  * Routing-rule use cases. A rule maps a capability to an integration of the same tenant (and
  * optionally a fallback); changes write their events in the same transaction.
  */
+import { assertUnderCap, TENANT_CAPS } from '../db/tenant-caps.ts';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
@@ -72,7 +73,7 @@ async function validateRule(
 ) {
   const errors: FieldError[] = [];
   if (!KNOWN_CAPABILITIES.has(rule.capability)) {
-    errors.push({ path: ['capability'], message: `unknown capability "${rule.capability}" (known: ${[...KNOWN_CAPABILITIES].join(', ')})` });
+    errors.push({ path: ['capability'], message: `unknown capability (known: ${[...KNOWN_CAPABILITIES].join(', ')})` });
   }
   if (!Number.isInteger(rule.priority) || rule.priority < 0 || rule.priority > MAX_PRIORITY) {
     errors.push({ path: ['priority'], message: `must be a whole number from 0 to ${MAX_PRIORITY} (lower wins)` });
@@ -117,6 +118,7 @@ export async function createRoutingRule(
   try {
     return await scope.services.queue.transaction(scope.db, async (tx) => {
       const { primary, fallback } = await validateRule(tx, wanted);
+      await assertUnderCap(tx, viewer.tenantId, 'routingRules', () => tx.routingRule.count());
       const rule = await tx.routingRule.create({
         data: {
           tenantId: viewer.tenantId,
@@ -212,6 +214,7 @@ export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationI
   return db.routingRule.findMany({
     where: { OR: [{ integrationId }, { fallbackIntegrationId: integrationId }] },
     orderBy: RULE_LIST_ORDER,
+    take: TENANT_CAPS.routingRules,
   });
 }
 

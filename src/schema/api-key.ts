@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { parseGlobalId } from './ids.ts';
@@ -63,7 +63,7 @@ builder.relayMutationField(
   {
     description: 'Creates an API key. The secret is in the payload once and can never be read again.',
     authScopes: ADMIN,
-    errors: { types: [ValidationError] },
+    errors: { types: [ValidationError, ConflictError] },
     resolve: (_root, { input }, ctx) => createApiKey(ctx, input),
   },
   {

@@ -3,11 +3,19 @@ import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
 
+/** An application's credential reads the entries of its application's credentials only. */
+const auditVisibility = (ctx: { viewer: { appId: string | null } }) => (ctx.viewer.appId ? { appId: ctx.viewer.appId } : {});
+const auditWhere = (args: { operation?: string | null }, ctx: { viewer: { appId: string | null } }) => ({
+  ...(args.operation ? { operation: args.operation } : {}),
+  ...auditVisibility(ctx),
+});
+
 builder.prismaNode('AuditEntry', {
   id: { field: 'id' },
   nullable: true,
   description: 'One mutation as it was made: who, what, when and from where. Never an input value other than ids.',
   authScopes: ADMIN,
+  findUnique: (id, ctx) => ({ id, ...auditVisibility(ctx) }),
   fields: (t) => ({
     operation: t.exposeString('operation', { description: 'The mutation, e.g. configureIntegration.' }),
     outcome: t.exposeString('outcome', { description: '"ok", the typed error returned (e.g. ValidationError), or "error".' }),
@@ -22,20 +30,20 @@ builder.prismaNode('AuditEntry', {
   }),
 });
 
-const auditEntryCount = pageCount((args: { operation?: string | null }, ctx) => ctx.db.auditEntry.count({ where: args.operation ? { operation: args.operation } : {} }));
+const auditEntryCount = pageCount((args: { operation?: string | null }, ctx) => ctx.db.auditEntry.count({ where: auditWhere(args, ctx) }));
 
 builder.queryField('auditLog', (t) =>
   t.prismaConnection(
     {
       type: 'AuditEntry',
       cursor: 'id',
-      description: 'The tenant’s audit log, newest first (admin scope).',
+      description: 'The tenant’s audit log, newest first (admin scope; an application credential sees its application’s entries).',
       authScopes: ADMIN,
       args: { operation: t.arg.string({ required: false, description: 'Only entries of this mutation.' }) },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
         auditEntryCount.start(ctx, args, info);
-        return ctx.db.auditEntry.findMany({ ...query, where: args.operation ? { operation: args.operation } : {}, orderBy: { id: 'desc' } });
+        return ctx.db.auditEntry.findMany({ ...query, where: auditWhere(args, ctx), orderBy: { id: 'desc' } });
       },
       totalCount: auditEntryCount.totalCount,
     },

@@ -1,5 +1,9 @@
 import { builder } from '../builder.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, InvalidStateError, NoActiveProviderError, NotFoundError, ValidationError, type ErrorCode } from '../errors.ts';
+
+/** A validation error lists this many problems at most; the input has more only when it is far off. */
+const MAX_FIELD_ERRORS = 100;
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'What kind of expected failure an Error is.',
@@ -43,7 +47,12 @@ builder.objectType(ValidationError, {
   description: 'The input is invalid.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorRef], description: 'Each problem and where it is.', resolve: (e) => e.fieldErrors }),
+    fieldErrors: t.field({
+      type: [FieldErrorRef],
+      description: `Each problem and where it is (at most ${MAX_FIELD_ERRORS}).`,
+      extensions: maxItems(MAX_FIELD_ERRORS),
+      resolve: (e) => e.fieldErrors.slice(0, MAX_FIELD_ERRORS),
+    }),
   }),
 });
 

@@ -1,5 +1,7 @@
 import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
+import { eventVisibility } from '../events/visibility.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
@@ -9,6 +11,7 @@ builder.prismaNode('Event', {
   nullable: true,
   description: 'Something that happened to the tenant’s objects; webhooks deliver these.',
   authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
+  findUnique: (id, ctx) => ({ id, AND: [eventVisibility(ctx)] }),
   fields: (t) => ({
     type: t.exposeString('type', { description: 'e.g. integration.status_changed.' }),
     payload: t.field({
@@ -20,7 +23,8 @@ builder.prismaNode('Event', {
   }),
 });
 
-const eventCount = pageCount((args: { type?: string | null }, ctx) => ctx.db.event.count({ where: args.type ? { type: args.type } : {} }));
+const eventsWhere = (args: { type?: string | null }, ctx: Context) => ({ ...(args.type ? { type: args.type } : {}), ...eventVisibility(ctx) });
+const eventCount = pageCount((args: { type?: string | null }, ctx) => ctx.db.event.count({ where: eventsWhere(args, ctx) }));
 
 builder.queryFields((t) => ({
   eventTypes: t.stringList({
@@ -32,13 +36,13 @@ builder.queryFields((t) => ({
     {
       type: 'Event',
       cursor: 'id',
-      description: 'The tenant’s events, newest first.',
+      description: 'The tenant’s events, newest first (an application credential sees those its application caused and those delivered to its webhooks).',
       authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
       args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
         eventCount.start(ctx, args, info);
-        return ctx.db.event.findMany({ ...query, where: args.type ? { type: args.type } : {}, orderBy: { id: 'desc' } });
+        return ctx.db.event.findMany({ ...query, where: eventsWhere(args, ctx), orderBy: { id: 'desc' } });
       },
       totalCount: eventCount.totalCount,
     },

@@ -1,5 +1,22 @@
-import { decodeGlobalID } from '@pothos/plugin-relay';
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError } from '../errors.ts';
+
+/** What a database id is: every model's id is a uuid(7) (prisma/schema.prisma). */
+const DATABASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether `value` is, exactly as written, the global id of a `typename` object (its type's name and
+ * a uuid, in canonical base64): what an error may repeat of an id the client sent. Anything else
+ * might be a secret pasted into the wrong field, or one wrapped as `base64("Webhook:<secret>")`.
+ */
+export function isGlobalIdOf(typename: string, value: string): boolean {
+  try {
+    const { typename: actual, id } = decodeGlobalID(value);
+    return actual === typename && DATABASE_ID.test(id) && encodeGlobalID(typename, id) === value;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The database id inside a Relay global id of the given type. A malformed id, or one of another

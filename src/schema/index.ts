@@ -1,5 +1,6 @@
 /** The schema: the domain files register their types on the builder; this puts them together. */
 import { builder } from '../builder.ts';
+import { countListItems } from '../graphql-hardening/execution-limits.ts';
 import './errors.ts';
 import './provider.ts';
 import './integration.ts';
@@ -16,4 +17,5 @@ builder.queryType({ description: 'Reads. Every field needs credentials (Authoriz
 builder.mutationType({ description: 'Changes. Each takes `input` and returns a result union of its payload and the errors it can raise.' });
 builder.subscriptionType({ description: 'Live updates over Server-Sent Events (Accept: text/event-stream).' });
 
-export const schema = builder.toSchema();
+// every list of objects counts its items against the request's budget (execution-limits.ts)
+export const schema = countListItems(builder.toSchema());

@@ -1,4 +1,6 @@
 import { builder } from '../builder.ts';
+import { TENANT_CAPS } from '../db/tenant-caps.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import * as integrations from '../integrations/service.ts';
@@ -125,6 +127,7 @@ builder.relayMutationField(
       affectedRoutingRules: t.field({
         type: [RoutingRuleRef],
         description: 'The routing rules that named it as primary or fallback; they no longer select it.',
+        extensions: maxItems(TENANT_CAPS.routingRules),
         resolve: (r) => r.affectedRoutingRules,
       }),
     }),

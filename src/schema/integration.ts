@@ -1,12 +1,13 @@
 import { builder } from '../builder.ts';
 import { badArgument } from '../errors.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { IntegrationStatus } from '../generated/prisma/enums.ts';
 import { credentialFields, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from './ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
-import { ProviderCategoryEnum, ProviderRef } from './provider.ts';
+import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
 export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
   name: 'IntegrationStatus',
@@ -61,6 +62,7 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     credentialFields: t.field({
       type: [CredentialValueRef],
       description: 'Every credential field of the provider, with whether it is set.',
+      extensions: maxItems(MAX_CREDENTIAL_FIELDS),
       select: { config: true, provider: true, secretKeys: true },
       resolve: (i) => credentialFields(i),
     }),
@@ -73,9 +75,12 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     verifiedAt: t.expose('verifiedAt', { type: 'DateTime', nullable: true, description: 'When verification last succeeded.' }),
     inboundWebhookUrl: t.field({
       type: 'URL',
-      description: 'Where the provider should send its callbacks for this integration.',
+      nullable: true,
+      description:
+        'Where the provider should send its callbacks for this integration. It is a credential (providers that sign nothing, such as Certisign and Adobe Sign, are known only by it): null unless the caller has integrations:write.',
       select: { inboundToken: true, provider: true },
-      resolve: (i, _args, ctx) => `${ctx.services.publicUrl}/hooks/${i.provider}/${i.inboundToken}`,
+      resolve: (i, _args, ctx) =>
+        ctx.viewer.scopes.has('integrations:write') ? `${ctx.services.publicUrl}/hooks/${i.provider}/${i.inboundToken}` : null,
     }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),
@@ -95,7 +100,7 @@ function integrationFilter(args: { status?: IntegrationStatus | null; category?:
   if (args.status) where.status = args.status;
   const names = PROVIDERS.filter((p) => !args.category || p.category === args.category).map((p) => p.name);
   if (args.provider) {
-    if (!findProvider(args.provider)) throw badArgument('provider', `unknown provider "${args.provider}"`);
+    if (!findProvider(args.provider)) throw badArgument('provider', `unknown provider (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
     where.provider = names.includes(args.provider) ? args.provider : { in: [] };
   } else if (args.category) {
     where.provider = { in: names };
@@ -112,6 +117,8 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'The tenant’s integrations, newest first (default 25 a page, at most 100).',
       authScopes: { 'integrations:read': true },
+      // one live integration per provider: a page never holds more than the catalog
+      extensions: maxItems(PROVIDERS.length),
       args: {
         status: t.arg({ type: IntegrationStatusEnum, required: false, description: 'Only integrations in this status.' }),
         category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),

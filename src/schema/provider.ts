@@ -2,6 +2,10 @@ import { builder } from '../builder.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialField, ProviderDefinition } from '../providers/types.ts';
 import { IntegrationRef } from './integration.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
+
+/** The most credential fields any provider has: the bound of every list of them. */
+export const MAX_CREDENTIAL_FIELDS = Math.max(...PROVIDERS.map((p) => p.credentialSchema.length));
 
 export const ProviderCategoryEnum = builder.enumType('ProviderCategory', {
   description: 'What kind of service a provider is.',
@@ -69,6 +73,7 @@ builder.node(ProviderRef, {
     credentialSchema: t.field({
       type: [CredentialFieldRef],
       description: 'The credentials configureIntegration takes for this provider.',
+      extensions: maxItems(MAX_CREDENTIAL_FIELDS),
       resolve: (p) => [...p.credentialSchema],
     }),
     isConfigured: t.boolean({
@@ -90,6 +95,7 @@ builder.queryFields((t) => ({
   providers: t.field({
     type: [ProviderRef],
     description: 'The provider catalog, optionally filtered.',
+    extensions: maxItems(PROVIDERS.length),
     args: {
       category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),
       capability: t.arg.string({ required: false, description: 'Only providers with this capability.' }),

@@ -1,4 +1,6 @@
 import { builder } from '../builder.ts';
+import { TENANT_CAPS } from '../db/tenant-caps.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, NoActiveProviderError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration, RoutingRule } from '../generated/prisma/client.ts';
 import * as routing from '../routing/service.ts';
@@ -36,6 +38,7 @@ builder.prismaObjectField('Integration', 'routingRules', (t) =>
   t.field({
     type: [RoutingRuleRef],
     description: 'The routing rules that name this integration as primary or fallback.',
+    extensions: maxItems(TENANT_CAPS.routingRules),
     resolve: (integration, _args, ctx) => ctx.loaders.rulesByIntegration.load(integration.id),
   }),
 );
@@ -67,14 +70,17 @@ const RouteResolutionRef = builder.objectRef<Resolution>('RouteResolution').impl
 builder.queryFields((t) => ({
   routingRules: t.prismaField({
     type: [RoutingRuleRef],
-    description: 'The tenant’s routing rules in resolution order (default first, then by priority).',
+    description: `The tenant’s routing rules in resolution order (default first, then by priority); at most ${TENANT_CAPS.routingRules}.`,
     authScopes: READ,
+    extensions: maxItems(TENANT_CAPS.routingRules),
     args: { capability: t.arg.string({ required: false, description: 'Only rules for this capability.' }) },
     resolve: (query, _root, args, ctx) =>
       ctx.db.routingRule.findMany({
         ...query,
         where: args.capability ? { capability: args.capability } : {},
         orderBy: routing.RULE_LIST_ORDER,
+        // the cap the cost model counts on, held even for rows from before it
+        take: TENANT_CAPS.routingRules,
       }),
   }),
   resolveRoute: t.field({

@@ -1,12 +1,17 @@
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, InvalidStateError, NotFoundError, notFound, ValidationError } from '../errors.ts';
 import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
+import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, tryParseGlobalId } from './ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { payload } from './payload.ts';
+
+/** How many attempts a delivery lists: a full round of the default retry policy (8), and more (redeliveries add rounds; attemptCount counts them all). */
+const MAX_LISTED_ATTEMPTS = 10;
 
 const READ = { 'webhooks:read': true } as const;
 const WRITE = { 'webhooks:write': true } as const;
@@ -65,7 +70,12 @@ export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
     status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands.', resolve: (d) => d.status }),
     attemptCount: t.exposeInt('attemptCount', { description: 'Attempts made so far.' }),
     nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'When the next attempt is due, while PENDING.' }),
-    attempts: t.relation('attempts', { description: 'Every attempt, first first.', query: { orderBy: { attemptNumber: 'asc' } } }),
+    attempts: t.relation('attempts', {
+      description: `Its attempts, first first: the latest ${MAX_LISTED_ATTEMPTS} (redeliveries add attempts; attemptCount counts them all).`,
+      extensions: maxItems(MAX_LISTED_ATTEMPTS),
+      // the last ones, in ascending order (a negative take counts from the end)
+      query: { orderBy: { attemptNumber: 'asc' }, take: -MAX_LISTED_ATTEMPTS },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the event was queued for this webhook.' }),
   }),
 });
@@ -82,7 +92,11 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     name: t.exposeString('name', { description: 'What it is for.' }),
     url: t.field({ type: 'URL', description: 'Where events are POSTed.', resolve: (w) => w.url }),
     eventTypes: t.exposeStringList('eventTypes', { description: 'Which events it receives: exact types, prefix.* or *.' }),
-    headers: t.field({ type: 'JSONObject', description: 'Static headers sent with every delivery.', resolve: (w) => w.headers as Record<string, unknown> }),
+    headers: t.field({
+      type: 'JSONObject',
+      description: 'Static headers sent with every delivery, by name; every value reads as null (values are encrypted at rest and never returned).',
+      resolve: (w) => headerNames(w),
+    }),
     status: t.field({ type: WebhookStatusEnum, description: 'Whether it receives events.', resolve: (w) => w.status }),
     retryPolicy: t.field({
       type: RetryPolicyRef,
@@ -184,16 +198,21 @@ builder.relayMutationField(
     description: 'A new webhook.',
     inputFields: (t) => ({
       name: t.string({ required: true, description: 'What it is for (1-100 characters).' }),
-      url: t.field({ type: 'URL', required: true, description: 'An http(s) URL on the public internet.' }),
+      url: t.field({ type: 'URL', required: true, description: 'An http(s) URL on the public internet, at most 2048 characters.' }),
       eventTypes: t.stringList({ required: true, description: 'Event types: exact, prefix.* or *.' }),
-      headers: t.field({ type: 'JSONObject', required: false, description: 'Static string headers sent with every delivery (at most 20).' }),
+      headers: t.field({
+        type: 'JSONObject',
+        required: false,
+        description:
+          'Static string headers sent with every delivery (at most 20; values of visible ASCII, at most 1024 characters; 8192 characters in all), e.g. the receiver’s Authorization. Write-only: reads show the names with null values.',
+      }),
       retryPolicy: t.field({ type: RetryPolicyInput, required: false, description: 'Attempts and timeout.' }),
     }),
   },
   {
     description: 'Creates a webhook. Its signing secret is in the payload once and can never be read again.',
     authScopes: WRITE,
-    errors: { types: [ValidationError] },
+    errors: { types: [ValidationError, ConflictError] },
     resolve: (_root, { input }, ctx) => webhooks.createWebhook(ctx, { ...input, url: String(input.url) }),
   },
   withSecret('The webhook and, this once, its signing secret.'),
@@ -208,7 +227,11 @@ builder.relayMutationField(
       name: t.string({ required: false, description: 'What it is for.' }),
       url: t.field({ type: 'URL', required: false, description: 'Where events are POSTed.' }),
       eventTypes: t.stringList({ required: false, description: 'Replaces the event types.' }),
-      headers: t.field({ type: 'JSONObject', required: false, description: 'Replaces the static headers.' }),
+      headers: t.field({
+        type: 'JSONObject',
+        required: false,
+        description: 'Replaces the static headers; a header given as null keeps its stored value (so what was read can be sent back).',
+      }),
       retryPolicy: t.field({ type: RetryPolicyInput, required: false, description: 'Attempts and timeout.' }),
       expectedVersion: t.int({ required: false, description: 'Refuse the change (VERSION_CONFLICT) unless the webhook is at this version.' }),
     }),

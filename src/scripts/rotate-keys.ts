@@ -4,21 +4,30 @@
  * drop the old ones. Resumable: run it again after an interruption.
  */
 import { loadConfig } from '../config.ts';
+import { KeyCheckError } from '../crypto/key-check.ts';
 import { loadOrCreateLocalKeyring, parseKeyring } from '../crypto/keyring.ts';
 import { rotateKeys } from '../crypto/rotate.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
+import { RoleSeparationError } from '../db/owner.ts';
 import { createLogger } from '../log.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+const database = await openDatabase({ databaseUrl: config.databaseUrl, migrationUrl: config.databaseMigrationUrl, dataDir: config.dataDir });
 try {
   await migrate(database, logger);
   const keyring = parseKeyring(config.encryption) ?? (await loadOrCreateLocalKeyring(config.dataDir, () => {}));
   logger.info({ currentKey: keyring.current.id, keys: [...keyring.byId.keys()] }, 'rotating data keys to the current key');
-  const done = await rotateKeys(database.prisma, keyring, (p) => logger.info(p, 'key rotation progress'));
+  // every tenant's rows: the schema's owner's task (src/db/owner.ts)
+  const done = await database.asOwner((owner) => rotateKeys(owner.prisma, keyring, (p) => logger.info(p, 'key rotation progress')));
   logger.info(done, 'every data key is wrapped by the current key: the other keys of ENCRYPTION_KEYS can be dropped');
+} catch (err) {
+  // a keyring that cannot read what is stored: its message names the variable and key ids, no key;
+  // or a connection that is not the tables' owner's, which would see (and re-wrap) no row at all
+  if (!(err instanceof KeyCheckError || err instanceof RoleSeparationError)) throw err;
+  logger.error(err.message);
+  process.exitCode = 1;
 } finally {
   await database.close();
 }

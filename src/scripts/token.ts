@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { claimProblem } from '../auth/claims.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +20,18 @@ const { values } = parseArgs({
 });
 if (!values.tenant) {
   console.error('usage: npm run token -- --tenant <tenant_id> [--sub <id>] [--scope "<scopes>"] [--app <app_id>] [--ttl <seconds>]');
+  process.exit(2);
+}
+// the server would refuse these: say so now rather than print a token that cannot be used
+const ttl = Number(values.ttl);
+const problems = [
+  claimProblem('tenant_id', values.tenant) && '--tenant: 1 to 128 characters from A-Z a-z 0-9 . _ : @ -',
+  claimProblem('sub', values.sub) && '--sub: 1 to 128 characters from A-Z a-z 0-9 . _ : @ - | + = /',
+  claimProblem('app_id', values.app) && '--app: 1 to 128 characters from A-Z a-z 0-9 . _ : @ - | + = /',
+  !(Number.isInteger(ttl) && ttl > 0) && '--ttl: a positive whole number of seconds (every token expires)',
+].filter(Boolean);
+if (problems.length) {
+  for (const problem of problems) console.error(problem);
   process.exit(2);
 }
 const secret =
@@ -34,6 +47,6 @@ const token = await new SignJWT(claims)
   .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
   .setSubject(values.sub!)
   .setIssuedAt()
-  .setExpirationTime(`${Number(values.ttl)}s`)
+  .setExpirationTime(`${ttl}s`)
   .sign(new TextEncoder().encode(secret.trim()));
 console.log(token);

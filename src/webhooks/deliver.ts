@@ -3,7 +3,9 @@
  * Webhooks, same `webhook-id` on every attempt), sent to the address the SSRF guard checked,
  * and recorded; policy.ts decides what follows (retry on the schedule, give up, disable on 410)
  * and whether the webhook's run of failures pauses it. The outcome, the next job and any
- * `webhook.paused` / `webhook.disabled` event are written in one transaction.
+ * `webhook.paused` / `webhook.disabled` event are written in one transaction. A signing secret
+ * that cannot be decrypted is the operator's problem, not the receiver's: no attempt is made or
+ * counted, and the job is queued again for later (src/crypto/unreadable.ts).
  *
  * Each job runs on its own (a hanging receiver holds only its own job), but the database work of
  * jobs running at the same time is shared: the deliveries of jobs started together are read by
@@ -15,12 +17,14 @@ import DataLoader from 'dataloader';
 import type PgBoss from 'pg-boss';
 import { v7 as uuidv7 } from 'uuid';
 import type { Services } from '../context.ts';
+import { heldJobDelayMs, isDecryptionError, type SealedRecord } from '../crypto/unreadable.ts';
 import { insertManyStatement } from '../db/insert-many.ts';
 import { tenantDb, type TenantTx } from '../db/tenant.ts';
 import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from '../events/outbox.ts';
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
 import { consecutiveFailuresChange, decideNext, shouldPause, type AttemptResult, type NextStep } from './policy.ts';
+import { headersOpener, type StaticHeaders } from './headers.ts';
 import { signingSecretsOpener } from './secrets.ts';
 import { deliveryGlobalId, webhookGlobalId } from './service.ts';
 import { sendWebhook, type SendResult } from './sender.ts';
@@ -216,12 +220,25 @@ async function recordHealth(services: Services, tx: TenantTx, webhookId: string,
   });
 }
 
+/** A delivery job; `held` counts the times it was put back because the signing secret did not open. */
+type HeldDeliverJob = DeliverJob & { held?: number };
+
+/** Queues the same attempt again for later (never given up), in place of this job; the delivery is untouched. */
+async function holdForLater(services: Services, delivery: LoadedDelivery, data: HeldDeliverJob): Promise<void> {
+  const held = data.held ?? 0;
+  const job = deliveryJob(delivery, delivery.webhook.timeoutMs, new Date(Date.now() + heldJobDelayMs(held)));
+  await services.queue.transaction(tenantDb(services.prisma, delivery.tenantId), (tx) =>
+    services.queue.enqueueMany(tx, DELIVER_QUEUE, [{ ...job, data: { ...job.data, held: held + 1 } }]),
+  );
+}
+
 export function deliveryWorker(services: Services, report: JobReporter = SILENT_REPORTER) {
   const { config, keyring } = services;
   const loader = deliveryLoader(services.prisma);
   const recorder = new AttemptRecorder(services);
   const signingSecrets = signingSecretsOpener(keyring);
-  return async (job: PgBoss.JobWithMetadata<DeliverJob>) => {
+  const staticHeaders = headersOpener(keyring);
+  return async (job: PgBoss.JobWithMetadata<HeldDeliverJob>) => {
     const { tenantId, deliveryId } = job.data;
     const delivery = await loader.load({ tenantId, deliveryId });
     if (!delivery || delivery.status !== 'PENDING') return;
@@ -238,32 +255,38 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
     }
 
     const now = new Date();
-    const failed = (error: string): SendResult => ({ startedAt: now, durationMs: 0, status: null, error, responseBody: null, retryAfter: null });
-    const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
-    let secrets: string[] | null = null;
+    let secrets: string[];
+    let custom: StaticHeaders;
+    let opening: SealedRecord = 'webhook_signing_secret';
     try {
       secrets = signingSecrets(webhook, now);
+      opening = 'webhook_headers';
+      custom = staticHeaders(webhook);
     } catch (err) {
-      services.logger.error({ webhookId: webhook.id, error: (err as Error).message }, 'webhook signing secret could not be decrypted');
+      if (!isDecryptionError(err)) throw err;
+      // no attempt, no failure in the webhook's health, no pause, no event: held as it is
+      services.decryptionFailed(opening, err, { webhookId: webhook.id, deliveryId, work: 'delivery', held: (job.data.held ?? 0) + 1 });
+      await holdForLater(services, delivery, job.data);
+      return report.delivery('held');
     }
+    const failed = (error: string): SendResult => ({ startedAt: now, durationMs: 0, status: null, error, responseBody: null, retryAfter: null });
+    const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
     const target = await checkWebhookUrl(webhook.url, config.webhooks.allowHosts);
     // An attempt that cannot be made is still a failed attempt: it follows the schedule and ends.
-    const sent: SendResult = !secrets
-      ? failed('the signing secret could not be decrypted (is its key still in ENCRYPTION_KEYS?)')
-      : !target.ok
-        ? failed(`refused: ${target.reason}`)
-        : await sendWebhook({
-            url: target.url,
-            address: target.addresses[0]!,
-            headers: {
-              ...(webhook.headers as Record<string, string>),
-              'content-type': 'application/json',
-              // webhook-id is the delivery's API id, so receivers can look the delivery up
-              ...signDelivery({ msgId: deliveryGlobalId(delivery.id), timestamp: now, body, secrets }),
-            },
-            body,
-            timeoutMs: webhook.timeoutMs,
-          });
+    const sent: SendResult = !target.ok
+      ? failed(`refused: ${target.reason}`)
+      : await sendWebhook({
+          url: target.url,
+          address: target.addresses[0]!,
+          headers: {
+            ...custom,
+            'content-type': 'application/json',
+            // webhook-id is the delivery's API id, so receivers can look the delivery up
+            ...signDelivery({ msgId: deliveryGlobalId(delivery.id), timestamp: now, body, secrets }),
+          },
+          body,
+          timeoutMs: webhook.timeoutMs,
+        });
     const result: AttemptResult = { status: sent.status, error: sent.error, retryAfter: sent.retryAfter };
 
     const attemptNumber = delivery.attemptCount + 1;

@@ -166,11 +166,15 @@ export function eventTypeMatches(pattern: string, type: string): boolean {
   return pattern === type;
 }
 
-const PROVIDER_EVENT = /^provider\.[a-z0-9_]+\.[A-Za-z0-9_.-]+$/;
+// the provider event types inbound callbacks may carry (src/inbound/limits.ts)
+const PROVIDER_EVENT = /^provider\.[a-z0-9_]+\.[A-Za-z0-9_.:-]+$/;
 const PROVIDER_WILDCARD = /^provider\.(?:[a-z0-9_]+\.)?\*$/;
 
+const PROVIDER_FORMS = 'provider.*, provider.<name>.* and provider.<name>.<type>';
+
 /**
- * Null when a webhook may subscribe to `pattern`, else why not. Accepted: `*`; a known type;
+ * Null when a webhook may subscribe to `pattern`, else why not (never repeating the pattern: it
+ * is the client's text). Accepted: `*`; a known type;
  * `prefix.*` matching at least one known type; and, since relayed provider events are
  * open-ended, `provider.*`, `provider.<name>.*`, `provider.<name>.<type>` and
  * `provider.<name>.<type prefix>.*` (e.g. `provider.stripe.charge.*`).
@@ -182,8 +186,67 @@ export function validateEventTypePattern(pattern: string, knownTypes: readonly s
   if (pattern.endsWith('.*') && PROVIDER_EVENT.test(pattern.slice(0, -2))) return null;
   if (pattern.endsWith('.*') && !pattern.slice(0, -1).includes('*')) {
     if (knownTypes.some((type) => eventTypeMatches(pattern, type))) return null;
-    return `event type pattern "${pattern}" matches no event type`;
+    return `the "<prefix>.*" pattern matches no event type (known: ${knownTypes.join(', ')}, ${PROVIDER_FORMS})`;
   }
-  if (pattern.includes('*')) return `event type pattern "${pattern}": "*" is allowed alone or as a final ".*"`;
-  return `unknown event type "${pattern}"`;
+  if (pattern.includes('*')) return 'in an event type pattern "*" is allowed alone or as a final ".*"';
+  return `unknown event type (known: ${knownTypes.join(', ')}, ${PROVIDER_FORMS})`;
+}
+
+/**
+ * Bounds on a webhook's static headers, so that what is stored can always be sent: at most
+ * 20 headers, names of at most 100 characters, values of at most 1024, and 8192 characters
+ * of names and values together (receivers commonly refuse a request whose headers pass 8 to
+ * 16 KiB, and the signature headers come on top).
+ */
+export const HEADER_LIMITS = { count: 20, nameLength: 100, valueLength: 1024, totalLength: 8192 } as const;
+
+/** RFC 9110 §5.6.2 token: what a header name may be. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * RFC 9110 §5.5 field value, narrowed to visible ASCII: obs-text (bytes over 0x7F) is not
+ * allowed, since a string's characters past U+00FF (U+2028 …) cannot be sent as bytes at all and
+ * those between are sent as Latin-1, which receivers read differently.
+ */
+const HEADER_VALUE = /^[\x21-\x7E \t]*$/;
+/** Set by the server or about the connection: an API user may not set or override them. */
+const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
+
+export interface HeaderProblem {
+  /** The header's name as given, or null for the set as a whole. */
+  name: string | null;
+  message: string;
+}
+
+/**
+ * Why a webhook's static headers cannot be stored, each naming its header; empty when they can.
+ * With `allowNull`, a null value passes (an update keeping the stored value; the merged headers
+ * are checked again).
+ */
+export function headerProblems(headers: Readonly<Record<string, unknown>>, options: { allowNull?: boolean } = {}): HeaderProblem[] {
+  const problems: HeaderProblem[] = [];
+  const entries = Object.entries(headers);
+  if (entries.length > HEADER_LIMITS.count) problems.push({ name: null, message: `at most ${HEADER_LIMITS.count} headers` });
+  const seen = new Set<string>();
+  let total = 0;
+  for (const [name, value] of entries) {
+    const problem = (message: string) => problems.push({ name, message });
+    total += name.length + (typeof value === 'string' ? value.length : 0);
+    if (!HEADER_NAME.test(name) || name.length > HEADER_LIMITS.nameLength) {
+      problem(`is not a valid header name (1 to ${HEADER_LIMITS.nameLength} letters, digits or !#$%&'*+.^_\`|~-)`);
+      continue;
+    }
+    if (RESERVED_HEADERS.test(name)) problem('is set by the server and cannot be overridden');
+    else if (seen.has(name.toLowerCase())) problem('is named more than once (header names are case-insensitive)');
+    else if (value === null && options.allowNull) {
+      // checked once merged with the stored value it keeps
+    } else if (typeof value !== 'string') problem('must be a string');
+    else if (value.length > HEADER_LIMITS.valueLength) problem(`must be at most ${HEADER_LIMITS.valueLength} characters`);
+    else if (!HEADER_VALUE.test(value)) problem('must be visible ASCII characters (no line breaks, control or non-ASCII characters)');
+    else if (/^[ \t]|[ \t]$/.test(value)) problem('must not start or end with a space or tab');
+    seen.add(name.toLowerCase());
+  }
+  if (total > HEADER_LIMITS.totalLength) {
+    problems.push({ name: null, message: `names and values together must be at most ${HEADER_LIMITS.totalLength} characters` });
+  }
+  return problems;
 }

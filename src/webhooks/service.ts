@@ -3,14 +3,18 @@
  * transaction with its events; the signing secret is returned once, at creation or rotation.
  */
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
+import { isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
-import type { TenantTx } from '../db/tenant.ts';
+import { assertUnderCap } from '../db/tenant-caps.ts';
+import { tenantTransaction, type TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import { DELIVER_QUEUE, deliveryJob, EVENT_TYPES } from '../events/outbox.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import type { RequestScope } from '../integrations/service.ts';
-import { defaultMaxAttempts, validateEventTypePattern } from './policy.ts';
+import { sealHeaders, revealHeaders, type StaticHeaders } from './headers.ts';
+import { defaultMaxAttempts, headerProblems, validateEventTypePattern } from './policy.ts';
 import { currentAsPrevious, sealSecret } from './secrets.ts';
 import { generateSigningSecret, secretFingerprint } from './signing.ts';
 import { checkWebhookUrl } from './ssrf.ts';
@@ -20,11 +24,11 @@ export const MAX_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 50;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 const MAX_EVENT_TYPES = 50;
-/** Each change fans out to every matching webhook of the tenant: the count is bounded. */
-export const MAX_WEBHOOKS_PER_TENANT = 100;
 const DEFAULT_GRACE_SECONDS = 24 * 3600;
-const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+const MAX_NAME_LENGTH = 100;
+const MAX_EVENT_TYPE_LENGTH = 200;
+/** C0 and C1 controls and the Unicode line and paragraph separators. */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function webhookGlobalId(id: string) {
   return encodeGlobalID('Webhook', id);
@@ -47,9 +51,12 @@ export interface WebhookInput {
   retryPolicy?: { maxAttempts?: number | null; timeoutMs?: number | null } | null;
 }
 
-async function validate(scope: RequestScope, input: WebhookInput, errors: FieldError[]) {
-  if (input.name != null && (!input.name.trim() || input.name.length > 100)) {
-    errors.push({ path: ['name'], message: 'must be 1 to 100 characters' });
+/** `allowNullHeaders`: an update, where a header's null keeps its stored value. */
+async function validate(scope: RequestScope, input: WebhookInput, errors: FieldError[], allowNullHeaders = false) {
+  if (input.name != null && (!input.name.trim() || input.name.length > MAX_NAME_LENGTH)) {
+    errors.push({ path: ['name'], message: `must be 1 to ${MAX_NAME_LENGTH} characters` });
+  } else if (input.name != null && CONTROL_CHARACTERS.test(input.name)) {
+    errors.push({ path: ['name'], message: 'must not contain line breaks or other control characters' });
   }
   if (input.url != null) {
     const checked = await checkWebhookUrl(input.url, scope.services.config.webhooks.allowHosts);
@@ -59,19 +66,14 @@ async function validate(scope: RequestScope, input: WebhookInput, errors: FieldE
     if (!input.eventTypes.length) errors.push({ path: ['eventTypes'], message: 'must name at least one event type (or "*")' });
     if (input.eventTypes.length > MAX_EVENT_TYPES) errors.push({ path: ['eventTypes'], message: `at most ${MAX_EVENT_TYPES} entries` });
     input.eventTypes.forEach((pattern, i) => {
-      const problem = pattern.length > 200 ? 'must be at most 200 characters' : validateEventTypePattern(pattern, EVENT_TYPES);
+      const problem =
+        pattern.length > MAX_EVENT_TYPE_LENGTH ? `must be at most ${MAX_EVENT_TYPE_LENGTH} characters` : validateEventTypePattern(pattern, EVENT_TYPES);
       if (problem) errors.push({ path: ['eventTypes', String(i)], message: problem });
     });
   }
   if (input.headers != null) {
-    const entries = Object.entries(input.headers);
-    if (entries.length > 20) errors.push({ path: ['headers'], message: 'at most 20 headers' });
-    for (const [name, value] of entries) {
-      if (!HEADER_NAME.test(name)) errors.push({ path: ['headers', name], message: 'is not a valid header name' });
-      else if (RESERVED_HEADERS.test(name)) errors.push({ path: ['headers', name], message: 'is set by the server and cannot be overridden' });
-      else if (typeof value !== 'string' || value.length > 1024 || /[\r\n\0]/.test(value)) {
-        errors.push({ path: ['headers', name], message: 'must be a string of at most 1024 characters without line breaks' });
-      }
+    for (const { name, message } of headerProblems(input.headers, { allowNull: allowNullHeaders })) {
+      errors.push({ path: name === null ? ['headers'] : ['headers', name], message });
     }
   }
   const policy = input.retryPolicy;
@@ -99,28 +101,62 @@ export async function createWebhook(
   if (errors.length) throw new ValidationError(errors);
   const { viewer, services } = scope;
   const id = uuidv7();
-  if ((await scope.db.webhook.count()) >= MAX_WEBHOOKS_PER_TENANT) {
-    throw new ConflictError(`a tenant can have at most ${MAX_WEBHOOKS_PER_TENANT} webhooks: delete one first`);
-  }
   const signingSecret = generateSigningSecret();
-  const webhook = await scope.db.webhook.create({
-    data: {
-      id,
-      tenantId: viewer.tenantId,
-      appId: viewer.appId,
-      name: input.name.trim(),
-      url: input.url,
-      eventTypes: [...new Set(input.eventTypes)],
-      headers: (input.headers ?? {}) as Prisma.InputJsonObject,
-      maxAttempts: input.retryPolicy?.maxAttempts ?? defaultMaxAttempts(services.config.webhooks.retrySchedule),
-      timeoutMs: input.retryPolicy?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      ...sealSecret(services.keyring, viewer.tenantId, id, signingSecret),
-      secretFingerprint: secretFingerprint(signingSecret),
-      createdBy: viewer.actorId,
-      updatedBy: viewer.actorId,
-    },
+  const webhook = await tenantTransaction(scope.db, async (tx) => {
+    await assertUnderCap(tx, viewer.tenantId, 'webhooks', () => tx.webhook.count());
+    return tx.webhook.create({
+      data: {
+        id,
+        tenantId: viewer.tenantId,
+        appId: viewer.appId,
+        name: input.name.trim(),
+        url: input.url,
+        eventTypes: [...new Set(input.eventTypes)],
+        ...sealHeaders(services.keyring, viewer.tenantId, id, (input.headers ?? {}) as StaticHeaders),
+        maxAttempts: input.retryPolicy?.maxAttempts ?? defaultMaxAttempts(services.config.webhooks.retrySchedule),
+        timeoutMs: input.retryPolicy?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        ...sealSecret(services.keyring, viewer.tenantId, id, signingSecret),
+        secretFingerprint: secretFingerprint(signingSecret),
+        createdBy: viewer.actorId,
+        updatedBy: viewer.actorId,
+      },
+    });
   });
   return { webhook, signingSecret };
+}
+
+/**
+ * An update's headers replace the stored ones; a header given as null keeps its stored value
+ * (reads show every value as null, so what was read can be sent back with changes).
+ */
+/** The stored header values a change keeps (those it names as null); UNAVAILABLE when they cannot be opened. */
+function keptHeaders(scope: RequestScope, row: Webhook): StaticHeaders {
+  try {
+    return revealHeaders(scope.services.keyring, row);
+  } catch (err) {
+    if (!isDecryptionError(err)) throw err;
+    // as a credentials change that must open the stored secrets (src/integrations/service.ts)
+    scope.services.decryptionFailed('webhook_headers', err, { webhookId: row.id, work: 'headers_change' });
+    throw new GraphQLError('The stored headers cannot be read right now; nothing was changed. Retry later.', {
+      extensions: { code: 'UNAVAILABLE', http: { status: 503, headers: { 'retry-after': '60' } } },
+    });
+  }
+}
+
+function mergeHeaders(scope: RequestScope, row: Webhook, given: Record<string, unknown>): StaticHeaders {
+  const kept = Object.values(given).includes(null) ? keptHeaders(scope, row) : {};
+  const errors: FieldError[] = [];
+  const merged: StaticHeaders = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== null) merged[name] = value as string;
+    else if (Object.hasOwn(kept, name)) merged[name] = kept[name]!;
+    else errors.push({ path: ['headers', name], message: 'is null, which keeps a stored value, but the webhook has no header of this name' });
+  }
+  for (const { name, message } of errors.length ? [] : headerProblems(merged)) {
+    errors.push({ path: name === null ? ['headers'] : ['headers', name], message });
+  }
+  if (errors.length) throw new ValidationError(errors);
+  return merged;
 }
 
 /** A locked read-modify-write of one webhook, with optional optimistic concurrency. */
@@ -152,13 +188,13 @@ export async function updateWebhook(
   input: WebhookInput & { expectedVersion?: number | null },
 ): Promise<Webhook> {
   const errors: FieldError[] = [];
-  await validate(scope, input, errors);
+  await validate(scope, input, errors, true);
   if (errors.length) throw new ValidationError(errors);
-  return change(scope, id, globalId, input.expectedVersion, async () => ({
+  return change(scope, id, globalId, input.expectedVersion, async (row) => ({
     ...(input.name != null ? { name: input.name.trim() } : {}),
     ...(input.url != null ? { url: input.url } : {}),
     ...(input.eventTypes != null ? { eventTypes: [...new Set(input.eventTypes)] } : {}),
-    ...(input.headers != null ? { headers: input.headers as Prisma.InputJsonObject } : {}),
+    ...(input.headers != null ? sealHeaders(scope.services.keyring, row.tenantId, row.id, mergeHeaders(scope, row, input.headers)) : {}),
     ...(input.retryPolicy?.maxAttempts != null ? { maxAttempts: input.retryPolicy.maxAttempts } : {}),
     ...(input.retryPolicy?.timeoutMs != null ? { timeoutMs: input.retryPolicy.timeoutMs } : {}),
   }));

@@ -14,6 +14,8 @@
  *   refused: a gateway would forward them to an IPv4 address this guard never classified.
  * - IPv6 outside 2000::/3 (IANA global unicast) is refused: it catches the deprecated
  *   IPv4-compatible ::a.b.c.d, which ipaddr.js calls unicast.
+ * - URLs over 2048 characters (as given, and once percent-encoded) and port 0 are refused: such
+ *   a URL would be stored and then fail, or bloat, every attempt.
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
@@ -138,6 +140,9 @@ async function lookupAll(host: string): Promise<ResolvedAddress[]> {
 
 const refuse = (reason: string): UrlCheck => ({ ok: false, reason });
 
+/** Longer URLs are refused by common servers and proxies, and would be stored and sent with every attempt. */
+export const MAX_URL_LENGTH = 2048;
+
 /**
  * Checks a webhook URL and returns the addresses the sender must connect to. Reasons are short
  * and safe to show the API user. Exempt targets (see parseAllowHosts) are resolved but not
@@ -148,6 +153,8 @@ export async function checkWebhookUrl(
   allowHosts: ReadonlySet<string>,
   resolve: Resolver = lookupAll,
 ): Promise<UrlCheck> {
+  const tooLong = refuse(`URL must be at most ${MAX_URL_LENGTH} characters`);
+  if (raw.length > MAX_URL_LENGTH) return tooLong;
   let url: URL;
   try {
     // Also normalises decimal, octal and hex IPv4 hosts (2130706433, 0x7f.1) to dotted form.
@@ -155,6 +162,10 @@ export async function checkWebhookUrl(
   } catch {
     return refuse('URL is not valid');
   }
+  // percent-encoding (of non-ASCII characters, spaces…) can lengthen what is sent
+  if (url.href.length > MAX_URL_LENGTH) return tooLong;
+  // WHATWG refuses ports over 65535 but takes 0, which no receiver listens on
+  if (url.port === '0') return refuse('URL port must be from 1 to 65535');
   // WHATWG gives every http(s) URL a non-empty host (`http://` does not parse), so no host check.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return refuse('URL must use http or https');
   if (url.username || url.password) return refuse('URL must not contain a username or password');

@@ -2,8 +2,9 @@
  * Fuzz drill: RUNS random requests, generated with fast-check from the live server's introspected
  * schema, against a server holding integrations and a webhook whose secrets are canaries: random
  * queries and mutations selecting valid and invalid fields, arguments of the right and the wrong
- * type (inline or as variables), unicode, nulls and huge strings, plus malformed and wrongly
- * shaped bodies, other content types, GET requests and random persisted-query ids, under valid,
+ * type (inline or as variables), unicode, nulls, NUL bytes, lone UTF-16 surrogates, huge strings, JSON nested up to 20,000
+ * deep and unpaged lists nested in each other (a full cap of routing rules is planted), plus
+ * malformed and wrongly shaped bodies, other content types, GET requests and random persisted-query ids, under valid,
  * missing, foreign and forged credentials. Every answer must be below 500, carry no canary, and
  * every GraphQL error in it must have an `extensions.code`. The seed makes a run reproducible.
  */
@@ -26,6 +27,7 @@ import {
   type GraphQLSchema,
   type IntrospectionQuery,
 } from 'graphql';
+import { TENANT_CAPS } from '../../src/db/tenant-caps.ts';
 import { startTestServer, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { gql, pool, Recorder, send, signToken, type DrillReport } from './harness.ts';
 
@@ -78,6 +80,25 @@ function typeText(type: GraphQLInputType): string {
 
 const unicode = fc.string({ unit: 'grapheme', maxLength: 40 });
 const huge = fc.integer({ min: 10_000, max: 200_000 }).chain((n) => fc.constantFrom('a', 'é', '🙂', '\u0000', '"').map((c) => c.repeat(n)));
+/** Strings holding NUL (PostgreSQL refuses it in text: it must be refused before it gets there). */
+const withNul = fc.tuple(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 })).map(([a, b]) => `${a}\u0000${b}`);
+/**
+ * Strings that are not well-formed UTF-16: a lone high or low surrogate (PostgreSQL refuses it in
+ * jsonb and stores U+FFFD for it in text: it must be refused before it gets there).
+ */
+const withLoneSurrogate = fc
+  .tuple(fc.string({ maxLength: 8 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ maxLength: 8 }))
+  .map(([a, unit, b]) => `${a}${String.fromCharCode(unit)}${unit < 0xdc00 ? 'x' : ''}${b}`);
+/** A value nested deeper than any input may be (objects or arrays, up to 2,000 levels: the drill's own printing recurses). */
+const deepJson = fc.tuple(fc.integer({ min: 33, max: 2_000 }), fc.boolean()).map(([depth, arrays]) => {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) value = arrays ? [value] : { d: value };
+  return value;
+});
+/** JSON text nested up to 20,000 levels, written out (JSON.stringify would recurse that deep). */
+const deepJsonText = fc.tuple(fc.integer({ min: 33, max: 20_000 }), fc.boolean()).map(([depth, arrays]) =>
+  arrays ? `${'['.repeat(depth)}"leaf"${']'.repeat(depth)}` : `${'{"d":'.repeat(depth)}"leaf"${'}'.repeat(depth)}`,
+);
 const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 20 }),
   unicode,
@@ -88,6 +109,11 @@ const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.array(fc.integer(), { maxLength: 3 }),
   fc.dictionary(fc.constantFrom('a', 'b', 'id', 'name'), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
   fc.constantFrom('', ' ', '0', '-1', 'null', 'true', '{}', "'; DROP TABLE integration; --", '../../etc/passwd', '${jndi:x}', '<script>'),
+  withNul,
+  fc.dictionary(withNul, withNul, { minKeys: 1, maxKeys: 2 }),
+  withLoneSurrogate,
+  fc.dictionary(withLoneSurrogate, withLoneSurrogate, { minKeys: 1, maxKeys: 2 }),
+  deepJson,
 );
 
 /** Builds arbitraries for one schema; `ids` are real global ids worth hitting (planted objects). */
@@ -120,9 +146,15 @@ export class Generator {
           fc.dictionary(fc.constantFrom('api_key', 'secret_key', 'publishable_key', 'account_sid', 'auth_token', 'x', 'nested'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
           fc.constant({ api_key: 'sk-fuzz', secret_key: 'sk_test_fuzz', publishable_key: 'pk_test_fuzz' }),
           fc.jsonValue({ maxDepth: 2 }),
+          deepJson.map((d) => ({ nested: d })),
+          fc.dictionary(withNul, fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
+          fc.dictionary(withLoneSurrogate, fc.jsonValue({ maxDepth: 1 }), { minKeys: 1, maxKeys: 2 }),
+          fc.dictionary(fc.constantFrom('a', 'notes'), withLoneSurrogate, { minKeys: 1, maxKeys: 2 }),
         );
       default:
         return fc.oneof(
+          withNul,
+          withLoneSurrogate,
           fc.constantFrom('stripe', 'openai', 'twilio', 'webhook.test', 'webhook.*', '*', 'send_sms', 'generate_text', 'configureIntegration'),
           fc.string({ maxLength: 30 }),
           unicode,
@@ -242,6 +274,10 @@ export class Generator {
       { weight: 1, arbitrary: huge.map((s) => JSON.stringify({ query: `query { provider(name: ${JSON.stringify(s.repeat(8))}) { name } }` })) }, // past the body limit or not
       { weight: 1, arbitrary: huge.map((s) => JSON.stringify({ query: 'query($n: String!) { provider(name: $n) { name } }', variables: { n: s } })) },
       { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }).map((h) => JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: h } } })) },
+      // unpaged lists nested in each other: bounded by their caps in the cost model
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }).map((n) => JSON.stringify({ query: `{ ${'routingRules { id integration { id '.repeat(n)}routingRules { id }${' } }'.repeat(n)} }` })) },
+      { weight: 1, arbitrary: deepJsonText.map((d) => `{"query":"query($m: JSONObject) { __typename }","variables":{"m":{"d":${d}}}}`) },
+      { weight: 1, arbitrary: deepJsonText.map((d) => `{"query":"{ __typename }","variables":${d}}`) }, // a deep body
       { weight: 1, arbitrary: fc.integer({ min: 13, max: 40 }).map((d) => JSON.stringify({ query: `query { ${'viewer { tenantId } __typename '.repeat(1)}${'webhooks { edges { node { deliveries { edges { node { webhook '.repeat(d / 6)}{ id }` })) },
     );
     return fc.record<FuzzRequest>({
@@ -265,7 +301,14 @@ export async function fuzzDrill(options: Partial<FuzzOptions> = {}): Promise<Dri
   let server: TestServer | undefined;
   try {
     // deliveries the fuzz causes go to a closed loopback port (allowed, so they are attempted)
-    server = await startTestServer({ LOG_LEVEL: 'warn', WEBHOOK_ALLOW_HOSTS: '127.0.0.1:9', WEBHOOK_RETRY_SCHEDULE: '1h' });
+    server = await startTestServer({
+      LOG_LEVEL: 'warn',
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1:9',
+      WEBHOOK_RETRY_SCHEDULE: '1h',
+      // its missing, forged and garbage credentials would soon have every request from here
+      // answered 429 (src/http/client-limits.ts) instead of reaching what it fuzzes
+      AUTH_FAILURE_LIMIT_PER_MINUTE: '0',
+    });
     const url = server.url;
     const token = await signToken('fuzz');
     const otherToken = await signToken('fuzz-other');
@@ -287,6 +330,11 @@ export async function fuzzDrill(options: Partial<FuzzOptions> = {}): Promise<Dri
       if (!id) r.note(`could not plant ${provider}: ${res.raw.slice(0, 300)}`);
       else ids.push(id);
       for (const [k, v] of Object.entries(credentials)) if (k !== 'publishable_key' && k !== 'account_sid') canaries.add(v);
+    }
+    // a full cap of routing rules on one integration: nested unpaged lists at their longest
+    const openaiId = ids[1];
+    for (let i = 0; openaiId && i < TENANT_CAPS.routingRules; i++) {
+      await gql(url, token, `mutation($id: ID!) { createRoutingRule(input: { capability: "generate_text", integrationId: $id, priority: ${i} }) { __typename } }`, { id: openaiId });
     }
     const hook = await gql(url, token, `mutation { createWebhook(input: { name: "fuzz", url: "http://127.0.0.1:9/hook", eventTypes: ["*"] }) {
       ... on CreateWebhookPayload { signingSecret webhook { id } } } }`);

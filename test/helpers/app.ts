@@ -36,6 +36,8 @@ export interface TestServer {
   queries: string[];
   /** The PostgreSQL database it runs on, when not embedded (another server can share it). */
   databaseUrl?: string;
+  /** With `separateOwner`: the schema owner's URL (DATABASE_MIGRATION_URL). */
+  ownerUrl?: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>, credential?: Credential): Promise<GraphQLResponse<T>>;
   token(claims?: Record<string, unknown>, options?: { expiresIn?: string }): Promise<string>;
   close(): Promise<void>;
@@ -43,10 +45,12 @@ export interface TestServer {
 
 /** The login role test servers use: no superuser, no BYPASSRLS, as the server demands. */
 const TEST_APP_ROLE = 'icp_test_app';
+/** The schema's owner of a database made with `separateOwner` (DATABASE_MIGRATION_URL). */
+const TEST_OWNER_ROLE = 'icp_test_owner';
 
-async function ensureAppRole(admin: pg.Client) {
+async function ensureAppRole(admin: pg.Client, role = TEST_APP_ROLE) {
   try {
-    await admin.query(`CREATE ROLE ${TEST_APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS`);
+    await admin.query(`CREATE ROLE "${role}" LOGIN NOSUPERUSER NOBYPASSRLS`);
   } catch (err) {
     // another test file made it first (duplicate_object, or unique_violation in the race)
     if (!['42710', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
@@ -55,21 +59,33 @@ async function ensureAppRole(admin: pg.Client) {
 
 /**
  * A new database owned by TEST_APP_ROLE on the server TEST_DATABASE_URL names (as a superuser);
- * the returned URL connects as that role (the throwaway cluster trusts local connections).
+ * the returned URL connects as that role (the throwaway cluster trusts local connections). With
+ * `separateOwner`, TEST_OWNER_ROLE owns it instead, and `ownerUrl` connects as that.
  */
-async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  adminUrl: string,
+  separateOwner = false,
+  /** The role the server runs as (DATABASE_URL), with `separateOwner` only: TEST_APP_ROLE by default. */
+  serviceRole = TEST_APP_ROLE,
+): Promise<{ url: string; ownerUrl?: string; drop(): Promise<void> }> {
   const name = `icp_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await ensureAppRole(admin);
-  await admin.query(`CREATE DATABASE ${name} OWNER ${TEST_APP_ROLE}`);
+  if (serviceRole !== TEST_APP_ROLE) await ensureAppRole(admin, serviceRole);
+  if (separateOwner) await ensureAppRole(admin, TEST_OWNER_ROLE);
+  await admin.query(`CREATE DATABASE ${name} OWNER ${separateOwner ? TEST_OWNER_ROLE : TEST_APP_ROLE}`);
   await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  url.username = TEST_APP_ROLE;
-  url.password = '';
+  const as = (role: string) => {
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    url.username = role;
+    url.password = '';
+    return url.toString();
+  };
   return {
-    url: url.toString(),
+    url: as(separateOwner ? serviceRole : TEST_APP_ROLE),
+    ownerUrl: separateOwner ? as(TEST_OWNER_ROLE) : undefined,
     drop: async () => {
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
@@ -81,7 +97,13 @@ async function createTestDatabase(adminUrl: string): Promise<{ url: string; drop
 
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { shareDatabaseWith?: TestServer } = {},
+  options: {
+    shareDatabaseWith?: TestServer;
+    /** PostgreSQL only: the schema has an owner role of its own (DATABASE_MIGRATION_URL); the server's role does not own it. */
+    separateOwner?: boolean;
+    /** With `separateOwner`: the name of the role the server runs as (say, a mixed-case one). */
+    serviceRole?: string;
+  } = {},
 ): Promise<TestServer> {
   const logs: string[] = [];
   const sink = new Writable({
@@ -92,9 +114,9 @@ export async function startTestServer(
   });
   const shared = options.shareDatabaseWith?.databaseUrl;
   const database = shared
-    ? { url: shared, drop: async () => {} }
+    ? { url: shared, ownerUrl: options.shareDatabaseWith?.ownerUrl, drop: async () => {} }
     : process.env.TEST_DATABASE_URL
-      ? await createTestDatabase(process.env.TEST_DATABASE_URL)
+      ? await createTestDatabase(process.env.TEST_DATABASE_URL, options.separateOwner, options.serviceRole)
       : undefined;
   const config = loadConfig({
     PORT: '0',
@@ -106,6 +128,7 @@ export async function startTestServer(
     VERIFY_RETRY_LIMIT: '1',
     VERIFY_TIMEOUT_MS: '3000',
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...(database?.ownerUrl ? { DATABASE_MIGRATION_URL: database.ownerUrl } : {}),
     ...env,
   });
   const queries: string[] = [];
@@ -131,6 +154,7 @@ export async function startTestServer(
     logs,
     queries,
     databaseUrl: database?.url,
+    ownerUrl: database?.ownerUrl,
     token,
     async gql(query, variables, credential) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...credential?.headers };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createJwtVerifier } from '../../src/auth/jwt.ts';
+import { CLOCK_TOLERANCE_SECONDS, createJwtVerifier } from '../../src/auth/jwt.ts';
+import { claimProblem } from '../../src/auth/claims.ts';
 import { generateApiKey, hashApiKey, isWellFormedApiKey } from '../../src/auth/api-keys.ts';
 import { effectiveScopes, parseScopeClaim, SCOPES, type Scope } from '../../src/auth/scopes.ts';
 
@@ -189,5 +190,52 @@ describe('createJwtVerifier remembers verified tokens', () => {
     expect((await verify(token)).tenant_id).toBe('t1');
     await new Promise((resolve) => setTimeout(resolve, 2100));
     await expect(verify(token)).rejects.toThrow(/expired/);
+  });
+});
+
+describe('createJwtVerifier time claims', () => {
+  const SECRET = 'unit-test-secret-that-is-long-enough-for-hs256-0000';
+  const key = new TextEncoder().encode(SECRET);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('requires exp: a token without one would be good forever', async () => {
+    const verify = createJwtVerifier({ secret: SECRET });
+    const token = await new SignJWT({ tenant_id: 't1' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key);
+    await expect(verify(token)).rejects.toThrow('the token has no "exp" claim');
+  });
+
+  it(`refuses iat and nbf later than now plus ${CLOCK_TOLERANCE_SECONDS} s, and accepts them within`, async () => {
+    const verify = createJwtVerifier({ secret: SECRET });
+    const sign = (claims: { iat?: number; nbf?: number }) =>
+      new SignJWT({ tenant_id: 't1', ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now() + 600).sign(key);
+    await expect(verify(await sign({ iat: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow('the token\'s "iat" claim is in the future');
+    await expect(verify(await sign({ nbf: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow('the token\'s "nbf" claim is in the future');
+    expect((await verify(await sign({ iat: now() + 2, nbf: now() + 2 }))).tenant_id).toBe('t1');
+  });
+});
+
+describe('claimProblem', () => {
+  it('accepts plain identifiers up to 128 characters, and an absent sub or app_id', () => {
+    expect(claimProblem('tenant_id', 'acme')).toBeUndefined();
+    expect(claimProblem('tenant_id', `t:${'a'.repeat(126)}`)).toBeUndefined();
+    expect(claimProblem('tenant_id', 'org_1.eu-west:acme@prod')).toBeUndefined();
+    expect(claimProblem('sub', 'auth0|5f7c8ec7c33c6c004bbafe82')).toBeUndefined();
+    expect(claimProblem('sub', 'alice+test@example.com')).toBeUndefined();
+    expect(claimProblem('app_id', 'YWJj/ZGVm+Zw==')).toBeUndefined();
+    expect(claimProblem('sub', undefined)).toBeUndefined();
+    expect(claimProblem('app_id', undefined)).toBeUndefined();
+  });
+
+  it('refuses the rest, naming the claim and never the value', () => {
+    expect(claimProblem('tenant_id', undefined)).toBe('the token has no tenant_id claim');
+    for (const value of ['', 'a'.repeat(129), 'a\u0000', 'a\u001f', 'a\u007f', 'a b', 'a\tb', 'é', 'a|b', 'a/b', '"a"', 42, null, ['a'], { a: 1 }]) {
+      const problem = claimProblem('tenant_id', value);
+      expect(problem, JSON.stringify(value)).toMatch(/^the token's "tenant_id" claim is not accepted/);
+      if (typeof value === 'string' && value) expect(problem).not.toContain(value);
+    }
+    for (const value of ['', 'a b', 'a\u0000', null, 7]) {
+      expect(claimProblem('sub', value)).toMatch(/"sub" claim is not accepted/);
+      expect(claimProblem('app_id', value)).toMatch(/"app_id" claim is not accepted/);
+    }
   });
 });

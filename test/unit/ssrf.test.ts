@@ -280,4 +280,26 @@ describe('checkWebhookUrl: URL shape', () => {
       expect(await reasonFor(url)).toBe('URL is not valid');
     },
   );
+
+  it.each(['http://8.8.8.8:0/', 'https://8.8.8.8:00/hooks', 'http://[2606:4700::1111]:0/'])('%s → port 0 refused', async (url) => {
+    expect(await reasonFor(url)).toBe('URL port must be from 1 to 65535');
+  });
+
+  it('allows ports 1 and 65535 (WHATWG refuses anything above)', async () => {
+    expect(await reasonFor('http://8.8.8.8:1/')).toBe('ALLOWED');
+    expect(await reasonFor('http://8.8.8.8:65535/')).toBe('ALLOWED');
+    expect(await reasonFor('http://8.8.8.8:65536/')).toBe('URL is not valid');
+  });
+
+  it('allows 2048 characters and refuses one more, before parsing anything', async () => {
+    const base = 'https://8.8.8.8/';
+    expect(await reasonFor(base + 'a'.repeat(2048 - base.length))).toBe('ALLOWED');
+    expect(await reasonFor(base + 'a'.repeat(2049 - base.length))).toBe('URL must be at most 2048 characters');
+    expect(await reasonFor(`https://${'a'.repeat(900_000)}.example/`)).toBe('URL must be at most 2048 characters');
+  });
+
+  it('counts the URL as it is sent: percent-encoding that lengthens it past 2048 is refused', async () => {
+    // 700 characters of é: 716 as given, 4216 once percent-encoded
+    expect(await reasonFor(`https://8.8.8.8/${'é'.repeat(700)}`)).toBe('URL must be at most 2048 characters');
+  });
 });

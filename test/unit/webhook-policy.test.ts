@@ -5,6 +5,8 @@ import {
   decideNext,
   defaultMaxAttempts,
   eventTypeMatches,
+  HEADER_LIMITS,
+  headerProblems,
   isFailure,
   parseDuration,
   parsePauseThreshold,
@@ -262,14 +264,15 @@ describe('validateEventTypePattern', () => {
     'provider.docusign.envelope-completed',
     'provider.twilio.message.Delivered',
     'provider.stripe.charge.*',
+    'provider.certisign.document:signed',
   ])('accepts %j', (pattern) => {
     expect(validateEventTypePattern(pattern, known)).toBeNull();
   });
 
   it.each([
     ['', 'empty'],
-    ['integration.nope', 'unknown event type "integration.nope"'],
-    ['integration', 'unknown event type "integration"'],
+    ['integration.nope', 'unknown event type (known: integration.created, integration.status_changed, routing_rule.created, webhook.test, provider.*'],
+    ['integration', 'unknown event type (known:'],
     ['integ.*', 'matches no event type'],
     ['billing.*', 'matches no event type'],
     ['integration.created.*', 'matches no event type'],
@@ -283,5 +286,62 @@ describe('validateEventTypePattern', () => {
     ['provider.*.charge', '"*" is allowed'],
   ])('rejects %j', (pattern, message) => {
     expect(validateEventTypePattern(pattern, known)).toContain(message);
+  });
+
+  it.each(['sk_live_CANARY', 'sk_live_CANARY.*', 'sk_live_*CANARY', 'provider.stripe.sk live CANARY'])('never repeats the pattern %j', (pattern) => {
+    expect(validateEventTypePattern(pattern, known)).not.toContain('CANARY');
+  });
+});
+
+describe('headerProblems', () => {
+  const problems = (headers: Record<string, unknown>, allowNull = false) =>
+    headerProblems(headers, { allowNull }).map((p) => [p.name, p.message]);
+
+  it('accepts tokens as names and visible ASCII values, with spaces and tabs inside', () => {
+    expect(problems({ Authorization: 'Bearer abc.def-ghi_JKL~=', "X-Odd!#$%&'*+.^_`|~": 'a\tb c', 'x-empty': '' })).toEqual([]);
+    expect(problems({ 'x-max': 'v'.repeat(HEADER_LIMITS.valueLength), ['n'.repeat(HEADER_LIMITS.nameLength)]: 'v' })).toEqual([]);
+  });
+
+  it.each([
+    ['a\r\nb', /visible ASCII/],
+    ['a\u0000b', /visible ASCII/],
+    ['a\u001bb', /visible ASCII/],
+    ['a\u007fb', /visible ASCII/],
+    ['caf\u00e9', /visible ASCII/],
+    ['a\u2028b', /visible ASCII/],
+    ['a\u2029b', /visible ASCII/],
+    [' lead', /start or end with a space or tab/],
+    ['trail\t', /start or end with a space or tab/],
+    ['v'.repeat(1025), /at most 1024 characters/],
+    [42, /must be a string/],
+    [null, /must be a string/],
+  ])('refuses the value %j, naming the header', (value, message) => {
+    const found = headerProblems({ 'x-h': value });
+    expect(found).toHaveLength(1);
+    expect(found[0]!.name).toBe('x-h');
+    expect(found[0]!.message).toMatch(message);
+  });
+
+  it.each(['', 'x h', 'x:h', 'x\u00e9', 'x\nh', 'n'.repeat(101), '(x)'])('refuses the name %j', (name) => {
+    expect(problems({ [name]: 'v' })).toEqual([[name, expect.stringMatching(/not a valid header name/)]]);
+  });
+
+  it('refuses server-set headers and a name given twice in different case', () => {
+    expect(problems({ 'Webhook-Signature': 'x', Host: 'x', 'Content-Length': '1' }).map(([name]) => name)).toEqual(['Webhook-Signature', 'Host', 'Content-Length']);
+    expect(problems({ 'X-Twice': 'a', 'x-twice': 'b' })).toEqual([['x-twice', expect.stringMatching(/more than once/)]]);
+  });
+
+  it('bounds the count and the total size', () => {
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x-${i}`, 'v']));
+    expect(problems(many)).toEqual([[null, 'at most 20 headers']]);
+    const big = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`x-${i}`, 'v'.repeat(1021)]));
+    expect(problems(big)).toEqual([]); // 8 × (3 + 1021) = 8192
+    big['x-8'] = 'v';
+    expect(problems(big)).toEqual([[null, expect.stringMatching(/at most 8192 characters/)]]);
+  });
+
+  it('lets null through only when asked (an update keeping a stored value)', () => {
+    expect(problems({ Authorization: null }, true)).toEqual([]);
+    expect(problems({ Authorization: null })).toEqual([['Authorization', 'must be a string']]);
   });
 });

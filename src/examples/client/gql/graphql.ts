@@ -20,13 +20,13 @@ export type ConfigureIntegrationInput = {
 export type CreateWebhookInput = {
   /** Event types: exact, prefix.* or *. */
   eventTypes: Array<string>;
-  /** Static string headers sent with every delivery (at most 20). */
+  /** Static string headers sent with every delivery (at most 20; values of visible ASCII, at most 1024 characters; 8192 characters in all), e.g. the receiver’s Authorization. Write-only: reads show the names with null values. */
   headers?: Record<string, unknown> | null | undefined;
   /** What it is for (1-100 characters). */
   name: string;
   /** Attempts and timeout. */
   retryPolicy?: RetryPolicyInput | null | undefined;
-  /** An http(s) URL on the public internet. */
+  /** An http(s) URL on the public internet, at most 2048 characters. */
   url: string;
 };
 
@@ -161,6 +161,7 @@ export type CreateWebhookMutationVariables = Exact<{
 
 
 export type CreateWebhookMutation = { createWebhook:
+    | { __typename: 'ConflictError', code: ErrorCode, message: string }
     | { __typename: 'CreateWebhookPayload', signingSecret: string, webhook: { id: string, name: string, url: string, status: WebhookStatus, eventTypes: Array<string>, secretFingerprint: string } }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };

@@ -1,0 +1,57 @@
+/**
+ * Bounds on what a verified provider callback may store and relay. A signature proves who sent
+ * a body, not that it is sane, and two providers (Certisign, Adobe Sign) sign nothing: the
+ * callback URL is their only credential. Each event is stored, listed by type and POSTed to
+ * every matching webhook, so:
+ *
+ * - its type is 1 to 200 characters of letters, digits and `_ . : -`, starting with a letter
+ *   or digit (every provider's real types fit; webhooks subscribe to them by name);
+ * - its id (the provider's, kept unique per integration) is 1 to 256 characters without
+ *   control characters or lone UTF-16 surrogates;
+ * - its payload is at most 256 KiB as JSON, nests at most 32 levels deep and holds no NUL and no
+ *   lone surrogate in any string or key (PostgreSQL's jsonb refuses both: refused as a 500, the
+ *   provider would retry the callback forever).
+ *
+ * A callback with any event outside them is refused whole (400, nothing stored), naming the
+ * event and the field.
+ */
+import { findInputProblem } from '../graphql-hardening/input-limits.ts';
+import type { InboundEvent } from '../providers/types.ts';
+
+export const INBOUND_LIMITS = { typeLength: 200, idLength: 256, payloadBytes: 256 * 1024, payloadDepth: 32 } as const;
+
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Whether `value` nests deeper than `limit` objects and arrays (iterative: no stack to exhaust). */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Why the events cannot be stored (the first problem found), or null when they can. */
+export function inboundEventProblem(events: readonly InboundEvent[]): string | null {
+  for (const [index, event] of events.entries()) {
+    const at = events.length === 1 ? 'event' : `event ${index}`;
+    if (event.type.length > INBOUND_LIMITS.typeLength) return `${at} type must be at most ${INBOUND_LIMITS.typeLength} characters`;
+    if (!EVENT_TYPE.test(event.type)) return `${at} type must be letters, digits and _ . : - (starting with a letter or digit)`;
+    if (!event.id || event.id.length > INBOUND_LIMITS.idLength) return `${at} id must be 1 to ${INBOUND_LIMITS.idLength} characters`;
+    if (CONTROL_CHARACTERS.test(event.id)) return `${at} id must not contain control characters`;
+    if (!event.id.isWellFormed()) return `${at} id must not contain lone UTF-16 surrogates`;
+    if (nestsDeeperThan(event.payload, INBOUND_LIMITS.payloadDepth)) return `${at} payload nests more than ${INBOUND_LIMITS.payloadDepth} levels deep`;
+    // PostgreSQL's jsonb holds no NUL and no lone surrogate (src/graphql-hardening/input-limits.ts)
+    const unstorable = findInputProblem(event.payload)?.kind;
+    if (unstorable === 'nul' || unstorable === 'nul-key') return `${at} payload must not contain NUL (U+0000) characters`;
+    if (unstorable === 'surrogate' || unstorable === 'surrogate-key') return `${at} payload must not contain lone UTF-16 surrogates`;
+    if (Buffer.byteLength(JSON.stringify(event.payload)) > INBOUND_LIMITS.payloadBytes) {
+      return `${at} payload must be at most ${INBOUND_LIMITS.payloadBytes / 1024} KiB as JSON`;
+    }
+  }
+  return null;
+}
