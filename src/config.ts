@@ -5,8 +5,7 @@
 import path from 'node:path';
 import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
-import { DEFAULT_RETRY_SCHEDULE, parsePauseThreshold, parseRetrySchedule } from './webhooks/policy.ts';
-import { parseAllowHosts } from './webhooks/ssrf.ts';
+import { DEFAULT_RETRY_SCHEDULE, parseAllowHosts, parsePauseThreshold, parseRetrySchedule } from './config-values.ts';
 
 /** TRUSTED_DOCUMENTS and TRUSTED_DOCUMENTS_ONLY (src/graphql-hardening/trusted-documents.ts). */
 export interface TrustedDocumentsConfig {
@@ -20,7 +19,7 @@ export interface TrustedDocumentsConfig {
 export interface Config {
   port: number;
   host: string;
-  /** PUBLIC_URL; when unset, the address the server is listening on (see `publicUrl()` in app.ts). */
+  /** PUBLIC_URL; when unset, the address the server is listening on (`publicUrl` in src/app.ts). */
   publicUrl?: string;
   databaseUrl?: string;
   /**

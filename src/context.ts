@@ -1,34 +1,12 @@
 /**
  * What every resolver receives: the caller, the caller's tenant-scoped data path, per-request
- * loaders, and the process-wide services.
+ * loaders, and the process-wide services (src/services.ts).
  */
 import type { Viewer } from './auth/viewer.ts';
-import type { Config } from './config.ts';
-import type { Keyring } from './crypto/keyring.ts';
-import type { DecryptionAlarm } from './crypto/unreadable.ts';
 import type { TenantDb } from './db/tenant.ts';
-import type { Outbox } from './events/outbox.ts';
-import type { PubSub } from './events/pubsub.ts';
-import type { PrismaClient } from './generated/prisma/client.ts';
-import type { JobQueue } from './jobs/queue.ts';
-import type { Logger } from './log.ts';
 import { createLoaders, type Loaders } from './loaders.ts';
 import { tenantDb } from './db/tenant.ts';
-
-export interface Services {
-  config: Config;
-  /** The origin providers and browsers reach this server at: PUBLIC_URL, or the listening address. */
-  publicUrl: string;
-  logger: Logger;
-  /** Unscoped: for authentication, workers and migrations, never for request data. */
-  prisma: PrismaClient;
-  keyring: Keyring;
-  /** A sealed record that did not open at run time: counted and logged (src/crypto/unreadable.ts). */
-  decryptionFailed: DecryptionAlarm;
-  queue: JobQueue;
-  outbox: Outbox;
-  pubsub: PubSub;
-}
+import type { Services } from './services.ts';
 
 export interface Context {
   viewer: Viewer;

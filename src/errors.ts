@@ -1,9 +1,9 @@
 /**
  * Expected failures. Each is a type in the schema (mutations return them in their result
- * union); anything else that escapes a resolver is unexpected and masked (src/app.ts).
+ * union); anything else that escapes a resolver is unexpected and masked (src/graphql/yoga.ts).
  */
 import { GraphQLError } from 'graphql';
-import { isGlobalIdOf } from './schema/ids.ts';
+import { isGlobalIdOf } from './ids.ts';
 
 export type ErrorCode =
   | 'VALIDATION'

@@ -4,7 +4,8 @@
  * shuts it down gracefully on SIGTERM/SIGINT. Nothing else.
  */
 import { createServer } from 'node:http';
-import { createApp, listen, listeningUrl } from './app.ts';
+import { createApp } from './app.ts';
+import { listen, listeningUrl } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
 

@@ -6,7 +6,7 @@
  */
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCUMENT_LIMITS } from '../src/app.ts';
+import { DOCUMENT_LIMITS } from '../src/graphql/yoga.ts';
 import { operationCost } from '../src/graphql-hardening/cost.ts';
 import { MAX_BODY_BYTES } from '../src/http/body.ts';
 import { schema } from '../src/schema/index.ts';

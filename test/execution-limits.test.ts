@@ -4,7 +4,7 @@
  * still stops at an execution deadline and a ceiling on list items.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCUMENT_LIMITS } from '../src/app.ts';
+import { DOCUMENT_LIMITS } from '../src/graphql/yoga.ts';
 import { TENANT_CAPS } from '../src/db/tenant-caps.ts';
 import { forTenant } from '../src/db/tenant.ts';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';

@@ -126,7 +126,7 @@ describe('GraphiQL in headless Chromium', () => {
     await page.locator(queryEditor).waitFor({ timeout: 60_000 });
     await page.locator(headersEditor).waitFor();
 
-    // What the server pre-fills (src/schema/graphiql.ts): the walk-through and the header placeholder.
+    // What the server pre-fills (src/graphql/graphiql.ts): the walk-through and the header placeholder.
     await expect.poll(() => editorText(page, queryEditor)).toContain('Integrations control plane: the main flow');
     await expect.poll(() => editorText(page, headersEditor)).toContain('Bearer <paste the output of');
 

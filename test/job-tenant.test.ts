@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forTenant } from '../src/db/tenant.ts';
-import { DELIVER_QUEUE } from '../src/events/outbox.ts';
-import { VERIFY_QUEUE } from '../src/integrations/service.ts';
-import { verifyIntegrationWorker } from '../src/jobs/verify-integration.ts';
+import { DELIVER_QUEUE } from '../src/webhooks/queue.ts';
+import { VERIFY_QUEUE } from '../src/integrations/verify-queue.ts';
+import { verifyIntegrationWorker } from '../src/integrations/verify-worker.ts';
 import { deliveryWorker } from '../src/webhooks/deliver.ts';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 import { startFakeApi, stripeBalance, type FakeApi } from './helpers/fake-api.ts';

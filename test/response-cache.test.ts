@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forTenant } from '../src/db/tenant.ts';
-import { parseGlobalId } from '../src/schema/ids.ts';
+import { parseGlobalId } from '../src/ids.ts';
 import { eventually, startTestServer, type TestServer } from './helpers/app.ts';
 import { startFakeApi, stripeBalance, type FakeApi } from './helpers/fake-api.ts';
 
@@ -51,9 +51,12 @@ describe('a repeated read', () => {
     await eventually(async () => ((await page(token)).res.data.integrations.edges[0].node.status === 'ACTIVE' ? true : undefined));
 
     const first = await page(token);
-    const again = await page(token);
+    // the count is the whole server's: the verification job finishing may add a statement to one read
+    const again = await eventually(async () => {
+      const read = await page(token);
+      return read.statements === 0 ? read : undefined;
+    }, 5_000, 'a read without SQL');
     expect(again.res.raw).toBe(first.res.raw);
-    expect(again.statements).toBe(0);
 
     // another page size is another answer
     const one = await measured(PAGE, { first: 1 }, token);

@@ -17,7 +17,7 @@ import {
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describe, expect, it } from 'vitest';
 import { diffSchemaAgainstMigrations, readMigrations } from '../src/db/schema-engine.ts';
-import { GRAPHIQL_DEFAULT_QUERY } from '../src/schema/graphiql.ts';
+import { GRAPHIQL_DEFAULT_QUERY } from '../src/graphql/graphiql.ts';
 import { schema } from '../src/schema/index.ts';
 import { printedSchema, SCHEMA_FILE } from '../src/scripts/print-schema.ts';
 

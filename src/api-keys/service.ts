@@ -2,14 +2,14 @@
  * API keys: machine credentials minted by a tenant admin. The secret is returned once; only
  * its hash is kept. A key can hold at most the scopes of the credential that created it.
  */
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { generateApiKey } from '../auth/api-keys.ts';
 import { assertUnderCap } from '../db/tenant-caps.ts';
 import { tenantTransaction } from '../db/tenant.ts';
 import { isScope, SCOPES, type Scope } from '../auth/scopes.ts';
 import { NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import type { RequestScope } from '../integrations/service.ts';
+import { apiKeyGlobalId } from '../ids.ts';
+import type { RequestScope } from '../services.ts';
 
 /** Reads of API keys by an application credential see only that application's keys. */
 export function apiKeyVisibility(scope: Pick<RequestScope, 'viewer'>) {
@@ -57,7 +57,7 @@ export async function createApiKey(
 export async function revokeApiKey(scope: RequestScope, id: string): Promise<ApiKey> {
   const { viewer } = scope;
   const key = await scope.db.apiKey.findFirst({ where: { id, ...apiKeyVisibility(scope) } });
-  if (!key) throw new NotFoundError('ApiKey', encodeGlobalID('ApiKey', id));
+  if (!key) throw new NotFoundError('ApiKey', apiKeyGlobalId(id));
   if (key.revokedAt) return key;
   return scope.db.apiKey.update({
     where: { id },

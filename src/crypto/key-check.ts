@@ -96,7 +96,7 @@ function missingKeys(keyring: Keyring, missing: string[]): KeyCheckError {
     `${describeKeyring(keyring)} cannot read the stored credentials and webhook signing secrets: ` +
       `they are sealed under key id${missing.length > 1 ? 's' : ''} ${quoted(missing)}, which it does not hold. ` +
       'Start with the key that sealed them (during a rotation ENCRYPTION_KEYS holds the new key first and the old ones after it, ' +
-      'README → Rotating the encryption key); refusing to start',
+      'docs/configuration.md → Rotating the encryption key); refusing to start',
   );
 }
 

@@ -91,7 +91,7 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
   try {
     await assertRowSecurityApplies(
       prisma,
-      'connect with roles made for the service: one that owns the schema for DATABASE_MIGRATION_URL and one that only reads and writes rows for DATABASE_URL (README → Deployment)',
+      'connect with roles made for the service: one that owns the schema for DATABASE_MIGRATION_URL and one that only reads and writes rows for DATABASE_URL (docs/configuration.md → Deploying on PostgreSQL)',
     );
   } catch (err) {
     await prisma.$disconnect();

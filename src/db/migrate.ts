@@ -27,7 +27,7 @@ export async function migrate(database: Database, logger: Logger): Promise<strin
   return database.asOwner(async (owner) => {
     if (database.kind === 'postgres' && !database.separateOwner) {
       logger.warn(
-        'DATABASE_MIGRATION_URL is not set: the DATABASE_URL role owns the tables (or is a member of the role that does), so SQL run as it could turn row-level security off; give the schema an owner role of its own (README → Security model)',
+        'DATABASE_MIGRATION_URL is not set: the DATABASE_URL role owns the tables (or is a member of the role that does), so SQL run as it could turn row-level security off; give the schema an owner role of its own (docs/security-model.md)',
       );
     }
     if (serviceRole) await checkRolesBeforeMigrating(owner.prisma, serviceRole);

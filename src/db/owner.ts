@@ -73,7 +73,7 @@ export async function assertActsAsTableOwner(prisma: PrismaClient, serviceRole?:
           `set DATABASE_MIGRATION_URL to connect as "${row.owner}"; refusing to go on`
       : `the tables are owned by the role "${row.owner}", not by the DATABASE_URL role "${row.me}", and DATABASE_MIGRATION_URL is not set: ` +
           `row-level security hides every tenant's rows from maintenance (the start-up key check, sealing webhook header values, key rotation) ` +
-          `run as "${row.me}", so it would see none of them. Set DATABASE_MIGRATION_URL to connect as "${row.owner}" (README → Deployment); refusing to go on`,
+          `run as "${row.me}", so it would see none of them. Set DATABASE_MIGRATION_URL to connect as "${row.owner}" (docs/configuration.md → Deploying on PostgreSQL); refusing to go on`,
   );
 }
 

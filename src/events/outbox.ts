@@ -2,14 +2,16 @@
  * The event outbox. Every state change records its event in the same transaction as the
  * change, and in that transaction the event fans out: one delivery row and one queued job per
  * ACTIVE webhook of the tenant whose filter matches. A crash therefore loses neither the event
- * nor a delivery, and a rolled-back change delivers nothing.
+ * nor a delivery, and a rolled-back change delivers nothing. The delivery queue and its jobs are
+ * the webhooks' (src/webhooks/queue.ts).
  */
 import { v7 as uuidv7 } from 'uuid';
 import { insertManyStatement } from '../db/insert-many.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { JobQueue, QueuedJob } from '../jobs/queue.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import { eventTypeMatches } from '../webhooks/policy.ts';
+import { DELIVER_QUEUE, deliveryJob } from '../webhooks/queue.ts';
 
 /** Every event type the system emits (the `eventTypes` query lists them). */
 export const EVENT_TYPES = [
@@ -28,33 +30,6 @@ export const EVENT_TYPES = [
 /** Relayed inbound provider events: `provider.<name>.<provider event type>`. */
 export type ProviderEventType = `provider.${string}.${string}`;
 export type EventType = (typeof EVENT_TYPES)[number] | ProviderEventType;
-
-export const DELIVER_QUEUE = 'webhook-deliver';
-
-export interface DeliverJob {
-  tenantId: string;
-  deliveryId: string;
-  /**
-   * The delivery's attemptCount when the job was queued. A job whose attempt was already made
-   * (a resumed webhook re-queues what a retry job also holds; an expired job runs again) is
-   * dropped, so duplicates never run a delivery ahead of its schedule.
-   */
-  attempt?: number;
-}
-
-/**
- * A delivery job. Its expiry follows the webhook's timeout: a worker that died mid-attempt
- * releases the delivery soon after the attempt could have ended, and it is attempted again
- * (at least once, with the same webhook-id).
- */
-export function deliveryJob(
-  delivery: { tenantId: string; id: string; attemptCount: number },
-  timeoutMs: number,
-  startAfter?: Date,
-): QueuedJob {
-  const data: DeliverJob = { tenantId: delivery.tenantId, deliveryId: delivery.id, attempt: delivery.attemptCount };
-  return { data, startAfter, expireInSeconds: Math.ceil(timeoutMs / 1000) + 15 };
-}
 
 export interface Actor {
   tenantId: string;

@@ -149,7 +149,7 @@ function sendRefusal(res: ServerResponse, refusal: LimitExceeded, graphql: boole
   res.end(JSON.stringify(body));
 }
 
-/** The limits at the points of the request's life where app.ts applies them. */
+/** The limits at the points of the request's life where they apply (src/http/routes.ts, src/graphql/yoga.ts). */
 export interface ClientGuard {
   /** A failed authentication: the error to answer with, `unauthenticated` or 429 once past the limit. */
   authenticationFailed(req: IncomingMessage, unauthenticated: GraphQLError): Promise<GraphQLError>;

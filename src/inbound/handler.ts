@@ -9,7 +9,7 @@
  * (src/crypto/unreadable.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Services } from '../context.ts';
+import type { Services } from '../services.ts';
 import { BodyTooLarge, readBody } from '../http/body.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
@@ -18,7 +18,8 @@ import { lockForUpdate } from '../db/lock.ts';
 import { inRowScope } from '../db/row-security.ts';
 import { forTenant } from '../db/tenant.ts';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
-import { integrationEventData, integrationGlobalId } from '../integrations/present.ts';
+import { integrationGlobalId } from '../ids.ts';
+import { integrationEventData } from '../integrations/present.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue, Credentials, InboundEvent, ProviderDefinition } from '../providers/types.ts';
 import { camelCaseKeys, revocationReason } from './effects.ts';

@@ -2,14 +2,10 @@
  * How an integration appears outside the database: in GraphQL and in event payloads. Sensitive
  * credential values never appear; they are present as keys with the value null.
  */
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
+import { integrationGlobalId } from '../ids.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue } from '../providers/types.ts';
-
-export function integrationGlobalId(id: string) {
-  return encodeGlobalID('Integration', id);
-}
 
 export function publicCredentials(row: Pick<Integration, 'provider' | 'config'>): Record<string, CredentialValue | null> {
   const out: Record<string, CredentialValue | null> = { ...(row.config as Record<string, CredentialValue>) };

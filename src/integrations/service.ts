@@ -6,37 +6,23 @@
 import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
-import type { Viewer } from '../auth/viewer.ts';
-import type { Services } from '../context.ts';
+import type { RequestScope } from '../services.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
-import type { TenantDb, TenantTx } from '../db/tenant.ts';
+import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
+import { integrationGlobalId } from '../ids.ts';
 import { rulesReferencing } from '../routing/service.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { transition, type Command } from './lifecycle.ts';
-import { integrationEventData, integrationGlobalId } from './present.ts';
-
-export const VERIFY_QUEUE = 'integration-verify';
-
-export interface VerifyJob {
-  tenantId: string;
-  integrationId: string;
-  /** The credentials revision to check; a later revision supersedes the job. */
-  revision: number;
-}
-
-export interface RequestScope {
-  viewer: Viewer;
-  db: TenantDb;
-  services: Services;
-}
+import { integrationEventData } from './present.ts';
+import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const METADATA_MAX_BYTES = 16 * 1024;
 

@@ -3,15 +3,14 @@
  * optionally a fallback); changes write their events in the same transaction.
  */
 import { assertUnderCap, TENANT_CAPS } from '../db/tenant-caps.ts';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
-import { integrationGlobalId } from '../integrations/present.ts';
-import type { RequestScope } from '../integrations/service.ts';
+import { integrationGlobalId, routingRuleGlobalId } from '../ids.ts';
+import type { RequestScope } from '../services.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import { chooseRoute, ruleOrder } from './choose.ts';
 
@@ -32,10 +31,6 @@ export interface RuleInput {
   fallback?: IntegrationInputRef | null;
   priority?: number | null;
   isDefault?: boolean | null;
-}
-
-export function routingRuleGlobalId(id: string) {
-  return encodeGlobalID('RoutingRule', id);
 }
 
 function ruleEventData(rule: RoutingRule): Prisma.InputJsonObject {

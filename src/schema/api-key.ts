@@ -2,7 +2,7 @@ import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
-import { parseGlobalId } from './ids.ts';
+import { parseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;

@@ -7,6 +7,7 @@ import './integration.ts';
 import './integration-mutations.ts';
 import './routing-rule.ts';
 import './webhook.ts';
+import './webhook-mutations.ts';
 import './event.ts';
 import './api-key.ts';
 import './viewer.ts';

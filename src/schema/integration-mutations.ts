@@ -4,8 +4,8 @@ import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import * as integrations from '../integrations/service.ts';
-import { integrationGlobalId } from '../integrations/present.ts';
-import { parseGlobalId } from './ids.ts';
+import type { RequestScope } from '../services.ts';
+import { integrationGlobalId, parseGlobalId } from '../ids.ts';
 import { payload } from './payload.ts';
 import { IntegrationRef } from './integration.ts';
 import { RoutingRuleRef } from './routing-rule.ts';
@@ -87,7 +87,7 @@ builder.relayMutationField(
 function lifecycleMutation(
   name: string,
   description: string,
-  run: (ctx: integrations.RequestScope, id: string) => Promise<Integration>,
+  run: (ctx: RequestScope, id: string) => Promise<Integration>,
 ) {
   builder.relayMutationField(
     name,

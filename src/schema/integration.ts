@@ -5,7 +5,7 @@ import { IntegrationStatus } from '../generated/prisma/enums.ts';
 import { credentialFields, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { tryParseGlobalId } from './ids.ts';
+import { tryParseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
 

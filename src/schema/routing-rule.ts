@@ -4,7 +4,7 @@ import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, NoActiveProviderError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration, RoutingRule } from '../generated/prisma/client.ts';
 import * as routing from '../routing/service.ts';
-import { parseGlobalId, tryParseGlobalId } from './ids.ts';
+import { parseGlobalId, routingRuleGlobalId, tryParseGlobalId } from '../ids.ts';
 import { ErrorInterface } from './errors.ts';
 import { IntegrationRef } from './integration.ts';
 
@@ -176,6 +176,6 @@ builder.relayMutationField(
   },
   {
     description: 'What was deleted.',
-    outputFields: (t) => ({ deletedId: t.id({ description: 'The deleted rule’s id.', resolve: (r) => routing.routingRuleGlobalId(r.id) }) }),
+    outputFields: (t) => ({ deletedId: t.id({ description: 'The deleted rule’s id.', resolve: (r) => routingRuleGlobalId(r.id) }) }),
   },
 );

@@ -3,37 +3,15 @@
  * and event-type subscriptions. All pure; the delivery worker applies the decisions.
  *
  * Source: CONTRACT.md "Events and webhook deliveries" and WEBHOOK_RETRY_SCHEDULE /
- * WEBHOOK_PAUSE_AFTER_FAILURES, modelled on Svix (docs.svix.com/retries): the default schedule is
- * Svix's, so 8 attempts over about 28 h; 410 Gone disables the endpoint at once.
+ * WEBHOOK_PAUSE_AFTER_FAILURES (parsed in src/config-values.ts), modelled on Svix
+ * (docs.svix.com/retries): the default schedule is Svix's, so 8 attempts over about 28 h; 410
+ * Gone disables the endpoint at once.
  */
 
-/** Svix's schedule: the delays before retries 1..7. */
-export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
-export const DEFAULT_PAUSE_AFTER_FAILURES = 10;
 /** Jitter spreads retries of many deliveries failing together (one receiver outage) over time. */
 export const RETRY_JITTER = 0.2;
 /** A receiver may ask us to back off, but not to hold a delivery for days. */
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `<whole number><ms|s|m|h|d>`, e.g. `5s`, `30m`; fractions and signs are refused. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-  const ms = match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : NaN;
-  if (!Number.isSafeInteger(ms)) {
-    throw new Error(`invalid duration "${text}": expected a whole number followed by ms, s, m, h or d`);
-  }
-  return ms;
-}
-
-/** WEBHOOK_RETRY_SCHEDULE → delays in ms; unset or blank gives the default schedule. */
-export function parseRetrySchedule(value: string | undefined): number[] {
-  const text = value?.trim() ? value : DEFAULT_RETRY_SCHEDULE;
-  const items = text.split(',').map((item) => item.trim());
-  if (items.every((item) => item === '')) throw new Error('expected a comma-separated list of durations, got an empty list');
-  return items.map(parseDuration);
-}
 
 /** The first attempt plus one retry per schedule entry (CONTRACT: retryPolicy.maxAttempts default). */
 export function defaultMaxAttempts(schedule: readonly number[]): number {
@@ -130,15 +108,6 @@ export function decideNext(args: {
     if (retryAfter !== null) delayMs = Math.max(delayMs, retryAfter);
   }
   return { kind: 'retry', delayMs };
-}
-
-/** WEBHOOK_PAUSE_AFTER_FAILURES: a whole number 1..1000, default 10. */
-export function parsePauseThreshold(value: string | undefined): number {
-  const text = value?.trim();
-  if (!text) return DEFAULT_PAUSE_AFTER_FAILURES;
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 1000)) throw new Error(`expected a whole number from 1 to 1000, got "${value}"`);
-  return n;
 }
 
 /** Pause once the consecutive failed attempts reach the threshold; a success resets the count. */

@@ -2,7 +2,6 @@
  * Webhook use cases: endpoints of a tenant that receive its events. Each change runs in one
  * transaction with its events; the signing secret is returned once, at creation or rotation.
  */
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
 import { isDecryptionError } from '../crypto/unreadable.ts';
@@ -10,9 +9,11 @@ import { lockForUpdate } from '../db/lock.ts';
 import { assertUnderCap } from '../db/tenant-caps.ts';
 import { tenantTransaction, type TenantTx } from '../db/tenant.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
-import { DELIVER_QUEUE, deliveryJob, EVENT_TYPES } from '../events/outbox.ts';
+import { EVENT_TYPES } from '../events/outbox.ts';
+import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
-import type { RequestScope } from '../integrations/service.ts';
+import { webhookGlobalId } from '../ids.ts';
+import type { RequestScope } from '../services.ts';
 import { sealHeaders, revealHeaders, type StaticHeaders } from './headers.ts';
 import { defaultMaxAttempts, headerProblems, validateEventTypePattern } from './policy.ts';
 import { currentAsPrevious, sealSecret } from './secrets.ts';
@@ -29,14 +30,6 @@ const MAX_NAME_LENGTH = 100;
 const MAX_EVENT_TYPE_LENGTH = 200;
 /** C0 and C1 controls and the Unicode line and paragraph separators. */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-export function webhookGlobalId(id: string) {
-  return encodeGlobalID('Webhook', id);
-}
-
-export function deliveryGlobalId(id: string) {
-  return encodeGlobalID('WebhookDelivery', id);
-}
 
 /** Reads of webhooks by an application credential see only that application's webhooks. */
 export function webhookVisibility(scope: Pick<RequestScope, 'viewer'>): Prisma.WebhookWhereInput {

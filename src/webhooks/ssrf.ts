@@ -83,39 +83,10 @@ export function classifyAddress(ip: string): AddressVerdict {
 }
 
 /**
- * WEBHOOK_ALLOW_HOSTS → exemption keys (`host` or `host:port`, host as `URL.hostname` spells it).
- * An entry with a port exempts exactly that host and port; one without exempts the host on the
- * scheme's default port only (80 for http, 443 for https), so `localhost` does not open every
- * local service. A malformed entry throws: a silently ignored exemption fails in confusing ways.
+ * WEBHOOK_ALLOW_HOSTS (keys `host` or `host:port`, host as `URL.hostname` spells it; parsed in
+ * src/config-values.ts): an entry with a port exempts exactly that host and port, one without
+ * exempts the host on the scheme's default port only (80 for http, 443 for https).
  */
-export function parseAllowHosts(value: string | undefined): ReadonlySet<string> {
-  const keys = new Set<string>();
-  for (const entry of (value ?? '').split(',')) {
-    const text = entry.trim().toLowerCase();
-    if (text) keys.add(allowKey(text));
-  }
-  return keys;
-}
-
-function allowKey(entry: string): string {
-  const match = /^(\[[^\]]*\]|[^:/?#@[\]\s]+)(?::(\d{1,5}))?$/.exec(entry);
-  const host = match?.[1] === undefined ? null : canonicalHost(match[1]);
-  const port = match?.[2] === undefined ? undefined : Number(match[2]);
-  if (!host || (port !== undefined && (port < 1 || port > 65535))) {
-    throw new Error(`invalid entry "${entry}": expected host, host:port or [ipv6]:port`);
-  }
-  return port === undefined ? host : `${host}:${port}`;
-}
-
-/** The URL parser's spelling, so `0x7f.1` or `[::0:1]` match the URLs they will be compared with. */
-function canonicalHost(host: string): string | null {
-  try {
-    return new URL(`http://${host}/`).hostname || null;
-  } catch {
-    return null;
-  }
-}
-
 function isExempt(url: URL, allowHosts: ReadonlySet<string>): boolean {
   // WHATWG URL drops a port equal to the scheme's default, so an empty port means the default.
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
@@ -145,7 +116,7 @@ export const MAX_URL_LENGTH = 2048;
 
 /**
  * Checks a webhook URL and returns the addresses the sender must connect to. Reasons are short
- * and safe to show the API user. Exempt targets (see parseAllowHosts) are resolved but not
+ * and safe to show the API user. Exempt targets (see isExempt) are resolved but not
  * classified.
  */
 export async function checkWebhookUrl(

@@ -21,7 +21,7 @@ import { loadConfig } from '../../src/config.ts';
 import { forTenant } from '../../src/db/tenant.ts';
 import { createLogger } from '../../src/log.ts';
 import { resolveRoute } from '../../src/routing/service.ts';
-import { DELIVER_QUEUE } from '../../src/events/outbox.ts';
+import { DELIVER_QUEUE } from '../../src/webhooks/queue.ts';
 import { DELIVERY_CONCURRENCY, deliveryWorker } from '../../src/webhooks/deliver.ts';
 import { createWebhook } from '../../src/webhooks/service.ts';
 import { benchDatabase } from './cluster.ts';

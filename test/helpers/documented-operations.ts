@@ -1,9 +1,9 @@
 /**
- * Every GraphQL operation the project documents, as a client would send it: each operation of
- * README.md's ```graphql blocks and of the example client's operations.graphql on its own (with
- * the fragments it uses), the example's persisted documents, and GraphiQL's default document and
- * introspection query whole (GraphiQL sends the whole editor). And what each measures against
- * the document limits, by the same rules the server runs.
+ * Every GraphQL operation the project documents, as a client would send it: each operation of the
+ * ```graphql blocks of README.md and docs/*.md (labelled by file) and of the example client's
+ * operations.graphql on its own (with the fragments it uses), the example's persisted documents,
+ * and GraphiQL's default document and introspection query whole (GraphiQL sends the whole
+ * editor). And what each measures against the document limits, by the same rules the server runs.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -22,14 +22,14 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { costOf } from '../../src/graphql-hardening/cost.ts';
-import { GRAPHIQL_DEFAULT_QUERY } from '../../src/schema/graphiql.ts';
+import { GRAPHIQL_DEFAULT_QUERY } from '../../src/graphql/graphiql.ts';
 import { MAX_PAGE_SIZE } from '../../src/schema/paging.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXAMPLES = path.join(ROOT, 'src/examples');
 
 export interface DocumentedOperation {
-  /** Where it is documented, e.g. `README.md block 2: mutation #1`. */
+  /** Where it is documented, e.g. `README.md block 1: mutation #1`, `docs/using-the-api.md block 2: mutation #1`. */
   where: string;
   /** The text a client sends. */
   source: string;
@@ -89,10 +89,16 @@ export const GRAPHIQL_INTROSPECTION_QUERY = getIntrospectionQuery({
   oneOf: true,
 });
 
+/** The Markdown documentation: README.md, then every docs/*.md (paths relative to the root). */
+export function markdownFiles(): string[] {
+  return ['README.md', ...filesUnder(path.join(ROOT, 'docs'), '.md').map((file) => path.relative(ROOT, file)).sort()];
+}
+
 export function documentedOperations(): DocumentedOperation[] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   return [
-    ...graphqlBlocks(readme).flatMap((block, i) => splitOperations(block, `README.md block ${i + 1}`)),
+    ...markdownFiles().flatMap((file) =>
+      graphqlBlocks(readFileSync(path.join(ROOT, file), 'utf8')).flatMap((block, i) => splitOperations(block, `${file} block ${i + 1}`)),
+    ),
     { where: 'GraphiQL default document', source: GRAPHIQL_DEFAULT_QUERY },
     { where: 'GraphiQL introspection query', source: GRAPHIQL_INTROSPECTION_QUERY },
     ...filesUnder(EXAMPLES, '.graphql').flatMap((file) => splitOperations(readFileSync(file, 'utf8'), path.relative(ROOT, file))),

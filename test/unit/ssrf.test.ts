@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { checkWebhookUrl, classifyAddress, parseAllowHosts, type ResolvedAddress } from '../../src/webhooks/ssrf.ts';
+import { parseAllowHosts } from '../../src/config-values.ts';
+import { checkWebhookUrl, classifyAddress, type ResolvedAddress } from '../../src/webhooks/ssrf.ts';
 
 const NONE = new Set<string>();
 /** IP literals must never reach DNS; a call here fails the test with a clear reason. */

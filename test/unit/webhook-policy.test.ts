@@ -1,22 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
   consecutiveFailuresChange,
-  DEFAULT_RETRY_SCHEDULE,
   decideNext,
   defaultMaxAttempts,
   eventTypeMatches,
   HEADER_LIMITS,
   headerProblems,
   isFailure,
-  parseDuration,
-  parsePauseThreshold,
   parseRetryAfter,
-  parseRetrySchedule,
   retryDelayMs,
   shouldPause,
   validateEventTypePattern,
   type AttemptResult,
 } from '../../src/webhooks/policy.ts';
+import { DEFAULT_RETRY_SCHEDULE, parseDuration, parsePauseThreshold, parseRetrySchedule } from '../../src/config-values.ts';
 
 const S = 1000;
 const M = 60 * S;

@@ -1,8 +1,33 @@
+/**
+ * Relay global ids (base64 of `Type:uuid`): the one module that makes and reads them. The schema
+ * decodes the ids clients send and use cases take database ids; what leaves the database (GraphQL
+ * fields, event payloads, the webhook-id header, not-found messages) is encoded here.
+ */
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from './errors.ts';
 
 /** What a database id is: every model's id is a uuid(7) (prisma/schema.prisma). */
 const DATABASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function integrationGlobalId(id: string) {
+  return encodeGlobalID('Integration', id);
+}
+
+export function routingRuleGlobalId(id: string) {
+  return encodeGlobalID('RoutingRule', id);
+}
+
+export function webhookGlobalId(id: string) {
+  return encodeGlobalID('Webhook', id);
+}
+
+export function deliveryGlobalId(id: string) {
+  return encodeGlobalID('WebhookDelivery', id);
+}
+
+export function apiKeyGlobalId(id: string) {
+  return encodeGlobalID('ApiKey', id);
+}
 
 /**
  * Whether `value` is, exactly as written, the global id of a `typename` object (its type's name and

@@ -6,16 +6,16 @@
  * held for later (src/crypto/unreadable.ts) and the integration is left as it is.
  */
 import type PgBoss from 'pg-boss';
-import type { Services } from '../context.ts';
+import type { Services } from '../services.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { heldJobDelayMs, isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { forTenant, type TenantDb } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
-import { verificationOutcome, type VerificationResult } from '../integrations/lifecycle.ts';
-import { integrationEventData } from '../integrations/present.ts';
+import { verificationOutcome, type VerificationResult } from './lifecycle.ts';
+import { integrationEventData } from './present.ts';
 import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
-import { VERIFY_QUEUE, type VerifyJob } from '../integrations/service.ts';
+import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue, Credentials } from '../providers/types.ts';
 

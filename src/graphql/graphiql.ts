@@ -1,8 +1,13 @@
 /**
- * What GraphiQL (GET /graphql in a browser) opens with when the browser has no saved tabs: the
- * main flow as named operations of one document. test/schema.test.ts validates it against the
- * schema, so it cannot drift from it.
+ * GraphiQL (GET /graphql in a browser): the document it opens with when the browser has no saved
+ * tabs (the main flow as named operations; test/schema.test.ts validates it against the schema),
+ * its starting headers, and the settings Yoga serves it with.
  */
+import type { GraphiQLOptions } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+import { CSRF_HEADER } from '../graphql-hardening/csrf.ts';
+import { GRAPHIQL_TRUSTED_ONLY_NOTE } from '../graphql-hardening/persisted-operations.ts';
+
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# Integrations control plane: the main flow, one operation at a time.
 #
 # Every operation needs credentials. Get a development token with
@@ -134,3 +139,19 @@ query Events {
 
 /** The headers editor's starting content: where the bearer token comes from. */
 export const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- --tenant acme>' }, null, 2);
+
+/** What GraphiQL opens with on this server. */
+export function graphiqlOptions(config: Config): GraphiQLOptions {
+  return {
+    title: 'Integrations control plane',
+    // only trusted documents run: GraphiQL can send none, and says so
+    defaultQuery: config.trustedDocuments?.only ? GRAPHIQL_TRUSTED_ONLY_NOTE : GRAPHIQL_DEFAULT_QUERY,
+    // Yoga makes these GraphiQL's default headers: every tab starts with the placeholder.
+    headers: GRAPHIQL_HEADERS,
+    // Yoga's default is true; a pasted bearer token is not kept in the browser's storage.
+    shouldPersistHeaders: false,
+    // sent with every request GraphiQL makes, whatever the Headers tab holds, so a GET
+    // (GraphiQL's SSE subscriptions can use one) passes the CSRF check too
+    additionalHeaders: { [CSRF_HEADER]: '1' },
+  };
+}

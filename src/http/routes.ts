@@ -1,0 +1,89 @@
+/**
+ * The HTTP paths: /graphql (body read with its limit, then the lean path or Yoga), /hooks/…
+ * (inbound provider events), /metrics, /healthz and /readyz; and what is answered before the
+ * service is ready. Nothing a request does may take the process down.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { GraphQL } from '../graphql/yoga.ts';
+import { handleInbound } from '../inbound/handler.ts';
+import type { Logger } from '../log.ts';
+import { serveMetrics } from '../observability/endpoint.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Services } from '../services.ts';
+import type { AccessLog } from './access-log.ts';
+import { BodyTooLarge, readBody } from './body.ts';
+import type { ClientGuard } from './client-limits.ts';
+
+/** Where the app is in its life; /readyz is 200 only when `ready` (and the database answers). */
+export type Phase = 'starting' | 'migrating' | 'ready' | 'draining';
+
+export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+/** Until the service is ready: liveness yes, readiness no (with the phase), everything else 503. */
+export function answerWhileNotReady(phase: Phase, req: IncomingMessage, res: ServerResponse) {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path !== '/readyz') res.setHeader('retry-after', '5');
+  sendJson(res, 503, { status: phase, errors: path === '/graphql' ? [{ message: `the service is ${phase}`, extensions: { code: 'UNAVAILABLE' } }] : undefined });
+}
+
+export interface RouteDeps {
+  config: Config;
+  services: Services;
+  database: Database;
+  logger: Logger;
+  metrics: Metrics;
+  guard: ClientGuard;
+  accessLog: AccessLog;
+  graphql: GraphQL;
+}
+
+/** The ready service's request listener: failures are logged and answered 500. */
+export function createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql }: RouteDeps): Listener {
+  const { yoga, lean } = graphql;
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/graphql') {
+      accessLog.begin(req, res);
+      if (req.method === 'POST') {
+        let body: Buffer;
+        try {
+          // read with the limit here; Yoga takes an already-read body as is
+          body = (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+        } catch (err) {
+          if (!(err instanceof BodyTooLarge)) throw err;
+          return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+        }
+        if (lean && (await lean.answer(yoga, req, res, body))) return;
+      }
+      return yoga.requestListener(req, res);
+    }
+    const hook = /^\/hooks\/([a-z0-9_]+)\/([A-Za-z0-9_-]{16,128})$/.exec(path);
+    if (hook) return (await guard.refusedHook(req, res, hook[2]!)) ? undefined : handleInbound(services, req, res, hook[1]!, hook[2]!);
+    if (path === '/metrics') return serveMetrics(metrics, config, req, res);
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const up = await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false);
+      return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'database unreachable' });
+    }
+    sendJson(res, 404, { error: 'not found' });
+  }
+
+  return (req, res) => {
+    route(req, res).catch((err: unknown) => {
+      // inbound URLs carry their integration's token: it is not logged
+      const path = (req.url ?? '').split('?')[0]?.replace(/^(\/hooks\/[^/]+\/).+/, '$1[token]');
+      logger.error({ err, method: req.method, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The process-wide services every use case, worker and resolver shares. A neutral home: use cases
+ * take `Services` from here, never from the GraphQL context (src/context.ts).
+ */
+import type { Viewer } from './auth/viewer.ts';
+import type { Config } from './config.ts';
+import type { Keyring } from './crypto/keyring.ts';
+import type { DecryptionAlarm } from './crypto/unreadable.ts';
+import type { TenantDb } from './db/tenant.ts';
+import type { Outbox } from './events/outbox.ts';
+import type { PubSub } from './events/pubsub.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import type { JobQueue } from './jobs/queue.ts';
+import type { Logger } from './log.ts';
+
+export interface Services {
+  config: Config;
+  /** The origin providers and browsers reach this server at: PUBLIC_URL, or the listening address. */
+  publicUrl: string;
+  logger: Logger;
+  /** Unscoped: for authentication, workers and migrations, never for request data. */
+  prisma: PrismaClient;
+  keyring: Keyring;
+  /** A sealed record that did not open at run time: counted and logged (src/crypto/unreadable.ts). */
+  decryptionFailed: DecryptionAlarm;
+  queue: JobQueue;
+  outbox: Outbox;
+  pubsub: PubSub;
+}
+
+/** What a use case runs as: the caller, the caller's tenant-scoped data path, and the services. */
+export interface RequestScope {
+  viewer: Viewer;
+  db: TenantDb;
+  services: Services;
+}
