@@ -10,10 +10,10 @@ import { createAuthenticator } from './auth/viewer.ts';
 import { ChangeVersions, followChanges } from './cache/response-cache.ts';
 import type { Config } from './config.ts';
 import { checkKeyring } from './crypto/key-check.ts';
-import { loadOrCreateLocalKeyring, parseKeyring, type Keyring } from './crypto/keyring.ts';
+import { type Keyring, loadOrCreateLocalKeyring, parseKeyring } from './crypto/keyring.ts';
 import { readOrCreateSecretFile } from './crypto/local-secret.ts';
 import { decryptionAlarm } from './crypto/unreadable.ts';
-import { openDatabase, type Database } from './db/database.ts';
+import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { Outbox } from './events/outbox.ts';
 import { createPgEventTarget } from './events/pg-event-target.ts';
@@ -24,8 +24,8 @@ import { createClientGuard } from './http/client-limits.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { answerWhileNotReady, createRoutes, type Listener, type Phase } from './http/routes.ts';
 import { closeServer, listen, listeningUrl, origin } from './http/server.ts';
-import { queueDefinitions, QUEUE_NAMES, startWorkers } from './jobs/registry.ts';
 import { JobQueue } from './jobs/queue.ts';
+import { QUEUE_NAMES, queueDefinitions, startWorkers } from './jobs/registry.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { readQueueStats } from './observability/queue-stats.ts';
@@ -64,7 +64,10 @@ async function resolveKeyring(config: Config, database: Database, logger: Logger
     throw new Error('ENCRYPTION_KEY (or ENCRYPTION_KEYS) is required with DATABASE_URL: credentials are encrypted with it');
   }
   return loadOrCreateLocalKeyring(config.dataDir, (file) =>
-    logger.warn({ file }, 'ENCRYPTION_KEY is not set: generated a key-encryption key; back this file up, credentials cannot be read without it'),
+    logger.warn(
+      { file },
+      'ENCRYPTION_KEY is not set: generated a key-encryption key; back this file up, credentials cannot be read without it',
+    ),
   );
 }
 

@@ -15,9 +15,9 @@ import { DateTimeResolver, JSONObjectResolver, JSONResolver, URLResolver } from 
 import type { Scope } from './auth/scopes.ts';
 import type { Context } from './context.ts';
 import { forbidden } from './errors.ts';
-import { limitJson } from './graphql-hardening/input-limits.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
+import { limitJson } from './graphql-hardening/input-limits.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/paging.ts';
 
 export const builder = new SchemaBuilder<{
@@ -67,11 +67,15 @@ export const builder = new SchemaBuilder<{
       args: { id: { description: 'A global id, as read from an id field.' } },
     },
     nodesQueryOptions: false,
-    pageInfoTypeOptions: { description: 'Where a page is in its connection: its first and last cursors, and whether more items precede or follow it.' },
+    pageInfoTypeOptions: {
+      description: 'Where a page is in its connection: its first and last cursors, and whether more items precede or follow it.',
+    },
     hasNextPageFieldOptions: { description: 'Whether items follow this page (exact when paging forward with first and after).' },
     hasPreviousPageFieldOptions: { description: 'Whether items precede this page (exact when paging backward with last and before).' },
     startCursorFieldOptions: { description: 'The cursor of the page’s first item, to pass as before; null when the page is empty.' },
-    endCursorFieldOptions: { description: 'The cursor of the page’s last item, to pass as after for the next page; null when the page is empty.' },
+    endCursorFieldOptions: {
+      description: 'The cursor of the page’s last item, to pass as after for the next page; null when the page is empty.',
+    },
     pageInfoFieldOptions: { description: 'Cursors of this page, and whether there are more items before or after it.' },
     edgesFieldOptions: { nullable: false, description: 'The items of this page, in the connection’s order, each with its cursor.' },
     nodeFieldOptions: { nullable: false, description: 'The item.' },
@@ -98,7 +102,8 @@ export const builder = new SchemaBuilder<{
     directResult: true,
     defaultUnionOptions: {
       name: ({ fieldName }) => `${fieldName[0]!.toUpperCase()}${fieldName.slice(1)}Result`,
-      description: 'A mutation’s result: its payload when it succeeded, else one of the expected errors it can raise (each implements Error).',
+      description:
+        'A mutation’s result: its payload when it succeeded, else one of the expected errors it can raise (each implements Error).',
     },
   },
 });
@@ -109,7 +114,7 @@ builder.addScalarType('JSON', JSONResolver, limitJson<unknown>(JSONResolver));
 builder.addScalarType('JSONObject', JSONObjectResolver, limitJson<Record<string, unknown>>(JSONObjectResolver));
 // graphql-scalars' URL throws a bare TypeError ("Invalid URL") for a bad variable value, which
 // clients saw as a masked INTERNAL_SERVER_ERROR; as a GraphQLError it is the client's input error
-// (found by the fuzz drill, test/drill/fuzz.ts)
+// (found by the fuzz drill, drills/fuzz.ts)
 builder.addScalarType('URL', URLResolver, {
   parseValue(value) {
     try {

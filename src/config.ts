@@ -3,9 +3,9 @@
  * reported at start-up, all at once, naming the variable.
  */
 import path from 'node:path';
+import { DEFAULT_RETRY_SCHEDULE, parseAllowHosts, parsePauseThreshold, parseRetrySchedule } from './config-values.ts';
 import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
-import { DEFAULT_RETRY_SCHEDULE, parseAllowHosts, parsePauseThreshold, parseRetrySchedule } from './config-values.ts';
 
 /** TRUSTED_DOCUMENTS and TRUSTED_DOCUMENTS_ONLY (src/graphql-hardening/trusted-documents.ts). */
 export interface TrustedDocumentsConfig {
@@ -166,7 +166,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const trustedFile = str('TRUSTED_DOCUMENTS');
   const trustedOnly = bool('TRUSTED_DOCUMENTS_ONLY', false);
-  if (trustedOnly && !trustedFile) problems.push('TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS, the manifest of the documents that may run');
+  if (trustedOnly && !trustedFile)
+    problems.push('TRUSTED_DOCUMENTS_ONLY: needs TRUSTED_DOCUMENTS, the manifest of the documents that may run');
   const trustedDocuments = trustedFile
     ? {
         file: path.resolve(trustedFile),

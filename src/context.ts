@@ -4,8 +4,8 @@
  */
 import type { Viewer } from './auth/viewer.ts';
 import type { TenantDb } from './db/tenant.ts';
-import { createLoaders, type Loaders } from './loaders.ts';
 import { tenantDb } from './db/tenant.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
 import type { Services } from './services.ts';
 
 export interface Context {

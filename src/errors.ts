@@ -5,13 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { isGlobalIdOf } from './ids.ts';
 
-export type ErrorCode =
-  | 'VALIDATION'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'VERSION_CONFLICT'
-  | 'INVALID_STATE'
-  | 'NO_ACTIVE_PROVIDER';
+export type ErrorCode = 'VALIDATION' | 'NOT_FOUND' | 'CONFLICT' | 'VERSION_CONFLICT' | 'INVALID_STATE' | 'NO_ACTIVE_PROVIDER';
 
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;

@@ -2,9 +2,10 @@
  * Per-request DataLoaders for lookups that Pothos's Prisma selections cannot fold into the
  * parent query (the provider catalog lives in code, not in a table).
  */
-import { TENANT_CAPS } from './db/tenant-caps.ts';
+
 import DataLoader from 'dataloader';
 import type { TenantDb } from './db/tenant.ts';
+import { TENANT_CAPS } from './db/tenant-caps.ts';
 import type { Integration, RoutingRule } from './generated/prisma/client.ts';
 import { RULE_LIST_ORDER } from './routing/service.ts';
 

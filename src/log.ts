@@ -2,7 +2,7 @@
  * JSON-lines logs on stdout (pino). Code never hands a credential to the logger; redaction is
  * the second line of defence for anything that carries auth headers or secret-shaped keys.
  */
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -1,6 +1,6 @@
 /** What both entry points (server.ts, worker.ts) do around the app: configuration and shutdown. */
 import type { App } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
 /** The configuration, or every problem with it on stderr and exit code 2. */

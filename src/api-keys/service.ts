@@ -3,10 +3,10 @@
  * its hash is kept. A key can hold at most the scopes of the credential that created it.
  */
 import { generateApiKey } from '../auth/api-keys.ts';
-import { assertUnderCap } from '../db/tenant-caps.ts';
-import { tenantTransaction } from '../db/tenant.ts';
 import { isScope, SCOPES, type Scope } from '../auth/scopes.ts';
-import { NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { tenantTransaction } from '../db/tenant.ts';
+import { assertUnderCap } from '../db/tenant-caps.ts';
+import { type FieldError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
 import { apiKeyGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
@@ -28,7 +28,8 @@ export async function createApiKey(
   const scopes: Scope[] = [];
   requested.forEach((s, i) => {
     if (!isScope(s)) errors.push({ path: ['scopes', String(i)], message: `unknown scope (known: ${SCOPES.join(', ')})` });
-    else if (!viewer.scopes.has(s)) errors.push({ path: ['scopes', String(i)], message: `cannot grant "${s}": the caller does not have it` });
+    else if (!viewer.scopes.has(s))
+      errors.push({ path: ['scopes', String(i)], message: `cannot grant "${s}": the caller does not have it` });
     else scopes.push(s);
   });
   if (!requested.length) errors.push({ path: ['scopes'], message: 'must name at least one scope' });

@@ -9,14 +9,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import {
-  getArgumentValues,
-  getOperationAST,
-  Kind,
-  visit,
   type DocumentNode,
   type FieldNode,
   type GraphQLSchema,
+  getArgumentValues,
+  getOperationAST,
+  Kind,
   type OperationDefinitionNode,
+  visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { v7 as uuidv7 } from 'uuid';
@@ -43,7 +43,11 @@ function withOutcome(document: DocumentNode, operation: OperationDefinitionNode)
                     ...s.selectionSet,
                     selections: [
                       ...s.selectionSet.selections,
-                      { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: OUTCOME_ALIAS }, name: { kind: Kind.NAME, value: '__typename' } },
+                      {
+                        kind: Kind.FIELD,
+                        alias: { kind: Kind.NAME, value: OUTCOME_ALIAS },
+                        name: { kind: Kind.NAME, value: '__typename' },
+                      },
                     ],
                   },
                 }
@@ -104,7 +108,11 @@ export function auditPlugin(requestIdOf: (req: IncomingMessage) => string | unde
           });
           try {
             const { prisma } = ctx.services;
-            await inRowScope(prisma, { tenantId: ctx.viewer.tenantId }, prisma.$executeRawUnsafe(...insertManyStatement('AuditEntry', entries)!));
+            await inRowScope(
+              prisma,
+              { tenantId: ctx.viewer.tenantId },
+              prisma.$executeRawUnsafe(...insertManyStatement('AuditEntry', entries)!),
+            );
           } catch (err) {
             ctx.services.logger.error({ err, operations: entries.map((e) => e.operation) }, 'could not write the audit log');
           }

@@ -12,7 +12,7 @@
  * still hold (the entry ends at `exp`, with the same 5 s tolerance); a key withdrawn from the JWKS
  * stops being trusted for tokens already seen within 60 s. Refused tokens are not remembered.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 
 export interface JwtSettings {
@@ -81,7 +81,7 @@ function describe(err: unknown): string {
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token was signed by an unknown key';
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JOSEError && err.code === 'ERR_JWKS_INVALID') {
+  if (err instanceof errors.JWKSTimeout || (err instanceof errors.JOSEError && err.code === 'ERR_JWKS_INVALID')) {
     return 'the signing keys could not be fetched';
   }
   return 'the token is malformed or invalid';

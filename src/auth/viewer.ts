@@ -8,7 +8,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-keys.ts';
 import { claimProblem } from './claims.ts';
-import { TokenError, type JwtVerifier } from './jwt.ts';
+import { type JwtVerifier, TokenError } from './jwt.ts';
 import { effectiveScopes, isScope, parseScopeClaim, type Scope } from './scopes.ts';
 
 export interface Viewer {

@@ -25,7 +25,7 @@
  * subscriptions). A request with `Cache-Control: no-cache` (or `no-store`) is executed, and its
  * answer not kept.
  */
-import { getOperationAST, TypeInfo, visit, visitWithTypeInfo, BREAK, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, type DocumentNode, type GraphQLSchema, getOperationAST, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { Context } from '../context.ts';
@@ -185,13 +185,20 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
    * What one operation of a parsed document is to the cache: a mutation (moves its tenant's
    * version), kept (with an id that stands for its document and name in keys), or neither.
    */
-  let handlingOf: ((document: DocumentNode, operationName: string | undefined) => { kind: 'mutation' | 'kept' | 'executed'; id: number }) | undefined;
+  let handlingOf:
+    | ((document: DocumentNode, operationName: string | undefined) => { kind: 'mutation' | 'kept' | 'executed'; id: number })
+    | undefined;
   let operations = 0;
 
   return {
     onSchemaChange({ schema }) {
       handlingOf = memoPerDocument((document, name) => ({
-        kind: getOperationAST(document, name)?.operation === 'mutation' ? 'mutation' : isCacheable(schema, document, name) ? 'kept' : 'executed',
+        kind:
+          getOperationAST(document, name)?.operation === 'mutation'
+            ? 'mutation'
+            : isCacheable(schema, document, name)
+              ? 'kept'
+              : 'executed',
         id: ++operations,
       }));
     },
@@ -212,7 +219,14 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
       }
       const { viewer } = ctx;
       // claims are the caller's strings: JSON keeps each part apart whatever it holds
-      const key = JSON.stringify([handling.id, ctx.params.variables ?? null, viewer.tenantId, viewer.appId, [...viewer.scopes].sort(), version]);
+      const key = JSON.stringify([
+        handling.id,
+        ctx.params.variables ?? null,
+        viewer.tenantId,
+        viewer.appId,
+        [...viewer.scopes].sort(),
+        version,
+      ]);
       const kept = answers.get(key);
       if (kept) {
         stats.onLookup?.('hit');

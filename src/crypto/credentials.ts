@@ -4,8 +4,8 @@
  * integration's tenant and id. This module and the provider call are the only places that see
  * sensitive values in plaintext.
  */
-import type { CredentialField, CredentialValue, Credentials } from '../providers/types.ts';
-import { open, ownBytes, seal, type Sealed } from './envelope.ts';
+import type { CredentialField, Credentials, CredentialValue } from '../providers/types.ts';
+import { open, ownBytes, type Sealed, seal } from './envelope.ts';
 import type { Keyring } from './keyring.ts';
 
 export interface StoredCredentials {
@@ -107,7 +107,12 @@ export function patchCredentials(
     }
   }
   if (!touchesSecrets) {
-    const stored = store(keyring, schema.filter((f) => !f.sensitive), merged, aad);
+    const stored = store(
+      keyring,
+      schema.filter((f) => !f.sensitive),
+      merged,
+      aad,
+    );
     return { config: stored.config, secretKeys: current.secretKeys, sealed: fromColumns(current), changedKeys };
   }
   return { ...store(keyring, schema, merged, aad), changedKeys };

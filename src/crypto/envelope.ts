@@ -82,7 +82,13 @@ function unwrapDataKey(keyring: Keyring, sealed: Pick<Sealed, 'keyId' | 'dataKey
   if (!kek) throw new DecryptionError(`key "${sealed.keyId}" is not in the keyring`, sealed.keyId);
   const d = sealed.dataKey;
   try {
-    return decrypt(kek.key, d.subarray(0, IV_BYTES), d.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), d.subarray(IV_BYTES + TAG_BYTES), wrapAad(aad, sealed.keyId));
+    return decrypt(
+      kek.key,
+      d.subarray(0, IV_BYTES),
+      d.subarray(IV_BYTES, IV_BYTES + TAG_BYTES),
+      d.subarray(IV_BYTES + TAG_BYTES),
+      wrapAad(aad, sealed.keyId),
+    );
   } catch (err) {
     if (err instanceof DecryptionError) err.keyId = sealed.keyId;
     throw err;

@@ -19,11 +19,11 @@
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { KeyCanary, PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
-import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 import { sealedHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
+import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
 import { DecryptionError, open, ownBytes, seal, unwraps } from './envelope.ts';
-import { keyringFromKeys, type Kek, type Keyring } from './keyring.ts';
+import { type Kek, type Keyring, keyringFromKeys } from './keyring.ts';
 
 /** The keyring cannot read what is stored: the service must not start with it. */
 export class KeyCheckError extends Error {}
@@ -55,7 +55,11 @@ async function sealingKeyIds(tx: Tx): Promise<Set<string>> {
 
 /** Whether `ring` (one key) unwraps the data key of any of a few live records sealed under `keyId`. */
 async function unwrapsSampledRecords(tx: Tx, ring: Keyring, keyId: string): Promise<boolean> {
-  const integrations = await tx.integration.findMany({ where: { secretKeyId: keyId, deletedAt: null }, take: SAMPLE, orderBy: { id: 'asc' } });
+  const integrations = await tx.integration.findMany({
+    where: { secretKeyId: keyId, deletedAt: null },
+    take: SAMPLE,
+    orderBy: { id: 'asc' },
+  });
   for (const row of integrations) {
     const sealed = fromColumns(row);
     if (sealed && unwraps(ring, sealed, credentialsAad(row.tenantId, row.id))) return true;
@@ -112,7 +116,15 @@ async function makeCanary(prisma: PrismaClient, keyring: Keyring, kek: Kek): Pro
   const ring = keyringFromKeys([kek], keyring.source);
   const sealed = seal(ring, Buffer.from(CANARY_PLAINTEXT), canaryAad(kek.id));
   await prisma.keyCanary.createMany({
-    data: [{ keyId: kek.id, dataKey: ownBytes(sealed.dataKey), iv: ownBytes(sealed.iv), tag: ownBytes(sealed.tag), ciphertext: ownBytes(sealed.ciphertext) }],
+    data: [
+      {
+        keyId: kek.id,
+        dataKey: ownBytes(sealed.dataKey),
+        iv: ownBytes(sealed.iv),
+        tag: ownBytes(sealed.tag),
+        ciphertext: ownBytes(sealed.ciphertext),
+      },
+    ],
     skipDuplicates: true,
   });
   const stored = await prisma.keyCanary.findUnique({ where: { keyId: kek.id } });

@@ -12,12 +12,12 @@
  */
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { sealedHeaders, sealPlaintextHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
+import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
 import { ownBytes, rewrap } from './envelope.ts';
 import { checkKeyring } from './key-check.ts';
 import type { Keyring } from './keyring.ts';
-import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
-import { sealedHeaders, sealPlaintextHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
 
 export interface RotationProgress {
   table: 'Integration' | 'Webhook';

@@ -18,7 +18,10 @@ export function decryptionAlarm(logger: Logger, counter: { inc(labels: { what: S
   return (what, err, fields) => {
     counter.inc({ what });
     // the error says which key id the record names and why it failed; never any key or value
-    logger.error({ what, keyId: err.keyId, error: err.message, ...fields }, 'a sealed record could not be decrypted: its work is held, nothing was changed');
+    logger.error(
+      { what, keyId: err.keyId, error: err.message, ...fields },
+      'a sealed record could not be decrypted: its work is held, nothing was changed',
+    );
   };
 }
 

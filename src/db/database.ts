@@ -5,12 +5,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type PgBoss from 'pg-boss';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { assertActsAsTableOwner, withOwnerConnection, type OwnerConnection } from './owner.ts';
+import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
 import { APP_ROLE } from './row-security.ts';
 
 export interface Database {

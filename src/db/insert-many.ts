@@ -41,5 +41,8 @@ export function insertManyStatement<T extends keyof Tables>(table: T, rows: read
   for (const row of rows) for (const [key, value] of Object.entries(row)) if (value !== undefined) names.add(key);
   for (const name of names) if (!allowed.has(name)) throw new TypeError(`insertManyStatement: "${name}" is not a column of ${table}`);
   const columns = [...names].map((c) => `"${c}"`).join(', ');
-  return [`INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", $1::jsonb)`, JSON.stringify(rows)];
+  return [
+    `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", $1::jsonb)`,
+    JSON.stringify(rows),
+  ];
 }

@@ -121,8 +121,10 @@ export async function checkRolesBeforeMigrating(owner: PrismaClient, serviceRole
   }
   const found = await posture(owner, serviceRole);
   const problem = separationProblem(serviceRole, [
-    found.owns && `it owns ${found.owns} (as a superuser: REASSIGN OWNED BY ${await quoted(owner, serviceRole)} TO ${await quoted(owner, me)}, then start again)`,
-    found.actsAsOwner && `it is a member of the owner role "${me}" (REVOKE ${await quoted(owner, me)} FROM ${await quoted(owner, serviceRole)})`,
+    found.owns &&
+      `it owns ${found.owns} (as a superuser: REASSIGN OWNED BY ${await quoted(owner, serviceRole)} TO ${await quoted(owner, me)}, then start again)`,
+    found.actsAsOwner &&
+      `it is a member of the owner role "${me}" (REVOKE ${await quoted(owner, me)} FROM ${await quoted(owner, serviceRole)})`,
   ]);
   if (problem) throw problem;
 }
@@ -184,7 +186,8 @@ export async function grantServiceRole(owner: PrismaClient, serviceRole: string,
     found.createsInPublic && `it may create objects in schema public (REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${role})`,
     found.createsSchemas &&
       `it may create schemas (it owns the database, or CREATE on it is granted to PUBLIC or a role it is a member of: REVOKE CREATE ON DATABASE ${db} FROM PUBLIC, or make the owner role own the database)`,
-    found.ownsSchemas && `it owns the schema${found.ownsSchemas.includes(',') ? 's' : ''} ${found.ownsSchemas} (as a superuser: DROP SCHEMA it, or ALTER SCHEMA … OWNER TO ${await quoted(owner, me)})`,
+    found.ownsSchemas &&
+      `it owns the schema${found.ownsSchemas.includes(',') ? 's' : ''} ${found.ownsSchemas} (as a superuser: DROP SCHEMA it, or ALTER SCHEMA … OWNER TO ${await quoted(owner, me)})`,
   ]);
   if (problem) throw problem;
 }

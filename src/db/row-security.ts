@@ -51,7 +51,8 @@ export interface RawExecutor {
 function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
   const pairs = Object.entries(settings).filter(([, value]) => typeof value === 'string') as [keyof RowSecuritySettings, string][];
   // names are parameters, never SQL text; still, only the settings the policies read
-  if (!pairs.length || pairs.some(([name]) => !Object.hasOwn(SETTING_NAMES, name))) throw new TypeError('row-security settings: expected one or more known settings');
+  if (!pairs.length || pairs.some(([name]) => !Object.hasOwn(SETTING_NAMES, name)))
+    throw new TypeError('row-security settings: expected one or more known settings');
   const calls = pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
   return [`SELECT ${calls.join(', ')}`, ...pairs.flatMap(([name, value]) => [SETTING_NAMES[name], value])];
 }
@@ -60,7 +61,11 @@ function settingsStatement(settings: RowSecuritySettings): [string, ...string[]]
  * One operation in a transaction that first applies `settings`. (Prisma runs a batch of one
  * without a transaction; the settings statement makes it two.)
  */
-export async function inRowScope<P extends PrismaPromise<unknown>>(prisma: PrismaClient, settings: RowSecuritySettings, operation: P): Promise<Awaited<P>> {
+export async function inRowScope<P extends PrismaPromise<unknown>>(
+  prisma: PrismaClient,
+  settings: RowSecuritySettings,
+  operation: P,
+): Promise<Awaited<P>> {
   const [, result] = await prisma.$transaction([prisma.$queryRawUnsafe(...settingsStatement(settings)), operation]);
   return result as Awaited<P>;
 }

@@ -7,14 +7,11 @@
  * The package imports its `.wasm` file as an ES module, which Node 20 only allows behind
  * `--experimental-wasm-modules`; instantiating it by hand here keeps every entry point flag-free.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine as Engine, MigrationList } from '@prisma/schema-engine-wasm';
-import {
-  bindMigrationAwareSqlAdapterFactory,
-  type SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../prisma/migrations');
 export const SCHEMA_FILE = path.resolve(import.meta.dirname, '../../prisma/schema.prisma');
@@ -46,10 +43,11 @@ export interface MigrationFile {
 /** The committed migrations, in the order Prisma applies them (directory name order). */
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  return Promise.all(
-    names.map(async (name) => ({ name, sql: await readFile(path.join(dir, name, 'migration.sql'), 'utf8') })),
-  );
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  return Promise.all(names.map(async (name) => ({ name, sql: await readFile(path.join(dir, name, 'migration.sql'), 'utf8') })));
 }
 
 function migrationList(migrations: MigrationFile[], dir: string): MigrationList {
@@ -71,11 +69,7 @@ async function withEngine<T>(
   run: (engine: Engine) => Promise<T>,
 ): Promise<T> {
   const { SchemaEngine } = await loadEngineModule();
-  const engine = await SchemaEngine.new(
-    { datamodels: [['schema.prisma', schema]] },
-    log,
-    bindMigrationAwareSqlAdapterFactory(factory),
-  );
+  const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, log, bindMigrationAwareSqlAdapterFactory(factory));
   try {
     return await run(engine);
   } finally {
@@ -108,18 +102,23 @@ export async function diffSchemaAgainstMigrations(
   migrations: MigrationFile[],
 ): Promise<string> {
   const schema = await readFile(SCHEMA_FILE, 'utf8');
-  return withEngine(factory, schema, () => {}, async (engine) => {
-    const from = migrations.length
-      ? ({ tag: 'migrations', ...migrationList(migrations, MIGRATIONS_DIR) } as const)
-      : ({ tag: 'empty' } as const);
-    const result = await engine.diff({
-      from,
-      to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: schema }] },
-      script: true,
-      exitCode: null,
-      filters: NO_FILTERS,
-    });
-    const sql = result.stdout ?? '';
-    return /^\s*(--.*\n?)*\s*$/.test(sql) || sql.includes('This is an empty migration') ? '' : sql;
-  });
+  return withEngine(
+    factory,
+    schema,
+    () => {},
+    async (engine) => {
+      const from = migrations.length
+        ? ({ tag: 'migrations', ...migrationList(migrations, MIGRATIONS_DIR) } as const)
+        : ({ tag: 'empty' } as const);
+      const result = await engine.diff({
+        from,
+        to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: schema }] },
+        script: true,
+        exitCode: null,
+        filters: NO_FILTERS,
+      });
+      const sql = result.stdout ?? '';
+      return /^\s*(--.*\n?)*\s*$/.test(sql) || sql.includes('This is an empty migration') ? '' : sql;
+    },
+  );
 }

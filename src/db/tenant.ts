@@ -18,9 +18,18 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { inRowScope, transactionInRowScope, type RawExecutor } from './row-security.ts';
+import { inRowScope, type RawExecutor, transactionInRowScope } from './row-security.ts';
 
-const TENANT_MODELS = new Set(['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt', 'AuditEntry']);
+const TENANT_MODELS = new Set([
+  'Integration',
+  'Event',
+  'ApiKey',
+  'RoutingRule',
+  'Webhook',
+  'WebhookDelivery',
+  'DeliveryAttempt',
+  'AuditEntry',
+]);
 
 const WHERE_OPERATIONS = new Set([
   'findUnique',
@@ -63,7 +72,16 @@ function inTransaction(params: unknown): boolean {
   return Boolean((params as { __internalParams?: { transaction?: unknown } }).__internalParams?.transaction);
 }
 
-const READ_OPERATIONS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy']);
+const READ_OPERATIONS = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'count',
+  'aggregate',
+  'groupBy',
+]);
 
 interface PendingRead {
   model: string;

@@ -7,8 +7,9 @@
  * objects and carries data that the application was never given. A person's credential reads
  * the whole tenant's.
  */
-import type { Prisma } from '../generated/prisma/client.ts';
+
 import type { Viewer } from '../auth/viewer.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 
 export function eventVisibility(scope: { viewer: Pick<Viewer, 'appId'> }): Prisma.EventWhereInput {
   const { appId } = scope.viewer;

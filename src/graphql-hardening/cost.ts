@@ -10,19 +10,19 @@
  */
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import {
-  getOperationAST,
-  GraphQLError,
-  Kind,
-  TypeInfo,
-  validate,
-  visit,
-  visitWithTypeInfo,
   type ArgumentNode,
   type DocumentNode,
   type FieldNode,
+  GraphQLError,
   type GraphQLSchema,
+  getOperationAST,
+  Kind,
   type OperationDefinitionNode,
+  TypeInfo,
   type ValueNode,
+  validate,
+  visit,
+  visitWithTypeInfo,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../schema/paging.ts';
@@ -160,7 +160,10 @@ function costError(cost: number, maxCost: number) {
 /** Refuses, before any resolver runs, an operation whose cost is over `maxCost`. */
 export function costLimitPlugin({ maxCost }: { maxCost: number }): Plugin {
   const costOfRequest = cachedOperationCost();
-  const check = ({ args, setResultAndStopExecution }: {
+  const check = ({
+    args,
+    setResultAndStopExecution,
+  }: {
     args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Variables };
     setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
   }) => {

@@ -12,7 +12,7 @@
  * once to the built schema); the deadline is also checked there, since a timer cannot fire while
  * a long list completes synchronously.
  */
-import { GraphQLError, getOperationAST, isObjectType, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, getOperationAST, isObjectType } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';
 import { isObjectList } from './list-bounds.ts';
 
@@ -55,9 +55,12 @@ function pastDeadline(ms: number) {
 }
 
 function tooLarge(max: number) {
-  return new GraphQLError(`The response would hold more than ${max} list items and was stopped: ask for smaller pages or fewer nested lists`, {
-    extensions: { code: 'RESPONSE_TOO_LARGE', maxListItems: max, http: { status: 400 } },
-  });
+  return new GraphQLError(
+    `The response would hold more than ${max} list items and was stopped: ask for smaller pages or fewer nested lists`,
+    {
+      extensions: { code: 'RESPONSE_TOO_LARGE', maxListItems: max, http: { status: 400 } },
+    },
+  );
 }
 
 /** Each subscription event's own budget (an event is executed without onExecute), by its payload. */
@@ -89,7 +92,12 @@ export function countListItems(schema: GraphQLSchema): GraphQLSchema {
         const budget = budgetOf(context, info);
         const result = resolve(source, args, context, info);
         if (!budget) return result;
-        if (isPromise(result)) return result.then((list) => (Array.isArray(list) && budget.count(list.length), list));
+        if (isPromise(result)) {
+          return result.then((list) => {
+            if (Array.isArray(list)) budget.count(list.length);
+            return list;
+          });
+        }
         if (Array.isArray(result)) budget.count(result.length);
         return result;
       };

@@ -18,20 +18,20 @@
  * variable or argument and the path inside it, never the value.
  */
 import {
-  getOperationAST,
-  GraphQLError,
-  visitInParallel,
   type ASTVisitor,
   type DocumentNode,
+  GraphQLError,
   type GraphQLScalarLiteralParser,
   type GraphQLScalarType,
+  getOperationAST,
   type ListValueNode,
   type ObjectValueNode,
-  type ValidationContext,
   type parse,
+  type ValidationContext,
+  visitInParallel,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { literalPath, printInputPath, type InputPath } from './literal-path.ts';
+import { type InputPath, literalPath, printInputPath } from './literal-path.ts';
 
 export const INPUT_LIMITS = {
   /** Lists and objects inside one another in one variable or argument value. */
@@ -152,7 +152,8 @@ export function nestsTooDeep(source: string, limit = INPUT_LIMITS.documentNestin
 export function InputLiteralLimitsRule(context: ValidationContext): ASTVisitor {
   const tracker = literalPath();
   let depth = 0;
-  const subject = (path: InputPath) => (String(path[0]).startsWith('$') ? `The default value of variable "${path[0]}"` : `Argument "${path[0]}"`);
+  const subject = (path: InputPath) =>
+    String(path[0]).startsWith('$') ? `The default value of variable "${path[0]}"` : `Argument "${path[0]}"`;
   const container = {
     enter(node: ListValueNode | ObjectValueNode) {
       if (depth >= INPUT_LIMITS.depth) {
@@ -216,7 +217,10 @@ export function limitJson<T>(scalar: GraphQLScalarType) {
  * just before execution (the first thing to read them).
  */
 export function inputLimitsPlugin(): Plugin {
-  const checkVariables = ({ args, setResultAndStopExecution }: {
+  const checkVariables = ({
+    args,
+    setResultAndStopExecution,
+  }: {
     args: { document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null };
     setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
   }) => {
@@ -225,21 +229,25 @@ export function inputLimitsPlugin(): Plugin {
     for (const name in variables) {
       const problem = findInputProblem(variables[name], [name]);
       if (!problem) continue;
-      const definition = getOperationAST(args.document, args.operationName)?.variableDefinitions?.find((d) => d.variable.name.value === name);
+      const definition = getOperationAST(args.document, args.operationName)?.variableDefinitions?.find(
+        (d) => d.variable.name.value === name,
+      );
       return setResultAndStopExecution({ errors: [refusal(`Variable "$${name}"`, problem, definition && [definition])] });
     }
   };
   // the parser it is given is wrapped once (the parse cache answers most requests without it)
   const wrapped = new WeakMap<typeof parse, typeof parse>();
-  const withNestingLimit = (parseFn: typeof parse): typeof parse => (source, options) => {
-    if (nestsTooDeep(typeof source === 'string' ? source : source.body)) {
-      // answered as Yoga answers any syntax error (200 to application/json clients, else 400)
-      throw new GraphQLError(`Syntax Error: the document nests brackets more than ${INPUT_LIMITS.documentNesting} levels deep`, {
-        extensions: { code: 'VALIDATION' },
-      });
-    }
-    return parseFn(source, options);
-  };
+  const withNestingLimit =
+    (parseFn: typeof parse): typeof parse =>
+    (source, options) => {
+      if (nestsTooDeep(typeof source === 'string' ? source : source.body)) {
+        // answered as Yoga answers any syntax error (200 to application/json clients, else 400)
+        throw new GraphQLError(`Syntax Error: the document nests brackets more than ${INPUT_LIMITS.documentNesting} levels deep`, {
+          extensions: { code: 'VALIDATION' },
+        });
+      }
+      return parseFn(source, options);
+    };
   return {
     onParse({ parseFn, setParseFn }) {
       let replacement = wrapped.get(parseFn);

@@ -5,7 +5,7 @@
  * check multiplies by it as it multiplies by a page size (src/graphql-hardening/cost.ts).
  * test/unit/list-bounds.test.ts fails when a list of objects declares none.
  */
-import { getNamedType, getNullableType, isCompositeType, isListType, type GraphQLField } from 'graphql';
+import { type GraphQLField, getNamedType, getNullableType, isCompositeType, isListType } from 'graphql';
 
 /** The `extensions` a list field declares its bound with: `t.field({ …, extensions: maxItems(100) })`. */
 export function maxItems(n: number) {

@@ -4,8 +4,8 @@
  * at once, and nothing streams (no frame per event, no timing to read) for a request that may not
  * run. Scopes are checked at subscribe time (`authorizeOnSubscribe` in src/builder.ts).
  */
-import { GraphQLError, type ExecutionResult } from 'graphql';
-import { isAsyncIterable, processRegularResult, type Plugin } from 'graphql-yoga';
+import { type ExecutionResult, GraphQLError } from 'graphql';
+import { isAsyncIterable, type Plugin, processRegularResult } from 'graphql-yoga';
 
 const STATUS_BY_CODE: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, RATE_LIMITED: 429 };
 

@@ -53,7 +53,9 @@ export function readTrustedDocuments(file: string): Map<string, string> {
     throw new Error(`${file} is not JSON: ${(err as Error).message}`);
   }
   if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
-    throw new Error(`${file}: expected a JSON object mapping each document's hash to its text (graphql-codegen's persisted-documents.json)`);
+    throw new Error(
+      `${file}: expected a JSON object mapping each document's hash to its text (graphql-codegen's persisted-documents.json)`,
+    );
   }
   const entries = Object.entries(manifest);
   if (entries.length === 0) throw new Error(`${file} holds no documents`);

@@ -11,26 +11,25 @@
  * `extensions.originalError` is only for development (NODE_ENV=development).
  */
 import {
+  type ASTVisitor,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLInputType,
+  type GraphQLSchema,
   getNamedType,
   getNullableType,
-  GraphQLError,
   isInputObjectType,
-  isLeafType,
   isListType,
   Kind,
   typeFromAST,
-  ValuesOfCorrectTypeRule,
-  visitInParallel,
-  type ASTVisitor,
-  type ExecutionResult,
-  type GraphQLInputType,
-  type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
+  ValuesOfCorrectTypeRule,
   type validate,
+  visitInParallel,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { literalPath, printInputPath, type InputPath } from './literal-path.ts';
+import { type InputPath, literalPath, printInputPath } from './literal-path.ts';
 import { amendResultErrors } from './result-errors.ts';
 
 /**
@@ -86,7 +85,8 @@ function valueFreeVariableError(error: GraphQLError, schema: GraphQLSchema): Gra
     for (const [, field, index] of at?.[1]?.matchAll(SEGMENT) ?? []) path.push(field ?? Number(index));
   }
   const definition = error.nodes?.[0];
-  const variableType = definition?.kind === Kind.VARIABLE_DEFINITION ? (typeFromAST(schema, definition.type) as GraphQLInputType | undefined) : undefined;
+  const variableType =
+    definition?.kind === Kind.VARIABLE_DEFINITION ? (typeFromAST(schema, definition.type) as GraphQLInputType | undefined) : undefined;
   const { reason, code } = reasonFor(inner, typeAt(variableType, path.slice(1)));
   const where = path.length > 1 ? ` at "${printInputPath(path)}"` : '';
   return new GraphQLError(`Variable "$${name}" got an invalid value${where}: ${reason}`, {
@@ -115,7 +115,12 @@ export function ValueFreeValuesOfCorrectTypeRule(context: ValidationContext): AS
     const where = path.length > 1 ? ` at "${printInputPath(path)}"` : '';
     const own = isOwnRefusal(error);
     const reason = own ? error.message : `expected ${type ? String(type) : 'another value'}`;
-    context.reportError(new GraphQLError(`${subject} has an invalid value${where}: ${reason}`, { nodes: node, extensions: own ? { code: 'VALIDATION' } : undefined }));
+    context.reportError(
+      new GraphQLError(`${subject} has an invalid value${where}: ${reason}`, {
+        nodes: node,
+        extensions: own ? { code: 'VALIDATION' } : undefined,
+      }),
+    );
   };
   return visitInParallel([tracker.visitor, ValuesOfCorrectTypeRule(reporting)]);
 }
@@ -166,7 +171,15 @@ const isValuesRule = (rule: ValidationRule) => rule === ValuesOfCorrectTypeRule 
  */
 export function valueFreeErrors(): Plugin {
   // a variable that does not coerce stops execution: a result with errors and no data
-  const rewriteVariableErrors = ({ args, result, setResult }: { args: { schema: GraphQLSchema }; result: unknown; setResult: (result: ExecutionResult) => void }) => {
+  const rewriteVariableErrors = ({
+    args,
+    result,
+    setResult,
+  }: {
+    args: { schema: GraphQLSchema };
+    result: unknown;
+    setResult: (result: ExecutionResult) => void;
+  }) => {
     const { errors } = result as ExecutionResult;
     if (!errors?.length || 'data' in (result as object) || !errors.some((e) => VARIABLE_VALUE.test(e.message))) return;
     setResult({ ...(result as ExecutionResult), errors: errors.map((e) => valueFreeVariableError(e, args.schema)) });
@@ -174,8 +187,15 @@ export function valueFreeErrors(): Plugin {
   const afterExecute = { onExecuteDone: rewriteVariableErrors };
   const afterSubscribe = { onSubscribeResult: rewriteVariableErrors };
   const wrapped = new WeakMap<typeof validate, typeof validate>();
-  const withValueFreeRule = (validateFn: typeof validate): typeof validate => (schema, document, rules, ...rest) =>
-    validateFn(schema, document, rules?.map((rule) => (isValuesRule(rule) ? ValueFreeValuesOfCorrectTypeRule : rule)), ...rest);
+  const withValueFreeRule =
+    (validateFn: typeof validate): typeof validate =>
+    (schema, document, rules, ...rest) =>
+      validateFn(
+        schema,
+        document,
+        rules?.map((rule) => (isValuesRule(rule) ? ValueFreeValuesOfCorrectTypeRule : rule)),
+        ...rest,
+      );
   return {
     ...amendResultErrors(withoutValues),
     onValidate({ validateFn, setValidationFn }) {

@@ -1,6 +1,6 @@
 /**
  * GraphiQL (GET /graphql in a browser): the document it opens with when the browser has no saved
- * tabs (the main flow as named operations; test/schema.test.ts validates it against the schema),
+ * tabs (the main flow as named operations; test/integration/schema.test.ts validates it against the schema),
  * its starting headers, and the settings Yoga serves it with.
  */
 import type { GraphiQLOptions } from 'graphql-yoga';

@@ -4,17 +4,17 @@
  * GraphiQL, and the request context (authentication, then the tenant's rate limit).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { auditPlugin } from '../audit/plugin.ts';
 import { AuthenticationError, type Authenticator } from '../auth/viewer.ts';
-import { responseCache, type ChangeVersions } from '../cache/response-cache.ts';
+import { type ChangeVersions, responseCache } from '../cache/response-cache.ts';
 import type { Config } from '../config.ts';
-import { createContext, type Context } from '../context.ts';
+import { type Context, createContext } from '../context.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { unauthenticated } from '../errors.ts';
 import { reportRefusal } from '../graphql-hardening/armor.ts';
@@ -43,9 +43,9 @@ import { graphiqlOptions } from './graphiql.ts';
  * (graphql-armor), and cost (graphql-armor's formula on the page sizes the request will get,
  * src/graphql-hardening/cost.ts). Set from measurement: every documented operation, GraphiQL's
  * default document and its introspection query measure at most depth 7, no alias, 191 tokens
- * and cost 320 (test/documented-operations.test.ts keeps them four levels below the depth limit
+ * and cost 320 (test/integration/documented-operations.test.ts keeps them four levels below the depth limit
  * and at a fifth of the others or less). Abuse is far above: two nested connections of 100 cost
- * 4e5 or more, three 2e8; test/document-limits.test.ts sends payloads just under and over each.
+ * 4e5 or more, three 2e8; test/integration/document-limits.test.ts sends payloads just under and over each.
  */
 export const DOCUMENT_LIMITS = { depth: 12, aliases: 30, tokens: 5000, cost: 100_000 };
 
@@ -104,7 +104,18 @@ function maskErrors(logger: Logger) {
   };
 }
 
-export function createGraphQL({ config, services, logger, authenticate, rateLimit, guard, metrics, tracing, versions, accessLog }: GraphQLDeps): GraphQL {
+export function createGraphQL({
+  config,
+  services,
+  logger,
+  authenticate,
+  rateLimit,
+  guard,
+  metrics,
+  tracing,
+  versions,
+  accessLog,
+}: GraphQLDeps): GraphQL {
   /** Open subscription streams: ended at shutdown, so their clients reconnect elsewhere at once. */
   const streams = new Set<ServerResponse>();
   /**
@@ -125,7 +136,9 @@ export function createGraphQL({ config, services, logger, authenticate, rateLimi
 
   // successful queries answered without Yoga's Fetch-API layer; everything else, and every
   // failure, is Yoga's (src/http/lean-graphql.ts)
-  const lean = config.trustedDocuments?.only ? undefined : createLeanPath({ onAnswered: metrics.answered, onHandedOver: metrics.handedOver });
+  const lean = config.trustedDocuments?.only
+    ? undefined
+    : createLeanPath({ onAnswered: metrics.answered, onHandedOver: metrics.handedOver });
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -163,7 +176,7 @@ export function createGraphQL({ config, services, logger, authenticate, rateLimi
       // last: an answer it gives stops execution after every other plugin has seen it start
       ...(config.responseCache ? [responseCache(versions, { onLookup: (outcome) => metrics.responseCache.inc({ outcome }) })] : []),
     ],
-    context: async ({ request, req, res }) => {
+    context: async ({ request, req }) => {
       lean?.rethrowFailedContext(req);
       let viewer;
       try {

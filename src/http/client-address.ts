@@ -10,8 +10,9 @@
  * - A request that carries a forwarding header came through a proxy: it is never "local",
  *   whatever the socket says (a proxy on this machine makes every client look like loopback).
  */
-import { isIP } from 'node:net';
+
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
@@ -25,7 +26,10 @@ export function addressKey(address: string): string {
     if (parsed.kind() === 'ipv4') return parsed.toString();
     const v6 = parsed as ipaddr.IPv6;
     if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
-    return `${v6.parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+    return `${v6.parts
+      .slice(0, 4)
+      .map((p) => p.toString(16))
+      .join(':')}::/64`;
   } catch {
     return address; // not an address (a Unix socket): counted as the string it is
   }
@@ -45,7 +49,10 @@ export function clientAddress(req: IncomingMessage, trustedProxyHops: number): s
   const peer = req.socket.remoteAddress ?? 'unknown';
   if (trustedProxyHops > 0) {
     const header = req.headers['x-forwarded-for'];
-    const entries = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     // each proxy appends the peer it saw: the outermost trusted proxy's entry is `hops` from the right
     const seen = withoutPort(entries[entries.length - trustedProxyHops]);
     if (seen && isIP(seen)) return addressKey(seen);

@@ -124,7 +124,10 @@ export function createClientLimits(config: ClientLimitsConfig): ClientLimits {
       const release = streams[of](key);
       if (release) return release;
       const limit = of === 'address' ? config.sseStreamsPerIp : config.sseStreamsPerTenant;
-      return new LimitExceeded(`at most ${limit} subscription streams may be open per ${of === 'address' ? 'client address' : 'tenant'}`, STREAM_RETRY_AFTER_SECONDS);
+      return new LimitExceeded(
+        `at most ${limit} subscription streams may be open per ${of === 'address' ? 'client address' : 'tenant'}`,
+        STREAM_RETRY_AFTER_SECONDS,
+      );
     },
   };
 }
@@ -165,7 +168,9 @@ export function createClientGuard(config: ClientLimitsConfig, trustedProxyHops: 
   const address = (req: IncomingMessage) => {
     if (!warnedOfProxy && req.headers['x-forwarded-for'] !== undefined) {
       warnedOfProxy = true;
-      logger.warn('a request came through a proxy (X-Forwarded-For) while TRUST_PROXY_HOPS is 0: every client behind it shares its per-address limits');
+      logger.warn(
+        'a request came through a proxy (X-Forwarded-For) while TRUST_PROXY_HOPS is 0: every client behind it shares its per-address limits',
+      );
     }
     return clientAddress(req, trustedProxyHops);
   };
@@ -178,7 +183,10 @@ export function createClientGuard(config: ClientLimitsConfig, trustedProxyHops: 
       if (blocked) return rateLimitedError(blocked);
       const refusal = await limits.authFailed(from);
       if (!refusal) return unauthenticated;
-      logger.warn({ client: from, retryAfterSeconds: refusal.retryAfterSeconds }, 'client over the failed-authentication limit: its failures are refused until the minute is over');
+      logger.warn(
+        { client: from, retryAfterSeconds: refusal.retryAfterSeconds },
+        'client over the failed-authentication limit: its failures are refused until the minute is over',
+      );
       return rateLimitedError(refusal);
     },
 

@@ -31,7 +31,10 @@ export function answerWhileNotReady(phase: Phase, req: IncomingMessage, res: Ser
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (path !== '/readyz') res.setHeader('retry-after', '5');
-  sendJson(res, 503, { status: phase, errors: path === '/graphql' ? [{ message: `the service is ${phase}`, extensions: { code: 'UNAVAILABLE' } }] : undefined });
+  sendJson(res, 503, {
+    status: phase,
+    errors: path === '/graphql' ? [{ message: `the service is ${phase}`, extensions: { code: 'UNAVAILABLE' } }] : undefined,
+  });
 }
 
 export interface RouteDeps {
@@ -71,7 +74,10 @@ export function createRoutes({ config, services, database, logger, metrics, guar
     if (path === '/metrics') return serveMetrics(metrics, config, req, res);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const up = await database.prisma.$queryRaw`SELECT 1`.then(() => true, () => false);
+      const up = await database.prisma.$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      );
       return sendJson(res, up ? 200 : 503, { status: up ? 'ready' : 'database unreachable' });
     }
     sendJson(res, 404, { error: 'not found' });

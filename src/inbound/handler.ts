@@ -9,8 +9,6 @@
  * (src/crypto/unreadable.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Services } from '../services.ts';
-import { BodyTooLarge, readBody } from '../http/body.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isUniqueViolation } from '../db/errors.ts';
@@ -18,13 +16,14 @@ import { lockForUpdate } from '../db/lock.ts';
 import { inRowScope } from '../db/row-security.ts';
 import { forTenant } from '../db/tenant.ts';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
+import { BodyTooLarge, readBody } from '../http/body.ts';
 import { integrationGlobalId } from '../ids.ts';
 import { integrationEventData } from '../integrations/present.ts';
 import { findProvider } from '../providers/catalog.ts';
-import type { CredentialValue, Credentials, InboundEvent, ProviderDefinition } from '../providers/types.ts';
+import type { Credentials, CredentialValue, InboundEvent, ProviderDefinition } from '../providers/types.ts';
+import type { Services } from '../services.ts';
 import { camelCaseKeys, revocationReason } from './effects.ts';
 import { inboundEventProblem } from './limits.ts';
-
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -48,7 +47,13 @@ async function findIntegration(services: Services, provider: ProviderDefinition,
 }
 
 /** Stores and relays the events not seen before; returns how many were new. */
-async function store(services: Services, integration: Integration, provider: ProviderDefinition, events: InboundEvent[], camelCase: boolean) {
+async function store(
+  services: Services,
+  integration: Integration,
+  provider: ProviderDefinition,
+  events: InboundEvent[],
+  camelCase: boolean,
+) {
   const db = forTenant(services.prisma, integration.tenantId);
   const actor = { tenantId: integration.tenantId, actorId: `provider:${provider.name}`, appId: integration.appId };
   const outcome = await services.queue.transaction(db, async (tx) => {

@@ -44,7 +44,8 @@ export function inboundEventProblem(events: readonly InboundEvent[]): string | n
     if (!event.id || event.id.length > INBOUND_LIMITS.idLength) return `${at} id must be 1 to ${INBOUND_LIMITS.idLength} characters`;
     if (CONTROL_CHARACTERS.test(event.id)) return `${at} id must not contain control characters`;
     if (!event.id.isWellFormed()) return `${at} id must not contain lone UTF-16 surrogates`;
-    if (nestsDeeperThan(event.payload, INBOUND_LIMITS.payloadDepth)) return `${at} payload nests more than ${INBOUND_LIMITS.payloadDepth} levels deep`;
+    if (nestsDeeperThan(event.payload, INBOUND_LIMITS.payloadDepth))
+      return `${at} payload nests more than ${INBOUND_LIMITS.payloadDepth} levels deep`;
     // PostgreSQL's jsonb holds no NUL and no lone surrogate (src/graphql-hardening/input-limits.ts)
     const unstorable = findInputProblem(event.payload)?.kind;
     if (unstorable === 'nul' || unstorable === 'nul-key') return `${at} payload must not contain NUL (U+0000) characters`;

@@ -26,9 +26,7 @@ export interface LifecycleState {
 
 export type Command = 'verify' | 'activate' | 'disable' | 'credentialsChanged';
 
-export type Transition =
-  | { ok: true; status: IntegrationStatus; queueVerification: boolean }
-  | { ok: false; reason: string };
+export type Transition = { ok: true; status: IntegrationStatus; queueVerification: boolean } | { ok: false; reason: string };
 
 const stay = (status: IntegrationStatus): Transition => ({ ok: true, status, queueVerification: false });
 const verifyNext: Transition = { ok: true, status: 'PENDING_VERIFY', queueVerification: true };
@@ -39,9 +37,7 @@ export function transition(state: LifecycleState, command: Command): Transition 
     case 'disable':
       return stay('INACTIVE');
     case 'verify':
-      return status === 'INACTIVE'
-        ? { ok: false, reason: 'the integration is INACTIVE: activate it to verify it' }
-        : verifyNext;
+      return status === 'INACTIVE' ? { ok: false, reason: 'the integration is INACTIVE: activate it to verify it' } : verifyNext;
     case 'credentialsChanged':
       return status === 'INACTIVE' ? stay('INACTIVE') : verifyNext;
     case 'activate':
@@ -58,10 +54,7 @@ export function transition(state: LifecycleState, command: Command): Transition 
 
 export type VerificationResult = { ok: true } | { ok: false; permanent: boolean; reason: string };
 
-export type VerificationOutcome =
-  | { kind: 'active' }
-  | { kind: 'error'; lastError: string }
-  | { kind: 'retry'; lastError: string };
+export type VerificationOutcome = { kind: 'active' } | { kind: 'error'; lastError: string } | { kind: 'retry'; lastError: string };
 
 /**
  * What a verification result does. Permanent failures (credentials refused) end in ERROR at

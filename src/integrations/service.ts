@@ -6,21 +6,21 @@
 import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
-import type { RequestScope } from '../services.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId } from '../ids.ts';
-import { rulesReferencing } from '../routing/service.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
+import { rulesReferencing } from '../routing/service.ts';
+import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
-import { transition, type Command } from './lifecycle.ts';
+import { type Command, transition } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
@@ -96,7 +96,7 @@ export async function configureIntegration(scope: RequestScope, input: Configure
     }
     throw err;
   }
-    return row;
+  return row;
 }
 
 /** What a change to an existing integration does, decided from its current row. */
@@ -144,7 +144,11 @@ async function changeIntegration(
       });
       const data = integrationEventData(updated);
       for (const event of decision.events ?? []) {
-        await scope.services.outbox.record(tx, viewer, { type: event.type, subjectId: id, data: { ...data, ...event.extra } as Prisma.InputJsonObject });
+        await scope.services.outbox.record(tx, viewer, {
+          type: event.type,
+          subjectId: id,
+          data: { ...data, ...event.extra } as Prisma.InputJsonObject,
+        });
       }
       if (statusChanged) {
         await scope.services.outbox.record(tx, viewer, {
@@ -252,14 +256,11 @@ export function rotateIntegrationCredentials(
   });
 }
 
-export const verifyIntegration = (scope: RequestScope, id: string) =>
-  changeIntegration(scope, id, null, () => ({ command: 'verify' }));
+export const verifyIntegration = (scope: RequestScope, id: string) => changeIntegration(scope, id, null, () => ({ command: 'verify' }));
 
-export const activateIntegration = (scope: RequestScope, id: string) =>
-  changeIntegration(scope, id, null, () => ({ command: 'activate' }));
+export const activateIntegration = (scope: RequestScope, id: string) => changeIntegration(scope, id, null, () => ({ command: 'activate' }));
 
-export const disableIntegration = (scope: RequestScope, id: string) =>
-  changeIntegration(scope, id, null, () => ({ command: 'disable' }));
+export const disableIntegration = (scope: RequestScope, id: string) => changeIntegration(scope, id, null, () => ({ command: 'disable' }));
 
 export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
   changeIntegration(scope, id, null, () => ({
@@ -271,7 +272,10 @@ export const rotateInboundWebhookToken = (scope: RequestScope, id: string) =>
  * Soft delete: the row stays (audit, event history) but is invisible and frees its provider
  * slot. Routing rules that name it stay and are reported: they no longer select it.
  */
-export async function deleteIntegration(scope: RequestScope, id: string): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
+export async function deleteIntegration(
+  scope: RequestScope,
+  id: string,
+): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
   const { viewer } = scope;
   return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'Integration', viewer.tenantId, id);

@@ -6,18 +6,18 @@
  * held for later (src/crypto/unreadable.ts) and the integration is left as it is.
  */
 import type PgBoss from 'pg-boss';
-import type { Services } from '../services.ts';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { heldJobDelayMs, isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { forTenant, type TenantDb } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
-import { verificationOutcome, type VerificationResult } from './lifecycle.ts';
-import { integrationEventData } from './present.ts';
-import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
-import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
+import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
 import { findProvider } from '../providers/catalog.ts';
-import type { CredentialValue, Credentials } from '../providers/types.ts';
+import type { Credentials, CredentialValue } from '../providers/types.ts';
+import type { Services } from '../services.ts';
+import { type VerificationResult, verificationOutcome } from './lifecycle.ts';
+import { integrationEventData } from './present.ts';
+import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const SYSTEM_ACTOR = 'system:verifier';
 
@@ -68,7 +68,7 @@ export function verifyIntegrationWorker(services: Services, report: JobReporter 
     const { tenantId, integrationId, revision } = job.data;
     const db = forTenant(services.prisma, tenantId);
     const current = await db.integration.findUnique({ where: { id: integrationId } });
-    if (!current || current.status !== 'PENDING_VERIFY' || current.credentialsRevision !== revision) return;
+    if (current?.status !== 'PENDING_VERIFY' || current.credentialsRevision !== revision) return;
 
     let result: VerificationResult;
     try {
@@ -87,7 +87,7 @@ export function verifyIntegrationWorker(services: Services, report: JobReporter 
     const applied = await services.queue.transaction(db, async (tx) => {
       await lockForUpdate(tx, 'Integration', tenantId, integrationId);
       const fresh = await tx.integration.findUnique({ where: { id: integrationId } });
-      if (!fresh || fresh.status !== 'PENDING_VERIFY' || fresh.credentialsRevision !== revision) return null;
+      if (fresh?.status !== 'PENDING_VERIFY' || fresh.credentialsRevision !== revision) return null;
       const updated = await tx.integration.update({
         where: { id: integrationId, version: fresh.version },
         data:
@@ -99,11 +99,15 @@ export function verifyIntegrationWorker(services: Services, report: JobReporter 
               : { lastError: outcome.lastError, version: { increment: 1 } },
       });
       if (outcome.kind !== 'retry') {
-        await services.outbox.record(tx, { tenantId, actorId: SYSTEM_ACTOR, appId: null }, {
-          type: 'integration.status_changed',
-          subjectId: integrationId,
-          data: { ...integrationEventData(updated), previousStatus: fresh.status },
-        });
+        await services.outbox.record(
+          tx,
+          { tenantId, actorId: SYSTEM_ACTOR, appId: null },
+          {
+            type: 'integration.status_changed',
+            subjectId: integrationId,
+            data: { ...integrationEventData(updated), previousStatus: fresh.status },
+          },
+        );
       }
       return updated;
     });

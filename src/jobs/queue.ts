@@ -5,8 +5,8 @@
  * across any number of processes.
  */
 import PgBoss from 'pg-boss';
-import type { Logger } from '../log.ts';
 import { tenantTransaction } from '../db/tenant.ts';
+import type { Logger } from '../log.ts';
 import { JobConsumer, type JobHandler } from './consumer.ts';
 
 export interface RawExecutor {

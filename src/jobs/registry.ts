@@ -4,14 +4,14 @@
  * (src/integrations/verify-queue.ts, src/webhooks/queue.ts).
  */
 import type { Config } from '../config.ts';
-import { verifyQueue, VERIFY_QUEUE } from '../integrations/verify-queue.ts';
+import { VERIFY_QUEUE, verifyQueue } from '../integrations/verify-queue.ts';
 import { verifyIntegrationWorker } from '../integrations/verify-worker.ts';
 import { jobReporter } from '../observability/jobs.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import type { Services } from '../services.ts';
 import { DELIVERY_CONCURRENCY, deliveryWorker } from '../webhooks/deliver.ts';
-import { deliverQueue, DELIVER_QUEUE } from '../webhooks/queue.ts';
+import { DELIVER_QUEUE, deliverQueue } from '../webhooks/queue.ts';
 import { MAX_TIMEOUT_MS } from '../webhooks/service.ts';
 import type { QueueDefinition } from './queue.ts';
 

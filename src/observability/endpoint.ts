@@ -27,7 +27,11 @@ export function authorizedScrape(header: string | undefined, token: string | und
  * The policy: `ok`, `unauthorized` (a token is configured and was not sent: 401), or `hidden`
  * (no token is configured and the scrape is not local, `localScrape`: 404).
  */
-export function scrapeAccess(token: string | undefined, authorization: string | undefined, local: boolean): 'ok' | 'unauthorized' | 'hidden' {
+export function scrapeAccess(
+  token: string | undefined,
+  authorization: string | undefined,
+  local: boolean,
+): 'ok' | 'unauthorized' | 'hidden' {
   if (token !== undefined) return authorizedScrape(authorization, token) ? 'ok' : 'unauthorized';
   return local ? 'ok' : 'hidden';
 }

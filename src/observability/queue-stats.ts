@@ -33,7 +33,9 @@ function statsQuery(schema: string): string {
 /** Stats of every queue that has unfinished jobs, and zeros for the `known` queues that have none. */
 export async function readQueueStats(db: PgBoss.Db, known: string[], schema = 'pgboss'): Promise<QueueStats[]> {
   const { rows } = await db.executeSql(statsQuery(schema), []);
-  const stats = new Map<string, QueueStats>(known.map((queue) => [queue, { queue, ready: 0, scheduled: 0, active: 0, oldestReadySeconds: 0 }]));
+  const stats = new Map<string, QueueStats>(
+    known.map((queue) => [queue, { queue, ready: 0, scheduled: 0, active: 0, oldestReadySeconds: 0 }]),
+  );
   for (const row of rows as { name: string; ready: number; scheduled: number; active: number; oldest: number }[]) {
     stats.set(row.name, {
       queue: row.name,

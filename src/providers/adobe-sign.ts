@@ -17,9 +17,9 @@
 import { check } from './http.ts';
 import { header, parseJsonObject, textAt } from './inbound/body.ts';
 import { safeEqual, sha256Hex } from './inbound/crypto.ts';
-import { accepted, badRequest, missingSecret, secretOf, unauthorized, type InboundFailure } from './inbound/results.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { accepted, badRequest, type InboundFailure, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import type { Credentials, InboundRequest, InboundVerifier, ProviderDefinition } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = { stage: 'https://api.adobesignsandbox.com', production: 'https://api.adobesign.com' };
 

@@ -20,8 +20,8 @@ import { classifyStatus, networkFailure, send } from './http.ts';
 import { parseJsonObject, textAt } from './inbound/body.ts';
 import { sha256Hex } from './inbound/crypto.ts';
 import { accepted } from './inbound/results.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = {
   stage: 'https://api-sbx.portaldeassinaturas.com.br',
@@ -36,9 +36,7 @@ export const certisignInbound: InboundVerifier = {
   verify(req) {
     const body = parseJsonObject(req);
     if (!body.ok) return body;
-    const type =
-      TYPE_FIELDS.map((field) => textAt(body.value, field)).find((value) => value && PLAIN_TOKEN.test(value)) ??
-      'callback';
+    const type = TYPE_FIELDS.map((field) => textAt(body.value, field)).find((value) => value && PLAIN_TOKEN.test(value)) ?? 'callback';
     return accepted([{ id: sha256Hex(req.rawBody), type, payload: body.value }]);
   },
 };

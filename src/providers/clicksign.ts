@@ -14,8 +14,8 @@ import { check } from './http.ts';
 import { header, parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, safeEqual, sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.clicksign.com', production: 'https://app.clicksign.com' };
 

@@ -15,12 +15,12 @@
  * `<uuid>:<type_post>`.
  */
 import { check } from './http.ts';
-import { header, isForm, parseForm, parseJsonObject, textAt } from './inbound/body.ts';
 import type { Fields, Parsed } from './inbound/body.ts';
+import { header, isForm, parseForm, parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, safeEqual } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 import type { InboundRequest, InboundVerifier, ProviderDefinition } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.d4sign.com.br', production: 'https://secure.d4sign.com.br' };
 
@@ -45,9 +45,7 @@ export const d4signInbound: InboundVerifier = {
     if (!safeEqual(expected, given.toLowerCase())) return unauthorized('Content-Hmac does not match the hmac_secret');
     const typePost = textAt(body.value, 'type_post');
     if (!typePost || !TYPE_POST.test(typePost)) return badRequest('D4Sign POSTback has no valid type_post');
-    return accepted([
-      { id: `${uuid}:${typePost}`, type: `document.${typePost}`, payload: { uuid, type_post: typePost } },
-    ]);
+    return accepted([{ id: `${uuid}:${typePost}`, type: `document.${typePost}`, payload: { uuid, type_post: typePost } }]);
   },
 };
 

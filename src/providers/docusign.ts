@@ -20,8 +20,8 @@ import { classifyStatus, networkFailure, send } from './http.ts';
 import { parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, matchesAny, sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 import type { InboundVerifier, ProviderDefinition, VerifyResult } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const NAME = 'DocuSign';
 const ORIGINS = { stage: 'https://account-d.docusign.com', production: 'https://account.docusign.com' };
@@ -66,9 +66,7 @@ export const docusignInbound: InboundVerifier = {
     if (!type) return badRequest('DocuSign Connect event has no event field');
     const envelopeId = textAt(body.value, 'data', 'envelopeId');
     const generated = textAt(body.value, 'generatedDateTime');
-    const id =
-      textAt(body.value, 'eventId') ??
-      (envelopeId && generated ? `${envelopeId}:${type}:${generated}` : sha256Hex(req.rawBody));
+    const id = textAt(body.value, 'eventId') ?? (envelopeId && generated ? `${envelopeId}:${type}:${generated}` : sha256Hex(req.rawBody));
     return accepted([{ id, type, payload: body.value }]);
   },
 };

@@ -27,8 +27,7 @@ import type { InboundVerifier, ProviderDefinition } from './types.ts';
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Pairs sorted by name, then by value, as every Plivo SDK sorts them. */
-const sorted = (pairs: readonly (readonly [string, string])[]) =>
-  [...pairs].sort(([a, x], [b, y]) => byCodeUnit(a, b) || byCodeUnit(x, y));
+const sorted = (pairs: readonly (readonly [string, string])[]) => [...pairs].sort(([a, x], [b, y]) => byCodeUnit(a, b) || byCodeUnit(x, y));
 
 /** The V3 signature Plivo sends for this request. */
 export function plivoV3Signature(

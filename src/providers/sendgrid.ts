@@ -11,8 +11,9 @@
  * body is an array of events, one InboundEvent each: id `sg_event_id` (else `<sha256 of the
  * body>:<index>`), type `event` (delivered, open, bounce…).
  */
-import { createPublicKey, verify as verifySignature } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { check } from './http.ts';
 import { header, isRecord, parseJson, textAt } from './inbound/body.ts';
 import { sha256Hex } from './inbound/crypto.ts';

@@ -14,14 +14,7 @@ import { basicAuth, check } from './http.ts';
 import { textAt } from './inbound/body.ts';
 import { accepted, badRequest, missingSecret, secretOf } from './inbound/results.ts';
 import { verifyTwilioRequest } from './inbound/twilio-signature.ts';
-import type {
-  CredentialField,
-  Credentials,
-  InboundVerifier,
-  ProviderDefinition,
-  VerifyContext,
-  VerifyResult,
-} from './types.ts';
+import type { CredentialField, Credentials, InboundVerifier, ProviderDefinition, VerifyContext, VerifyResult } from './types.ts';
 
 /** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
 export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [

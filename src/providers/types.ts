@@ -27,9 +27,7 @@ export interface CredentialField {
 }
 
 /** The outcome of a credential check. `permanent` failures are not retried. */
-export type VerifyResult =
-  | { ok: true }
-  | { ok: false; permanent: boolean; reason: string };
+export type VerifyResult = { ok: true } | { ok: false; permanent: boolean; reason: string };
 
 export interface VerifyContext {
   /** The API origin to call: the `<PROVIDER>_API_BASE_URL` override or the provider's own. */

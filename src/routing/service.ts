@@ -2,16 +2,17 @@
  * Routing-rule use cases. A rule maps a capability to an integration of the same tenant (and
  * optionally a fallback); changes write their events in the same transaction.
  */
-import { assertUnderCap, TENANT_CAPS } from '../db/tenant-caps.ts';
+
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
-import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { assertUnderCap, TENANT_CAPS } from '../db/tenant-caps.ts';
+import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId, routingRuleGlobalId } from '../ids.ts';
-import type { RequestScope } from '../services.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import type { RequestScope } from '../services.ts';
 import { chooseRoute, ruleOrder } from './choose.ts';
 
 export const DEFAULT_PRIORITY = 100;
@@ -101,7 +102,13 @@ async function emit(tx: TenantTx, scope: RequestScope, type: EventType, rule: Ro
 
 export async function createRoutingRule(
   scope: RequestScope,
-  input: { capability: string; integration: IntegrationInputRef; fallback?: IntegrationInputRef | null; priority?: number | null; isDefault?: boolean | null },
+  input: {
+    capability: string;
+    integration: IntegrationInputRef;
+    fallback?: IntegrationInputRef | null;
+    priority?: number | null;
+    isDefault?: boolean | null;
+  },
 ): Promise<RoutingRule> {
   const { viewer } = scope;
   const wanted = {
@@ -219,9 +226,9 @@ export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationI
  */
 export async function resolveRoute(scope: Pick<RequestScope, 'db'>, capability: string) {
   const rules = await scope.db.routingRule.findMany({ where: { capability } });
-  const ids = [...new Set(rules.flatMap((r) => (r.fallbackIntegrationId ? [r.integrationId, r.fallbackIntegrationId] : [r.integrationId])))];
-  const integrations = ids.length
-    ? await scope.db.integration.findMany({ where: { id: { in: ids }, status: 'ACTIVE' } })
-    : [];
+  const ids = [
+    ...new Set(rules.flatMap((r) => (r.fallbackIntegrationId ? [r.integrationId, r.fallbackIntegrationId] : [r.integrationId]))),
+  ];
+  const integrations = ids.length ? await scope.db.integration.findMany({ where: { id: { in: ids }, status: 'ACTIVE' } }) : [];
   return chooseRoute(capability, rules.sort(ruleOrder), new Map(integrations.map((i) => [i.id, i])));
 }

@@ -1,7 +1,7 @@
+import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { parseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
@@ -20,7 +20,11 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
     scopes: t.exposeStringList('scopes', { description: 'What the key may do.' }),
     appId: t.exposeString('appId', { nullable: true, description: 'The application the key belongs to, if any.' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Last use, to the minute.' }),
-    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked; revoked keys authenticate nothing.' }),
+    revokedAt: t.expose('revokedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was revoked; revoked keys authenticate nothing.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
   }),

@@ -25,7 +25,10 @@ builder.prismaNode('AuditEntry', {
     via: t.exposeString('via', { description: 'How the caller authenticated: jwt or api_key.' }),
     ip: t.exposeString('ip', { nullable: true, description: 'The address the request came from.' }),
     userAgent: t.exposeString('userAgent', { nullable: true, description: 'The client’s User-Agent (first 300 characters).' }),
-    requestId: t.exposeString('requestId', { nullable: true, description: 'The request id of the access log and the x-request-id header.' }),
+    requestId: t.exposeString('requestId', {
+      nullable: true,
+      description: 'The request id of the access log and the x-request-id header.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When.' }),
   }),
 });

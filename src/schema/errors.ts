@@ -1,6 +1,6 @@
 import { builder } from '../builder.ts';
+import { ConflictError, type ErrorCode, InvalidStateError, NoActiveProviderError, NotFoundError, ValidationError } from '../errors.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
-import { ConflictError, InvalidStateError, NoActiveProviderError, NotFoundError, ValidationError, type ErrorCode } from '../errors.ts';
 
 /** A validation error lists this many problems at most; the input has more only when it is far off. */
 const MAX_FIELD_ERRORS = 100;
@@ -80,6 +80,3 @@ builder.objectType(NoActiveProviderError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({ capability: t.exposeString('capability', { description: 'The capability that could not be routed.' }) }),
 });
-
-/** The error types most mutations on an existing object can return. */
-export const OBJECT_MUTATION_ERRORS = [ValidationError, NotFoundError, ConflictError, InvalidStateError];

@@ -23,7 +23,10 @@ builder.prismaNode('Event', {
   }),
 });
 
-const eventsWhere = (args: { type?: string | null }, ctx: Context) => ({ ...(args.type ? { type: args.type } : {}), ...eventVisibility(ctx) });
+const eventsWhere = (args: { type?: string | null }, ctx: Context) => ({
+  ...(args.type ? { type: args.type } : {}),
+  ...eventVisibility(ctx),
+});
 const eventCount = pageCount((args: { type?: string | null }, ctx) => ctx.db.event.count({ where: eventsWhere(args, ctx) }));
 
 builder.queryFields((t) => ({
@@ -36,7 +39,8 @@ builder.queryFields((t) => ({
     {
       type: 'Event',
       cursor: 'id',
-      description: 'The tenant’s events, newest first (an application credential sees those its application caused and those delivered to its webhooks).',
+      description:
+        'The tenant’s events, newest first (an application credential sees those its application caused and those delivered to its webhooks).',
       authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
       args: { type: t.arg.string({ required: false, description: 'Only events of this type.' }) },
       resolve: (query, _root, args, ctx, info) => {

@@ -1,13 +1,13 @@
 import { builder } from '../builder.ts';
 import { TENANT_CAPS } from '../db/tenant-caps.ts';
-import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration } from '../generated/prisma/client.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
+import { integrationGlobalId, parseGlobalId } from '../ids.ts';
 import * as integrations from '../integrations/service.ts';
 import type { RequestScope } from '../services.ts';
-import { integrationGlobalId, parseGlobalId } from '../ids.ts';
-import { payload } from './payload.ts';
 import { IntegrationRef } from './integration.ts';
+import { payload } from './payload.ts';
 import { RoutingRuleRef } from './routing-rule.ts';
 
 const WRITE = { 'integrations:write': true } as const;
@@ -30,7 +30,8 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Configures a provider for the tenant. The integration starts PENDING_VERIFY; its credentials are checked in the background.',
+    description:
+      'Configures a provider for the tenant. The integration starts PENDING_VERIFY; its credentials are checked in the background.',
     authScopes: WRITE,
     errors: { types: [ValidationError, ConflictError] },
     resolve: (_root, { input }, ctx) => integrations.configureIntegration(ctx, input),
@@ -51,7 +52,10 @@ builder.relayMutationField(
       }),
       enabledCapabilities: t.stringList({ required: false, description: 'Replaces the enabled capabilities.' }),
       metadata: t.field({ type: 'JSONObject', required: false, description: 'Replaces the metadata.' }),
-      expectedVersion: t.int({ required: false, description: 'Refuse the change (VERSION_CONFLICT) unless the integration is at this version.' }),
+      expectedVersion: t.int({
+        required: false,
+        description: 'Refuse the change (VERSION_CONFLICT) unless the integration is at this version.',
+      }),
     }),
   },
   {
@@ -71,7 +75,10 @@ builder.relayMutationField(
     inputFields: (t) => ({
       id: t.id({ required: true, description: 'The integration’s id.' }),
       credentials: t.field({ type: 'JSONObject', required: true, description: 'The values that change, merged by key.' }),
-      expectedVersion: t.int({ required: false, description: 'Refuse the change (VERSION_CONFLICT) unless the integration is at this version.' }),
+      expectedVersion: t.int({
+        required: false,
+        description: 'Refuse the change (VERSION_CONFLICT) unless the integration is at this version.',
+      }),
     }),
   },
   {
@@ -84,14 +91,17 @@ builder.relayMutationField(
   withIntegration('The integration with its new credentials.'),
 );
 
-function lifecycleMutation(
-  name: string,
-  description: string,
-  run: (ctx: RequestScope, id: string) => Promise<Integration>,
-) {
+function lifecycleMutation(name: string, description: string, run: (ctx: RequestScope, id: string) => Promise<Integration>) {
   builder.relayMutationField(
     name,
-    { description: `Which integration to ${name.replace('Integration', '').replace(/([A-Z])/g, ' $1').toLowerCase().trim()}.`, inputFields: (t) => ({ id: t.id({ required: true, description: 'The integration’s id.' }) }) },
+    {
+      description: `Which integration to ${name
+        .replace('Integration', '')
+        .replace(/([A-Z])/g, ' $1')
+        .toLowerCase()
+        .trim()}.`,
+      inputFields: (t) => ({ id: t.id({ required: true, description: 'The integration’s id.' }) }),
+    },
     {
       description,
       authScopes: WRITE,
@@ -102,18 +112,29 @@ function lifecycleMutation(
   );
 }
 
-lifecycleMutation('verifyIntegration', 'Checks the credentials against the provider again (PENDING_VERIFY, then ACTIVE or ERROR).', integrations.verifyIntegration);
+lifecycleMutation(
+  'verifyIntegration',
+  'Checks the credentials against the provider again (PENDING_VERIFY, then ACTIVE or ERROR).',
+  integrations.verifyIntegration,
+);
 lifecycleMutation(
   'activateIntegration',
   'INACTIVE → ACTIVE without re-verification when its current credentials were verified; otherwise it is verified first.',
   integrations.activateIntegration,
 );
 lifecycleMutation('disableIntegration', 'Takes an integration out of use (INACTIVE).', integrations.disableIntegration);
-lifecycleMutation('rotateInboundWebhookToken', 'Gives the integration a new inboundWebhookUrl; the old one stops working at once.', integrations.rotateInboundWebhookToken);
+lifecycleMutation(
+  'rotateInboundWebhookToken',
+  'Gives the integration a new inboundWebhookUrl; the old one stops working at once.',
+  integrations.rotateInboundWebhookToken,
+);
 
 builder.relayMutationField(
   'deleteIntegration',
-  { description: 'Which integration to delete.', inputFields: (t) => ({ id: t.id({ required: true, description: 'The integration’s id.' }) }) },
+  {
+    description: 'Which integration to delete.',
+    inputFields: (t) => ({ id: t.id({ required: true, description: 'The integration’s id.' }) }),
+  },
   {
     description: 'Deletes an integration (soft delete: it disappears, its history stays, and its provider can be configured again).',
     authScopes: WRITE,

@@ -1,11 +1,11 @@
 import { builder } from '../builder.ts';
 import { badArgument } from '../errors.ts';
-import { maxItems } from '../graphql-hardening/list-bounds.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import { IntegrationStatus } from '../generated/prisma/enums.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
+import { tryParseGlobalId } from '../ids.ts';
 import { credentialFields, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
-import { tryParseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
@@ -20,22 +20,20 @@ export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
   },
 });
 
-const CredentialValueRef = builder
-  .objectRef<ReturnType<typeof credentialFields>[number]>('CredentialValue')
-  .implement({
-    description: 'One credential field of an integration; sensitive values always read as null.',
-    fields: (t) => ({
-      key: t.exposeString('key', { description: 'The field’s key.' }),
-      sensitive: t.exposeBoolean('sensitive', { description: 'Whether the value is secret.' }),
-      isSet: t.exposeBoolean('isSet', { description: 'Whether a value is stored.' }),
-      value: t.field({
-        type: 'JSON',
-        nullable: true,
-        description: 'The value; null when sensitive or unset.',
-        resolve: (v) => v.value,
-      }),
+const CredentialValueRef = builder.objectRef<ReturnType<typeof credentialFields>[number]>('CredentialValue').implement({
+  description: 'One credential field of an integration; sensitive values always read as null.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The field’s key.' }),
+    sensitive: t.exposeBoolean('sensitive', { description: 'Whether the value is secret.' }),
+    isSet: t.exposeBoolean('isSet', { description: 'Whether a value is stored.' }),
+    value: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The value; null when sensitive or unset.',
+      resolve: (v) => v.value,
     }),
-  });
+  }),
+});
 
 export const IntegrationRef = builder.prismaNode('Integration', {
   id: { field: 'id' },
@@ -108,7 +106,9 @@ function integrationFilter(args: { status?: IntegrationStatus | null; category?:
   return where;
 }
 
-const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) => ctx.db.integration.count({ where: integrationFilter(args) }));
+const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) =>
+  ctx.db.integration.count({ where: integrationFilter(args) }),
+);
 
 builder.queryFields((t) => ({
   integrations: t.prismaConnection(
@@ -134,7 +134,9 @@ builder.queryFields((t) => ({
     {
       name: 'IntegrationConnection',
       description: 'A page of integrations.',
-      fields: (t) => ({ totalCount: t.int(totalCountField('How many integrations match `status`, `category` and `provider`, across all pages.')) }),
+      fields: (t) => ({
+        totalCount: t.int(totalCountField('How many integrations match `status`, `category` and `provider`, across all pages.')),
+      }),
     },
     { name: 'IntegrationEdge', description: 'An integration in a page.' },
   ),

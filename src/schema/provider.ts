@@ -1,8 +1,8 @@
 import { builder } from '../builder.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialField, ProviderDefinition } from '../providers/types.ts';
 import { IntegrationRef } from './integration.ts';
-import { maxItems } from '../graphql-hardening/list-bounds.ts';
 
 /** The most credential fields any provider has: the bound of every list of them. */
 export const MAX_CREDENTIAL_FIELDS = Math.max(...PROVIDERS.map((p) => p.credentialSchema.length));
@@ -43,7 +43,11 @@ const CredentialFieldRef = builder.objectRef<CredentialField>('CredentialField')
       description: 'The allowed values of an ENUM field.',
       resolve: (f) => (f.enumValues ? [...f.enumValues] : null),
     }),
-    description: t.string({ nullable: true, description: 'What the field is and where to find it.', resolve: (f) => f.description ?? null }),
+    description: t.string({
+      nullable: true,
+      description: 'What the field is and where to find it.',
+      resolve: (f) => f.description ?? null,
+    }),
     defaultValue: t.field({
       type: 'JSON',
       nullable: true,

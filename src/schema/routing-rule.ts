@@ -1,10 +1,10 @@
 import { builder } from '../builder.ts';
 import { TENANT_CAPS } from '../db/tenant-caps.ts';
-import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { ConflictError, NoActiveProviderError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Integration, RoutingRule } from '../generated/prisma/client.ts';
-import * as routing from '../routing/service.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { parseGlobalId, routingRuleGlobalId, tryParseGlobalId } from '../ids.ts';
+import * as routing from '../routing/service.ts';
 import { ErrorInterface } from './errors.ts';
 import { IntegrationRef } from './integration.ts';
 
@@ -15,7 +15,8 @@ export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
   id: { field: 'id' },
   // a node(id) of a missing (or another tenant's) row answers null, not an error
   nullable: true,
-  description: 'Chooses the integration that serves a capability. The default rule is tried first, then the others by priority (lower first).',
+  description:
+    'Chooses the integration that serves a capability. The default rule is tried first, then the others by priority (lower first).',
   authScopes: READ,
   fields: (t) => ({
     capability: t.exposeString('capability', { description: 'The capability routed, e.g. send_sms.' }),
@@ -25,7 +26,9 @@ export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
       description: 'Serves when the primary is not ACTIVE.',
     }),
     priority: t.exposeInt('priority', { description: 'Order among non-default rules; lower wins (default 100).' }),
-    isDefault: t.exposeBoolean('isDefault', { description: 'The capability’s default rule, tried before all others (one per capability).' }),
+    isDefault: t.exposeBoolean('isDefault', {
+      description: 'The capability’s default rule, tried before all others (one per capability).',
+    }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
@@ -55,7 +58,12 @@ const RouteResolutionRef = builder.objectRef<Resolution>('RouteResolution').impl
   description: 'Which integration serves a capability now.',
   fields: (t) => ({
     capability: t.exposeString('capability', { description: 'The capability asked for.' }),
-    integration: t.field({ type: IntegrationRef, nullable: true, description: 'The ACTIVE integration chosen; null when none.', resolve: (r) => r.integration }),
+    integration: t.field({
+      type: IntegrationRef,
+      nullable: true,
+      description: 'The ACTIVE integration chosen; null when none.',
+      resolve: (r) => r.integration,
+    }),
     usedFallback: t.exposeBoolean('usedFallback', { description: 'Whether it is a rule’s fallback because the primary is not ACTIVE.' }),
     rule: t.field({ type: RoutingRuleRef, nullable: true, description: 'The rule that chose it.', resolve: (r) => r.rule }),
     error: t.field({

@@ -1,7 +1,7 @@
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
-import { IntegrationRef } from './integration.ts';
 import { tryParseGlobalId } from '../ids.ts';
+import { IntegrationRef } from './integration.ts';
 
 builder.subscriptionField('integrationStatusChanged', (t) =>
   t.field({

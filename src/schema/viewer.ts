@@ -1,5 +1,5 @@
-import { builder } from '../builder.ts';
 import type { Viewer } from '../auth/viewer.ts';
+import { builder } from '../builder.ts';
 
 const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
   description: 'Who the caller is, as the server sees its credential.',

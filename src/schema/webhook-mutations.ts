@@ -2,8 +2,8 @@
 import { builder } from '../builder.ts';
 import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
-import * as webhooks from '../webhooks/service.ts';
 import { parseGlobalId, webhookGlobalId } from '../ids.ts';
+import * as webhooks from '../webhooks/service.ts';
 import { payload } from './payload.ts';
 import { WebhookDeliveryRef, WebhookRef } from './webhook.ts';
 
@@ -12,7 +12,10 @@ const WRITE = { 'webhooks:write': true } as const;
 const RetryPolicyInput = builder.inputType('RetryPolicyInput', {
   description: 'How deliveries are attempted.',
   fields: (t) => ({
-    maxAttempts: t.int({ required: false, description: 'Attempts per delivery (1-50); default: one more than the retry schedule’s length.' }),
+    maxAttempts: t.int({
+      required: false,
+      description: 'Attempts per delivery (1-50); default: one more than the retry schedule’s length.',
+    }),
     timeoutMs: t.int({ required: false, description: 'Timeout of one attempt (100-30000 ms); default 15000.' }),
   }),
 });
@@ -67,7 +70,10 @@ builder.relayMutationField(
         description: 'Replaces the static headers; a header given as null keeps its stored value (so what was read can be sent back).',
       }),
       retryPolicy: t.field({ type: RetryPolicyInput, required: false, description: 'Attempts and timeout.' }),
-      expectedVersion: t.int({ required: false, description: 'Refuse the change (VERSION_CONFLICT) unless the webhook is at this version.' }),
+      expectedVersion: t.int({
+        required: false,
+        description: 'Refuse the change (VERSION_CONFLICT) unless the webhook is at this version.',
+      }),
     }),
   },
   {
@@ -121,7 +127,11 @@ function webhookMutation(
 }
 
 webhookMutation('pauseWebhook', 'Stops deliveries to a webhook until it is resumed.', webhooks.pauseWebhook);
-webhookMutation('resumeWebhook', 'ACTIVE again: clears consecutiveFailures and pausedAt; held deliveries are sent.', webhooks.resumeWebhook);
+webhookMutation(
+  'resumeWebhook',
+  'ACTIVE again: clears consecutiveFailures and pausedAt; held deliveries are sent.',
+  webhooks.resumeWebhook,
+);
 
 builder.relayMutationField(
   'deleteWebhook',

@@ -4,12 +4,12 @@
  */
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
-import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { notFound } from '../errors.ts';
 import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
+import { maxItems } from '../graphql-hardening/list-bounds.ts';
+import { tryParseGlobalId } from '../ids.ts';
 import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
-import { tryParseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 /** How many attempts a delivery lists: a full round of the default retry policy (8), and more (redeliveries add rounds; attemptCount counts them all). */
@@ -22,7 +22,9 @@ const WebhookStatusEnum = builder.enumType(WebhookStatus, {
   description: 'Whether a webhook receives events.',
   values: {
     ACTIVE: { description: 'Receives events.' },
-    PAUSED: { description: 'Receives nothing until resumed: paused by hand, or after WEBHOOK_PAUSE_AFTER_FAILURES failed attempts in a row.' },
+    PAUSED: {
+      description: 'Receives nothing until resumed: paused by hand, or after WEBHOOK_PAUSE_AFTER_FAILURES failed attempts in a row.',
+    },
     DISABLED: { description: 'Its endpoint answered 410 Gone; receives nothing until resumed.' },
   },
 });
@@ -53,7 +55,10 @@ const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When the request started.' }),
     durationMs: t.exposeInt('durationMs', { description: 'How long it took.' }),
     responseStatus: t.exposeInt('responseStatus', { nullable: true, description: 'The HTTP status; null when there was no response.' }),
-    error: t.exposeString('error', { nullable: true, description: 'Why there was no response (timeout, refused connection, blocked address).' }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why there was no response (timeout, refused connection, blocked address).',
+    }),
     responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 2 KiB of the response body.' }),
   }),
 });
@@ -70,7 +75,11 @@ export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
     event: t.relation('event', { description: 'What it carries.' }),
     status: t.field({ type: DeliveryStatusEnum, description: 'Where it stands.', resolve: (d) => d.status }),
     attemptCount: t.exposeInt('attemptCount', { description: 'Attempts made so far.' }),
-    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true, description: 'When the next attempt is due, while PENDING.' }),
+    nextAttemptAt: t.expose('nextAttemptAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the next attempt is due, while PENDING.',
+    }),
     attempts: t.relation('attempts', {
       description: `Its attempts, first first: the latest ${MAX_LISTED_ATTEMPTS} (redeliveries add attempts; attemptCount counts them all).`,
       extensions: maxItems(MAX_LISTED_ATTEMPTS),
@@ -95,20 +104,28 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     eventTypes: t.exposeStringList('eventTypes', { description: 'Which events it receives: exact types, prefix.* or *.' }),
     headers: t.field({
       type: 'JSONObject',
-      description: 'Static headers sent with every delivery, by name; every value reads as null (values are encrypted at rest and never returned).',
+      description:
+        'Static headers sent with every delivery, by name; every value reads as null (values are encrypted at rest and never returned).',
       resolve: (w) => headerNames(w),
     }),
     status: t.field({ type: WebhookStatusEnum, description: 'Whether it receives events.', resolve: (w) => w.status }),
     retryPolicy: t.field({
       type: RetryPolicyRef,
       description: 'How deliveries are attempted.',
-      resolve: (w, _args, ctx) => ({ maxAttempts: w.maxAttempts, timeoutMs: w.timeoutMs, backoff: ctx.services.config.webhooks.retryScheduleText }),
+      resolve: (w, _args, ctx) => ({
+        maxAttempts: w.maxAttempts,
+        timeoutMs: w.timeoutMs,
+        backoff: ctx.services.config.webhooks.retryScheduleText,
+      }),
     }),
     secretFingerprint: t.exposeString('secretFingerprint', { description: 'Identifies the signing secret without revealing it.' }),
     consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts in a row; a success resets it.' }),
     pausedAt: t.expose('pausedAt', { type: 'DateTime', nullable: true, description: 'When it was paused.' }),
     lastDeliveryAt: t.expose('lastDeliveryAt', { type: 'DateTime', nullable: true, description: 'When the last attempt ended.' }),
-    lastDeliveryStatus: t.exposeString('lastDeliveryStatus', { nullable: true, description: 'The last attempt’s HTTP status, or ERROR when there was no response.' }),
+    lastDeliveryStatus: t.exposeString('lastDeliveryStatus', {
+      nullable: true,
+      description: 'The last attempt’s HTTP status, or ERROR when there was no response.',
+    }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
@@ -184,7 +201,10 @@ builder.subscriptionField('webhookDeliveryUpdated', (t) =>
     args: { webhookId: t.arg.id({ required: true, description: 'The webhook’s id.' }) },
     subscribe: async (_root, args, ctx) => {
       const webhookId = tryParseGlobalId('Webhook', String(args.webhookId)) ?? '';
-      const visible = await ctx.db.webhook.findFirst({ where: { id: webhookId, ...webhooks.webhookVisibility(ctx) }, select: { id: true } });
+      const visible = await ctx.db.webhook.findFirst({
+        where: { id: webhookId, ...webhooks.webhookVisibility(ctx) },
+        select: { id: true },
+      });
       if (!visible) throw notFound('Webhook', String(args.webhookId));
       return pipe(
         ctx.services.pubsub.subscribe('webhook:delivery', ctx.viewer.tenantId),

@@ -6,7 +6,11 @@ import { createLogger } from '../log.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-const database = await openDatabase({ databaseUrl: config.databaseUrl, migrationUrl: config.databaseMigrationUrl, dataDir: config.dataDir });
+const database = await openDatabase({
+  databaseUrl: config.databaseUrl,
+  migrationUrl: config.databaseMigrationUrl,
+  dataDir: config.dataDir,
+});
 try {
   const applied = await migrate(database, logger);
   logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');

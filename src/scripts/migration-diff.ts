@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { MIGRATIONS_DIR, diffSchemaAgainstMigrations, readMigrations } from '../db/schema-engine.ts';
+import { diffSchemaAgainstMigrations, MIGRATIONS_DIR, readMigrations } from '../db/schema-engine.ts';
 
 const arg = process.argv[2];
 if (!arg) {
@@ -31,5 +31,7 @@ if (arg === '--check') {
   const dir = path.join(MIGRATIONS_DIR, `${stamp}_${arg.replace(/\W+/g, '_')}`);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'migration.sql'), sql);
-  console.log(`wrote ${path.relative(process.cwd(), dir)}/migration.sql: review it, add what Prisma cannot express (partial indexes), commit it`);
+  console.log(
+    `wrote ${path.relative(process.cwd(), dir)}/migration.sql: review it, add what Prisma cannot express (partial indexes), commit it`,
+  );
 }

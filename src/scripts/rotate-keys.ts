@@ -14,7 +14,11 @@ import { createLogger } from '../log.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-const database = await openDatabase({ databaseUrl: config.databaseUrl, migrationUrl: config.databaseMigrationUrl, dataDir: config.dataDir });
+const database = await openDatabase({
+  databaseUrl: config.databaseUrl,
+  migrationUrl: config.databaseMigrationUrl,
+  dataDir: config.dataDir,
+});
 try {
   await migrate(database, logger);
   const keyring = parseKeyring(config.encryption) ?? (await loadOrCreateLocalKeyring(config.dataDir, () => {}));

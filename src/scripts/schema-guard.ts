@@ -22,7 +22,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
+import { type Change, CriticalityLevel, diff } from '@graphql-inspector/core';
 import { buildSchema } from 'graphql';
 
 export const INTENDED_CHANGES_FILE = 'schema-changes.json';
@@ -52,11 +52,7 @@ export function changeId(change: Change): string {
 }
 
 /** Compares two SDL documents; `intended` marks breaking changes as accepted. */
-export async function compareSchemas(
-  oldSdl: string,
-  newSdl: string,
-  intended: readonly IntendedChange[] = [],
-): Promise<SchemaComparison> {
+export async function compareSchemas(oldSdl: string, newSdl: string, intended: readonly IntendedChange[] = []): Promise<SchemaComparison> {
   const changes = await diff(buildSchema(oldSdl), buildSchema(newSdl));
   const marks = new Map(intended.map((mark) => [mark.change, mark]));
   const used = new Set<IntendedChange>();
@@ -151,10 +147,13 @@ export async function runSchemaGuard(options: { cwd: string; baseRef?: string })
 
   const comparison = await compareSchemas(old, working, marks);
   const lines = [`${SCHEMA_FILE} compared with ${base.label} (${base.why})`];
-  for (const { change, mark } of comparison.intended) lines.push(`intended breaking change: ${describeChange(change).trim()} (${mark.reason})`);
+  for (const { change, mark } of comparison.intended)
+    lines.push(`intended breaking change: ${describeChange(change).trim()} (${mark.reason})`);
   for (const change of comparison.dangerous) lines.push(`dangerous (allowed): ${describeChange(change).trim()}`);
   for (const mark of comparison.unusedMarks) {
-    lines.push(`note: ${INTENDED_CHANGES_FILE} marks "${mark.change}", which this comparison does not contain; remove it once that change has shipped`);
+    lines.push(
+      `note: ${INTENDED_CHANGES_FILE} marks "${mark.change}", which this comparison does not contain; remove it once that change has shipped`,
+    );
   }
   if (comparison.unintended.length === 0) {
     lines.push('no unintended breaking changes');

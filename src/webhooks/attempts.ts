@@ -5,13 +5,13 @@
  * (policy.ts: pause after a run of failures, disable on 410, with their events) commit together.
  */
 import { v7 as uuidv7 } from 'uuid';
-import type { Services } from '../services.ts';
 import { insertManyStatement } from '../db/insert-many.ts';
-import { tenantDb, type TenantTx } from '../db/tenant.ts';
-import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
+import { type TenantTx, tenantDb } from '../db/tenant.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { webhookGlobalId } from '../ids.ts';
-import { consecutiveFailuresChange, shouldPause, type NextStep } from './policy.ts';
+import type { Services } from '../services.ts';
+import { consecutiveFailuresChange, type NextStep, shouldPause } from './policy.ts';
+import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
 import type { SendResult } from './sender.ts';
 
 const SYSTEM_ACTOR = 'system:webhooks';
@@ -91,7 +91,9 @@ class AttemptRecorder {
     // two runs of one delivery in one batch: the first is written, the second finds it claimed
     const unique = [...groupBy(attempts, (a) => a.delivery.id).values()].map((runs) => runs[0]!);
     try {
-      const claimed = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) => this.writeClaimed(tx, tenantId, unique));
+      const claimed = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) =>
+        this.writeClaimed(tx, tenantId, unique),
+      );
       for (const a of attempts) a.settle.resolve(unique.includes(a) && claimed.has(a.delivery.id));
     } catch (err) {
       if (unique.length === 1) {
@@ -112,7 +114,13 @@ class AttemptRecorder {
       status: deliveryStatus(a.next),
       next: a.nextAttemptAt?.toISOString() ?? null,
     }));
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(CLAIM_ATTEMPTS, tenantId, JSON.stringify(outcomes), SYSTEM_ACTOR, now.toISOString());
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+      CLAIM_ATTEMPTS,
+      tenantId,
+      JSON.stringify(outcomes),
+      SYSTEM_ACTOR,
+      now.toISOString(),
+    );
     const claimed = new Set(rows.map((r) => r.id));
     const recorded = attempts.filter((a) => claimed.has(a.delivery.id));
     if (!recorded.length) return claimed;
@@ -132,11 +140,14 @@ class AttemptRecorder {
     }));
     await tx.$executeRawUnsafe(...insertManyStatement('DeliveryAttempt', attemptRows)!);
     const retries = recorded.flatMap((a) =>
-      a.nextAttemptAt ? [deliveryJob({ tenantId, id: a.delivery.id, attemptCount: a.attemptNumber }, a.delivery.webhook.timeoutMs, a.nextAttemptAt)] : [],
+      a.nextAttemptAt
+        ? [deliveryJob({ tenantId, id: a.delivery.id, attemptCount: a.attemptNumber }, a.delivery.webhook.timeoutMs, a.nextAttemptAt)]
+        : [],
     );
     await this.services.queue.enqueueMany(tx, DELIVER_QUEUE, retries);
     // Each webhook's health last: the row lock its update takes is held only until the commit.
-    for (const [webhookId, ofWebhook] of groupBy(recorded, (a) => a.delivery.webhookId)) await recordHealth(this.services, tx, webhookId, ofWebhook);
+    for (const [webhookId, ofWebhook] of groupBy(recorded, (a) => a.delivery.webhookId))
+      await recordHealth(this.services, tx, webhookId, ofWebhook);
     return claimed;
   }
 }
@@ -163,16 +174,27 @@ async function recordHealth(services: Services, tx: TenantTx, webhookId: string,
   const status = gone ? gone.sent.status : last.sent.status;
   const statusChange = gone
     ? ({ type: 'webhook.disabled', data: { status: 'DISABLED', disabledAt: new Date() } } as const)
-    : last.next.kind !== 'succeeded' && hook.status === 'ACTIVE' && shouldPause(hook.consecutiveFailures, services.config.webhooks.pauseAfterFailures)
+    : last.next.kind !== 'succeeded' &&
+        hook.status === 'ACTIVE' &&
+        shouldPause(hook.consecutiveFailures, services.config.webhooks.pauseAfterFailures)
       ? ({ type: 'webhook.paused', data: { status: 'PAUSED', pausedAt: new Date() } } as const)
       : null;
   if (!statusChange) return;
   await tx.webhook.update({ where: { id: webhookId }, data: { ...statusChange.data, version: { increment: 1 } } });
-  await services.outbox.record(tx, { tenantId: hook.tenantId, actorId: SYSTEM_ACTOR, appId: hook.appId }, {
-    type: statusChange.type,
-    subjectId: hook.id,
-    data: { webhookId: webhookGlobalId(hook.id), name: hook.name, consecutiveFailures: hook.consecutiveFailures, lastResponseStatus: status },
-  });
+  await services.outbox.record(
+    tx,
+    { tenantId: hook.tenantId, actorId: SYSTEM_ACTOR, appId: hook.appId },
+    {
+      type: statusChange.type,
+      subjectId: hook.id,
+      data: {
+        webhookId: webhookGlobalId(hook.id),
+        name: hook.name,
+        consecutiveFailures: hook.consecutiveFailures,
+        lastResponseStatus: status,
+      },
+    },
+  );
 }
 
 /** An attempt to record: the delivery as it was read, the attempt's number, what came back and what follows. */

@@ -7,18 +7,18 @@
  */
 import DataLoader from 'dataloader';
 import type PgBoss from 'pg-boss';
-import type { Services } from '../services.ts';
 import { heldJobDelayMs, isDecryptionError, type SealedRecord } from '../crypto/unreadable.ts';
 import { tenantDb } from '../db/tenant.ts';
-import { DELIVER_QUEUE, deliveryJob, type DeliverJob } from './queue.ts';
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { deliveryGlobalId } from '../ids.ts';
-import { SILENT_REPORTER, type JobReporter } from '../observability/jobs.ts';
+import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
+import type { Services } from '../services.ts';
 import { attemptRecorder, groupBy } from './attempts.ts';
-import { decideNext, type AttemptResult } from './policy.ts';
 import { headersOpener, type StaticHeaders } from './headers.ts';
+import { type AttemptResult, decideNext } from './policy.ts';
+import { DELIVER_QUEUE, type DeliverJob, deliveryJob } from './queue.ts';
 import { signingSecretsOpener } from './secrets.ts';
-import { sendWebhook, type SendResult } from './sender.ts';
+import { type SendResult, sendWebhook } from './sender.ts';
 import { signDelivery } from './signing.ts';
 import { checkWebhookUrl } from './ssrf.ts';
 
@@ -38,7 +38,10 @@ function deliveryLoader(prisma: PrismaClient) {
         [...groupBy(keys, (k) => k.tenantId)].map(async ([tenantId, ofTenant]) => {
           const ids = ofTenant.map((k) => k.deliveryId);
           try {
-            const rows = await tenantDb(prisma, tenantId).webhookDelivery.findMany({ where: { id: { in: ids } }, include: { webhook: true, event: true } });
+            const rows = await tenantDb(prisma, tenantId).webhookDelivery.findMany({
+              where: { id: { in: ids } },
+              include: { webhook: true, event: true },
+            });
             for (const row of rows) found.set(`${tenantId}:${row.id}`, row);
           } catch (err) {
             // this tenant's jobs fail (and are retried); the others go on
@@ -73,7 +76,7 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
   return async (job: PgBoss.JobWithMetadata<HeldDeliverJob>) => {
     const { tenantId, deliveryId } = job.data;
     const delivery = await loader.load({ tenantId, deliveryId });
-    if (!delivery || delivery.status !== 'PENDING') return;
+    if (delivery?.status !== 'PENDING') return;
     if (job.data.attempt !== undefined && job.data.attempt !== delivery.attemptCount) return; // a duplicate job
     const { webhook, event } = delivery;
     // Paused: held until resumeWebhook queues it again. Deleted or disabled: never sent.
@@ -101,7 +104,14 @@ export function deliveryWorker(services: Services, report: JobReporter = SILENT_
       await holdForLater(services, delivery, job.data);
       return report.delivery('held');
     }
-    const failed = (error: string): SendResult => ({ startedAt: now, durationMs: 0, status: null, error, responseBody: null, retryAfter: null });
+    const failed = (error: string): SendResult => ({
+      startedAt: now,
+      durationMs: 0,
+      status: null,
+      error,
+      responseBody: null,
+      retryAfter: null,
+    });
     const body = JSON.stringify({ type: event.type, timestamp: event.occurredAt.toISOString(), data: event.payload });
     const target = await checkWebhookUrl(webhook.url, config.webhooks.allowHosts);
     // An attempt that cannot be made is still a failed attempt: it follows the schedule and ends.

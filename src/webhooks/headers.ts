@@ -9,9 +9,9 @@
  * `sealPlaintextHeaders` seals them: at every start of the service and by `npm run keys:rotate`.
  */
 import { LRUCache } from 'lru-cache';
-import { transactionInRowScope } from '../db/row-security.ts';
-import { open, ownBytes, seal, type Sealed } from '../crypto/envelope.ts';
+import { open, ownBytes, type Sealed, seal } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient, Webhook } from '../generated/prisma/client.ts';
 
 export type StaticHeaders = Record<string, string>;
@@ -67,8 +67,10 @@ export function plaintextHeaders(row: HeaderRow): StaticHeaders | null {
 
 type OpenSealed = (sealed: Sealed, context: string) => StaticHeaders;
 
-const openWithKeyring = (keyring: Keyring): OpenSealed => (sealed, context) =>
-  JSON.parse(open(keyring, sealed, context).toString('utf8')) as StaticHeaders;
+const openWithKeyring =
+  (keyring: Keyring): OpenSealed =>
+  (sealed, context) =>
+    JSON.parse(open(keyring, sealed, context).toString('utf8')) as StaticHeaders;
 
 /** The headers to send: the opened envelope, else the clear values of an older row. Throws DecryptionError. */
 export function revealHeaders(keyring: Keyring, row: HeaderRow, openSealed: OpenSealed = openWithKeyring(keyring)): StaticHeaders {

@@ -178,7 +178,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 const HEADER_VALUE = /^[\x21-\x7E \t]*$/;
 /** Set by the server or about the connection: an API user may not set or override them. */
-const RESERVED_HEADERS = /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
+const RESERVED_HEADERS =
+  /^(webhook-.*|content-type|content-length|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
 
 export interface HeaderProblem {
   /** The header's name as given, or null for the set as a whole. */

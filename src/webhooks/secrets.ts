@@ -4,7 +4,7 @@
  * encrypted the same way, and signs too.
  */
 import { LRUCache } from 'lru-cache';
-import { open, ownBytes, seal, type Sealed } from '../crypto/envelope.ts';
+import { open, ownBytes, type Sealed, seal } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
 

@@ -41,7 +41,17 @@ export interface SendResult {
 
 export const MAX_RESPONSE_BODY_BYTES = 2048;
 export const USER_AGENT = 'integrations-control-plane-webhooks/1';
-const CONNECTION_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+const CONNECTION_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 
 type PinnedOptions = https.RequestOptions & { pinnedAddress: string };
 
@@ -110,8 +120,7 @@ function describeError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return 'request failed';
   const text =
-    ERROR_TEXT[code] ??
-    (code.startsWith('HPE_') ? 'invalid HTTP response' : /TLS|CERT|SSL/.test(code) ? 'TLS error' : 'request failed');
+    ERROR_TEXT[code] ?? (code.startsWith('HPE_') ? 'invalid HTTP response' : /TLS|CERT|SSL/.test(code) ? 'TLS error' : 'request failed');
   return `${text} (${code})`;
 }
 

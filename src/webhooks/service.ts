@@ -6,16 +6,16 @@ import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
+import { type TenantTx, tenantTransaction } from '../db/tenant.ts';
 import { assertUnderCap } from '../db/tenant-caps.ts';
-import { tenantTransaction, type TenantTx } from '../db/tenant.ts';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
-import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { webhookGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
-import { sealHeaders, revealHeaders, type StaticHeaders } from './headers.ts';
+import { revealHeaders, type StaticHeaders, sealHeaders } from './headers.ts';
 import { defaultMaxAttempts, headerProblems, validateEventTypePattern } from './policy.ts';
+import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
 import { currentAsPrevious, sealSecret } from './secrets.ts';
 import { generateSigningSecret, secretFingerprint } from './signing.ts';
 import { checkWebhookUrl } from './ssrf.ts';
@@ -60,7 +60,9 @@ async function validate(scope: RequestScope, input: WebhookInput, errors: FieldE
     if (input.eventTypes.length > MAX_EVENT_TYPES) errors.push({ path: ['eventTypes'], message: `at most ${MAX_EVENT_TYPES} entries` });
     input.eventTypes.forEach((pattern, i) => {
       const problem =
-        pattern.length > MAX_EVENT_TYPE_LENGTH ? `must be at most ${MAX_EVENT_TYPE_LENGTH} characters` : validateEventTypePattern(pattern, EVENT_TYPES);
+        pattern.length > MAX_EVENT_TYPE_LENGTH
+          ? `must be at most ${MAX_EVENT_TYPE_LENGTH} characters`
+          : validateEventTypePattern(pattern, EVENT_TYPES);
       if (problem) errors.push({ path: ['eventTypes', String(i)], message: problem });
     });
   }
@@ -143,7 +145,8 @@ function mergeHeaders(scope: RequestScope, row: Webhook, given: Record<string, u
   for (const [name, value] of Object.entries(given)) {
     if (value !== null) merged[name] = value as string;
     else if (Object.hasOwn(kept, name)) merged[name] = kept[name]!;
-    else errors.push({ path: ['headers', name], message: 'is null, which keeps a stored value, but the webhook has no header of this name' });
+    else
+      errors.push({ path: ['headers', name], message: 'is null, which keeps a stored value, but the webhook has no header of this name' });
   }
   for (const { name, message } of errors.length ? [] : headerProblems(merged)) {
     errors.push({ path: name === null ? ['headers'] : ['headers', name], message });
@@ -216,7 +219,8 @@ export async function rotateWebhookSecret(
 export function pauseWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
   return change(scope, id, globalId, null, async (row) => {
     if (row.status === 'PAUSED') return null;
-    if (row.status === 'DISABLED') throw new InvalidStateError('the webhook is DISABLED (its endpoint answered 410 Gone): resume it to use it again');
+    if (row.status === 'DISABLED')
+      throw new InvalidStateError('the webhook is DISABLED (its endpoint answered 410 Gone): resume it to use it again');
     return { status: 'PAUSED', pausedAt: new Date() };
   });
 }

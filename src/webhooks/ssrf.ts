@@ -119,11 +119,7 @@ export const MAX_URL_LENGTH = 2048;
  * and safe to show the API user. Exempt targets (see isExempt) are resolved but not
  * classified.
  */
-export async function checkWebhookUrl(
-  raw: string,
-  allowHosts: ReadonlySet<string>,
-  resolve: Resolver = lookupAll,
-): Promise<UrlCheck> {
+export async function checkWebhookUrl(raw: string, allowHosts: ReadonlySet<string>, resolve: Resolver = lookupAll): Promise<UrlCheck> {
   const tooLong = refuse(`URL must be at most ${MAX_URL_LENGTH} characters`);
   if (raw.length > MAX_URL_LENGTH) return tooLong;
   let url: URL;

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { SignJWT } from 'jose';
-import { createApp, type App } from '../../src/app.ts';
+import pg from 'pg';
+import { type App, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 

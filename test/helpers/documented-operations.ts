@@ -11,18 +11,18 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
-  getIntrospectionQuery,
-  Kind,
-  parse,
-  validate,
-  visit,
   type DefinitionNode,
   type DocumentNode,
   type GraphQLSchema,
+  getIntrospectionQuery,
+  Kind,
   type OperationDefinitionNode,
+  parse,
+  validate,
+  visit,
 } from 'graphql';
-import { costOf } from '../../src/graphql-hardening/cost.ts';
 import { GRAPHIQL_DEFAULT_QUERY } from '../../src/graphql/graphiql.ts';
+import { costOf } from '../../src/graphql-hardening/cost.ts';
 import { MAX_PAGE_SIZE } from '../../src/schema/paging.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -91,7 +91,12 @@ export const GRAPHIQL_INTROSPECTION_QUERY = getIntrospectionQuery({
 
 /** The Markdown documentation: README.md, then every docs/*.md (paths relative to the root). */
 export function markdownFiles(): string[] {
-  return ['README.md', ...filesUnder(path.join(ROOT, 'docs'), '.md').map((file) => path.relative(ROOT, file)).sort()];
+  return [
+    'README.md',
+    ...filesUnder(path.join(ROOT, 'docs'), '.md')
+      .map((file) => path.relative(ROOT, file))
+      .sort(),
+  ];
 }
 
 export function documentedOperations(): DocumentedOperation[] {

@@ -60,8 +60,13 @@ export async function startCluster(bin: string, options: ClusterOptions = {}): P
   let running = false;
   const startServer = () => {
     run('pg_ctl', [
-      '-D', data, '-w', '-l', path.join(dir, 'server.log'),
-      '-o', `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=${options.maxConnections ?? 100}`,
+      '-D',
+      data,
+      '-w',
+      '-l',
+      path.join(dir, 'server.log'),
+      '-o',
+      `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=${options.maxConnections ?? 100}`,
       'start',
     ]);
     running = true;

@@ -1,5 +1,5 @@
 /** Runs the real `src/server.ts` as a child process, as `npm start` does. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { eventually } from './app.ts';
@@ -24,11 +24,15 @@ export async function startServerProcess(env: Record<string, string>, port: numb
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-      const res = await fetch(`${url}/readyz`);
-      return res.status === 200 ? true : undefined;
-    }, 60_000, 'the server process to be ready');
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+        const res = await fetch(`${url}/readyz`);
+        return res.status === 200 ? true : undefined;
+      },
+      60_000,
+      'the server process to be ready',
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

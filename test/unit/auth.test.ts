@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { CLOCK_TOLERANCE_SECONDS, createJwtVerifier } from '../../src/auth/jwt.ts';
-import { claimProblem } from '../../src/auth/claims.ts';
 import { generateApiKey, hashApiKey, isWellFormedApiKey } from '../../src/auth/api-keys.ts';
+import { claimProblem } from '../../src/auth/claims.ts';
+import { CLOCK_TOLERANCE_SECONDS, createJwtVerifier } from '../../src/auth/jwt.ts';
 import { effectiveScopes, parseScopeClaim, SCOPES, type Scope } from '../../src/auth/scopes.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -207,9 +207,16 @@ describe('createJwtVerifier time claims', () => {
   it(`refuses iat and nbf later than now plus ${CLOCK_TOLERANCE_SECONDS} s, and accepts them within`, async () => {
     const verify = createJwtVerifier({ secret: SECRET });
     const sign = (claims: { iat?: number; nbf?: number }) =>
-      new SignJWT({ tenant_id: 't1', ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now() + 600).sign(key);
-    await expect(verify(await sign({ iat: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow('the token\'s "iat" claim is in the future');
-    await expect(verify(await sign({ nbf: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow('the token\'s "nbf" claim is in the future');
+      new SignJWT({ tenant_id: 't1', ...claims })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(now() + 600)
+        .sign(key);
+    await expect(verify(await sign({ iat: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow(
+      'the token\'s "iat" claim is in the future',
+    );
+    await expect(verify(await sign({ nbf: now() + CLOCK_TOLERANCE_SECONDS + 30 }))).rejects.toThrow(
+      'the token\'s "nbf" claim is in the future',
+    );
     expect((await verify(await sign({ iat: now() + 2, nbf: now() + 2 }))).tenant_id).toBe('t1');
   });
 });
@@ -228,7 +235,23 @@ describe('claimProblem', () => {
 
   it('refuses the rest, naming the claim and never the value', () => {
     expect(claimProblem('tenant_id', undefined)).toBe('the token has no tenant_id claim');
-    for (const value of ['', 'a'.repeat(129), 'a\u0000', 'a\u001f', 'a\u007f', 'a b', 'a\tb', 'é', 'a|b', 'a/b', '"a"', 42, null, ['a'], { a: 1 }]) {
+    for (const value of [
+      '',
+      'a'.repeat(129),
+      'a\u0000',
+      'a\u001f',
+      'a\u007f',
+      'a b',
+      'a\tb',
+      'é',
+      'a|b',
+      'a/b',
+      '"a"',
+      42,
+      null,
+      ['a'],
+      { a: 1 },
+    ]) {
       const problem = claimProblem('tenant_id', value);
       expect(problem, JSON.stringify(value)).toMatch(/^the token's "tenant_id" claim is not accepted/);
       if (typeof value === 'string' && value) expect(problem).not.toContain(value);

@@ -50,9 +50,7 @@ describe('loadConfig defaults', () => {
   });
 
   it('refuses a DATABASE_URL without a host', () => {
-    expect(problemsOf({ DATABASE_URL: 'postgres://' })).toEqual([
-      'DATABASE_URL: expected a postgres:// or postgresql:// URL with a host',
-    ]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://' })).toEqual(['DATABASE_URL: expected a postgres:// or postgresql:// URL with a host']);
   });
 
   it('reads PUBLIC_URL (trailing slash removed) and refuses a non-http(s) one', () => {
@@ -100,7 +98,10 @@ describe('loadConfig problems', () => {
     });
     expect(problems).toHaveLength(4);
     for (const name of ['PORT', 'GRAPHQL_INTROSPECTION', 'LOG_LEVEL', 'DATABASE_URL']) {
-      expect(problems.filter((p) => p.startsWith(`${name}:`)), name).toHaveLength(1);
+      expect(
+        problems.filter((p) => p.startsWith(`${name}:`)),
+        name,
+      ).toHaveLength(1);
     }
   });
 

@@ -92,9 +92,27 @@ describe('validateCredentialInput: configure', () => {
     ['BOOLEAN given a number', adobe, { ...ADOBE_OK, changeKeys: 1 }, 'changeKeys', 'expected true or false'],
     ['ENUM given a boolean', adobe, { ...ADOBE_OK, environment: true }, 'environment', 'expected one of: stage, production'],
     ['URL given a number', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 1 }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
-    ['URL given a non-URL', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'not a url' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
-    ['URL with another scheme', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'ftp://example.com/x' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
-    ['URL javascript:', adobe, { ...ADOBE_OK, webhookCatcherEndpoint: 'javascript:alert(1)' }, 'webhookCatcherEndpoint', 'expected an http(s) URL'],
+    [
+      'URL given a non-URL',
+      adobe,
+      { ...ADOBE_OK, webhookCatcherEndpoint: 'not a url' },
+      'webhookCatcherEndpoint',
+      'expected an http(s) URL',
+    ],
+    [
+      'URL with another scheme',
+      adobe,
+      { ...ADOBE_OK, webhookCatcherEndpoint: 'ftp://example.com/x' },
+      'webhookCatcherEndpoint',
+      'expected an http(s) URL',
+    ],
+    [
+      'URL javascript:',
+      adobe,
+      { ...ADOBE_OK, webhookCatcherEndpoint: 'javascript:alert(1)' },
+      'webhookCatcherEndpoint',
+      'expected an http(s) URL',
+    ],
   ] as const)('wrong type: %s', (_name, p, input, key, message) => {
     const { values, errors } = validateCredentialInput(p, input as Record<string, unknown>, 'configure');
     expect(errors).toEqual([{ path: ['credentials', key], message }]);
@@ -155,11 +173,7 @@ describe('validateCredentialInput: configure', () => {
 
   it('reports every problem at once', () => {
     const { errors } = validateCredentialInput(stripe, { publishable_key: 'nope', bogus: 1 }, 'configure');
-    expect(errors.map((e) => e.path.join('.')).sort()).toEqual([
-      'credentials',
-      'credentials.publishable_key',
-      'credentials.secret_key',
-    ]);
+    expect(errors.map((e) => e.path.join('.')).sort()).toEqual(['credentials', 'credentials.publishable_key', 'credentials.secret_key']);
   });
 });
 
@@ -195,10 +209,7 @@ describe('validateCredentialInput: patch', () => {
 
   it('still checks types, patterns and unknown keys', () => {
     const { errors } = validateCredentialInput(stripe, { secret_key: 'pk_test_wrong', other: 'x' }, 'patch');
-    expect(errors.map((e) => e.path)).toEqual([
-      ['credentials', 'secret_key'],
-      ['credentials'],
-    ]);
+    expect(errors.map((e) => e.path)).toEqual([['credentials', 'secret_key'], ['credentials']]);
   });
 });
 

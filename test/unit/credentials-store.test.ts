@@ -5,13 +5,13 @@ import {
   fromColumns,
   patchCredentials,
   revealCredentials,
-  storeCredentials,
-  toColumns,
   type SealedColumns,
   type StoredCredentials,
+  storeCredentials,
+  toColumns,
 } from '../../src/crypto/credentials.ts';
 import { DecryptionError } from '../../src/crypto/envelope.ts';
-import { keyringFromKeys, type Keyring } from '../../src/crypto/keyring.ts';
+import { type Keyring, keyringFromKeys } from '../../src/crypto/keyring.ts';
 import { stripe } from '../../src/providers/stripe.ts';
 
 const ring = (id = 'k1'): Keyring => keyringFromKeys([{ id, key: randomBytes(32) }]);
@@ -49,7 +49,12 @@ describe('storeCredentials', () => {
   });
 
   it('no plaintext secret is visible in any of the sealed buffers', () => {
-    const stored = storeCredentials(ring(), stripe.credentialSchema, { publishable_key: PUBLISHABLE, secret_key: SECRET, webhook_secret: WEBHOOK }, AAD);
+    const stored = storeCredentials(
+      ring(),
+      stripe.credentialSchema,
+      { publishable_key: PUBLISHABLE, secret_key: SECRET, webhook_secret: WEBHOOK },
+      AAD,
+    );
     const needles = [SECRET, WEBHOOK, 'CANARY', '"secret_key"', 'secret_key', 'webhook_secret'];
     for (const buf of allBytes(stored)) {
       for (const needle of needles) {
@@ -98,7 +103,12 @@ describe('revealCredentials', () => {
     const keyring = ring();
     const a = toRow(storeCredentials(keyring, stripe.credentialSchema, { publishable_key: PUBLISHABLE, secret_key: SECRET }, AAD));
     const b = toRow(
-      storeCredentials(keyring, stripe.credentialSchema, { publishable_key: PUBLISHABLE, secret_key: 'sk_test_other' }, credentialsAad(TENANT, 'int-2')),
+      storeCredentials(
+        keyring,
+        stripe.credentialSchema,
+        { publishable_key: PUBLISHABLE, secret_key: 'sk_test_other' },
+        credentialsAad(TENANT, 'int-2'),
+      ),
     );
     const copied: Row = { ...b, ...toColumns(fromColumns(a)) };
     expect(() => revealCredentials(keyring, copied, credentialsAad(TENANT, 'int-2'))).toThrow(DecryptionError);
@@ -117,7 +127,14 @@ describe('revealCredentials', () => {
 
 describe('patchCredentials', () => {
   const initial = (keyring: Keyring) =>
-    toRow(storeCredentials(keyring, stripe.credentialSchema, { publishable_key: PUBLISHABLE, secret_key: SECRET, webhook_secret: WEBHOOK }, AAD));
+    toRow(
+      storeCredentials(
+        keyring,
+        stripe.credentialSchema,
+        { publishable_key: PUBLISHABLE, secret_key: SECRET, webhook_secret: WEBHOOK },
+        AAD,
+      ),
+    );
 
   it('a non-sensitive patch keeps the sealed columns untouched and never opens them', () => {
     const keyring = ring();

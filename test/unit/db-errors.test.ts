@@ -5,7 +5,9 @@ import { isDatabaseUnavailable } from '../../src/db/errors.ts';
 describe('isDatabaseUnavailable', () => {
   it('recognises refused, terminated and restarting connections, also as a cause', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(
+      true,
+    );
     expect(isDatabaseUnavailable(new Error('the database system is starting up'))).toBe(true);
     expect(isDatabaseUnavailable(Object.assign(new Error('pool timeout'), { code: 'P2024' }))).toBe(true);
     expect(isDatabaseUnavailable(new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }))).toBe(true);

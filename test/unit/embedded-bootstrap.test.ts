@@ -54,10 +54,15 @@ it('hands the schemas and every object in them to the service role, twice withou
 });
 
 it('makes a role that is neither superuser nor BYPASSRLS, and can work as it', async () => {
-  const role = await pglite.query<{ rolsuper: boolean; rolbypassrls: boolean }>(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, [APP_ROLE]);
+  const role = await pglite.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+    `SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`,
+    [APP_ROLE],
+  );
   expect(role.rows).toEqual([{ rolsuper: false, rolbypassrls: false }]);
   await pglite.exec(`SET ROLE ${APP_ROLE}`);
-  await pglite.exec(`INSERT INTO "Thing" ("id", "status") VALUES ('a', 'ACTIVE'); CREATE TABLE pgboss.j2 PARTITION OF pgboss.job FOR VALUES IN ('r')`);
+  await pglite.exec(
+    `INSERT INTO "Thing" ("id", "status") VALUES ('a', 'ACTIVE'); CREATE TABLE pgboss.j2 PARTITION OF pgboss.job FOR VALUES IN ('r')`,
+  );
   expect((await pglite.query(`SELECT current_user AS who`)).rows).toEqual([{ who: APP_ROLE }]);
   await pglite.exec('RESET ROLE');
 });

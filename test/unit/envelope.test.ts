@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DecryptionError, open, rewrap, seal, type Sealed } from '../../src/crypto/envelope.ts';
-import { KeyringError, keyringFromKeys, loadOrCreateLocalKeyring, parseKeyring, type Kek } from '../../src/crypto/keyring.ts';
+import { DecryptionError, open, rewrap, type Sealed, seal } from '../../src/crypto/envelope.ts';
+import { type Kek, KeyringError, keyringFromKeys, loadOrCreateLocalKeyring, parseKeyring } from '../../src/crypto/keyring.ts';
 
 const kek = (id: string): Kek => ({ id, key: randomBytes(32) });
 const b64 = (k: Buffer) => k.toString('base64');

@@ -64,6 +64,10 @@ describe('networkFailure', () => {
     const err = new TypeError('fetch failed https://user:SECRET@host', { cause: { code: 'ECONNREFUSED' } });
     const r = networkFailure('Acme', err);
     expect(r).toEqual({ ok: false, permanent: false, reason: 'Acme API unreachable (ECONNREFUSED)' });
-    expect(networkFailure('Acme', new Error('boom'))).toEqual({ ok: false, permanent: false, reason: 'Acme API unreachable (network error)' });
+    expect(networkFailure('Acme', new Error('boom'))).toEqual({
+      ok: false,
+      permanent: false,
+      reason: 'Acme API unreachable (network error)',
+    });
   });
 });

@@ -13,11 +13,7 @@ const sha256 = (body: string) => createHash('sha256').update(body).digest('hex')
 const hmacB64 = (key: string, data: string) => createHmac('sha256', key).update(data).digest('base64');
 const hmacHex = (key: string, data: string) => createHmac('sha256', key).update(data).digest('hex');
 
-function request(
-  body: string,
-  headers: Record<string, string | undefined>,
-  contentType = 'application/json',
-): InboundRequest {
+function request(body: string, headers: Record<string, string | undefined>, contentType = 'application/json'): InboundRequest {
   return {
     method: 'POST',
     url: 'https://cp.example.com/hooks/x/tok_abc',

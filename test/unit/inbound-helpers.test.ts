@@ -39,9 +39,9 @@ describe('inbound crypto', () => {
   it('isFresh allows 300 s either way and refuses anything not whole Unix seconds', () => {
     const now = new Date(1_700_000_000_000);
     expect(['1700000000', '1699999700', '1700000300'].map((t) => isFresh(t, now))).toEqual([true, true, true]);
-    expect(
-      ['1699999699', '1700000301', '', '-1', '1700000000.5', '0x10', ' 1700000000'].map((t) => isFresh(t, now)),
-    ).toEqual(Array(7).fill(false));
+    expect(['1699999699', '1700000301', '', '-1', '1700000000.5', '0x10', ' 1700000000'].map((t) => isFresh(t, now))).toEqual(
+      Array(7).fill(false),
+    );
   });
 });
 
@@ -50,9 +50,12 @@ describe('inbound body readers', () => {
     expect(header(req({ a: '  v ' }), 'a')).toBe('v');
     expect(header(req({ a: '   ' }), 'a')).toBeUndefined();
     expect(mediaType(req({ 'content-type': 'Application/JSON; charset=utf-8' }))).toBe('application/json');
-    expect(
-      ['', 'application/json', 'text/json', 'application/vnd.api+json'].map((t) => isJson(req({ 'content-type': t }))),
-    ).toEqual([true, true, true, true]);
+    expect(['', 'application/json', 'text/json', 'application/vnd.api+json'].map((t) => isJson(req({ 'content-type': t })))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(isJson(req({ 'content-type': 'text/xml' }))).toBe(false);
   });
 

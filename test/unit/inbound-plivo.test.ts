@@ -45,11 +45,7 @@ describe('Plivo V3 signature: plivo-go published vectors', () => {
   });
 });
 
-function request(
-  url: string,
-  params: Record<string, string>,
-  headers: Record<string, string | undefined>,
-): InboundRequest {
+function request(url: string, params: Record<string, string>, headers: Record<string, string | undefined>): InboundRequest {
   return {
     method: 'POST',
     url,

@@ -1,12 +1,11 @@
-import { createHash, generateKeyPairSync, sign as ecdsaSign } from 'node:crypto';
+import { createHash, sign as ecdsaSign, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sendgrid, sendgridPublicKey, sendgridSignatureValid } from '../../src/providers/sendgrid.ts';
 import type { InboundRequest } from '../../src/providers/types.ts';
 
 /** sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js. */
 const OFFICIAL = {
-  publicKey:
-    'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==',
+  publicKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==',
   signature: 'MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=',
   timestamp: '1588788367',
   payload: '{"category":"example_payload","event":"test_event","message_id":"message_id"}',

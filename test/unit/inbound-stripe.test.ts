@@ -10,8 +10,7 @@ const T = Math.floor(NOW.getTime() / 1000);
 const EVENT = { id: 'evt_1Qx', object: 'event', type: 'payment_intent.succeeded', data: { object: { id: 'pi_1' } } };
 const BODY = JSON.stringify(EVENT);
 
-const v1 = (t: number, body: string, secret = SECRET) =>
-  createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
+const v1 = (t: number, body: string, secret = SECRET) => createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
 
 function request(signature: string | undefined, body = BODY): InboundRequest {
   return {

@@ -46,12 +46,7 @@ function jsonRequest(url: string, body: string, signature: string | undefined): 
 describe('Twilio signature: published vectors (token 12345)', () => {
   it.each([
     ['A (current docs)', 'https://mycompany.com/myapp.php?foo=1&bar=2', VECTOR_PARAMS, 'GvWf1cFY/Q7PnoempGyD5oXAezc='],
-    [
-      'B (docs walkthrough)',
-      'https://example.com/myapp.php?foo=1&bar=2',
-      VECTOR_PARAMS,
-      'L/OH5YylLD5NRKLltdqwSvS0BnU=',
-    ],
+    ['B (docs walkthrough)', 'https://example.com/myapp.php?foo=1&bar=2', VECTOR_PARAMS, 'L/OH5YylLD5NRKLltdqwSvS0BnU='],
     [
       'C (api-snippets 2.x)',
       'https://mycompany.com/myapp.php?foo=1&bar=2',
@@ -65,11 +60,7 @@ describe('Twilio signature: published vectors (token 12345)', () => {
   });
 
   it('vector A through the provider: the signature passes, but a voice callback is not a message (400)', () => {
-    const req = formRequest(
-      'https://mycompany.com/myapp.php?foo=1&bar=2',
-      VECTOR_PARAMS,
-      'GvWf1cFY/Q7PnoempGyD5oXAezc=',
-    );
+    const req = formRequest('https://mycompany.com/myapp.php?foo=1&bar=2', VECTOR_PARAMS, 'GvWf1cFY/Q7PnoempGyD5oXAezc=');
     expect(twilio.inbound!.verify(req, { auth_token: '12345' }, NOW)).toMatchObject({ ok: false, status: 400 });
     expect(twilio.inbound!.verify(req, { auth_token: '54321' }, NOW)).toMatchObject({ ok: false, status: 401 });
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  transition,
-  verificationOutcome,
   type Command,
   type IntegrationStatus,
   type LifecycleState,
   type Transition,
+  transition,
+  verificationOutcome,
 } from '../../src/integrations/lifecycle.ts';
 
 const STATUSES: IntegrationStatus[] = ['PENDING_VERIFY', 'ACTIVE', 'INACTIVE', 'ERROR'];
@@ -104,7 +104,9 @@ describe('verificationOutcome', () => {
 
   it('permanent → error at once, even with retries left, with the reason as is', () => {
     for (const retriesDone of [0, 2, 5]) {
-      expect(verificationOutcome({ ok: false, permanent: true, reason: 'Stripe rejected the credentials (HTTP 401)' }, retriesDone, 5)).toEqual({
+      expect(
+        verificationOutcome({ ok: false, permanent: true, reason: 'Stripe rejected the credentials (HTTP 401)' }, retriesDone, 5),
+      ).toEqual({
         kind: 'error',
         lastError: 'Stripe rejected the credentials (HTTP 401)',
       });

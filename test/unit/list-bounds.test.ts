@@ -3,11 +3,11 @@
  * page size, or a declared maxItems (src/graphql-hardening/list-bounds.ts). A new unbounded list
  * fails here before it can be the next heap exhaustion.
  */
-import { isObjectType, parse, getOperationAST } from 'graphql';
+import { getOperationAST, isObjectType, parse } from 'graphql';
 import { expect, it } from 'vitest';
+import { TENANT_CAPS } from '../../src/db/tenant-caps.ts';
 import { costOf } from '../../src/graphql-hardening/cost.ts';
 import { declaredMaxItems, isObjectList } from '../../src/graphql-hardening/list-bounds.ts';
-import { TENANT_CAPS } from '../../src/db/tenant-caps.ts';
 import { schema } from '../../src/schema/index.ts';
 
 it('gives every list of objects a bound: a page size, or a declared maxItems', () => {

@@ -9,7 +9,10 @@ describe('CACHED_FIELDS', () => {
       const type = schema.getType(typeName);
       expect(isObjectType(type), typeName).toBe(true);
       const fields = Object.keys(isObjectType(type) ? type.getFields() : {}).map((f) => `${typeName}.${f}`);
-      const classified = [...CACHED_FIELDS[typeName]!.map((f) => `${typeName}.${f}`), ...UNCACHED_FIELDS.filter((f) => f.startsWith(`${typeName}.`))];
+      const classified = [
+        ...CACHED_FIELDS[typeName]!.map((f) => `${typeName}.${f}`),
+        ...UNCACHED_FIELDS.filter((f) => f.startsWith(`${typeName}.`)),
+      ];
       expect(classified.sort(), typeName).toEqual(fields.sort());
     }
   });

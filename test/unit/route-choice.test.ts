@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRoute, ruleOrder, type CandidateIntegration, type RuleForChoice } from '../../src/routing/choose.ts';
+import { type CandidateIntegration, chooseRoute, type RuleForChoice, ruleOrder } from '../../src/routing/choose.ts';
 
 const integ = (
   id: string,
@@ -7,7 +7,12 @@ const integ = (
   extra: Partial<CandidateIntegration> = {},
 ): [string, CandidateIntegration] => [id, { id, status, enabledCapabilities: ['send_sms'], deletedAt: null, ...extra }];
 const rule = (id: string, integrationId: string, extra: Partial<RuleForChoice> = {}): RuleForChoice => ({
-  id, integrationId, fallbackIntegrationId: null, isDefault: false, priority: 100, ...extra,
+  id,
+  integrationId,
+  fallbackIntegrationId: null,
+  isDefault: false,
+  priority: 100,
+  ...extra,
 });
 
 describe('chooseRoute', () => {
@@ -18,7 +23,11 @@ describe('chooseRoute', () => {
 
   it('takes the first usable primary, else that rule’s usable fallback, else the next rule', () => {
     const map = new Map([integ('p1', 'INACTIVE'), integ('f1'), integ('p2')]);
-    const chosen = chooseRoute('send_sms', [rule('r1', 'p1', { priority: 1, fallbackIntegrationId: 'f1' }), rule('r2', 'p2', { priority: 2 })], map);
+    const chosen = chooseRoute(
+      'send_sms',
+      [rule('r1', 'p1', { priority: 1, fallbackIntegrationId: 'f1' }), rule('r2', 'p2', { priority: 2 })],
+      map,
+    );
     expect(chosen).toMatchObject({ rule: { id: 'r1' }, integration: { id: 'f1' }, usedFallback: true });
     const noFallback = chooseRoute('send_sms', [rule('r1', 'p1', { priority: 1 }), rule('r2', 'p2', { priority: 2 })], map);
     expect(noFallback).toMatchObject({ rule: { id: 'r2' }, integration: { id: 'p2' }, usedFallback: false });
@@ -31,6 +40,8 @@ describe('chooseRoute', () => {
   it('never chooses a deleted integration, one without the capability enabled, or one missing from the map', () => {
     expect(chooseRoute('send_sms', [rule('r', 'p')], new Map([integ('p', 'ACTIVE', { deletedAt: new Date() })]))).toBeNull();
     expect(chooseRoute('send_sms', [rule('r', 'p')], new Map([integ('p', 'ACTIVE', { enabledCapabilities: [] })]))).toBeNull();
-    expect(chooseRoute('send_sms', [rule('r', 'p', { fallbackIntegrationId: 'gone' })], new Map<string, CandidateIntegration>())).toBeNull();
+    expect(
+      chooseRoute('send_sms', [rule('r', 'p', { fallbackIntegrationId: 'gone' })], new Map<string, CandidateIntegration>()),
+    ).toBeNull();
   });
 });

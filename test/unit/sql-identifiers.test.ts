@@ -54,7 +54,9 @@ describe('lockForUpdate', () => {
   it('sends the constant statement of the table, with the id and tenant as parameters', async () => {
     const { tx, statements } = recorder();
     await lockForUpdate(tx, 'Webhook', 'tenant-a', 'wh_1');
-    expect(statements).toEqual([{ sql: 'SELECT 1 FROM "Webhook" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE', values: ['wh_1', 'tenant-a'] }]);
+    expect(statements).toEqual([
+      { sql: 'SELECT 1 FROM "Webhook" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE', values: ['wh_1', 'tenant-a'] },
+    ]);
   });
 
   it('refuses any other table name and sends nothing', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_SCHEDULE, parseDuration, parsePauseThreshold, parseRetrySchedule } from '../../src/config-values.ts';
 import {
+  type AttemptResult,
   consecutiveFailuresChange,
   decideNext,
   defaultMaxAttempts,
@@ -11,9 +13,7 @@ import {
   retryDelayMs,
   shouldPause,
   validateEventTypePattern,
-  type AttemptResult,
 } from '../../src/webhooks/policy.ts';
-import { DEFAULT_RETRY_SCHEDULE, parseDuration, parsePauseThreshold, parseRetrySchedule } from '../../src/config-values.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -268,7 +268,10 @@ describe('validateEventTypePattern', () => {
 
   it.each([
     ['', 'empty'],
-    ['integration.nope', 'unknown event type (known: integration.created, integration.status_changed, routing_rule.created, webhook.test, provider.*'],
+    [
+      'integration.nope',
+      'unknown event type (known: integration.created, integration.status_changed, routing_rule.created, webhook.test, provider.*',
+    ],
     ['integration', 'unknown event type (known:'],
     ['integ.*', 'matches no event type'],
     ['billing.*', 'matches no event type'],
@@ -285,9 +288,12 @@ describe('validateEventTypePattern', () => {
     expect(validateEventTypePattern(pattern, known)).toContain(message);
   });
 
-  it.each(['sk_live_CANARY', 'sk_live_CANARY.*', 'sk_live_*CANARY', 'provider.stripe.sk live CANARY'])('never repeats the pattern %j', (pattern) => {
-    expect(validateEventTypePattern(pattern, known)).not.toContain('CANARY');
-  });
+  it.each(['sk_live_CANARY', 'sk_live_CANARY.*', 'sk_live_*CANARY', 'provider.stripe.sk live CANARY'])(
+    'never repeats the pattern %j',
+    (pattern) => {
+      expect(validateEventTypePattern(pattern, known)).not.toContain('CANARY');
+    },
+  );
 });
 
 describe('headerProblems', () => {
@@ -324,7 +330,11 @@ describe('headerProblems', () => {
   });
 
   it('refuses server-set headers and a name given twice in different case', () => {
-    expect(problems({ 'Webhook-Signature': 'x', Host: 'x', 'Content-Length': '1' }).map(([name]) => name)).toEqual(['Webhook-Signature', 'Host', 'Content-Length']);
+    expect(problems({ 'Webhook-Signature': 'x', Host: 'x', 'Content-Length': '1' }).map(([name]) => name)).toEqual([
+      'Webhook-Signature',
+      'Host',
+      'Content-Length',
+    ]);
     expect(problems({ 'X-Twice': 'a', 'x-twice': 'b' })).toEqual([['x-twice', expect.stringMatching(/more than once/)]]);
   });
 

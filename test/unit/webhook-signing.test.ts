@@ -37,7 +37,7 @@ describe('isSigningSecret', () => {
     ['too long', key(65)],
     ['no prefix', Buffer.alloc(32, 7).toString('base64')],
     ['wrong prefix', `whsek_${Buffer.alloc(32, 7).toString('base64')}`],
-    ['bad base64', 'whsec_!!!!' + 'A'.repeat(40)],
+    ['bad base64', `whsec_!!!!${'A'.repeat(40)}`],
     ['bad padding', key(32).slice(0, -1)],
     ['empty key', 'whsec_'],
     ['not a string', 42],
@@ -132,7 +132,11 @@ describe('the receiver-side verifier (test helper)', () => {
   const verify = (h: Record<string, string | string[] | undefined>) => verifyStandardWebhook({ secret, headers: h, body: BODY, now: NOW });
 
   it('reads header names case-insensitively and takes a one-element array', () => {
-    const upper = { 'Webhook-Id': headers['webhook-id'], 'WEBHOOK-TIMESTAMP': [headers['webhook-timestamp']], 'webhook-Signature': signature };
+    const upper = {
+      'Webhook-Id': headers['webhook-id'],
+      'WEBHOOK-TIMESTAMP': [headers['webhook-timestamp']],
+      'webhook-Signature': signature,
+    };
     expect(verify(upper).ok).toBe(true);
   });
 

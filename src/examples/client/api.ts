@@ -6,7 +6,7 @@
  * schema.graphql and a query that no longer matches the schema fails `npm run typecheck`.
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
+import { type DocumentNode, print } from 'graphql';
 import { createClient, type ExecutionResult } from 'graphql-sse';
 
 type Variables = Record<string, unknown>;
@@ -25,7 +25,9 @@ export class GraphQLRequestError extends Error {
     readonly status: number,
     readonly errors: readonly { message: string; extensions?: Record<string, unknown> }[],
   ) {
-    super(`${operation}: ${errors.map((e) => `${e.message}${e.extensions?.code ? ` (${String(e.extensions.code)})` : ''}`).join('; ') || `HTTP ${status}`}`);
+    super(
+      `${operation}: ${errors.map((e) => `${e.message}${e.extensions?.code ? ` (${String(e.extensions.code)})` : ''}`).join('; ') || `HTTP ${status}`}`,
+    );
     this.name = 'GraphQLRequestError';
   }
 }

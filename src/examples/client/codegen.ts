@@ -3,7 +3,7 @@
  * client preset reads schema.graphql and operations.graphql and writes ./gql/, which is checked
  * in. Each operation becomes a TypedDocumentNode (`ProvidersDocument`, …) carrying its result and
  * variables types; persisted-documents.json maps each document's sha256 hash to its text, the
- * manifest a trusted-documents server loads. test/codegen-client.test.ts fails when ./gql/ is not
+ * manifest a trusted-documents server loads. test/integration/codegen-client.test.ts fails when ./gql/ is not
  * what this configuration generates from the current schema.
  *
  * Paths are relative to the repository root, where npm runs scripts.

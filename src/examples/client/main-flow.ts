@@ -5,7 +5,7 @@
  * signed, to the receiver. Every operation is a generated TypedDocumentNode (./gql/), so a change
  * of schema.graphql that breaks the flow breaks `npm run typecheck`.
  *
- * test/codegen-client.test.ts runs it against the real server. From a shell:
+ * test/integration/codegen-client.test.ts runs it against the real server. From a shell:
  *
  *   ICP_URL=http://127.0.0.1:4000/graphql ICP_TOKEN=$(npm run -s token -- --tenant acme) \
  *   ICP_CREDENTIALS='{"publishable_key":"pk_test_…","secret_key":"sk_test_…"}' \
@@ -16,18 +16,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApi, expectPayload, type Api } from './api.ts';
+import { type Api, createApi, expectPayload } from './api.ts';
 import {
   ConfigureIntegrationDocument,
   CreateWebhookDocument,
+  type DeliverySummaryFragment,
   IntegrationStatusChangedDocument,
   IntegrationStatusDocument,
+  type IntegrationSummaryFragment,
   ProvidersDocument,
   UpdateIntegrationMetadataDocument,
   ViewerDocument,
   WebhookDeliveryUpdatedDocument,
-  type DeliverySummaryFragment,
-  type IntegrationSummaryFragment,
   type WebhookSummaryFragment,
 } from './gql/graphql.ts';
 
@@ -81,47 +81,67 @@ export interface MainFlowResult {
  * Streams the integration's transitions until ACTIVE, collecting them in `changes`; ERROR ends
  * the wait with its lastError.
  */
-async function waitUntilActive(api: Api, id: string, timeoutMs: number, changes: IntegrationSummaryFragment[], onStep: MainFlowOptions['onStep']) {
+async function waitUntilActive(
+  api: Api,
+  id: string,
+  timeoutMs: number,
+  changes: IntegrationSummaryFragment[],
+  onStep: MainFlowOptions['onStep'],
+) {
   let read: unknown;
-  const data = await api.watch(IntegrationStatusChangedDocument, { id }, {
-    // Read once the stream is open: a transition before it shows in this answer, any later one
-    // arrives on the stream.
-    start: async () => {
-      onStep?.('watching-status', id);
-      const { integration } = await api.request(IntegrationStatusDocument, { id });
-      return integration ? (read = { integrationStatusChanged: integration }) : undefined;
+  const data = await api.watch(
+    IntegrationStatusChangedDocument,
+    { id },
+    {
+      // Read once the stream is open: a transition before it shows in this answer, any later one
+      // arrives on the stream.
+      start: async () => {
+        onStep?.('watching-status', id);
+        const { integration } = await api.request(IntegrationStatusDocument, { id });
+        return integration ? (read = { integrationStatusChanged: integration }) : undefined;
+      },
+      until: (result) => {
+        const integration = result.integrationStatusChanged;
+        if (result !== read) changes.push(integration);
+        if (integration.status === 'ERROR') throw new Error(`verification failed: ${integration.lastError ?? 'no reason given'}`);
+        return integration.status === 'ACTIVE';
+      },
+      timeoutMs,
     },
-    until: (result) => {
-      const integration = result.integrationStatusChanged;
-      if (result !== read) changes.push(integration);
-      if (integration.status === 'ERROR') throw new Error(`verification failed: ${integration.lastError ?? 'no reason given'}`);
-      return integration.status === 'ACTIVE';
-    },
-    timeoutMs,
-  });
+  );
   return data.integrationStatusChanged;
 }
 
 /** Changes the integration's metadata and waits for the resulting event's delivery to succeed. */
-async function triggerAndWatchDelivery(api: Api, webhookId: string, integrationId: string, timeoutMs: number, onStep: MainFlowOptions['onStep']) {
-  const data = await api.watch(WebhookDeliveryUpdatedDocument, { webhookId }, {
-    start: async () => {
-      onStep?.('watching-deliveries', webhookId);
-      const result = await api.request(UpdateIntegrationMetadataDocument, {
-        id: integrationId,
-        metadata: { example: 'typed-client', touchedAt: new Date().toISOString() },
-      });
-      expectPayload(result.updateIntegration, 'UpdateIntegrationPayload');
-      onStep?.('triggered', TRIGGERED_EVENT);
-      return undefined;
+async function triggerAndWatchDelivery(
+  api: Api,
+  webhookId: string,
+  integrationId: string,
+  timeoutMs: number,
+  onStep: MainFlowOptions['onStep'],
+) {
+  const data = await api.watch(
+    WebhookDeliveryUpdatedDocument,
+    { webhookId },
+    {
+      start: async () => {
+        onStep?.('watching-deliveries', webhookId);
+        const result = await api.request(UpdateIntegrationMetadataDocument, {
+          id: integrationId,
+          metadata: { example: 'typed-client', touchedAt: new Date().toISOString() },
+        });
+        expectPayload(result.updateIntegration, 'UpdateIntegrationPayload');
+        onStep?.('triggered', TRIGGERED_EVENT);
+        return undefined;
+      },
+      until: ({ webhookDeliveryUpdated: delivery }) => {
+        if (delivery.event.type !== TRIGGERED_EVENT) return false;
+        if (delivery.status === 'FAILED') throw new Error(`delivery ${delivery.id} failed: ${JSON.stringify(delivery.attempts)}`);
+        return delivery.status === 'SUCCEEDED';
+      },
+      timeoutMs,
     },
-    until: ({ webhookDeliveryUpdated: delivery }) => {
-      if (delivery.event.type !== TRIGGERED_EVENT) return false;
-      if (delivery.status === 'FAILED') throw new Error(`delivery ${delivery.id} failed: ${JSON.stringify(delivery.attempts)}`);
-      return delivery.status === 'SUCCEEDED';
-    },
-    timeoutMs,
-  });
+  );
   return data.webhookDeliveryUpdated;
 }
 
@@ -135,7 +155,8 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
     const { providers } = await api.request(ProvidersDocument, {});
     const provider = providers.find((p) => p.name === name);
     if (!provider) throw new Error(`no provider ${name}; the catalog has ${providers.map((p) => p.name).join(', ')}`);
-    if (provider.isConfigured) throw new Error(`${name} is already configured for tenant ${viewer.tenantId}: delete that integration first`);
+    if (provider.isConfigured)
+      throw new Error(`${name} is already configured for tenant ${viewer.tenantId}: delete that integration first`);
     const missing = provider.credentialSchema.filter((f) => f.required && credentials[f.key] === undefined).map((f) => f.key);
     if (missing.length) throw new Error(`credentials for ${name} lack ${missing.join(', ')}`);
     onStep?.('providers', `${providers.length} providers; ${name} takes ${provider.credentialSchema.map((f) => f.key).join(', ')}`);
@@ -157,7 +178,15 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
     const delivery = await triggerAndWatchDelivery(api, webhook.id, active.id, timeoutMs, onStep);
     onStep?.('delivered', `${delivery.event.type} as ${delivery.id} after ${delivery.attemptCount} attempt(s)`);
 
-    return { tenantId: viewer.tenantId, providers: providers.map((p) => p.name), integration: active, statusChanges, webhook, signingSecret, delivery };
+    return {
+      tenantId: viewer.tenantId,
+      providers: providers.map((p) => p.name),
+      integration: active,
+      statusChanges,
+      webhook,
+      signingSecret,
+      delivery,
+    };
   } finally {
     api.close();
   }
@@ -166,7 +195,9 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
 /** The CLI: configuration from the environment, progress to stdout, the outcome as JSON. */
 async function main() {
   const env = process.env;
-  const headers: Record<string, string> = env.ICP_API_KEY ? { 'x-api-key': env.ICP_API_KEY } : { authorization: `Bearer ${env.ICP_TOKEN ?? ''}` };
+  const headers: Record<string, string> = env.ICP_API_KEY
+    ? { 'x-api-key': env.ICP_API_KEY }
+    : { authorization: `Bearer ${env.ICP_TOKEN ?? ''}` };
   if (!env.ICP_TOKEN && !env.ICP_API_KEY) throw new Error('set ICP_TOKEN (npm run token -- --tenant <id>) or ICP_API_KEY');
   if (!env.ICP_CREDENTIALS || !env.ICP_RECEIVER_URL) throw new Error('set ICP_CREDENTIALS (a JSON object) and ICP_RECEIVER_URL');
   const result = await runMainFlow({

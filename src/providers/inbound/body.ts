@@ -7,8 +7,8 @@
  * parse, is a 400. Forms must say `application/x-www-form-urlencoded`.
  */
 import type { InboundRequest } from '../types.ts';
-import { badRequest } from './results.ts';
 import type { InboundFailure } from './results.ts';
+import { badRequest } from './results.ts';
 
 export type Parsed<T> = { ok: true; value: T } | InboundFailure;
 export type Fields = Record<string, unknown>;

@@ -15,8 +15,7 @@ export const unauthorized = (reason: string): InboundFailure => ({ ok: false, st
 export const badRequest = (reason: string): InboundFailure => ({ ok: false, status: 400, reason });
 
 /** The integration lacks the secret the scheme needs: nothing can be verified, so 401. */
-export const missingSecret = (field: string): InboundFailure =>
-  unauthorized(`no ${field} configured for this integration`);
+export const missingSecret = (field: string): InboundFailure => unauthorized(`no ${field} configured for this integration`);
 
 type Respond = Extract<InboundResult, { ok: true }>['respond'];
 

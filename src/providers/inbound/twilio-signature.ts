@@ -14,20 +14,17 @@
  *   Twilio keeps the port for some products and drops it for others (twilio-node tries both).
  * - No timestamp is signed, so there is no replay window: duplicates are dropped by event id.
  */
-import { isForm, isJson, parseForm, parseJsonObject } from './body.ts';
+
+import type { InboundRequest } from '../types.ts';
 import type { Fields, Parsed } from './body.ts';
+import { isForm, isJson, parseForm, parseJsonObject } from './body.ts';
 import { hmac, matchesAny, safeEqual, sha256Hex } from './crypto.ts';
 import { badRequest, unauthorized } from './results.ts';
-import type { InboundRequest } from '../types.ts';
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The signature Twilio sends for `url` and (form POSTs only) `params`. */
-export function twilioSignature(
-  authToken: string,
-  url: string,
-  params: readonly (readonly [string, string])[] = [],
-): string {
+export function twilioSignature(authToken: string, url: string, params: readonly (readonly [string, string])[] = []): string {
   const values = new Map<string, Set<string>>();
   for (const [name, value] of params) values.set(name, (values.get(name) ?? new Set()).add(value));
   let data = url;

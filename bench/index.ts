@@ -1,0 +1,55 @@
+/**
+ * `npm run bench [-- --only requests|deliveries] [-- --postgres]`: the GraphQL request bench
+ * (`requests.ts`), then the webhook delivery bench (`deliveries.ts`), each in its own process.
+ * Embedded PGlite by default; DATABASE_URL names a PostgreSQL server, and `--postgres` starts a
+ * throwaway cluster on 127.0.0.1 for the run (as `npm run test:postgres` does) and removes it after.
+ * Each bench's own settings are environment variables documented at the top of its file.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+
+const BENCHES = ['requests', 'deliveries'] as const;
+
+const { values } = parseArgs({ options: { only: { type: 'string' }, postgres: { type: 'boolean', default: false } } });
+const only = values.only;
+if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
+  console.error(`usage: npm run bench [-- --only ${BENCHES.join('|')}] [-- --postgres]`);
+  process.exit(2);
+}
+
+let cluster: Cluster | undefined;
+const env = { ...process.env };
+if (values.postgres) {
+  const bin = postgresBinDir();
+  if (!bin) {
+    console.error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
+    process.exit(2);
+  }
+  cluster = await startCluster(bin, { prefix: 'icp-bench-pg-' });
+  env.DATABASE_URL = cluster.adminUrl;
+  console.log(`throwaway PostgreSQL ${cluster.version} cluster on 127.0.0.1 (fsync off)`);
+}
+let status = 0;
+const stop = () => {
+  cluster?.destroy();
+  cluster = undefined;
+};
+process.on('SIGINT', () => {
+  stop();
+  process.exit(130);
+});
+try {
+  for (const bench of BENCHES.filter((b) => !only || b === only)) {
+    console.log(`\n=== ${bench} ===`);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${bench}.ts`)], {
+      stdio: 'inherit',
+      env,
+    });
+    if (result.status !== 0) status = result.status ?? 1;
+  }
+} finally {
+  stop();
+}
+process.exit(status);

@@ -1,0 +1,90 @@
+/** integrationStatusChanged over Server-Sent Events, confined to the subscriber's tenant. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
+import { subscribeSse } from '../helpers/sse.ts';
+
+let server: TestServer;
+let stripe: FakeApi;
+
+beforeAll(async () => {
+  stripe = await startFakeApi(stripeBalance('sk_test_ok'));
+  server = await startTestServer({ STRIPE_API_BASE_URL: stripe.url });
+});
+afterAll(async () => {
+  await server?.close();
+  await stripe?.close();
+});
+
+/** Opens an SSE subscription and collects its `next` payloads. */
+async function subscribe(token: string, query: string) {
+  const events: any[] = [];
+  const { response, close } = await subscribeSse(server.url, token, query, (payload) => events.push(payload));
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+  return { events, close };
+}
+
+it('streams each status transition to the tenant’s subscribers only', async () => {
+  const tokenA = await server.token({ tenant_id: 'sse-a' });
+  const tokenB = await server.token({ tenant_id: 'sse-b' });
+  const query = 'subscription { integrationStatusChanged { id status provider { name } } }';
+  const a = await subscribe(tokenA, query);
+  const b = await subscribe(tokenB, query);
+  await new Promise((r) => setTimeout(r, 200));
+
+  const created = await server.gql(
+    `mutation { configureIntegration(input: { provider: "stripe", credentials: { publishable_key: "pk_test_1", secret_key: "sk_test_ok" } }) {
+      ... on ConfigureIntegrationPayload { integration { id } } } }`,
+    {},
+    { token: tokenA },
+  );
+  const id = created.data.configureIntegration.integration.id;
+  const deadline = Date.now() + 15_000;
+  while (!a.events.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await server.gql(`mutation($id: ID!) { disableIntegration(input: { id: $id }) { __typename } }`, { id }, { token: tokenA });
+  while (a.events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+
+  expect(a.events.map((e) => e.data.integrationStatusChanged)).toEqual([
+    { id, status: 'ACTIVE', provider: { name: 'stripe' } },
+    { id, status: 'INACTIVE', provider: { name: 'stripe' } },
+  ]);
+  expect(b.events).toEqual([]);
+  a.close();
+  b.close();
+});
+
+it('refuses anonymous subscriptions', async () => {
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query: 'subscription { integrationStatusChanged { id } }' }),
+  });
+  expect(res.status).toBe(401);
+  await res.body?.cancel();
+});
+
+it('refuses a subscription the credential lacks the scope for before any stream opens', async () => {
+  // a webhooks-only token may not follow integrations: one typed 403, no event stream
+  const token = await server.token({ tenant_id: 'sse-scope', scope: 'webhooks:read' });
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'subscription { integrationStatusChanged { id } }' }),
+  });
+  const text = await res.text();
+  expect(res.headers.get('content-type')).not.toMatch(/text\/event-stream/);
+  expect(res.status).toBe(403);
+  expect(JSON.parse(text).errors[0].extensions.code).toBe('FORBIDDEN');
+});
+
+it('answers a subscription to another tenant’s (or a missing) webhook with one 404, not a stream', async () => {
+  const token = await server.token({ tenant_id: 'sse-scope' });
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'subscription { webhookDeliveryUpdated(webhookId: "V2ViaG9vazpub3BlCg") { id } }' }),
+  });
+  expect(res.status).toBe(404);
+  expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+});
