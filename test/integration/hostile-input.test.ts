@@ -338,17 +338,18 @@ describe('a verified provider callback', () => {
     return (stripeHook = res.data.configureIntegration.integration.inboundWebhookUrl as string);
   }
 
+  /** POSTs `body` to an inbound URL, signed as Stripe signs its events. */
+  const postSignedByStripe = (hook: string, body: string) => {
+    const t = Math.floor(Date.now() / 1000);
+    const signature = `t=${t},v1=${createHmac('sha256', whsec).update(`${t}.${body}`).digest('hex')}`;
+    return fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+  };
+
   it('with a NUL in its payload is refused 400 and stores nothing (PostgreSQL jsonb holds none)', async () => {
     const hook = await inboundHook();
     for (const object of [{ id: `pi_${NUL}` }, { [`k${NUL}`]: 1 }]) {
       const body = JSON.stringify({ id: 'evt_nul', object: 'event', type: 'payment_intent.succeeded', data: { object } });
-      const t = Math.floor(Date.now() / 1000);
-      const signature = `t=${t},v1=${createHmac('sha256', whsec).update(`${t}.${body}`).digest('hex')}`;
-      const answer = await fetch(hook, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-        body,
-      });
+      const answer = await postSignedByStripe(hook, body);
       expect(answer.status).toBe(400);
       expect(await answer.json()).toEqual({ error: 'event payload must not contain NUL (U+0000) characters' });
     }
@@ -367,13 +368,7 @@ describe('a verified provider callback', () => {
       // JSON.stringify writes a lone surrogate as a "\\udc00" escape, as a provider would
       const body = JSON.stringify({ id, object: 'event', type: 'charge.refunded', data: { object } });
       expect(body).toMatch(/\\ud[89a-f]00/);
-      const t = Math.floor(Date.now() / 1000);
-      const signature = `t=${t},v1=${createHmac('sha256', whsec).update(`${t}.${body}`).digest('hex')}`;
-      const answer = await fetch(hook, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
-        body,
-      });
+      const answer = await postSignedByStripe(hook, body);
       expect(answer.status).toBe(400);
       expect(await answer.json()).toEqual({ error });
     }
