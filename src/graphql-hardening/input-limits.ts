@@ -56,6 +56,9 @@ declare global {
   }
 }
 
+/** C0 and C1 controls and the Unicode line and paragraph separators: never in a name or an id. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 /** Why a string cannot be stored: it holds a NUL, or a lone surrogate (it is not well-formed UTF-16). */
 export function unstorableString(s: string): 'nul' | 'surrogate' | undefined {
   if (s.includes('\u0000')) return 'nul';

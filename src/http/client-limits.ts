@@ -143,11 +143,9 @@ export function rateLimitedError(refusal: LimitExceeded): GraphQLError {
   });
 }
 
-/** The 429 for a request refused before GraphQL runs: GraphQL's error shape on /graphql, `{ error, code }` elsewhere. */
-function sendRefusal(res: ServerResponse, refusal: LimitExceeded, graphql: boolean) {
-  const body = graphql
-    ? { errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: refusal.retryAfterSeconds } }] }
-    : { error: refusal.message, code: 'RATE_LIMITED', retryAfterSeconds: refusal.retryAfterSeconds };
+/** The 429 for a `/hooks` request, refused before anything is looked up: `{ error, code, retryAfterSeconds }`. */
+function sendRefusal(res: ServerResponse, refusal: LimitExceeded) {
+  const body = { error: refusal.message, code: 'RATE_LIMITED', retryAfterSeconds: refusal.retryAfterSeconds };
   res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(refusal.retryAfterSeconds) });
   res.end(JSON.stringify(body));
 }
@@ -208,7 +206,7 @@ export function createClientGuard(config: ClientLimitsConfig, trustedProxyHops: 
     async refusedHook(req, res, token) {
       const refusal = await limits.hook(address(req), token);
       if (!refusal) return false;
-      sendRefusal(res, refusal, false);
+      sendRefusal(res, refusal);
       return true;
     },
   };

@@ -15,25 +15,13 @@
  * A callback with any event outside them is refused whole (400, nothing stored), naming the
  * event and the field.
  */
-import { findInputProblem } from '../graphql-hardening/input-limits.ts';
+import { CONTROL_CHARACTERS, findInputProblem, INPUT_LIMITS } from '../graphql-hardening/input-limits.ts';
 import type { InboundEvent } from '../providers/types.ts';
 
-export const INBOUND_LIMITS = { typeLength: 200, idLength: 256, payloadBytes: 256 * 1024, payloadDepth: 32 } as const;
+/** The payload's depth is every input's (findInputProblem checks it in the same walk as NUL and surrogates). */
+export const INBOUND_LIMITS = { typeLength: 200, idLength: 256, payloadBytes: 256 * 1024, payloadDepth: INPUT_LIMITS.depth } as const;
 
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-/** Whether `value` nests deeper than `limit` objects and arrays (iterative: no stack to exhaust). */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 /** Why the events cannot be stored (the first problem found), or null when they can. */
 export function inboundEventProblem(events: readonly InboundEvent[]): string | null {
@@ -44,10 +32,9 @@ export function inboundEventProblem(events: readonly InboundEvent[]): string | n
     if (!event.id || event.id.length > INBOUND_LIMITS.idLength) return `${at} id must be 1 to ${INBOUND_LIMITS.idLength} characters`;
     if (CONTROL_CHARACTERS.test(event.id)) return `${at} id must not contain control characters`;
     if (!event.id.isWellFormed()) return `${at} id must not contain lone UTF-16 surrogates`;
-    if (nestsDeeperThan(event.payload, INBOUND_LIMITS.payloadDepth))
-      return `${at} payload nests more than ${INBOUND_LIMITS.payloadDepth} levels deep`;
-    // PostgreSQL's jsonb holds no NUL and no lone surrogate (src/graphql-hardening/input-limits.ts)
+    // one walk: nesting, and what PostgreSQL's jsonb cannot hold (src/graphql-hardening/input-limits.ts)
     const unstorable = findInputProblem(event.payload)?.kind;
+    if (unstorable === 'depth') return `${at} payload nests more than ${INBOUND_LIMITS.payloadDepth} levels deep`;
     if (unstorable === 'nul' || unstorable === 'nul-key') return `${at} payload must not contain NUL (U+0000) characters`;
     if (unstorable === 'surrogate' || unstorable === 'surrogate-key') return `${at} payload must not contain lone UTF-16 surrogates`;
     if (Buffer.byteLength(JSON.stringify(event.payload)) > INBOUND_LIMITS.payloadBytes) {

@@ -11,6 +11,7 @@ import { assertUnderCap } from '../db/tenant-caps.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
+import { CONTROL_CHARACTERS } from '../graphql-hardening/input-limits.ts';
 import { webhookGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
 import { revealHeaders, type StaticHeaders, sealHeaders } from './headers.ts';
@@ -28,8 +29,6 @@ const MAX_EVENT_TYPES = 50;
 const DEFAULT_GRACE_SECONDS = 24 * 3600;
 const MAX_NAME_LENGTH = 100;
 const MAX_EVENT_TYPE_LENGTH = 200;
-/** C0 and C1 controls and the Unicode line and paragraph separators. */
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Reads of webhooks by an application credential see only that application's webhooks. */
 export function webhookVisibility(scope: Pick<RequestScope, 'viewer'>): Prisma.WebhookWhereInput {
