@@ -8,9 +8,9 @@
  * they are (the delivery worker sends them, the API still shows null) until
  * `sealPlaintextHeaders` seals them: at every start of the service and by `npm run keys:rotate`.
  */
-import { LRUCache } from 'lru-cache';
 import { open, ownBytes, type Sealed, seal } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { cachedOpener } from '../crypto/opened-cache.ts';
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient, Webhook } from '../generated/prisma/client.ts';
 
@@ -67,10 +67,12 @@ export function plaintextHeaders(row: HeaderRow): StaticHeaders | null {
 
 type OpenSealed = (sealed: Sealed, context: string) => StaticHeaders;
 
+const decodeHeaders = (plaintext: Buffer) => JSON.parse(plaintext.toString('utf8')) as StaticHeaders;
+
 const openWithKeyring =
   (keyring: Keyring): OpenSealed =>
   (sealed, context) =>
-    JSON.parse(open(keyring, sealed, context).toString('utf8')) as StaticHeaders;
+    decodeHeaders(open(keyring, sealed, context));
 
 /** The headers to send: the opened envelope, else the clear values of an older row. Throws DecryptionError. */
 export function revealHeaders(keyring: Keyring, row: HeaderRow, openSealed: OpenSealed = openWithKeyring(keyring)): StaticHeaders {
@@ -79,25 +81,9 @@ export function revealHeaders(keyring: Keyring, row: HeaderRow, openSealed: Open
   return plaintextHeaders(row) ?? {};
 }
 
-/** How long the delivery worker keeps opened headers (as signing secrets: secrets.ts). */
-const OPENED_HEADERS_TTL_MS = 5 * 60_000;
-
-/**
- * `revealHeaders` for the delivery worker: each envelope is opened once and kept for 5 minutes
- * (at most 2,000), by webhook and GCM tag, which every change of the headers changes.
- */
+/** `revealHeaders` for the delivery worker: each envelope opened once and kept (src/crypto/opened-cache.ts). */
 export function headersOpener(keyring: Keyring): (row: HeaderRow) => StaticHeaders {
-  const opened = new LRUCache<string, StaticHeaders>({ max: 2000, ttl: OPENED_HEADERS_TTL_MS });
-  const openSealed = openWithKeyring(keyring);
-  const cached: OpenSealed = (sealed, context) => {
-    const key = `${context}|${Buffer.from(sealed.tag).toString('base64')}`;
-    let headers = opened.get(key);
-    if (headers === undefined) {
-      headers = openSealed(sealed, context);
-      opened.set(key, headers);
-    }
-    return headers;
-  };
+  const cached: OpenSealed = cachedOpener(keyring, decodeHeaders);
   return (row) => revealHeaders(keyring, row, cached);
 }
 

@@ -3,9 +3,9 @@
  * the webhook's tenant and id. During a rotation's grace period the previous secret is kept,
  * encrypted the same way, and signs too.
  */
-import { LRUCache } from 'lru-cache';
 import { open, ownBytes, type Sealed, seal } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';
+import { cachedOpener } from '../crypto/opened-cache.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
 
 export function webhookSecretAad(tenantId: string, webhookId: string) {
@@ -64,26 +64,8 @@ export function signingSecrets(
   return secrets;
 }
 
-/** How long the delivery worker keeps an opened signing secret. */
-export const OPENED_SECRET_TTL_MS = 5 * 60_000;
-
-/**
- * `signingSecrets` for the delivery worker: each sealed secret is opened once and kept for
- * OPENED_SECRET_TTL_MS (at most 2,000), by its webhook and GCM tag, which a new secret (creation,
- * rotation) always changes. Opening two envelope layers per attempt was a measurable share of a
- * delivery's CPU. A key-encryption key withdrawn from ENCRYPTION_KEYS therefore stops signing
- * only once the secrets it opened have expired here.
- */
+/** `signingSecrets` for the delivery worker: each sealed secret opened once and kept (src/crypto/opened-cache.ts). */
 export function signingSecretsOpener(keyring: Keyring): (row: Webhook, now: Date) => string[] {
-  const opened = new LRUCache<string, string>({ max: 2000, ttl: OPENED_SECRET_TTL_MS });
-  const openSecret: OpenSecret = (sealed, context) => {
-    const key = `${context}|${Buffer.from(sealed.tag).toString('base64')}`;
-    let secret = opened.get(key);
-    if (secret === undefined) {
-      secret = open(keyring, sealed, context).toString('utf8');
-      opened.set(key, secret);
-    }
-    return secret;
-  };
+  const openSecret: OpenSecret = cachedOpener(keyring, (plaintext) => plaintext.toString('utf8'));
   return (row, now) => signingSecrets(keyring, row, now, openSecret);
 }
