@@ -31,7 +31,7 @@ import {
   visitInParallel,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type InputPath, literalPath, printInputPath } from './literal-path.ts';
+import { atPath, type InputPath, literalPath } from './literal-path.ts';
 
 export const INPUT_LIMITS = {
   /** Lists and objects inside one another in one variable or argument value. */
@@ -108,8 +108,7 @@ const REASONS: Record<InputProblem['kind'], string> = {
 };
 
 function where({ path }: InputProblem): string {
-  const shown = path.length > 8 ? [...path.slice(0, 8), '…'] : path;
-  return shown.length > 1 ? ` at "${printInputPath(shown)}"` : '';
+  return atPath(path.length > 8 ? [...path.slice(0, 8), '…'] : path);
 }
 
 function refusal(subject: string, problem: InputProblem, nodes?: GraphQLError['nodes']) {

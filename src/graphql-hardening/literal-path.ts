@@ -9,8 +9,13 @@ import type { ASTNode, ASTVisitor } from 'graphql';
 export type InputPath = (string | number)[];
 
 /** `input.signers[1].email` (a leading `$name` stays as it is). */
-export function printInputPath(path: InputPath): string {
+function printInputPath(path: InputPath): string {
   return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('');
+}
+
+/** ` at "input.signers[1].email"` when the path goes inside its root (the variable or argument), else nothing. */
+export function atPath(path: InputPath): string {
+  return path.length > 1 ? ` at "${printInputPath(path)}"` : '';
 }
 
 export function literalPath(): { visitor: ASTVisitor; path(): InputPath; node(): ASTNode | undefined } {

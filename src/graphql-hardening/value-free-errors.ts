@@ -29,7 +29,7 @@ import {
   visitInParallel,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type InputPath, literalPath, printInputPath } from './literal-path.ts';
+import { atPath, type InputPath, literalPath } from './literal-path.ts';
 import { amendResultErrors } from './result-errors.ts';
 
 /**
@@ -88,8 +88,7 @@ function valueFreeVariableError(error: GraphQLError, schema: GraphQLSchema): Gra
   const variableType =
     definition?.kind === Kind.VARIABLE_DEFINITION ? (typeFromAST(schema, definition.type) as GraphQLInputType | undefined) : undefined;
   const { reason, code } = reasonFor(inner, typeAt(variableType, path.slice(1)));
-  const where = path.length > 1 ? ` at "${printInputPath(path)}"` : '';
-  return new GraphQLError(`Variable "$${name}" got an invalid value${where}: ${reason}`, {
+  return new GraphQLError(`Variable "$${name}" got an invalid value${atPath(path)}: ${reason}`, {
     nodes: error.nodes,
     extensions: { ...error.extensions, ...(code ? { code } : {}) },
   });
@@ -112,11 +111,10 @@ export function ValueFreeValuesOfCorrectTypeRule(context: ValidationContext): AS
     const path = tracker.path();
     const root = String(path[0] ?? '');
     const subject = root.startsWith('$') ? `The default value of variable "${root}"` : `Argument "${root}"`;
-    const where = path.length > 1 ? ` at "${printInputPath(path)}"` : '';
     const own = isOwnRefusal(error);
     const reason = own ? error.message : `expected ${type ? String(type) : 'another value'}`;
     context.reportError(
-      new GraphQLError(`${subject} has an invalid value${where}: ${reason}`, {
+      new GraphQLError(`${subject} has an invalid value${atPath(path)}: ${reason}`, {
         nodes: node,
         extensions: own ? { code: 'VALIDATION' } : undefined,
       }),
