@@ -99,11 +99,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await migrate(database, logger);
     phase = 'starting';
     const keyring = await resolveKeyring(config, database, logger);
-    // a keyring that cannot read what is stored must not run (src/crypto/key-check.ts); it reads
-    // every tenant's sealed rows, which only the schema's owner may (src/db/owner.ts)
-    await database.asOwner((owner) => checkKeyring(owner.prisma, keyring, logger));
-    // webhook header values stored in clear by an older version are sealed before any delivery
-    const sealedHeaders = await database.asOwner((owner) => sealPlaintextHeaders(owner.prisma, keyring));
+    // every tenant's sealed rows, which only the schema's owner may read (src/db/owner.ts), on one
+    // owner connection: a keyring that cannot read what is stored must not run
+    // (src/crypto/key-check.ts), then header values stored in clear by an older version are
+    // sealed before any delivery
+    const sealedHeaders = await database.asOwner(async (owner) => {
+      await checkKeyring(owner.prisma, keyring, logger);
+      return sealPlaintextHeaders(owner.prisma, keyring);
+    });
     if (sealedHeaders) logger.info({ webhooks: sealedHeaders }, 'sealed the static header values of webhooks that held them in clear');
     const jwtSecret = await resolveJwtSecret(config, database, logger);
     const queue = new JobQueue(database.queue, logger, options.pollingIntervalSeconds, config.queueMaintenanceSeconds);
