@@ -1,16 +1,9 @@
 /**
- * `npm run bench`: webhook deliveries per second to a local receiver, against a plain `fetch`
- * POST loop to the same receiver at the same concurrency (measured before and after, the mean is
- * the base), as a ratio measured in the same run; and the SQL statements resolveRoute costs with 1
- * and with 100 rules (it must not grow).
- *
- * Deliveries are timed from a queue that holds all of them (events recorded first, with the worker
- * stopped) until the last is received and recorded, after a warm-up of 300 not measured; the rate
- * of recording the events is reported on its own.
- * Embedded database by default; set DATABASE_URL to measure on a PostgreSQL server (in a database
- * and service role the bench creates there and drops after: see `benchDatabase` in cluster.ts).
- *   BENCH_DELIVERIES (default 2000)
- *   BENCH_PROFILE     a directory: write a CPU profile of the deliveries (`profile-summary.ts` reads it)
+ * `npm run bench -- --only deliveries`: signed webhook deliveries per second to a local receiver,
+ * as a ratio to a plain `fetch` POST loop at the same concurrency measured in the same run, and the
+ * SQL statements resolveRoute costs with 1 and with 100 rules (it must not grow). Deliveries are
+ * timed from a full queue (events recorded first, with the worker stopped). Settings and results:
+ * docs/performance.md.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

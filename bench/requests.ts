@@ -1,35 +1,9 @@
 /**
- * `npm run bench -- --only requests`: the GraphQL API under load. The server (the real
- * `createApp`, configured from the environment as `npm start` is) runs in a child process on
- * a tenant seeded through the API (`seed.ts`); autocannon drives it from this process with a
- * fixed number of connections for a fixed time, after a short warm-up of each scenario.
- *
- * Every figure is also given as a ratio to two ceilings measured in the same run, so a loaded
- * machine moves both sides: a bare `node:http` server in another child process (`raw-server.ts`)
- * and the same server answering `{ __typename }` (authentication, context, Yoga, no data). Each
- * ceiling is measured first and last (their mean is the ratio's base), so drift shows.
- *
- * Errors are connection errors and timeouts, non-2xx answers, and 200 answers whose body has
- * GraphQL `errors` or a typed error (`code`) instead of the expected data: every body is checked.
- *
- * Also: SQL statements per request of each read at page sizes 1, 25 and 100 (from the server's
- * own counter, read over IPC), and the time from `configureIntegration` to ACTIVE as heard on the
- * `integrationStatusChanged` subscription, with provider APIs faked on loopback.
- *
- * Environment:
- *   DATABASE_URL        a PostgreSQL server; the bench creates a database and a service role there
- *                       and drops them after (or, without the rights to, uses that database as is);
- *                       unset: embedded PGlite in a temporary DATA_DIR
- *   BENCH_DURATION      seconds of each measured run (default 5)
- *   BENCH_WARMUP        seconds of each scenario's warm-up, not measured (default 1)
- *   BENCH_CONNECTIONS   concurrent connections (default 16)
- *   BENCH_WEBHOOKS      webhooks of the seeded tenant (default 100, the per-tenant limit)
- *   BENCH_ACTIVATIONS   sequential configure → ACTIVE measurements (default 40)
- *   BENCH_PROFILE       a directory: write a CPU profile of the server per measured scenario
- *                       (figures of a profiled run are slower; `profile-summary.ts` reads them)
- *   BENCH_SCENARIOS     a regular expression: measure only the scenarios whose name matches (the
- *                       ceilings always run)
- *   BENCH_LOG_LEVEL     the server's LOG_LEVEL (default info, as in production; the log goes to a file)
+ * `npm run bench -- --only requests`: the GraphQL API under load. The real `createApp` runs in a
+ * child process (`server.ts`) on a tenant seeded through the API (`seed.ts`); autocannon drives it
+ * from here, and every figure is also a ratio to two ceilings measured first and last in the same
+ * run (a bare `node:http` server, and `{ __typename }`). Every answer's body is checked for errors.
+ * Scenarios, settings (`BENCH_*`, DATABASE_URL) and results: docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,15 +1,9 @@
 /**
- * The server under test of `bench/requests.ts`, run as a child process so the load
- * generator never shares its event loop: the real `createApp` configured from the environment
- * (as `npm start` is), plus a counter of the SQL statements Prisma sends. The counter and the
- * process's memory are read over the IPC channel of the parent that forked it, never over HTTP,
- * so the service answers exactly the routes it answers in production.
- *
- * IPC: the parent sends `{ type: 'stats' }` and gets a `Stats` back; `{ type: 'stop' }` closes the
- * app (in-flight work finishes) and exits 0. `{ type: 'profile-start' }` and
- * `{ type: 'profile-stop', file }` take a V8 CPU profile of what happens in between (the parent
- * does it around one scenario's measured run when BENCH_PROFILE is set) and answer `profiled`.
- * Logs go to stdout at LOG_LEVEL, as in production (the parent points them at a file).
+ * The server under test of `requests.ts`, in a child process so the load generator never shares
+ * its event loop: the real `createApp` configured from the environment, plus a counter of the SQL
+ * statements Prisma sends. The parent asks over IPC, never HTTP, so the service answers only its
+ * production routes: `stats` (answered with `Stats`), `stop` (close, exit 0), `profile-start` and
+ * `profile-stop` (a V8 CPU profile, answered `profiled`). Logs go to stdout at LOG_LEVEL.
  */
 import { createApp } from '../src/app.ts';
 import { createLogger } from '../src/log.ts';

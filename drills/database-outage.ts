@@ -1,12 +1,9 @@
 /**
- * Database-outage drill (PostgreSQL only: an embedded database cannot go away). The server
- * process runs on a throwaway cluster under a steady loop of GraphQL queries and mutations;
- * PostgreSQL is stopped (`pg_ctl stop -m fast`) for OUTAGE ms and started again. While it is
- * down every answer must be a clean failure: a 503, or GraphQL errors that each carry a code
- * other than INTERNAL_SERVER_ERROR, within a bound, with no SQL, driver message or stack trace in
- * it; /readyz must say 503 and the process must stay up. After, /readyz must be 200 within a
- * bound, requests must succeed again, and every delivery the API acknowledged (some enqueued just
- * before the outage, one with its retry due during it) must arrive.
+ * Database-outage drill (PostgreSQL only): under a steady loop of queries and mutations, PostgreSQL
+ * is stopped for OUTAGE ms and started again. Meanwhile every answer must be a clean failure (a 503
+ * or coded GraphQL errors, no SQL, driver message or stack) within a bound, /readyz 503 and the
+ * process up; after, /readyz 200 within a bound, requests succeed again, and every delivery the API
+ * acknowledged arrives. docs/development.md ("Fault drills").
  */
 
 import { type Cluster, createServiceDatabase, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';

@@ -1,12 +1,9 @@
 /**
- * Fuzz drill: RUNS random requests, generated with fast-check from the live server's introspected
- * schema, against a server holding integrations and a webhook whose secrets are canaries: random
- * queries and mutations selecting valid and invalid fields, arguments of the right and the wrong
- * type (inline or as variables), unicode, nulls, NUL bytes, lone UTF-16 surrogates, huge strings, JSON nested up to 20,000
- * deep and unpaged lists nested in each other (a full cap of routing rules is planted), plus
- * malformed and wrongly shaped bodies, other content types, GET requests and random persisted-query ids, under valid,
- * missing, foreign and forged credentials. Every answer must be below 500, carry no canary, and
- * every GraphQL error in it must have an `extensions.code`. The seed makes a run reproducible.
+ * Fuzz drill: RUNS requests generated with fast-check from the live server's introspected schema
+ * (valid and invalid fields and arguments, hostile strings and nesting, malformed bodies, other
+ * methods and content types, missing, foreign and forged credentials) against a server holding
+ * canary secrets. Every answer must be below 500 and carry no canary, and every GraphQL error in it
+ * an `extensions.code`; the seed makes a run reproducible. docs/development.md ("Fault drills").
  */
 import fc from 'fast-check';
 import {

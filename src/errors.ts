@@ -3,7 +3,7 @@
  * union); anything else that escapes a resolver is unexpected and masked (src/graphql/yoga.ts).
  */
 import { GraphQLError } from 'graphql';
-import { isGlobalIdOf } from './ids.ts';
+import { isGlobalIdOf, tryParseGlobalId } from './ids.ts';
 
 export type ErrorCode = 'VALIDATION' | 'NOT_FOUND' | 'CONFLICT' | 'VERSION_CONFLICT' | 'INVALID_STATE' | 'NO_ACTIVE_PROVIDER';
 
@@ -33,18 +33,34 @@ export class ValidationError extends AppError {
 
 /**
  * "<what> <id> was not found", with the id only when it is a well-formed global id of that type:
- * any other value the client sent is left out (it might be a secret in the wrong field).
+ * any other value the client sent is left out (it might be a secret in the wrong field). null: the
+ * client's id was not one of this type at all.
  */
-function notFoundMessage(what: string, id: string) {
-  return isGlobalIdOf(what, id) ? `${what} ${id} was not found` : `${what} was not found: the id given is not a well-formed ${what} id`;
+function notFoundMessage(what: string, id: string | null) {
+  return id !== null && isGlobalIdOf(what, id)
+    ? `${what} ${id} was not found`
+    : `${what} was not found: the id given is not a well-formed ${what} id`;
 }
 
 export class NotFoundError extends AppError {
   readonly code = 'NOT_FOUND' as const;
-  /** `id` is the global id the client sent (repeated only when it is well-formed, see notFoundMessage). */
-  constructor(what: string, id: string) {
+  /**
+   * `id`: the global id (the client's, or one encoded by src/ids.ts), repeated only when it is
+   * well-formed (see notFoundMessage); null when the client's id did not parse as one.
+   */
+  constructor(what: string, id: string | null) {
     super(notFoundMessage(what, id));
   }
+}
+
+/**
+ * The database id inside a Relay global id of the given type. A malformed id, or one of another
+ * type, is reported exactly like an id that does not exist.
+ */
+export function parseGlobalId(typename: string, globalId: string): string {
+  const id = tryParseGlobalId(typename, globalId);
+  if (id === null) throw new NotFoundError(typename, globalId);
+  return id;
 }
 
 export class ConflictError extends AppError {

@@ -1,11 +1,8 @@
 /**
- * The audit log: every mutation field writes who (JWT sub or API key), what (the mutation, its
- * outcome and the ids its input names), when, and from where (IP, user agent, request id).
- * Never an input value other than ids: credentials cannot reach it.
- *
- * To know each field's outcome (its payload or which typed error) whatever the client selected,
- * the executed document asks for an extra `__typename` under an internal alias, removed from the
- * result before it is sent.
+ * The audit log: every mutation field writes who, what (the mutation, its outcome and the ids its
+ * input names), when and from where; never another input value. Each field's outcome is known
+ * whatever the client selected: the executed document asks for an extra `__typename` under an
+ * internal alias, removed from the result before it is sent.
  */
 import type { IncomingMessage } from 'node:http';
 import {

@@ -1,16 +1,9 @@
 /**
- * Bearer JWT verification (jose). HS256 with AUTH_JWT_SECRET for development and tests;
- * RS256/ES256 from a remote JWKS (AUTH_JWKS_URL) in production. The algorithm allow-list is
- * explicit, so `alg: none` and algorithm confusion are refused; issuer and audience are checked
- * when configured. Every token must expire (`exp` is required: a token without one would be good
- * forever), and none may claim to be issued (`iat`) or valid (`nbf`) later than now, give or take
- * CLOCK_TOLERANCE_SECONDS.
- *
- * A token that verified is remembered by its whole text (lru-cache, at most 10,000), until it
- * expires or for 60 s, whichever is first: a client sends the same token on every request, and
- * checking its signature again was the largest cost of a small request. The claims' time checks
- * still hold (the entry ends at `exp`, with the same 5 s tolerance); a key withdrawn from the JWKS
- * stops being trusted for tokens already seen within 60 s. Refused tokens are not remembered.
+ * Bearer JWT verification (jose): HS256 with AUTH_JWT_SECRET, or RS256/ES256 from AUTH_JWKS_URL,
+ * with an explicit algorithm list (no `alg: none`, no algorithm confusion), issuer and audience when
+ * configured, `exp` required, and no `iat` or `nbf` later than now beyond CLOCK_TOLERANCE_SECONDS.
+ * A verified token is remembered by its whole text until `exp` or for 60 s, whichever is first
+ * (checking a signature is the largest cost of a small request); a refused one is not.
  */
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';

@@ -1,6 +1,6 @@
 /**
  * Envelopes the delivery worker opens on every attempt (signing secrets, static headers), each
- * opened once and kept: unwrapping two envelope layers per attempt was a measurable share of a
+ * opened once and kept: unwrapping two envelope layers per attempt is a measurable share of a
  * delivery's CPU. Entries are keyed by the record's context and GCM tag, which every new seal
  * changes (creation, rotation, an edit), so a change shows at once. A key-encryption key withdrawn
  * from ENCRYPTION_KEYS therefore stops serving only once what it opened has expired here.

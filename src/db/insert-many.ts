@@ -1,20 +1,9 @@
 /**
- * Many rows in one `INSERT … SELECT … FROM jsonb_populate_recordset($1)`: one statement, one
- * parameter, any number of rows. Prisma 7 plans every `createMany` afresh (its query-plan cache
- * leaves `createMany` out, since the plan depends on the row count), and that planning costs more
- * CPU than the insert itself; the hot paths (the outbox's fan-out, recorded delivery attempts, the
- * audit log) use this instead.
- *
- * Rows are written as given, with keys that are column names: Prisma's client-side defaults
- * (`uuid(7)` ids, `@updatedAt`) do not apply, so the row types require them; a column a row leaves
- * out is NULL in that row (the database default applies only to columns no row names). JSON
- * carries the values, so dates go as ISO strings in UTC, which is how Prisma stores them.
- *
- * Identifiers cannot be parameters, so the statement names the table and columns in its text.
- * Neither ever comes from a caller's string: the table is one of `STATEMENTS`' constant keys, and
- * every column a row names must be one of that model's fields (Prisma's generated field list,
- * which are the column names: the schema maps none); anything else is refused, whatever the
- * types said.
+ * Many rows in one `INSERT … SELECT … FROM jsonb_populate_recordset($1)` for the hot paths (outbox
+ * fan-out, delivery attempts, audit log): Prisma plans every `createMany` afresh, at more CPU than
+ * the insert (docs/design-notes.md). Rows go as given: no Prisma client-side defaults (the row types
+ * require ids and `updatedAt`), a column a row leaves out is NULL in it, dates are ISO strings in
+ * UTC. Table and column names come only from fixed lists (docs/security-model.md).
  */
 import { Prisma } from '../generated/prisma/client.ts';
 

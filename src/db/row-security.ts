@@ -1,18 +1,9 @@
 /**
  * The application half of PostgreSQL row-level security (policies: the `row_level_security`
- * migration). Every tenant-owned table shows a row only in a transaction whose `app.tenant_id`
- * setting names its tenant, so a query that forgot its tenant filter finds nothing instead of
- * another tenant's data.
- *
- * Settings are local to one transaction (`set_config(…, true)`), so a pooled connection never
- * carries one request's tenant into the next. `forTenant` (src/db/tenant.ts) applies the tenant
- * for request and job code; the lookups that happen before a tenant is known (authentication,
- * inbound callbacks, key rotation, the start-up key check) name their own narrower setting.
- *
- * The role that runs all this is neither superuser nor BYPASSRLS (checked at start), and the
- * policies are FORCEd, so they hold for the tables' owner too. A maintenance setting takes effect
- * only for the tables' owner (the maintenance_by_owner_only migration): with DATABASE_MIGRATION_URL
- * that is not the service's role, and maintenance runs through `database.asOwner` (src/db/owner.ts).
+ * migration): every transaction names its tenant in `app.tenant_id` (`set_config(…, true)`, local
+ * to the transaction), and tenant-owned tables show only that tenant's rows. Lookups made before a
+ * tenant is known name narrower settings of their own; a maintenance setting binds only the tables'
+ * owner (owner.ts). docs/security-model.md ("Tenancy, twice").
  */
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 

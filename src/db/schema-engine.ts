@@ -1,11 +1,8 @@
 /**
- * Prisma's own schema engine, compiled to WebAssembly (`@prisma/schema-engine-wasm`), driven
- * through our driver adapter. It replaces the native `prisma migrate` binary, which cannot be
- * downloaded on every machine, and writes the same `_prisma_migrations` table, so
- * `prisma migrate deploy` stays interchangeable with it.
- *
- * The package imports its `.wasm` file as an ES module, which Node 20 only allows behind
- * `--experimental-wasm-modules`; instantiating it by hand here keeps every entry point flag-free.
+ * Prisma's own schema engine in WebAssembly (`@prisma/schema-engine-wasm`), over our driver
+ * adapter, in place of the native `prisma migrate` binary, which cannot be downloaded on every
+ * machine; it writes the same `_prisma_migrations`. The `.wasm` is instantiated by hand: importing
+ * it as an ES module needs `--experimental-wasm-modules` on Node 20.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';

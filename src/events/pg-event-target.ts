@@ -1,12 +1,9 @@
 /**
- * An EventTarget for Yoga's pub/sub that spans every instance on one PostgreSQL database:
- * `dispatchEvent` sends the event with NOTIFY, and a dedicated LISTEN connection delivers every
- * instance's events (its own included) to this process's subscribers. Payloads are small JSON
- * (ids, never data), well under NOTIFY's 8000-byte limit.
- *
- * The database may go away (a restart, a failover): the LISTEN connection is then made again,
- * with a growing delay, until it is back; a NOTIFY that fails meanwhile is logged and dropped
- * (subscribers miss that change; queries show the truth).
+ * An EventTarget for Yoga's pub/sub across every instance on one PostgreSQL database: NOTIFY sends,
+ * and one LISTEN connection delivers every instance's events (its own included) to this process's
+ * subscribers. Payloads are small JSON (ids, never data). A lost LISTEN connection is made again
+ * with a growing delay; a NOTIFY that fails meanwhile is logged and dropped (queries still show
+ * the truth).
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';

@@ -1,11 +1,9 @@
 /**
- * Which events a credential reads. Applications share their tenant's event log, so an
- * application's credential (JWT `app_id`, or an API key minted by one) reads only the events it
- * caused (stamped with its appId) and those delivered to its own webhooks, which it has been
- * sent already. Another application's changes, and a person's or the system's that none of its
- * webhooks subscribed to (tenant-wide `integration.*` included), stay hidden: an event names
- * objects and carries data that the application was never given. A person's credential reads
- * the whole tenant's.
+ * Which events a credential reads. A person's reads the whole tenant's; an application's (JWT
+ * `app_id`, or an API key it minted) only the events it caused and those already delivered to its
+ * own webhooks: others name objects and carry data the application was never given. A person's or
+ * the system's changes none of its webhooks subscribed to stay hidden, tenant-wide `integration.*`
+ * included.
  */
 
 import type { Viewer } from '../auth/viewer.ts';

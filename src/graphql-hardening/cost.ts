@@ -1,12 +1,9 @@
 /**
- * The cost limit: graphql-armor's cost formula (every object field 2, every scalar 1, each level
- * down ×1.5, a paged field's subtree × its page size), applied to the page sizes a request will
- * really get. graphql-armor alone multiplies only by a literal `first:`/`last:`; a page size given
- * in a variable, or left to the default, would count as 1, so three nested connections of 100
- * could pass as cheap. Here every paged field's size is made literal first: the variable's value,
- * else the variable's default, else DEFAULT_PAGE_SIZE, and no more than the field's declared
- * maxItems (src/graphql-hardening/list-bounds.ts); an unpaged list of objects counts as that bound. The check runs
- * just before execution, when the variables are known, on the operation that runs.
+ * The cost limit: graphql-armor's formula applied to the page sizes a request will really get.
+ * Every paged field's size is made literal first (the variable's value, else its default, else
+ * DEFAULT_PAGE_SIZE, at most the field's maxItems), and an unpaged list of objects counts as its
+ * bound (list-bounds.ts); graphql-armor alone counts a size it cannot read as 1. Checked just
+ * before execution, on the operation that runs. docs/configuration.md ("Request limits…").
  */
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import {

@@ -1,13 +1,9 @@
 /**
- * CSRF prevention, the rule Apollo Server and Yoga share: a request a browser could send from
- * another site without a CORS preflight (a GET, or a POST whose Content-Type is
- * application/x-www-form-urlencoded, multipart/form-data or text/plain: what an HTML form or a
- * "simple" fetch sends) runs only with a header such a request cannot carry. Anything else, a
- * JSON POST above all, already forced a preflight and passes untouched: GraphiQL, generated
- * clients and `curl -H 'content-type: application/json'` need nothing extra.
- *
- * The check is @graphql-yoga/plugin-csrf-prevention's; this module only names the accepted
- * headers and says in the error what to do.
+ * CSRF prevention, @graphql-yoga/plugin-csrf-prevention's check: a request a browser could send
+ * from another site without a CORS preflight (a GET, or a form, multipart or text/plain POST) runs
+ * only with a header such a request cannot carry; a JSON POST passes untouched. This module names
+ * the accepted headers and says in the error what to do (docs/configuration.md, "Request limits
+ * and hardening").
  */
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { GraphQLError } from 'graphql';

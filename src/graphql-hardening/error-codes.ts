@@ -4,7 +4,7 @@
  * Pothos's relay plugin for bad paging arguments ("Arguments "before" and "first" are not
  * supported at the same time"); Yoga passes them on as they are. Unexpected errors are masked
  * with a code before they get here (src/graphql/yoga.ts), so what is left is about the client's input:
- * BAD_USER_INPUT. Found by the fuzz drill (drills/fuzz.ts).
+ * BAD_USER_INPUT.
  */
 import type { Plugin } from 'graphql-yoga';
 import { amendResultErrors } from './result-errors.ts';

@@ -1,16 +1,9 @@
 /**
- * What one request may take while it runs, after the cost check let it start
- * (src/graphql-hardening/cost.ts): a query ends at its deadline, and no response holds more than
- * `maxListItems` list items. Past either, a query's whole execution is aborted (the executor's
- * abort signal), so it gets one error and frees the process instead of a partial answer built at
- * full cost.
- *
- * A mutation is never cut: its change may have committed, and the client must see its payload
- * (the cost check alone bounds it). A subscription's events are each counted on their own, and a
- * list past the ceiling there fails alone (with its error) rather than ending the stream.
- * Every list of objects in the schema counts its items as it resolves (`countListItems`, applied
- * once to the built schema); the deadline is also checked there, since a timer cannot fire while
- * a long list completes synchronously.
+ * What a request may take while it runs, after the cost check (cost.ts): a query ends at its
+ * deadline, and no response holds more than `maxListItems` list items; past either, the whole
+ * execution is aborted (one error, the process freed). A mutation is never cut (its change may have
+ * committed); a subscription event past the ceiling fails alone. Lists count their items as they
+ * resolve (`countListItems`), where the deadline is checked too: no timer fires inside a sync loop.
  */
 import { GraphQLError, type GraphQLResolveInfo, type GraphQLSchema, getOperationAST, isObjectType } from 'graphql';
 import { isPromise, type Plugin } from 'graphql-yoga';

@@ -1,21 +1,9 @@
 /**
- * What no input may hold, refused as `VALIDATION` before anything runs:
- *
- * - a NUL character (U+0000) in any string or object key: PostgreSQL stores no NUL in text or
- *   jsonb (error 22021 / 22P05), so it used to fail as a 500 after the resolver had started;
- * - a lone UTF-16 surrogate (a string or key that is not well-formed UTF-16, e.g. `"\udc00"` in
- *   JSON): PostgreSQL refused it in jsonb (invalid input syntax for type json, a 500) and text
- *   columns stored U+FFFD in its place, so what was read back was not what was written;
- * - nesting deeper than INPUT_LIMITS.depth lists and objects, counted from the variable or the
- *   argument: recursive walks of a 10,000-level metadata object overflowed the stack;
- * - a JSON or JSONObject value larger than INPUT_LIMITS.jsonBytes once serialised (`limitJson`).
- *
- * Checked where each kind of input enters: the variables of every operation (one walk, skipped
- * when there are none, before any other plugin reads them), the literals of every document (a
- * validation rule, cached with the document), and the JSON scalars themselves. A document whose
- * brackets nest deeper than INPUT_LIMITS.documentNesting is refused before graphql-js parses it:
- * its parser recurses once per level and overflowed the stack at about 1,600. Errors name the
- * variable or argument and the path inside it, never the value.
+ * What no input may hold, refused as `VALIDATION` before anything runs: a NUL or a lone UTF-16
+ * surrogate in any string or key, nesting deeper than INPUT_LIMITS.depth, a JSON value larger than
+ * INPUT_LIMITS.jsonBytes, document brackets nested deeper than INPUT_LIMITS.documentNesting.
+ * Checked on the variables, the document's literals and the JSON scalars; errors name the variable
+ * or argument and the path, never the value. Why: docs/design-notes.md ("What no input may hold").
  */
 import {
   type ASTVisitor,

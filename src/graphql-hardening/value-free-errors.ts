@@ -1,14 +1,9 @@
 /**
- * No error repeats a value the client sent: graphql-js words a bad variable as `Variable "$i" got
- * invalid value "sk_test_…" at "i.url"; Value is not a valid URL: sk_test_…` and a bad literal as
- * `Expected value of type "URL!", found "sk_test_…"` or the scalar's own message (`Int cannot
- * represent non-integer value: …`), and Yoga answers a body that is not JSON with the parser's
- * message, which quotes the body. Values can be secrets (a credential pasted in the wrong field),
- * and error messages are logged and shown by clients. So errors name the variable or argument,
- * the path inside it and the expected type, and nothing of the value:
- * `Variable "$i" got an invalid value at "i.url": expected URL!`. Syntax errors and the relay
- * plugin's "Invalid global ID: …" and "Invalid cursor: …" lose the value the same way, and
- * `extensions.originalError` is only for development (NODE_ENV=development).
+ * No error repeats a value the client sent (it may be a secret in the wrong field, and messages
+ * are logged and shown): graphql-js's coercion and scalar errors, Yoga's JSON parse errors, syntax
+ * errors and the relay plugin's invalid global id or cursor are worded with the variable or
+ * argument, the path and the expected type only, e.g. `Variable "$i" got an invalid value at
+ * "i.url": expected URL!`. `extensions.originalError` is for NODE_ENV=development only.
  */
 import {
   type ASTVisitor,

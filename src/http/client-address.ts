@@ -1,14 +1,9 @@
 /**
- * Who is on the other end of a request, as the per-client limits (src/http/client-limits.ts) and
- * `/metrics` (src/observability/endpoint.ts) see it.
- *
- * - The client is the socket's peer, unless TRUST_PROXY_HOPS says that many reverse proxies
- *   stand in front: then it is the address the outermost of them saw, read from the right of
- *   X-Forwarded-For (entries further left are the client's own say, and never trusted).
- * - IPv4-mapped IPv6 addresses count as the IPv4 address; other IPv6 addresses count by their
- *   /64, the block one subscriber usually holds, so hopping addresses within it gains nothing.
- * - A request that carries a forwarding header came through a proxy: it is never "local",
- *   whatever the socket says (a proxy on this machine makes every client look like loopback).
+ * Who is on the other end of a request, for the per-client limits (client-limits.ts) and
+ * `/metrics`: the socket's peer, or with TRUST_PROXY_HOPS the address the outermost trusted proxy
+ * saw (read from the right of X-Forwarded-For). IPv4-mapped addresses count as IPv4, other IPv6
+ * ones by their /64, what one subscriber holds. A request with a forwarding header is never
+ * "local": a proxy on this machine makes every client look like loopback.
  */
 
 import type { IncomingMessage } from 'node:http';

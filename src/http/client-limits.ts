@@ -1,24 +1,9 @@
 /**
- * Limits on what a client can make the service do before anyone is authenticated, on by
- * default (RATE_LIMIT_RPM only counts authenticated requests, and is off by default):
- *
- * - failed authentication: AUTH_FAILURE_LIMIT_PER_MINUTE (30) per client address. Past it, every
- *   failed authentication from that address is answered 429 until the minute is over. Requests
- *   whose credentials are good still run: behind a shared proxy or NAT, one client's bad tokens
- *   must not lock every tenant out (and a guess at a signed token or a 256-bit key gains nothing
- *   from seeing a 200).
- * - `/hooks/…`: HOOKS_LIMIT_PER_MINUTE (600) per client address and, separately, per integration
- *   token, counted before the token is looked up and the integration's secret decrypted. Providers
- *   retry a 429 later. One provider's addresses carry every tenant's callbacks, so raise it (or
- *   turn it off) when they carry more.
- * - subscription streams: at most SSE_STREAM_LIMIT_PER_IP (100) open per client address and
- *   SSE_STREAM_LIMIT_PER_TENANT (200) per tenant; one more is answered 429. A slot is taken when a
- *   subscription starts (whatever the request's Accept header) and given back when its response
- *   closes.
- *
- * Counts are kept in this process's memory (fixed one-minute windows, rate-limiter-flexible):
- * each instance counts its own share, and a restart forgets them. A 0 turns a limit off. Behind a
- * reverse proxy set TRUST_PROXY_HOPS, or every client is the proxy (src/http/client-address.ts).
+ * Limits on what a client can make the service do before anyone is authenticated: failed
+ * authentications per address (AUTH_FAILURE_LIMIT_PER_MINUTE), `/hooks/…` requests per address and
+ * per integration token (HOOKS_LIMIT_PER_MINUTE), open subscription streams per address and per
+ * tenant (SSE_STREAM_LIMIT_*). Fixed one-minute windows in this process's memory; 0 turns one off.
+ * Why each is shaped as it is: docs/security-model.md ("Abuse").
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';

@@ -1,18 +1,9 @@
 /**
- * The lean path for the common GraphQL request: a POST of a JSON query from a client that is not
- * a browser. It runs on Yoga's own envelop (the same parse and validation caches, plugins,
- * context, masking and execution) but without Yoga's Fetch-API layer, whose Request and Response
- * objects and promise plumbing were about a third of a small request's CPU, and answers 200 with
- * the JSON Yoga would have written.
- *
- * Anything else is Yoga's, whole, before anything runs: another method, content type or `Accept`,
- * an `Origin` (CORS), `extensions` (persisted operations), a document that does not parse or
- * validate, a mutation or subscription, trusted-documents-only mode. And what goes wrong after
- * something ran is handed to Yoga as it is, so Yoga answers exactly as it does for its own
- * requests: a context that failed (401, 429) is thrown again by the context function instead of
- * authenticating and counting the request twice (`rethrowFailedContext`), and a result with errors
- * is given to Yoga in place of executing again (`plugin`), so nothing is executed or logged
- * twice.
+ * The lean path for the common GraphQL request, a POST of a JSON query from a client that is not a
+ * browser: it runs on Yoga's own envelop without Yoga's Fetch-API layer and answers 200 with the
+ * JSON Yoga would have written. Anything else is Yoga's before anything runs, and what goes wrong
+ * after something ran is handed to Yoga as it is (`rethrowFailedContext`, `plugin`), so nothing is
+ * executed or logged twice. What it takes, and why: docs/design-notes.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {

@@ -1,19 +1,9 @@
 /**
- * Bounds on what a verified provider callback may store and relay. A signature proves who sent
- * a body, not that it is sane, and two providers (Certisign, Adobe Sign) sign nothing: the
- * callback URL is their only credential. Each event is stored, listed by type and POSTed to
- * every matching webhook, so:
- *
- * - its type is 1 to 200 characters of letters, digits and `_ . : -`, starting with a letter
- *   or digit (every provider's real types fit; webhooks subscribe to them by name);
- * - its id (the provider's, kept unique per integration) is 1 to 256 characters without
- *   control characters or lone UTF-16 surrogates;
- * - its payload is at most 256 KiB as JSON, nests at most 32 levels deep and holds no NUL and no
- *   lone surrogate in any string or key (PostgreSQL's jsonb refuses both: refused as a 500, the
- *   provider would retry the callback forever).
- *
- * A callback with any event outside them is refused whole (400, nothing stored), naming the
- * event and the field.
+ * Bounds on what a verified provider callback may store and relay (a signature proves who sent a
+ * body, not that it is sane; Certisign and Adobe Sign sign nothing): a type of 1 to 200 characters
+ * of `A-Za-z0-9_.:-` starting with a letter or digit, an id of 1 to 256 characters without control
+ * characters or lone surrogates, a payload of at most 256 KiB and 32 levels with no NUL or lone
+ * surrogate. A callback with any event outside them is refused whole (400, nothing stored).
  */
 import { CONTROL_CHARACTERS, findInputProblem, INPUT_LIMITS } from '../graphql-hardening/input-limits.ts';
 import type { InboundEvent } from '../providers/types.ts';

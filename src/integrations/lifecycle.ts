@@ -1,18 +1,8 @@
 /**
- * The integration state machine (pure). Statuses: PENDING_VERIFY, ACTIVE, INACTIVE, ERROR.
- *
- * - configure              → PENDING_VERIFY, verification queued
- * - verification succeeds  PENDING_VERIFY → ACTIVE; fails → ERROR (results for a superseded
- *                          credentials revision, or arriving after a disable, are dropped)
- * - verifyIntegration      ACTIVE | ERROR | PENDING_VERIFY → PENDING_VERIFY, queued;
- *                          INACTIVE is refused: a disabled integration must be activated first
- * - credentials change     → PENDING_VERIFY, queued; an INACTIVE integration stays INACTIVE and
- *                          is verified when activated
- * - activateIntegration    INACTIVE → ACTIVE without re-verification when its current
- *                          credentials were verified; otherwise → PENDING_VERIFY, queued (an
- *                          unverified integration is never made ACTIVE). ACTIVE: no change.
- *                          PENDING_VERIFY | ERROR are refused: verification decides those.
- * - disableIntegration     any → INACTIVE (already INACTIVE: no change)
+ * The integration state machine, pure: the status each command leads to and whether it queues a
+ * verification (`transition`), and what a verification result does (`verificationOutcome`). The
+ * table of transitions: docs/using-the-api.md ("Integration lifecycle"). Results for a superseded
+ * credentials revision, or arriving after a disable, are dropped by the worker (verify-worker.ts).
  */
 import type { IntegrationStatus } from '../generated/prisma/enums.ts';
 

@@ -1,13 +1,9 @@
 /**
  * A pg-boss consumer for high-volume queues (webhook deliveries): up to `concurrency` jobs run at
- * once, each on its own, while the queue's statements are shared. Free slots are filled by one
- * `fetch` of as many jobs as there are slots, and jobs that finished in the same moment are
- * completed (or failed back for a retry) by one statement. pg-boss's own `work` fetches and
- * completes per worker, so a batch of 8 waits for its slowest job before its worker fetches
- * again; here a job that hangs holds only its own slot.
- *
- * Semantics are pg-boss's: a job is active from its fetch until it is completed or failed; one
- * whose process died is returned by the queue's maintenance when it expires.
+ * once, each on its own; free slots are filled by one `fetch`, and jobs that finished together are
+ * completed (or failed back) by one statement, so a job that hangs holds only its own slot.
+ * Semantics are pg-boss's: a job whose process died returns to the queue when it expires.
+ * docs/design-notes.md ("Deliveries run on their own").
  */
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../log.ts';

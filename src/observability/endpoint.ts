@@ -1,13 +1,9 @@
 /**
- * `GET /metrics` in Prometheus's text format. With METRICS_TOKEN set, only a scraper sending
- * `Authorization: Bearer <token>` gets them (compared in constant time). Unset, they are served
- * only when the server itself listens on loopback alone (HOST 127.0.0.1, ::1 or localhost) and
- * the request comes from a loopback peer with no forwarding header (src/http/client-address.ts):
- * a scraper beside the service, or over an SSH tunnel. A server listening on any other address
- * answers 404 to every scrape without the token, even from loopback: a proxy or sidecar on the
- * same machine (Envoy and Istio connect from 127.0.0.6, HAProxy in TCP mode) adds no forwarding
- * header, so its clients would look local. 404, as for a route that does not exist, so an open
- * deployment does not show the world its tenants' request counts and queue depths.
+ * `GET /metrics` in Prometheus's text format: with METRICS_TOKEN set, only for `Authorization:
+ * Bearer <token>` (compared in constant time); unset, only when the server listens on loopback
+ * alone and the request comes from loopback with no forwarding header. Anything else is 404, as for
+ * a route that does not exist. Why loopback alone is not enough: docs/configuration.md ("Metrics
+ * and tracing").
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

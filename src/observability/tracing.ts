@@ -1,14 +1,9 @@
 /**
- * OpenTelemetry tracing, on when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): a span per GraphQL operation (@envelop/opentelemetry) and
- * per background job, batched and sent as OTLP/HTTP JSON. The provider belongs to the app and
- * is not registered globally (several apps share a test process); `shutdown()` flushes it.
- * Off, nothing is loaded and every hook is a no-op.
- *
- * What a span may hold: operation names and types, the document only when it has no inline
- * literal, ids, outcomes and status codes. Never variables, results or resolver arguments
- * (they carry credentials), and GraphQL errors only as code and path (a coercion error
- * quotes the value it refused).
+ * OpenTelemetry tracing, on when an OTLP endpoint is configured: a span per GraphQL operation and
+ * per background job, sent as OTLP/HTTP JSON. The provider belongs to the app, not the process
+ * (several apps share a test process); off, nothing is loaded. Spans hold names, ids and outcomes,
+ * and the document only without inline literals: never variables, results or arguments, and errors
+ * only as code and path. docs/configuration.md ("Metrics and tracing").
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';

@@ -19,9 +19,8 @@ export const DEFAULT_PRIORITY = 100;
 const MAX_PRIORITY = 1_000_000;
 const KNOWN_CAPABILITIES = new Set(PROVIDERS.flatMap((p) => p.capabilities));
 
-/** A reference to an integration as the caller gave it: its global id and the id inside. */
+/** An integration the caller named: its database id, or null when the caller's id is not an Integration id. */
 export interface IntegrationInputRef {
-  globalId: string;
   id: string | null;
 }
 
@@ -48,7 +47,7 @@ function ruleEventData(rule: RoutingRule): Prisma.InputJsonObject {
 
 async function loadTarget(tx: TenantTx, ref: IntegrationInputRef): Promise<Integration> {
   const row = ref.id ? await tx.integration.findUnique({ where: { id: ref.id } }) : null;
-  if (!row) throw new NotFoundError('Integration', ref.globalId);
+  if (!row) throw new NotFoundError('Integration', ref.id ? integrationGlobalId(ref.id) : null);
   return row;
 }
 
@@ -145,7 +144,6 @@ export async function createRoutingRule(
 export async function updateRoutingRule(
   scope: RequestScope,
   id: string,
-  globalId: string,
   input: RuleInput & { expectedVersion?: number | null },
 ): Promise<RoutingRule> {
   const { viewer } = scope;
@@ -154,17 +152,15 @@ export async function updateRoutingRule(
     return await scope.services.queue.transaction(scope.db, async (tx) => {
       await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
       const current = await tx.routingRule.findUnique({ where: { id } });
-      if (!current) throw new NotFoundError('RoutingRule', globalId);
+      if (!current) throw new NotFoundError('RoutingRule', routingRuleGlobalId(id));
       if (input.expectedVersion != null && input.expectedVersion !== current.version) {
         throw ConflictError.staleVersion('the routing rule', input.expectedVersion, current.version);
       }
       capability = input.capability ?? current.capability;
-      const currentFallback = current.fallbackIntegrationId
-        ? { globalId: integrationGlobalId(current.fallbackIntegrationId), id: current.fallbackIntegrationId }
-        : null;
+      const currentFallback = current.fallbackIntegrationId ? { id: current.fallbackIntegrationId } : null;
       const { primary, fallback } = await validateRule(tx, {
         capability,
-        integration: input.integration ?? { globalId: integrationGlobalId(current.integrationId), id: current.integrationId },
+        integration: input.integration ?? { id: current.integrationId },
         fallback: input.fallback === undefined ? currentFallback : input.fallback,
         priority: input.priority ?? current.priority,
       });
@@ -188,12 +184,12 @@ export async function updateRoutingRule(
   }
 }
 
-export async function deleteRoutingRule(scope: RequestScope, id: string, globalId: string): Promise<RoutingRule> {
+export async function deleteRoutingRule(scope: RequestScope, id: string): Promise<RoutingRule> {
   const { viewer } = scope;
   return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'RoutingRule', viewer.tenantId, id);
     const current = await tx.routingRule.findUnique({ where: { id } });
-    if (!current) throw new NotFoundError('RoutingRule', globalId);
+    if (!current) throw new NotFoundError('RoutingRule', routingRuleGlobalId(id));
     const rule = await tx.routingRule.update({
       where: { id, version: current.version },
       data: { deletedAt: new Date(), deletedBy: viewer.actorId, updatedBy: viewer.actorId, version: { increment: 1 } },

@@ -1,8 +1,7 @@
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import { parseGlobalId } from '../ids.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;

@@ -1,9 +1,9 @@
 import { builder } from '../builder.ts';
 import { TENANT_CAPS } from '../db/tenant-caps.ts';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, InvalidStateError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
-import { integrationGlobalId, parseGlobalId } from '../ids.ts';
+import { integrationGlobalId } from '../ids.ts';
 import * as integrations from '../integrations/service.ts';
 import type { RequestScope } from '../services.ts';
 import { IntegrationRef } from './integration.ts';

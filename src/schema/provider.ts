@@ -2,7 +2,6 @@ import { builder } from '../builder.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { CredentialField, ProviderDefinition } from '../providers/types.ts';
-import { IntegrationRef } from './integration.ts';
 
 /** The most credential fields any provider has: the bound of every list of them. */
 export const MAX_CREDENTIAL_FIELDS = Math.max(...PROVIDERS.map((p) => p.credentialSchema.length));
@@ -85,13 +84,7 @@ builder.node(ProviderRef, {
       authScopes: { 'integrations:read': true },
       resolve: async (p, _args, ctx) => (await ctx.loaders.integrationByProvider.load(p.name)) !== null,
     }),
-    integration: t.field({
-      type: IntegrationRef,
-      nullable: true,
-      description: 'The tenant’s integration of this provider, if any.',
-      authScopes: { 'integrations:read': true },
-      resolve: (p, _args, ctx) => ctx.loaders.integrationByProvider.load(p.name),
-    }),
+    // Provider.integration is added by integration.ts, which imports this file
   }),
 });
 

@@ -1,9 +1,9 @@
 import { builder } from '../builder.ts';
 import { TENANT_CAPS } from '../db/tenant-caps.ts';
-import { ConflictError, NoActiveProviderError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NoActiveProviderError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { Integration, RoutingRule } from '../generated/prisma/client.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
-import { parseGlobalId, routingRuleGlobalId, tryParseGlobalId } from '../ids.ts';
+import { routingRuleGlobalId, tryParseGlobalId } from '../ids.ts';
 import * as routing from '../routing/service.ts';
 import { ErrorInterface } from './errors.ts';
 import { IntegrationRef } from './integration.ts';
@@ -105,8 +105,9 @@ builder.queryFields((t) => ({
   }),
 }));
 
+// an integration id that does not parse is the service's to report, after it has checked the rest of the input
 const ref = (globalId: string | null | undefined) =>
-  globalId == null ? globalId : { globalId: String(globalId), id: tryParseGlobalId('Integration', String(globalId)) };
+  globalId == null ? globalId : { id: tryParseGlobalId('Integration', String(globalId)) };
 
 builder.relayMutationField(
   'createRoutingRule',
@@ -158,7 +159,7 @@ builder.relayMutationField(
     authScopes: WRITE,
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     resolve: (_root, { input }, ctx) =>
-      routing.updateRoutingRule(ctx, parseGlobalId('RoutingRule', String(input.id)), String(input.id), {
+      routing.updateRoutingRule(ctx, parseGlobalId('RoutingRule', String(input.id)), {
         capability: input.capability,
         integration: input.integrationId == null ? undefined : ref(String(input.integrationId)),
         fallback: 'fallbackIntegrationId' in input ? ref(input.fallbackIntegrationId) : undefined,
@@ -180,7 +181,7 @@ builder.relayMutationField(
     description: 'Deletes a routing rule.',
     authScopes: WRITE,
     errors: { types: [NotFoundError] },
-    resolve: (_root, { input }, ctx) => routing.deleteRoutingRule(ctx, parseGlobalId('RoutingRule', String(input.id)), String(input.id)),
+    resolve: (_root, { input }, ctx) => routing.deleteRoutingRule(ctx, parseGlobalId('RoutingRule', String(input.id))),
   },
   {
     description: 'What was deleted.',

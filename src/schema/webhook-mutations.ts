@@ -1,8 +1,8 @@
 /** Webhook mutations: create, change, rotate, pause, resume, delete, test, redeliver (types in webhook.ts). */
 import { builder } from '../builder.ts';
-import { ConflictError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, InvalidStateError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
-import { parseGlobalId, webhookGlobalId } from '../ids.ts';
+import { webhookGlobalId } from '../ids.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { payload } from './payload.ts';
 import { WebhookDeliveryRef, WebhookRef } from './webhook.ts';
@@ -81,7 +81,7 @@ builder.relayMutationField(
     authScopes: WRITE,
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     resolve: (_root, { input }, ctx) =>
-      webhooks.updateWebhook(ctx, parseGlobalId('Webhook', String(input.id)), String(input.id), {
+      webhooks.updateWebhook(ctx, parseGlobalId('Webhook', String(input.id)), {
         ...input,
         url: input.url == null ? null : String(input.url),
       }),
@@ -103,7 +103,7 @@ builder.relayMutationField(
     authScopes: WRITE,
     errors: { types: [ValidationError, NotFoundError] },
     resolve: (_root, { input }, ctx) =>
-      webhooks.rotateWebhookSecret(ctx, parseGlobalId('Webhook', String(input.id)), String(input.id), input.gracePeriodSeconds),
+      webhooks.rotateWebhookSecret(ctx, parseGlobalId('Webhook', String(input.id)), input.gracePeriodSeconds),
   },
   withSecret('The webhook and, this once, its new signing secret.'),
 );
@@ -111,7 +111,7 @@ builder.relayMutationField(
 function webhookMutation(
   name: string,
   description: string,
-  run: (ctx: Parameters<typeof webhooks.pauseWebhook>[0], id: string, globalId: string) => Promise<Webhook>,
+  run: (ctx: Parameters<typeof webhooks.pauseWebhook>[0], id: string) => Promise<Webhook>,
 ) {
   builder.relayMutationField(
     name,
@@ -120,7 +120,7 @@ function webhookMutation(
       description,
       authScopes: WRITE,
       errors: { types: [NotFoundError, InvalidStateError] },
-      resolve: (_root, { input }, ctx) => run(ctx, parseGlobalId('Webhook', String(input.id)), String(input.id)),
+      resolve: (_root, { input }, ctx) => run(ctx, parseGlobalId('Webhook', String(input.id))),
     },
     withWebhook('The webhook after the change.'),
   );
@@ -140,7 +140,7 @@ builder.relayMutationField(
     description: 'Deletes a webhook; nothing more is sent to it.',
     authScopes: WRITE,
     errors: { types: [NotFoundError] },
-    resolve: (_root, { input }, ctx) => webhooks.deleteWebhook(ctx, parseGlobalId('Webhook', String(input.id)), String(input.id)),
+    resolve: (_root, { input }, ctx) => webhooks.deleteWebhook(ctx, parseGlobalId('Webhook', String(input.id))),
   },
   {
     description: 'What was deleted.',
@@ -158,8 +158,7 @@ builder.relayMutationField(
     description: 'Sends a webhook.test event to one webhook.',
     authScopes: WRITE,
     errors: { types: [NotFoundError, InvalidStateError] },
-    resolve: (_root, { input }, ctx) =>
-      webhooks.sendTestEvent(ctx, parseGlobalId('Webhook', String(input.webhookId)), String(input.webhookId)),
+    resolve: (_root, { input }, ctx) => webhooks.sendTestEvent(ctx, parseGlobalId('Webhook', String(input.webhookId))),
   },
   withDelivery('The test delivery.'),
 );
@@ -171,7 +170,7 @@ builder.relayMutationField(
     description: 'One more attempt of a finished delivery, with the same webhook-id.',
     authScopes: WRITE,
     errors: { types: [NotFoundError, InvalidStateError] },
-    resolve: (_root, { input }, ctx) => webhooks.redeliver(ctx, parseGlobalId('WebhookDelivery', String(input.id)), String(input.id)),
+    resolve: (_root, { input }, ctx) => webhooks.redeliver(ctx, parseGlobalId('WebhookDelivery', String(input.id))),
   },
   withDelivery('The delivery, PENDING again.'),
 );

@@ -1,22 +1,9 @@
 /**
  * `npm run schema:guard`: fails when schema.graphql breaks existing clients compared with its
- * previous committed version, unless every breaking change is marked as intended in
- * schema-changes.json.
- *
- * Policy:
- * - Breaking is what @graphql-inspector/core classes as BREAKING: removing a type, field,
- *   argument, enum value or union member; changing a type so clients read or send it
- *   differently (nullable argument → non-null, String → Int…); adding a required argument or
- *   input field. DANGEROUS changes (a new enum value, a changed default) are printed and pass.
- * - The base is SCHEMA_BASE_REF when set (CI on a pull request: the target branch). Otherwise
- *   HEAD when the working schema.graphql differs from it, else the version before the last
- *   commit that changed schema.graphql: the previous committed version, whichever later commits
- *   touched only other files.
- * - A base that is not in the clone (a shallow clone, an unknown ref) or a file with no earlier
- *   version is a notice and a pass: there is nothing to compare with.
- * - schema-changes.json marks a breaking change as intended with `{ "change": "<TYPE> <path>",
- *   "reason": "…" }`, `change` being the id this script prints for it. A mark that matches
- *   nothing is reported, not fatal: it is left over from an earlier change and can go.
+ * previous committed version (SCHEMA_BASE_REF, else HEAD or the version before the last commit
+ * that changed it), unless schema-changes.json marks every breaking change as intended. A base
+ * that cannot be found is a notice and a pass. Policy, base and marks: docs/development.md
+ * ("Breaking-change guard").
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';

@@ -1,12 +1,9 @@
 /**
- * Webhook static headers at rest. Their values are usually the receiver's own credential
- * (`Authorization`), so they are sealed like signing secrets: one envelope per webhook holding
- * the header object, bound to the webhook's tenant and id. The `headers` column keeps only the
- * names, each with the value null, which is what the API shows.
- *
- * Rows written before the values were sealed hold them in `headers` itself. They are read as
- * they are (the delivery worker sends them, the API still shows null) until
- * `sealPlaintextHeaders` seals them: at every start of the service and by `npm run keys:rotate`.
+ * Webhook static headers at rest: their values (often the receiver's own credential) are sealed
+ * like signing secrets, one envelope per webhook bound to its tenant and id, and the `headers`
+ * column keeps the names with null values, which is what the API shows. A row that still holds
+ * clear values is read as it is until `sealPlaintextHeaders` seals it (at every start, and by
+ * `npm run keys:rotate`).
  */
 import { open, ownBytes, type Sealed, seal } from '../crypto/envelope.ts';
 import type { Keyring } from '../crypto/keyring.ts';

@@ -1,11 +1,8 @@
 /**
- * Outbound webhook delivery policy: retry schedule, jitter, Retry-After, auto-disable, pause,
- * and event-type subscriptions. All pure; the delivery worker applies the decisions.
- *
- * Source: CONTRACT.md "Events and webhook deliveries" and WEBHOOK_RETRY_SCHEDULE /
- * WEBHOOK_PAUSE_AFTER_FAILURES (parsed in src/config-values.ts), modelled on Svix
- * (docs.svix.com/retries): the default schedule is Svix's, so 8 attempts over about 28 h; 410
- * Gone disables the endpoint at once.
+ * Outbound webhook delivery policy, pure: retry schedule, jitter, Retry-After, auto-disable, pause
+ * and event-type subscriptions; the delivery worker applies the decisions. Modelled on Svix
+ * (docs.svix.com/retries): the default schedule is Svix's, 8 attempts over about 28 h, and 410 Gone
+ * disables the endpoint at once (WEBHOOK_RETRY_SCHEDULE, WEBHOOK_PAUSE_AFTER_FAILURES).
  */
 
 /** Jitter spreads retries of many deliveries failing together (one receiver outage) over time. */

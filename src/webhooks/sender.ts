@@ -1,21 +1,9 @@
 /**
- * One outbound webhook attempt: a POST to the URL, connected to the address the SSRF guard
- * (ssrf.ts) checked. Never throws: every failure is a SendResult with a short error.
- *
- * Policy (CONTRACT.md "Events and webhook deliveries"; OWASP SSRF Prevention Cheat Sheet on DNS
- * rebinding):
- * - The TCP connection goes to `address` (a `lookup` that answers with it); the Host header and
- *   TLS SNI stay the URL's hostname, so virtual hosts and certificates work as usual.
- * - Redirects are never followed: a 3xx is just a status, since its Location was never checked.
- * - One timeout covers the whole attempt, from queueing for a socket to the last body byte; on
- *   timeout the status is null even if headers had arrived.
- * - Connections are kept alive and reused. A reused one the receiver had closed meanwhile
- *   (ECONNRESET/EPIPE before any answer) is retried once on a new connection; at-least-once
- *   delivery with a stable webhook-id makes that safe.
- * - At most 2 KiB of the response body is kept; the rest is read and dropped unbuffered so the
- *   keep-alive connection can be reused.
- * - Connection-level headers (Host, Content-Length, Transfer-Encoding…) are the sender's, not
- *   the caller's: webhook headers come from API users and must not change the framing.
+ * One outbound webhook attempt: a POST connected to the address the SSRF guard (ssrf.ts) checked,
+ * with the URL's hostname as Host and TLS SNI. Redirects are never followed (a Location was never
+ * checked); one timeout covers the whole attempt (status null on timeout); 2 KiB of the answer is
+ * kept; a reused connection the receiver had closed is retried once on a new one; framing headers
+ * are the sender's. Never throws: every failure is a SendResult with a short error.
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -12,7 +12,7 @@ import { ConflictError, type FieldError, InvalidStateError, NotFoundError, Valid
 import { EVENT_TYPES } from '../events/outbox.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { CONTROL_CHARACTERS } from '../graphql-hardening/input-limits.ts';
-import { webhookGlobalId } from '../ids.ts';
+import { deliveryGlobalId, webhookGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
 import { revealHeaders, type StaticHeaders, sealHeaders } from './headers.ts';
 import { defaultMaxAttempts, headerProblems, validateEventTypePattern } from './policy.ts';
@@ -79,10 +79,10 @@ async function validate(scope: RequestScope, input: WebhookInput, errors: FieldE
   }
 }
 
-async function load(tx: TenantTx, scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
+async function load(tx: TenantTx, scope: RequestScope, id: string): Promise<Webhook> {
   await lockForUpdate(tx, 'Webhook', scope.viewer.tenantId, id);
   const row = await tx.webhook.findFirst({ where: { id, ...webhookVisibility(scope) } });
-  if (!row) throw new NotFoundError('Webhook', globalId);
+  if (!row) throw new NotFoundError('Webhook', webhookGlobalId(id));
   return row;
 }
 
@@ -158,12 +158,11 @@ function mergeHeaders(scope: RequestScope, row: Webhook, given: Record<string, u
 async function change(
   scope: RequestScope,
   id: string,
-  globalId: string,
   expectedVersion: number | null | undefined,
   decide: (row: Webhook, tx: TenantTx) => Promise<Prisma.WebhookUpdateInput | null>,
 ): Promise<Webhook> {
   return scope.services.queue.transaction(scope.db, async (tx) => {
-    const row = await load(tx, scope, id, globalId);
+    const row = await load(tx, scope, id);
     if (expectedVersion != null && expectedVersion !== row.version) {
       throw ConflictError.staleVersion('the webhook', expectedVersion, row.version);
     }
@@ -179,13 +178,12 @@ async function change(
 export async function updateWebhook(
   scope: RequestScope,
   id: string,
-  globalId: string,
   input: WebhookInput & { expectedVersion?: number | null },
 ): Promise<Webhook> {
   const errors: FieldError[] = [];
   await validate(scope, input, errors, true);
   if (errors.length) throw new ValidationError(errors);
-  return change(scope, id, globalId, input.expectedVersion, async (row) => ({
+  return change(scope, id, input.expectedVersion, async (row) => ({
     ...(input.name != null ? { name: input.name.trim() } : {}),
     ...(input.url != null ? { url: input.url } : {}),
     ...(input.eventTypes != null ? { eventTypes: [...new Set(input.eventTypes)] } : {}),
@@ -198,7 +196,6 @@ export async function updateWebhook(
 export async function rotateWebhookSecret(
   scope: RequestScope,
   id: string,
-  globalId: string,
   gracePeriodSeconds: number | null | undefined,
 ): Promise<{ webhook: Webhook; signingSecret: string }> {
   const grace = gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
@@ -206,7 +203,7 @@ export async function rotateWebhookSecret(
     throw ValidationError.at(['gracePeriodSeconds'], `must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
   }
   const signingSecret = generateSigningSecret();
-  const webhook = await change(scope, id, globalId, null, async (row) => ({
+  const webhook = await change(scope, id, null, async (row) => ({
     ...currentAsPrevious(row, grace > 0 ? new Date(Date.now() + grace * 1000) : null),
     ...sealSecret(scope.services.keyring, row.tenantId, row.id, signingSecret),
     secretFingerprint: secretFingerprint(signingSecret),
@@ -215,8 +212,8 @@ export async function rotateWebhookSecret(
   return { webhook, signingSecret };
 }
 
-export function pauseWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
-  return change(scope, id, globalId, null, async (row) => {
+export function pauseWebhook(scope: RequestScope, id: string): Promise<Webhook> {
+  return change(scope, id, null, async (row) => {
     if (row.status === 'PAUSED') return null;
     if (row.status === 'DISABLED')
       throw new InvalidStateError('the webhook is DISABLED (its endpoint answered 410 Gone): resume it to use it again');
@@ -228,8 +225,8 @@ export function pauseWebhook(scope: RequestScope, id: string, globalId: string):
  * ACTIVE again, with the failure count cleared; deliveries held while it was paused are queued
  * again at once.
  */
-export function resumeWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
-  return change(scope, id, globalId, null, async (row, tx) => {
+export function resumeWebhook(scope: RequestScope, id: string): Promise<Webhook> {
+  return change(scope, id, null, async (row, tx) => {
     if (row.status === 'ACTIVE' && row.consecutiveFailures === 0) return null;
     const held = await tx.webhookDelivery.findMany({
       where: { webhookId: row.id, status: 'PENDING' },
@@ -249,8 +246,8 @@ export function resumeWebhook(scope: RequestScope, id: string, globalId: string)
 }
 
 /** Deletes a webhook; what it still had pending (held while paused, or awaiting a retry) fails. */
-export async function deleteWebhook(scope: RequestScope, id: string, globalId: string): Promise<Webhook> {
-  return change(scope, id, globalId, null, async (row, tx) => {
+export async function deleteWebhook(scope: RequestScope, id: string): Promise<Webhook> {
+  return change(scope, id, null, async (row, tx) => {
     await tx.webhookDelivery.updateMany({
       where: { webhookId: row.id, status: 'PENDING' },
       data: { status: 'FAILED', nextAttemptAt: null, updatedBy: scope.viewer.actorId },
@@ -260,9 +257,9 @@ export async function deleteWebhook(scope: RequestScope, id: string, globalId: s
 }
 
 /** A `webhook.test` event delivered to this one webhook. */
-export async function sendTestEvent(scope: RequestScope, id: string, globalId: string): Promise<WebhookDelivery> {
+export async function sendTestEvent(scope: RequestScope, id: string): Promise<WebhookDelivery> {
   return scope.services.queue.transaction(scope.db, async (tx) => {
-    const row = await load(tx, scope, id, globalId);
+    const row = await load(tx, scope, id);
     if (row.status !== 'ACTIVE') throw new InvalidStateError(`the webhook is ${row.status}: resume it first`);
     const recorded = await scope.services.outbox.record(
       tx,
@@ -275,11 +272,11 @@ export async function sendTestEvent(scope: RequestScope, id: string, globalId: s
 }
 
 /** One more attempt of a finished delivery, with the same `webhook-id`. */
-export async function redeliver(scope: RequestScope, id: string, globalId: string): Promise<WebhookDelivery> {
+export async function redeliver(scope: RequestScope, id: string): Promise<WebhookDelivery> {
   return scope.services.queue.transaction(scope.db, async (tx) => {
     await lockForUpdate(tx, 'WebhookDelivery', scope.viewer.tenantId, id);
     const delivery = await tx.webhookDelivery.findFirst({ where: { id, webhook: { deletedAt: null, ...webhookVisibility(scope) } } });
-    if (!delivery) throw new NotFoundError('WebhookDelivery', globalId);
+    if (!delivery) throw new NotFoundError('WebhookDelivery', deliveryGlobalId(id));
     if (delivery.status === 'PENDING') throw new InvalidStateError('the delivery is still PENDING: it will be attempted again by itself');
     const webhook = await tx.webhook.findUniqueOrThrow({ where: { id: delivery.webhookId } });
     if (webhook.status !== 'ACTIVE') throw new InvalidStateError(`the webhook is ${webhook.status}: resume it first`);

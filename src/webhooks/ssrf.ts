@@ -1,21 +1,9 @@
 /**
- * SSRF guard for outbound webhook URLs: a webhook may reach only globally routable unicast
- * addresses, and every address its host resolves to must be one. The addresses checked are
- * returned so the sender connects to exactly them: no second lookup, so no DNS rebinding between
- * the check and the connection.
- *
- * Source: CONTRACT.md `WEBHOOK_ALLOW_HOSTS` ("exempt from the private-network block"); OWASP SSRF
- * Prevention Cheat Sheet; the ranges are ipaddr.js's special ranges (IANA special-purpose address
- * registries, RFC 6890). Beyond those:
- * - IPv4-mapped IPv6 (::ffff:a.b.c.d) is always refused. The reason names the embedded address's
- *   range when that is refused too; a public one is refused anyway, since no real receiver needs
- *   the mapped spelling and one rule is simpler to trust than two.
- * - Other forms that embed an IPv4 address (RFC 6145, NAT64 64:ff9b::/96, 6to4, Teredo) are
- *   refused: a gateway would forward them to an IPv4 address this guard never classified.
- * - IPv6 outside 2000::/3 (IANA global unicast) is refused: it catches the deprecated
- *   IPv4-compatible ::a.b.c.d, which ipaddr.js calls unicast.
- * - URLs over 2048 characters (as given, and once percent-encoded) and port 0 are refused: such
- *   a URL would be stored and then fail, or bloat, every attempt.
+ * SSRF guard for outbound webhook URLs: every address the host resolves to must be globally
+ * routable unicast (ipaddr.js's special ranges, RFC 6890), and those addresses are returned so the
+ * sender connects to exactly them (no DNS rebinding in between). Also refused: IPv4 embedded in
+ * IPv6 in any form, IPv6 outside 2000::/3, URLs over 2048 characters, port 0; WEBHOOK_ALLOW_HOSTS
+ * exempts hosts. Reasons: docs/security-model.md ("Outbound requests").
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forTenant } from '../../src/db/tenant.ts';
-import { parseGlobalId } from '../../src/ids.ts';
+import { parseGlobalId } from '../../src/errors.ts';
 import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
 

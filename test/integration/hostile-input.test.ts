@@ -300,7 +300,7 @@ describe('nesting', () => {
       await postRaw(mutation(40)),
       /^Argument "input" is refused at "input\.metadata\.a\.a.*": lists and objects are nested more than 32 levels deep/,
     );
-    // 1,600 levels fit in the token limit and used to overflow graphql-js's recursive parser
+    // 1,600 levels fit in the token limit and would overflow graphql-js's recursive parser
     expectRefused(await postRaw(mutation(1_600)), /^Syntax Error: the document nests brackets more than 100 levels deep/);
     const list = `${'['.repeat(2_400)}1${']'.repeat(2_400)}`;
     for (const headers of Object.values(PATHS)) {

@@ -1,13 +1,9 @@
 /**
- * A sealed record the keyring cannot open at run time (here: sealed under a key the service's
- * keyring does not hold, written directly, as a key dropped before a rotation reached the row
- * would leave it). Its work stops and alerts (an error log line without secrets,
- * icp_decryption_failures_total) and nothing a tenant sees changes: the verification leaves the
- * integration as it is and emits no event, the delivery counts no attempt and does not pause
- * the webhook, an inbound callback is answered 503 and relays nothing, a credentials change that
- * must open the stored secrets is refused as UNAVAILABLE, and so is a webhook header change that
- * must open the stored headers (a null that keeps one). Held jobs are not lost: once the
- * record opens again they run.
+ * A sealed record the keyring cannot open at run time (sealed under a key the service does not
+ * hold, as a key dropped before a rotation reached the row leaves it): its work stops and alerts,
+ * nothing a tenant sees changes (no status, attempt, pause or event; inbound callbacks get 503;
+ * a credentials or header change that must open it is UNAVAILABLE), and held jobs run once it
+ * opens again.
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +67,7 @@ beforeAll(async () => {
   server = await startTestServer({
     STRIPE_API_BASE_URL: stripe.url,
     WEBHOOK_ALLOW_HOSTS: receiver.hostPort,
-    // before the fix, one failed attempt paused the webhook
+    // a single counted failure would pause the webhook
     WEBHOOK_PAUSE_AFTER_FAILURES: '1',
     WEBHOOK_RETRY_SCHEDULE: '1s',
     VERIFY_RETRY_LIMIT: '0',

@@ -1,12 +1,9 @@
 /**
- * GraphQL Code Generator configuration of the typed client example (`npm run codegen`): the
- * client preset reads schema.graphql and operations.graphql and writes ./gql/, which is checked
- * in. Each operation becomes a TypedDocumentNode (`ProvidersDocument`, …) carrying its result and
- * variables types; persisted-documents.json maps each document's sha256 hash to its text, the
- * manifest a trusted-documents server loads. test/integration/codegen-client.test.ts fails when ./gql/ is not
- * what this configuration generates from the current schema.
- *
- * Paths are relative to the repository root, where npm runs scripts.
+ * GraphQL Code Generator configuration of the typed client example (`npm run codegen`): the client
+ * preset turns schema.graphql and operations.graphql into ./gql/ (checked in): a TypedDocumentNode
+ * per operation, and persisted-documents.json, the manifest a trusted-documents server loads.
+ * test/integration/codegen-client.test.ts fails when ./gql/ is not what this generates. Paths are
+ * relative to the repository root, where npm runs scripts.
  */
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
