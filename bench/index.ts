@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --only requests|deliveries] [-- --postgres]`: the GraphQL request bench
- * (`requests.ts`), then the webhook delivery bench (`deliveries.ts`), each in its own process.
+ * `npm run bench [-- --only requests|deliveries|operations] [-- --postgres]`: the GraphQL request
+ * bench (`requests.ts`), the webhook delivery bench (`deliveries.ts`), then the operations bench
+ * (`operations.ts`), each in its own process.
  * Embedded PGlite by default; DATABASE_URL names a PostgreSQL server, and `--postgres` starts a
  * throwaway cluster on 127.0.0.1 for the run (as `npm run test:postgres` does) and removes it after.
  * Each bench's own settings are environment variables documented at the top of its file.
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
 
-const BENCHES = ['requests', 'deliveries'] as const;
+const BENCHES = ['requests', 'deliveries', 'operations'] as const;
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, postgres: { type: 'boolean', default: false } } });
 const only = values.only;

@@ -30,6 +30,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { readQueueStats } from './observability/queue-stats.ts';
 import { createTracing } from './observability/tracing.ts';
+import { startOperationRetention } from './operations/retention.ts';
 import type { Services } from './services.ts';
 import { sealPlaintextHeaders } from './webhooks/headers.ts';
 
@@ -101,7 +102,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const keyring = await resolveKeyring(config, database, logger);
     // every tenant's sealed rows, which only the schema's owner may read (src/db/owner.ts), on one
     // owner connection: a keyring that cannot read what is stored must not run
-    // (src/crypto/key-check.ts), then header values stored in clear by an older version are
+    // (src/crypto/key-check.ts), then header values still stored in clear are
     // sealed before any delivery
     const sealedHeaders = await database.asOwner(async (owner) => {
       await checkKeyring(owner.prisma, keyring, logger);
@@ -133,6 +134,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     };
     const tracing = await createTracing(config.tracing, logger);
     if (config.worker) await startWorkers(services, metrics, tracing);
+    // payloads past OPERATION_RETENTION_DAYS go, in any process that does background work
+    const retention = config.worker ? startOperationRetention(database.prisma, config.operations.retentionDays, logger) : undefined;
 
     const authenticate = createAuthenticator({
       verifyJwt: jwtSecret || config.auth.jwksUrl ? createJwtVerifier({ ...config.auth, secret: jwtSecret }) : undefined,
@@ -168,6 +171,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         const deadline = Date.now() + config.shutdownTimeoutMs;
         graphql.endStreams();
         await closeServer(server, deadline);
+        await retention?.stop();
         await queue.stop(Math.max(1000, deadline - Date.now()));
         await tracing.shutdown(); // after the last job's span ended
         await eventTarget?.close();

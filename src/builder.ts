@@ -48,6 +48,8 @@ export const builder = new SchemaBuilder<{
       'integrations:write': ctx.viewer.scopes.has('integrations:write'),
       'webhooks:read': ctx.viewer.scopes.has('webhooks:read'),
       'webhooks:write': ctx.viewer.scopes.has('webhooks:write'),
+      'operations:read': ctx.viewer.scopes.has('operations:read'),
+      'operations:write': ctx.viewer.scopes.has('operations:write'),
       admin: ctx.viewer.scopes.has('admin'),
     }),
     unauthorizedError: (_parent, _ctx, info) =>
@@ -113,8 +115,7 @@ builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver, limitJson<unknown>(JSONResolver));
 builder.addScalarType('JSONObject', JSONObjectResolver, limitJson<Record<string, unknown>>(JSONObjectResolver));
 // graphql-scalars' URL throws a bare TypeError ("Invalid URL") for a bad variable value, which
-// clients saw as a masked INTERNAL_SERVER_ERROR; as a GraphQLError it is the client's input error
-// (found by the fuzz drill, drills/fuzz.ts)
+// would be masked as INTERNAL_SERVER_ERROR; as a GraphQLError it is the client's input error
 builder.addScalarType('URL', URLResolver, {
   parseValue(value) {
     try {

@@ -21,6 +21,16 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/** The delays before an operation's second, third and fourth walk over its candidates. */
+export const DEFAULT_OPERATION_RETRY_SCHEDULE = '10s,1m,5m';
+
+/** OPERATION_RETRY_SCHEDULE → delays in ms, like WEBHOOK_RETRY_SCHEDULE; at most 20 retries. */
+export function parseOperationRetrySchedule(value: string | undefined): number[] {
+  const delays = parseRetrySchedule(value?.trim() ? value : DEFAULT_OPERATION_RETRY_SCHEDULE);
+  if (delays.length > 20) throw new Error(`expected at most 20 durations, got ${delays.length}`);
+  return delays;
+}
+
 /** WEBHOOK_RETRY_SCHEDULE → delays in ms; unset or blank gives the default schedule. */
 export function parseRetrySchedule(value: string | undefined): number[] {
   const text = value?.trim() ? value : DEFAULT_RETRY_SCHEDULE;

@@ -3,7 +3,13 @@
  * reported at start-up, all at once, naming the variable.
  */
 import path from 'node:path';
-import { DEFAULT_RETRY_SCHEDULE, parseAllowHosts, parsePauseThreshold, parseRetrySchedule } from './config-values.ts';
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  parseAllowHosts,
+  parseOperationRetrySchedule,
+  parsePauseThreshold,
+  parseRetrySchedule,
+} from './config-values.ts';
 import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
 
@@ -51,6 +57,14 @@ export interface Config {
     pauseAfterFailures: number;
     /** `host:port` pairs exempt from the private-network block (WEBHOOK_ALLOW_HOSTS). */
     allowHosts: ReadonlySet<string>;
+  };
+  operations: {
+    /** Delays before each further walk over the candidates when all failed transiently, ms (OPERATION_RETRY_SCHEDULE). */
+    retrySchedule: number[];
+    /** OPERATION_TIMEOUT_MS: how long one provider call may take. */
+    timeoutMs: number;
+    /** OPERATION_RETENTION_DAYS: after this many days an ended operation's input and result are removed. */
+    retentionDays: number;
   };
   /** How often the queue looks for expired jobs (a crashed worker's) and other maintenance. */
   queueMaintenanceSeconds: number;
@@ -201,6 +215,11 @@ export function loadConfig(env: Env = process.env): Config {
       retryDelaySeconds: int('VERIFY_RETRY_DELAY_SECONDS', 5, 1, 3600),
     },
     webhooks,
+    operations: {
+      retrySchedule: parsed('OPERATION_RETRY_SCHEDULE', parseOperationRetrySchedule, parseOperationRetrySchedule(undefined)),
+      timeoutMs: int('OPERATION_TIMEOUT_MS', 30_000, 100, 300_000),
+      retentionDays: int('OPERATION_RETENTION_DAYS', 30, 1, 3650),
+    },
     queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
     clientLimits: {

@@ -1,10 +1,10 @@
 /**
  * Relay global ids (base64 of `Type:uuid`): the one module that makes and reads them. The schema
  * decodes the ids clients send and use cases take database ids; what leaves the database (GraphQL
- * fields, event payloads, the webhook-id header, not-found messages) is encoded here.
+ * fields, event payloads, the webhook-id header, not-found messages) is encoded here. It imports
+ * nothing of this project; parseGlobalId, which throws NotFoundError, is in errors.ts.
  */
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { NotFoundError } from './errors.ts';
 
 /** What a database id is: every model's id is a uuid(7) (prisma/schema.prisma). */
 const DATABASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -23,6 +23,10 @@ export function webhookGlobalId(id: string) {
 
 export function deliveryGlobalId(id: string) {
   return encodeGlobalID('WebhookDelivery', id);
+}
+
+export function operationGlobalId(id: string) {
+  return encodeGlobalID('Operation', id);
 }
 
 export function apiKeyGlobalId(id: string) {
@@ -44,24 +48,15 @@ export function isGlobalIdOf(typename: string, value: string): boolean {
 }
 
 /**
- * The database id inside a Relay global id of the given type. A malformed id, or one of another
- * type, is reported exactly like an id that does not exist.
+ * The database id inside a Relay global id of the given type, or null for an id that cannot be this
+ * type's (malformed, or another type's). parseGlobalId (errors.ts) reports null as not found.
  */
-export function parseGlobalId(typename: string, globalId: string): string {
+export function tryParseGlobalId(typename: string, globalId: string): string | null {
   try {
     const { typename: actual, id } = decodeGlobalID(globalId);
     if (actual === typename && id) return id;
   } catch {
     // fall through: not a global id
   }
-  throw new NotFoundError(typename, globalId);
-}
-
-/** Like parseGlobalId, but null for an id that cannot be this type's (for nullable lookups). */
-export function tryParseGlobalId(typename: string, globalId: string): string | null {
-  try {
-    return parseGlobalId(typename, globalId);
-  } catch {
-    return null;
-  }
+  return null;
 }

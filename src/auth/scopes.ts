@@ -3,7 +3,15 @@
  * `…:write` implies the matching `…:read` (a writer reads back what it wrote); `admin`
  * (API keys, and later the audit log) implies all of them.
  */
-export const SCOPES = ['integrations:read', 'integrations:write', 'webhooks:read', 'webhooks:write', 'admin'] as const;
+export const SCOPES = [
+  'integrations:read',
+  'integrations:write',
+  'webhooks:read',
+  'webhooks:write',
+  'operations:read',
+  'operations:write',
+  'admin',
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function isScope(value: string): value is Scope {
@@ -16,6 +24,7 @@ export function effectiveScopes(granted: Iterable<Scope>): ReadonlySet<Scope> {
   if (set.has('admin')) return new Set(SCOPES);
   if (set.has('integrations:write')) set.add('integrations:read');
   if (set.has('webhooks:write')) set.add('webhooks:read');
+  if (set.has('operations:write')) set.add('operations:read');
   return set;
 }
 

@@ -1,29 +1,9 @@
 /**
- * Answers of the integrations read model, kept in memory and given again while nothing they
- * read has changed. A read of a tenant's integrations page costs a row-security transaction,
- * Prisma and the executor (about 90% of that request); a dashboard asks it again and again.
- *
- * What may be kept: queries whose every field is in CACHED_FIELDS. They read Integration rows
- * and the built-in provider catalog, and nothing else (test/unit/response-cache.test.ts fails
- * when a cached type gains a field nobody has classified). Routing (`resolveRoute`), webhooks,
- * events and the rest are always executed.
- *
- * When it is given again: its key names the document, operation, variables, tenant, application
- * and scopes (what those fields' answers depend on), and the tenant's change version at the
- * start of execution. The version moves
- *   - when a database trigger announces a committed change of the tenant's Integration rows
- *     (prisma/migrations/…_integration_change_notices): every writer, every instance;
- *   - at once, in this process, when a mutation of the tenant ends, before its answer is sent,
- *     so a client reads its own writes here without waiting for the announcement.
- * An answer is stored under the version read before execution, so an answer that raced a change
- * is stored under a version that is already gone. While the announcements cannot be heard (the
- * LISTEN connection is lost), nothing is read from or stored in the cache, and what it held is
- * dropped when they are heard again. Answers with errors are never kept; every answer expires
- * after TTL_MS regardless.
- *
- * Another instance sees a change when its announcement arrives (milliseconds, the same path as
- * subscriptions). A request with `Cache-Control: no-cache` (or `no-store`) is executed, and its
- * answer not kept.
+ * The response cache of the integrations read model: answers of queries whose every field is in
+ * CACHED_FIELDS (Integration rows and the provider catalog) are given again while the tenant's
+ * change version stays where it was. The version moves when a database trigger announces a
+ * committed change of the tenant's Integration rows and, in this process, when a mutation of the
+ * tenant ends. Keys, loss of LISTEN, expiry and `Cache-Control`: docs/design-notes.md.
  */
 import { BREAK, type DocumentNode, type GraphQLSchema, getOperationAST, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -67,7 +47,7 @@ export const CACHED_FIELDS: Record<string, readonly string[]> = {
 };
 
 /** Fields of the types above that are never kept: they read other tables. */
-export const UNCACHED_FIELDS = ['Integration.routingRules'];
+export const UNCACHED_FIELDS = ['Integration.routingRules', 'Integration.operations', 'Integration.lastUsedAt'];
 
 const TTL_MS = 60_000;
 /** Kept answers' JSON, at two bytes a character, with their keys. */
@@ -241,7 +221,7 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
           stats.onLookup?.('miss');
           // Kept as its JSON alone, which is what its size counts (two bytes a character). Yoga
           // writes a result out with its own `stringify` when it has one, so a kept answer is
-          // serialised once (serialising a page was a quarter of the CPU of answering it again);
+          // serialised once (serialising a page is about a quarter of the CPU of answering it again);
           // anything that reads its data gets it parsed.
           const json = JSON.stringify(result);
           const kept = { stringify: () => json };

@@ -1,24 +1,14 @@
 /**
  * The start-up key check: the service does not become ready with a keyring that cannot read what
- * is stored. With another key it would look healthy, then fail every verification, delivery and
- * inbound callback one by one. Two proofs, before any worker runs:
- *
- * 1. Every key id that seals a live record (integration credentials, webhook signing secrets,
- *    the grace-period one included) is in the keyring: one scan of the two tables.
- * 2. Each key of the keyring is the key that sealed the records under its id: it opens its
- *    canary, a known value sealed under that key alone (`KeyCanary`, one row per key id). A key
- *    that seals records but has no canary yet (the first start after an upgrade) must first
- *    unwrap the data key of one of a few of its records; the canary is made then. The current
- *    key gets one at once (a fresh database, a new key), so every key that seals anything has one.
- *
- * A canary whose key is not in the keyring and seals nothing live any more (rotated away, then
- * dropped) is removed. One that does not open is always refused, even when nothing is sealed
- * under its id yet: another instance, or a rotation, may be sealing with the key it proves. A key
- * id names one key for good. Messages name where the keys came from and the key ids, never a key.
+ * is stored (it would look healthy, then fail every verification, delivery and callback). Every key
+ * id sealing a live record must be in the keyring, and each key must open its canary (`KeyCanary`);
+ * a key without one yet must first open one of its records' data keys. Messages name key ids,
+ * never a key. Rules for canaries: docs/security-model.md ("A wrong encryption key fails closed").
  */
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { KeyCanary, PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
+import { type OperationPart, operationAad, sealedPart } from '../operations/sealed.ts';
 import { sealedHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
 import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
@@ -34,6 +24,8 @@ type Log = Pick<Logger, 'info'>;
 const CANARY_PLAINTEXT = 'integrations control plane key canary';
 /** Records sampled per table when a key without a canary must show it opens its records. */
 const SAMPLE = 3;
+export const OPERATION_PARTS: readonly OperationPart[] = ['input', 'result'];
+const KEY_ID_COLUMN = { input: '"inputKeyId"', result: '"resultKeyId"' } as const;
 
 const canaryAad = (keyId: string) => `key-canary|${keyId}`;
 const quoted = (ids: Iterable<string>) => [...ids].map((id) => `"${id}"`).join(', ');
@@ -50,7 +42,37 @@ async function sealingKeyIds(tx: Tx): Promise<Set<string>> {
     UNION SELECT "secretKeyId" FROM "Webhook" WHERE "deletedAt" IS NULL
     UNION SELECT "previousSecretKeyId" FROM "Webhook" WHERE "previousSecretKeyId" IS NOT NULL AND "deletedAt" IS NULL
     UNION SELECT "headersKeyId" FROM "Webhook" WHERE "headersKeyId" IS NOT NULL AND "deletedAt" IS NULL`;
-  return new Set(rows.map((r) => r.keyId));
+  const ids = new Set(rows.map((r) => r.keyId));
+  for (const part of OPERATION_PARTS) for (const id of await operationKeyIds(tx, part)) ids.add(id);
+  return ids;
+}
+
+/**
+ * The distinct key ids sealing operations' `part`, by a loose index scan of its partial index (one
+ * probe per distinct id): operations are many and their keys few, so this costs the same for ten
+ * rows or ten million. Soft-deleted operations count too (the index holds them; failing closed).
+ */
+export async function operationKeyIds(tx: Tx, part: OperationPart): Promise<string[]> {
+  const column = KEY_ID_COLUMN[part];
+  const rows = await tx.$queryRawUnsafe<{ keyId: string }[]>(`
+    WITH RECURSIVE ids("keyId") AS (
+      (SELECT ${column} FROM "Operation" WHERE ${column} IS NOT NULL ORDER BY 1 LIMIT 1)
+      UNION ALL
+      SELECT (SELECT ${column} FROM "Operation" WHERE ${column} > ids."keyId" ORDER BY 1 LIMIT 1) FROM ids WHERE ids."keyId" IS NOT NULL
+    )
+    SELECT "keyId" FROM ids WHERE "keyId" IS NOT NULL`);
+  return rows.map((r) => r.keyId);
+}
+
+/** Whether `ring` unwraps the data key of any of a few operations whose `part` is sealed under `keyId`. */
+async function unwrapsSampledOperations(tx: Tx, ring: Keyring, keyId: string, part: OperationPart): Promise<boolean> {
+  // no ordering: the partial index on the key id column finds a few at once
+  const where = part === 'input' ? { inputKeyId: keyId } : { resultKeyId: keyId };
+  const rows = await tx.operation.findMany({ where, take: SAMPLE });
+  return rows.some((row) => {
+    const sealed = sealedPart(row, part);
+    return sealed !== null && unwraps(ring, sealed, operationAad(row.tenantId, row.id, part));
+  });
 }
 
 /** Whether `ring` (one key) unwraps the data key of any of a few live records sealed under `keyId`. */
@@ -69,7 +91,7 @@ async function unwrapsSampledRecords(tx: Tx, ring: Keyring, keyId: string): Prom
     take: SAMPLE,
     orderBy: { id: 'asc' },
   });
-  return webhooks.some((row) => {
+  const opensWebhook = webhooks.some((row) => {
     const aad = webhookSecretAad(row.tenantId, row.id);
     const previous = previousSecret(row);
     const headers = sealedHeaders(row);
@@ -79,6 +101,9 @@ async function unwrapsSampledRecords(tx: Tx, ring: Keyring, keyId: string): Prom
       (headers?.keyId === keyId && unwraps(ring, headers, webhookHeadersAad(row.tenantId, row.id)))
     );
   });
+  if (opensWebhook) return true;
+  for (const part of OPERATION_PARTS) if (await unwrapsSampledOperations(tx, ring, keyId, part)) return true;
+  return false;
 }
 
 function opensCanary(ring: Keyring, canary: KeyCanary): boolean {
@@ -97,7 +122,7 @@ function describeKeyring(keyring: Keyring): string {
 
 function missingKeys(keyring: Keyring, missing: string[]): KeyCheckError {
   return new KeyCheckError(
-    `${describeKeyring(keyring)} cannot read the stored credentials and webhook signing secrets: ` +
+    `${describeKeyring(keyring)} cannot read the stored credentials, webhook signing secrets and operation payloads: ` +
       `they are sealed under key id${missing.length > 1 ? 's' : ''} ${quoted(missing)}, which it does not hold. ` +
       'Start with the key that sealed them (during a rotation ENCRYPTION_KEYS holds the new key first and the old ones after it, ' +
       'docs/configuration.md → Rotating the encryption key); refusing to start',

@@ -1,26 +1,22 @@
 /**
- * Key rotation: re-wraps every data key still wrapped by an older KEK under the keyring's
- * current one. Records' ciphertexts are untouched and no plaintext is produced, so this is cheap
- * and safe to run on a live system; it works in batches, is resumable (it only picks rows whose
- * key id is not the current one) and reports progress. Once it reports nothing left, the older
- * KEKs can be dropped from ENCRYPTION_KEYS.
- *
- * It first runs the start-up key check with its own keyring (key-check.ts): a rotation with a key
- * that is not the one the service seals with, under the same id, would re-wrap every record under
- * a key the service cannot use. The check also makes the new key's canary, so the new key alone
- * starts the service once the old ones are dropped (their canaries are removed then).
+ * Key rotation: re-wraps every data key still wrapped by an older KEK under the keyring's current
+ * one, in resumable batches; ciphertexts are untouched and no plaintext is produced. It first runs
+ * the start-up key check with its own keyring (key-check.ts), so a different key under the current
+ * id never re-wraps records under a key the service cannot use, and the new key gets its canary.
+ * Steps for operators: docs/configuration.md ("Rotating the encryption key").
  */
 import { transactionInRowScope } from '../db/row-security.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { type OperationPart, operationAad, sealedPart } from '../operations/sealed.ts';
 import { sealedHeaders, sealPlaintextHeaders, webhookHeadersAad } from '../webhooks/headers.ts';
 import { currentSecret, previousSecret, webhookSecretAad } from '../webhooks/secrets.ts';
 import { credentialsAad, fromColumns } from './credentials.ts';
 import { ownBytes, rewrap } from './envelope.ts';
-import { checkKeyring } from './key-check.ts';
+import { checkKeyring, OPERATION_PARTS, operationKeyIds } from './key-check.ts';
 import type { Keyring } from './keyring.ts';
 
 export interface RotationProgress {
-  table: 'Integration' | 'Webhook';
+  table: 'Integration' | 'Webhook' | 'Operation';
   rewrapped: number;
   remaining: number;
 }
@@ -74,11 +70,44 @@ async function rewrapWebhooks(tx: Tx, keyring: Keyring, stale: object): Promise<
   return rows.length;
 }
 
+/** Each operation part and key id, other than the current one, that seals some operation. */
+async function staleOperationKeys(tx: Tx, current: string): Promise<[OperationPart, string][]> {
+  const stale: [OperationPart, string][] = [];
+  for (const part of OPERATION_PARTS) {
+    for (const keyId of await operationKeyIds(tx, part)) if (keyId !== current) stale.push([part, keyId]);
+  }
+  return stale;
+}
+
+const keyIdWhere = (part: OperationPart, keyId: string) => (part === 'input' ? { inputKeyId: keyId } : { resultKeyId: keyId });
+
+/**
+ * Re-wraps a batch of operations whose `part` is sealed under `keyId` (both their parts, when both
+ * are stale); how many it took (0: none left). Found through the key id's partial index, unordered.
+ */
+async function rewrapOperations(tx: Tx, keyring: Keyring, part: OperationPart, keyId: string): Promise<number> {
+  const current = keyring.current.id;
+  const rows = await tx.operation.findMany({ where: keyIdWhere(part, keyId), take: BATCH });
+  for (const row of rows) {
+    // the batch would come back for ever
+    if (!sealedPart(row, part)) throw new Error(`operation ${row.id}: its ${part} key id is set but not the rest of its envelope`);
+    const data: Record<string, unknown> = {};
+    for (const p of OPERATION_PARTS) {
+      const sealed = sealedPart(row, p);
+      if (!sealed || sealed.keyId === current) continue;
+      const next = rewrap(keyring, sealed, operationAad(row.tenantId, row.id, p));
+      Object.assign(data, { [`${p}KeyId`]: next.keyId, [`${p}DataKey`]: ownBytes(next.dataKey) });
+    }
+    await tx.operation.updateMany({ where: { id: row.id, inputKeyId: row.inputKeyId, resultKeyId: row.resultKeyId }, data });
+  }
+  return rows.length;
+}
+
 export async function rotateKeys(
   prisma: PrismaClient,
   keyring: Keyring,
   onProgress: (p: RotationProgress) => void = () => {},
-): Promise<{ integrations: number; webhooks: number }> {
+): Promise<{ integrations: number; webhooks: number; operations: number }> {
   await checkKeyring(prisma, keyring);
   const current = keyring.current.id;
   const staleIntegrations = { secretKeyId: { not: current }, NOT: { secretKeyId: null } };
@@ -116,5 +145,28 @@ export async function rotateKeys(
     (tx) => rewrapWebhooks(tx, keyring, staleWebhooks),
     (tx) => tx.webhook.count({ where: staleWebhooks }),
   );
-  return { integrations, webhooks };
+
+  /**
+   * Operations are many and their key ids few: each stale key id's rows are taken through its
+   * index, and what remains is counted once, then counted down (not counted again per batch).
+   */
+  async function rewrapAllOperations(): Promise<number> {
+    const stale = await inBatch((tx) => staleOperationKeys(tx, current));
+    if (!stale.length) return 0;
+    let remaining = await inBatch((tx) => tx.operation.count({ where: { OR: stale.map(([part, keyId]) => keyIdWhere(part, keyId)) } }));
+    let rewrapped = 0;
+    for (const [part, keyId] of stale) {
+      for (;;) {
+        const count = await inBatch((tx) => rewrapOperations(tx, keyring, part, keyId));
+        if (!count) break;
+        rewrapped += count;
+        remaining = Math.max(0, remaining - count);
+        onProgress({ table: 'Operation', rewrapped, remaining });
+      }
+    }
+    return rewrapped;
+  }
+
+  const operations = await rewrapAllOperations();
+  return { integrations, webhooks, operations };
 }

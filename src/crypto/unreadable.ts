@@ -9,7 +9,12 @@ import type { Logger } from '../log.ts';
 import { DecryptionError } from './envelope.ts';
 
 /** What could not be opened: the `what` label of `icp_decryption_failures_total`. */
-export type SealedRecord = 'integration_credentials' | 'webhook_signing_secret' | 'webhook_headers';
+export type SealedRecord =
+  | 'integration_credentials'
+  | 'webhook_signing_secret'
+  | 'webhook_headers'
+  | 'operation_input'
+  | 'operation_result';
 
 /** Counts and logs one failure; `fields` name the record and the work (ids, never values). */
 export type DecryptionAlarm = (what: SealedRecord, err: DecryptionError, fields: Record<string, string | number>) => void;

@@ -1,9 +1,10 @@
 /**
  * Many rows in one `INSERT … SELECT … FROM jsonb_populate_recordset($1)` for the hot paths (outbox
- * fan-out, delivery attempts, audit log): Prisma plans every `createMany` afresh, at more CPU than
- * the insert (docs/design-notes.md). Rows go as given: no Prisma client-side defaults (the row types
- * require ids and `updatedAt`), a column a row leaves out is NULL in it, dates are ISO strings in
- * UTC. Table and column names come only from fixed lists (docs/security-model.md).
+ * events and fan-out, delivery and operation attempts, audit log): Prisma plans every `createMany`
+ * afresh, at more CPU than the insert (docs/design-notes.md). Rows go as given: no Prisma
+ * client-side defaults (the row types require ids and `updatedAt`), a column a row leaves out is
+ * NULL in it, dates are ISO strings in UTC. Table and column names come only from fixed lists
+ * (docs/security-model.md).
  */
 import { Prisma } from '../generated/prisma/client.ts';
 
@@ -13,12 +14,16 @@ interface Tables {
   WebhookDelivery: Prisma.WebhookDeliveryCreateManyInput & Stamped;
   DeliveryAttempt: Prisma.DeliveryAttemptCreateManyInput & Stamped;
   AuditEntry: Prisma.AuditEntryCreateManyInput & Stamped;
+  Event: Prisma.EventCreateManyInput & Stamped;
+  OperationAttempt: Prisma.OperationAttemptCreateManyInput & Stamped;
 }
 
 const COLUMNS: { readonly [T in keyof Tables]: ReadonlySet<string> } = {
   WebhookDelivery: new Set(Object.values(Prisma.WebhookDeliveryScalarFieldEnum)),
   DeliveryAttempt: new Set(Object.values(Prisma.DeliveryAttemptScalarFieldEnum)),
   AuditEntry: new Set(Object.values(Prisma.AuditEntryScalarFieldEnum)),
+  Event: new Set(Object.values(Prisma.EventScalarFieldEnum)),
+  OperationAttempt: new Set(Object.values(Prisma.OperationAttemptScalarFieldEnum)),
 };
 
 /** `[sql, rowsAsJson]` for `$executeRawUnsafe`; null when there is nothing to insert. */

@@ -1,11 +1,8 @@
 /**
- * Row locks for read-modify-write transactions. Taking `FOR UPDATE` before reading a row makes
- * concurrent changes to it (a request and the verification worker, two requests) wait for each
- * other instead of failing a version check the caller never asked for. On PGlite, where
- * transactions already run one at a time, the lock is free.
- *
- * The statements are constants, one per table: a table name is never spliced into SQL, and a
- * name that is not one of them is refused at run time, whatever the types said.
+ * Row locks for read-modify-write transactions: `FOR UPDATE` before reading a row makes concurrent
+ * changes to it wait for each other instead of failing a version check the caller never asked for
+ * (free on PGlite, where transactions run one at a time). One constant statement per table: a
+ * table name is never spliced into SQL, and any other name is refused at run time.
  */
 import type { TenantTx } from './tenant.ts';
 
@@ -14,6 +11,7 @@ const LOCK_STATEMENTS = {
   RoutingRule: 'SELECT 1 FROM "RoutingRule" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
   Webhook: 'SELECT 1 FROM "Webhook" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
   WebhookDelivery: 'SELECT 1 FROM "WebhookDelivery" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+  Operation: 'SELECT 1 FROM "Operation" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
 } as const;
 
 export type LockableTable = keyof typeof LOCK_STATEMENTS;

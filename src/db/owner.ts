@@ -1,28 +1,9 @@
 /**
- * Two roles on a PostgreSQL server: DATABASE_MIGRATION_URL names the role that owns the schema
- * (it runs the migrations, the start-up key check and `npm run keys:rotate`), DATABASE_URL the
- * role the service runs as, which only reads and writes rows. Row-level security then binds the
- * service's role without exception: it cannot ALTER a table to turn the policies off, drop them,
- * or name a maintenance task (`app.maintenance`) to see every tenant, which only the tables' owner
- * may do (the maintenance_by_owner_only migration).
- *
- * After migrating, the owner grants the service's role what it needs, and nothing more: row
- * reads and writes on the application's tables, reading `_prisma_migrations`, and the job queue's
- * own schema: pg-boss's `pgboss` holds no tenant rows and has no policies, and the service's role
- * owns it so pg-boss can migrate it. Only while `pgboss` does not exist yet does the service's role
- * get CREATE on the database, to install pg-boss (`installQueue`); it is revoked right after, so
- * the service's role cannot create schemas (one named like a role would be searched first through
- * `"$user"` in search_path). Then it checks that the service's role owns no table and no schema but
- * the queue's, cannot act as the owner, and cannot create schemas or objects in `public`, and
- * refuses to start otherwise.
- *
- * With one role (DATABASE_URL alone, or the embedded database) the service's role owns the tables:
- * FORCEd policies still bind it, but SQL run as it could turn them off. A warning says so.
- *
- * Maintenance across tenants (the start-up key check, sealing header values, key rotation) only
- * sees rows as (a member of) the tables' owner: `assertActsAsTableOwner` checks that before any
- * of it runs, so a DATABASE_URL alone on a database whose tables another role owns is refused
- * with a message naming DATABASE_MIGRATION_URL, instead of every table reading as empty.
+ * Two roles on a PostgreSQL server: DATABASE_MIGRATION_URL's owns the schema (migrations, the
+ * start-up key check, header sealing, key rotation), DATABASE_URL's only reads and writes rows, so
+ * row-level security binds it without exception. After migrating, the owner grants the service's
+ * role what it needs, and start-up refuses a role that could do more; with one role a warning says
+ * what is lost. The model and its reasons: docs/security-model.md ("Two roles on PostgreSQL").
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -51,6 +32,12 @@ export class RoleSeparationError extends Error {}
 
 /** The schema pg-boss uses (its default; the queue options name no other). */
 export const QUEUE_SCHEMA = 'pgboss';
+
+/**
+ * The functions the service's role may call (EXECUTE is revoked from PUBLIC where they are made):
+ * maintenance that runs as the owner and can do nothing else (operation retention).
+ */
+const SERVICE_FUNCTIONS = ['icp_purge_operation_payloads(integer, integer)'];
 
 /**
  * Throws a RoleSeparationError unless `prisma`'s role is (a member of) the role that owns the
@@ -143,6 +130,7 @@ export async function grantServiceRole(owner: PrismaClient, serviceRole: string,
   await run(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
   await run(`REVOKE INSERT, UPDATE, DELETE ON public."_prisma_migrations" FROM ${role}`);
   await run(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+  for (const fn of SERVICE_FUNCTIONS) await run(`GRANT EXECUTE ON FUNCTION public.${fn} TO ${role}`);
 
   const queueState = () =>
     one<{ exists: boolean; ownedByService: boolean }>(
@@ -164,7 +152,7 @@ export async function grantServiceRole(owner: PrismaClient, serviceRole: string,
     }
     queue = await queueState();
   }
-  // an earlier version left this granted for good
+  // never left granted, whoever granted it
   await run(`REVOKE CREATE ON DATABASE ${db} FROM ${role}`);
   if (queue.exists && !queue.ownedByService) {
     // made by an earlier single-role deployment (whose role is now the owner): rows only

@@ -1,20 +1,9 @@
 /**
- * The one path from request code to tenant-owned rows. `forTenant` returns a Prisma client
- * whose every top-level operation on a tenant-owned model is confined to one tenant: reads and
- * writes get `tenantId` in their `where`, creates get it in their `data`, and soft-deleted rows
- * are invisible unless a query names `deletedAt` itself. Another tenant's id therefore behaves
- * exactly like an id that does not exist.
- *
- * Nested relation reads (`include`) are not intercepted by Prisma query extensions; they follow
- * foreign keys from rows already confined here, and writes never link rows across tenants. They
- * do not filter soft-deleted rows: the schema shows such a row's `deletedAt`.
- *
- * Underneath, PostgreSQL row-level security holds the same line (src/db/row-security.ts): every
- * operation runs in a transaction that starts by naming the tenant. Outside an interactive
- * transaction, the reads of one tick share one such transaction (`readBatcher`) and each write
- * gets one of its own; interactive transactions are opened through `tenantTransaction`, which
- * names the tenant once for all. (Prisma merges same-tick `findUnique`s only within one
- * transaction, so another tenant's reads are never merged with these.)
+ * The one path from request code to tenant-owned rows: `forTenant` returns a Prisma client whose
+ * every top-level operation on a tenant-owned model is confined to one tenant (and hides
+ * soft-deleted rows unless a query names `deletedAt`), run in a transaction that names the tenant
+ * for row-level security (row-security.ts). Nested relation reads follow foreign keys from rows
+ * already confined. Why it is built so: docs/architecture.md, docs/design-notes.md.
  */
 import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../generated/prisma/client.ts';
@@ -29,6 +18,8 @@ const TENANT_MODELS = new Set([
   'WebhookDelivery',
   'DeliveryAttempt',
   'AuditEntry',
+  'Operation',
+  'OperationAttempt',
 ]);
 
 const WHERE_OPERATIONS = new Set([
@@ -165,7 +156,7 @@ const recent = new WeakMap<PrismaClient, LRUCache<string, TenantDb>>();
 
 /**
  * `forTenant`, kept for the tenants seen lately (at most 1,000 per client): a client extension is
- * built once per tenant instead of once per request, which was a measurable share of a small
+ * built once per tenant instead of once per request, which is a measurable share of a small
  * request's CPU. The client holds no request state: reads of one tick share one transaction, which
  * concurrent requests of one tenant may then share too.
  */

@@ -8,6 +8,7 @@ import { createPubSub } from 'graphql-yoga';
 type Topics = {
   'integration:status': [tenantId: string, payload: { integrationId: string }];
   'webhook:delivery': [tenantId: string, payload: { deliveryId: string; webhookId: string }];
+  'operation:updated': [tenantId: string, payload: { operationId: string; status: string; appId: string | null }];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;

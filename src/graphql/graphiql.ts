@@ -9,6 +9,7 @@ import { CSRF_HEADER } from '../graphql-hardening/csrf.ts';
 import { GRAPHIQL_TRUSTED_ONLY_NOTE } from '../graphql-hardening/persisted-operations.ts';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# Integrations control plane: the main flow, one operation at a time.
+# Connect Twilio, route send_sms to it, send an SMS, and follow it until delivered.
 #
 # Every operation needs credentials. Get a development token with
 #   npm run token -- --tenant acme
@@ -16,10 +17,10 @@ export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# Integrations control plan
 # Then run the operations in order: put the cursor in one and press Ctrl/Cmd+Enter
 # (or pick it from the run button's menu).
 
-# 1. What can be connected: the payment providers, with the credentials each one takes
+# 1. What can be connected: the messaging providers, with the credentials each one takes
 #    (sensitive ones are encrypted at rest and never read back).
 query Providers {
-  providers(category: PAYMENT) {
+  providers(category: COMMUNICATION) {
     name
     displayName
     capabilities
@@ -35,15 +36,19 @@ query Providers {
   }
 }
 
-# 2. Connect Stripe. The placeholder keys have Stripe's format, so the integration is created
-#    (PENDING_VERIFY) and verified in the background against Stripe's API, which refuses them:
-#    step 3 then shows ERROR and why. Put your own test-mode keys here to see ACTIVE.
+# 2. Connect Twilio. The placeholders have Twilio's formats, so the integration is created
+#    (PENDING_VERIFY) and checked in the background against Twilio's API, which refuses them:
+#    step 3 then shows ERROR and why. Put your account's values here to see ACTIVE.
 #    Running it twice answers CONFLICT: one integration per provider (deleteIntegration frees it).
-mutation ConfigureStripe {
+mutation ConfigureTwilio {
   configureIntegration(
     input: {
-      provider: "stripe"
-      credentials: { publishable_key: "pk_test_replaceMe", secret_key: "sk_test_replaceMe" }
+      provider: "twilio"
+      credentials: {
+        account_sid: "AC00000000000000000000000000000000"
+        auth_token: "00000000000000000000000000000000"
+        from_number: "+15005550006"
+      }
     }
   ) {
     __typename
@@ -69,8 +74,8 @@ mutation ConfigureStripe {
 }
 
 # 3. Where it stands: PENDING_VERIFY until the check ends, then ACTIVE, or ERROR with lastError.
-query StripeStatus {
-  provider(name: "stripe") {
+query TwilioStatus {
+  provider(name: "twilio") {
     integration {
       id
       status
@@ -91,9 +96,12 @@ query StripeStatus {
 #   subscription { integrationStatusChanged { id status lastError } }
 
 # 4. Receive the tenant's events at your own endpoint (put its URL here), signed with Standard
-#    Webhooks. The URL must be public (private addresses are refused); signingSecret is shown only here.
+#    Webhooks: here the integration's and the operations' (operation.succeeded, …). The URL must
+#    be public (private addresses are refused); signingSecret is shown only here.
 mutation CreateWebhook {
-  createWebhook(input: { name: "ops", url: "https://example.com/hooks", eventTypes: ["integration.*"] }) {
+  createWebhook(
+    input: { name: "ops", url: "https://example.com/hooks", eventTypes: ["integration.*", "operation.*"] }
+  ) {
     __typename
     ... on CreateWebhookPayload {
       signingSecret
@@ -117,7 +125,95 @@ mutation CreateWebhook {
   }
 }
 
-# 5. What happened, newest first: what the webhook receives. Page on with after: <endCursor>.
+# 5. Route send_sms to the Twilio integration: paste its id from step 2 or 3. A rule may name a
+#    fallback integration (fallbackIntegrationId, e.g. Plivo's) that is tried when Twilio fails.
+mutation RouteSms {
+  createRoutingRule(input: { capability: "send_sms", integrationId: "<paste the Twilio integration id>" }) {
+    __typename
+    ... on CreateRoutingRulePayload {
+      routingRule {
+        id
+        capability
+        integration {
+          id
+          status
+        }
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 6. Send an SMS. The service picks the integration by the rules, calls Twilio with the stored
+#    credentials and records every attempt; waitSeconds holds the answer until it ends (at most
+#    30 s). No ACTIVE integration routed: NoActiveProviderError, and nothing is stored. The same
+#    idempotencyKey with the same input returns the same operation, sending nothing again.
+mutation SendSms {
+  sendSms(input: { to: "+14155550123", body: "Hello from the control plane", waitSeconds: 10 }) {
+    __typename
+    ... on SendSmsPayload {
+      operation {
+        id
+        status
+        providerReference
+        error {
+          code
+          message
+        }
+      }
+    }
+    ... on ValidationError {
+      fieldErrors {
+        path
+        message
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 7. The latest SMS: who served it, each provider call, and deliveryStatus, which Twilio's status
+#    callbacks to the integration's inboundWebhookUrl move on (queued, sent, delivered…).
+#    To follow it live instead (SSE):
+#      subscription { operationUpdated(id: "<its id>") { status deliveryStatus deliveryUpdatedAt } }
+query LatestSms {
+  operations(first: 1, capability: "send_sms") {
+    edges {
+      node {
+        id
+        status
+        usedFallback
+        providerReference
+        deliveryStatus
+        deliveryUpdatedAt
+        integration {
+          provider {
+            name
+          }
+        }
+        attempts {
+          attemptNumber
+          outcome
+          httpStatus
+          durationMs
+          error
+        }
+        error {
+          code
+          message
+        }
+      }
+    }
+  }
+}
+
+# 8. What happened, newest first: what the webhook receives. Page on with after: <endCursor>.
 query Events {
   events(first: 10) {
     totalCount

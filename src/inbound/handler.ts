@@ -4,7 +4,8 @@
  * raw body with the integration's secret. Valid events are stored once each (the provider's
  * event id is unique per integration) and relayed through the outbox as
  * `provider.<name>.<type>`; a provider's retry of an event already stored is acknowledged and
- * not relayed again. Nothing is stored when any check fails. Credentials that cannot be
+ * not relayed again. A new event about an operation also moves its delivery status
+ * (src/operations/tracking.ts). Nothing is stored when any check fails. Credentials that cannot be
  * decrypted are answered 503 (the provider retries later) and relay nothing
  * (src/crypto/unreadable.ts).
  */
@@ -19,6 +20,7 @@ import type { Integration, Prisma } from '../generated/prisma/client.ts';
 import { BodyTooLarge, readBody } from '../http/body.ts';
 import { integrationGlobalId } from '../ids.ts';
 import { integrationEventData } from '../integrations/present.ts';
+import { trackDelivery } from '../operations/tracking.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { Credentials, CredentialValue, InboundEvent, ProviderDefinition } from '../providers/types.ts';
 import type { Services } from '../services.ts';
@@ -59,6 +61,8 @@ async function store(
   const outcome = await services.queue.transaction(db, async (tx) => {
     let fresh = 0;
     let statusChanged = false;
+    /** Operations whose delivery status a callback changed, announced after the commit. */
+    const tracked = new Map<string, { operationId: string; status: string; appId: string | null }>();
     for (const event of events) {
       const seen = await tx.event.findFirst({
         where: { sourceIntegrationId: integration.id, providerEventId: event.id },
@@ -78,6 +82,9 @@ async function store(
           payload: (camelCase ? camelCaseKeys(event.payload) : event.payload) as Prisma.InputJsonObject,
         },
       });
+      const delivery = provider.deliveryUpdate?.(event);
+      const operation = delivery && (await trackDelivery(tx, services.outbox, integration, delivery));
+      if (operation) tracked.set(operation.id, { operationId: operation.id, status: operation.status, appId: operation.appId });
       const revoked = revocationReason(provider.name, event.type);
       if (revoked) {
         await lockForUpdate(tx, 'Integration', integration.tenantId, integration.id);
@@ -98,9 +105,10 @@ async function store(
         }
       }
     }
-    return { fresh, statusChanged };
+    return { fresh, statusChanged, tracked };
   });
   if (outcome.statusChanged) services.pubsub.publish('integration:status', integration.tenantId, { integrationId: integration.id });
+  for (const update of outcome.tracked.values()) services.pubsub.publish('operation:updated', integration.tenantId, update);
   return outcome.fresh;
 }
 

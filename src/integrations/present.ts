@@ -25,6 +25,11 @@ export function credentialFields(row: Pick<Integration, 'provider' | 'config' | 
   }));
 }
 
+/** Where the provider posts its callbacks for this integration (`/hooks/<provider>/<token>`). */
+export function inboundWebhookUrl(publicUrl: string, row: Pick<Integration, 'provider' | 'inboundToken'>): string {
+  return `${publicUrl}/hooks/${row.provider}/${row.inboundToken}`;
+}
+
 /** The `data` of integration.* events. */
 export function integrationEventData(row: Integration): Prisma.InputJsonObject {
   return {

@@ -1,7 +1,7 @@
 /**
  * Every queue of the service and its worker, in one list: the definitions the queue creates at
  * start-up, and the workers a WORKER=true process runs. Each queue lives with its domain
- * (src/integrations/verify-queue.ts, src/webhooks/queue.ts).
+ * (src/integrations/verify-queue.ts, src/webhooks/queue.ts, src/operations/queue.ts).
  */
 import type { Config } from '../config.ts';
 import { VERIFY_QUEUE, verifyQueue } from '../integrations/verify-queue.ts';
@@ -9,6 +9,8 @@ import { verifyIntegrationWorker } from '../integrations/verify-worker.ts';
 import { jobReporter } from '../observability/jobs.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
+import { OPERATION_QUEUE, operationQueue } from '../operations/queue.ts';
+import { OPERATION_CONCURRENCY, operationWorker } from '../operations/worker.ts';
 import type { Services } from '../services.ts';
 import { DELIVERY_CONCURRENCY, deliveryWorker } from '../webhooks/deliver.ts';
 import { DELIVER_QUEUE, deliverQueue } from '../webhooks/queue.ts';
@@ -16,10 +18,10 @@ import { MAX_TIMEOUT_MS } from '../webhooks/service.ts';
 import type { QueueDefinition } from './queue.ts';
 
 /** The queue names, for the queue-depth metrics. */
-export const QUEUE_NAMES = [VERIFY_QUEUE, DELIVER_QUEUE];
+export const QUEUE_NAMES = [VERIFY_QUEUE, DELIVER_QUEUE, OPERATION_QUEUE];
 
 export function queueDefinitions(config: Config): QueueDefinition[] {
-  return [verifyQueue(config.verification), deliverQueue(MAX_TIMEOUT_MS)];
+  return [verifyQueue(config.verification), deliverQueue(MAX_TIMEOUT_MS), operationQueue(config.operations)];
 }
 
 /** Starts this process's workers, each job traced and its outcome counted. */
@@ -28,4 +30,5 @@ export async function startWorkers(services: Services, metrics: Metrics, tracing
   const report = jobReporter(metrics, tracing);
   await queue.work(VERIFY_QUEUE, 2, tracing.traceJob(VERIFY_QUEUE, verifyIntegrationWorker(services, report)));
   queue.consume(DELIVER_QUEUE, DELIVERY_CONCURRENCY, tracing.traceJob(DELIVER_QUEUE, deliveryWorker(services, report)));
+  queue.consume(OPERATION_QUEUE, OPERATION_CONCURRENCY, tracing.traceJob(OPERATION_QUEUE, operationWorker(services, report)));
 }

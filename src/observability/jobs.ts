@@ -25,9 +25,11 @@ export type VerificationOutcome = 'active' | 'error' | 'retry' | 'superseded' | 
 export interface JobReporter {
   delivery(outcome: DeliveryOutcome, responseStatus?: number | null): void;
   verification(provider: string, outcome: VerificationOutcome): void;
+  /** One provider call of an operation and its outcome (src/operations/call.ts). */
+  providerCall(provider: string, outcome: string): void;
 }
 
-export const SILENT_REPORTER: JobReporter = { delivery() {}, verification() {} };
+export const SILENT_REPORTER: JobReporter = { delivery() {}, verification() {}, providerCall() {} };
 
 export function jobReporter(metrics: Metrics, tracing: Tracing): JobReporter {
   return {
@@ -41,6 +43,10 @@ export function jobReporter(metrics: Metrics, tracing: Tracing): JobReporter {
     verification(provider, outcome) {
       metrics.verifications.inc({ provider, outcome });
       tracing.annotateJob({ 'icp.provider': provider, 'icp.verification.outcome': outcome });
+    },
+    providerCall(provider, outcome) {
+      metrics.providerCalls.inc({ provider, outcome });
+      tracing.annotateJob({ 'icp.provider': provider, 'icp.operation.attempt.outcome': outcome });
     },
   };
 }

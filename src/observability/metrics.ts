@@ -28,6 +28,8 @@ export interface Metrics {
   requestDuration: Histogram<'operation'>;
   deliveries: Counter<'outcome'>;
   verifications: Counter<'provider' | 'outcome'>;
+  /** Provider calls of operations by provider and outcome (src/operations/call.ts). */
+  providerCalls: Counter<'provider' | 'outcome'>;
   responseCache: Counter<'outcome'>;
   /** Sealed records that could not be opened at run time, by what they hold (src/crypto/unreadable.ts). */
   decryptionFailures: Counter<'what'>;
@@ -174,6 +176,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ['provider', 'outcome'] as const,
     registers,
   });
+  const providerCalls = new Counter({
+    name: 'icp_operation_provider_calls_total',
+    help: 'Provider calls made by operations, by provider and outcome: SUCCEEDED, TRANSIENT_FAILURE, AUTH_FAILURE, REJECTED',
+    labelNames: ['provider', 'outcome'] as const,
+    registers,
+  });
   const responseCache = new Counter({
     name: 'icp_graphql_response_cache_total',
     help: 'Cacheable GraphQL queries: hit (answered from the response cache), miss (executed and kept), bypass (executed, not kept)',
@@ -234,6 +242,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     requestDuration,
     deliveries,
     verifications,
+    providerCalls,
     responseCache,
     decryptionFailures,
     plugin: graphqlPlugin(states, record),

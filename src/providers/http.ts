@@ -60,3 +60,23 @@ export function networkFailure(displayName: string, err: unknown): VerifyResult 
 export function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
+
+/** Form bodies (application/x-www-form-urlencoded), as Twilio and Stripe take them. */
+export const form = {
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  encode: (fields: Record<string, string>) => new URLSearchParams(fields).toString(),
+};
+
+/** JSON bodies, and reading the JSON a provider answered. */
+export const json = {
+  headers: { 'content-type': 'application/json' },
+  encode: (value: unknown) => JSON.stringify(value),
+  /** The value as an object; anything else reads as an empty one. */
+  object: (value: unknown): Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {},
+};
+
+/** A non-empty string, or undefined. */
+export function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -3,8 +3,87 @@
  * valid key may make. `OpenAI-Organization` / `OpenAI-Project` are sent when set, so a key used
  * with the wrong organization or project fails here rather than on the first real call.
  */
-import { check } from './http.ts';
-import type { ProviderDefinition } from './types.ts';
+import { check, json, textOf } from './http.ts';
+import type { Credentials, OperationAdapter, ProviderDefinition } from './types.ts';
+
+/** Models used when the caller names none. */
+export const OPENAI_DEFAULT_MODELS = { text: 'gpt-4o-mini', embedding: 'text-embedding-3-small' } as const;
+
+function openaiHeaders(credentials: Credentials): Record<string, string> {
+  const headers: Record<string, string> = { authorization: `Bearer ${credentials.api_key}` };
+  if (credentials.organization_id) headers['openai-organization'] = String(credentials.organization_id);
+  if (credentials.project_id) headers['openai-project'] = String(credentials.project_id);
+  return headers;
+}
+
+/** `POST /v1/chat/completions`, JSON `model`, `messages` (the prompt as one user message), `max_completion_tokens`. */
+export const openaiGenerateText: OperationAdapter = {
+  request(input, credentials, ctx) {
+    const body: Record<string, unknown> = {
+      model: typeof input.model === 'string' ? input.model : OPENAI_DEFAULT_MODELS.text,
+      messages: [{ role: 'user', content: String(input.prompt) }],
+    };
+    if (typeof input.maxOutputTokens === 'number') body.max_completion_tokens = input.maxOutputTokens;
+    return {
+      method: 'POST',
+      url: `${ctx.origin('https://api.openai.com')}/v1/chat/completions`,
+      headers: { ...openaiHeaders(credentials), ...json.headers },
+      body: json.encode(body),
+    };
+  },
+  parse(answer) {
+    const body = json.object(answer.body);
+    const choice = json.object(Array.isArray(body.choices) ? body.choices[0] : undefined);
+    const text = json.object(choice.message).content;
+    if (typeof text !== 'string') throw new Error('OpenAI answered without a message in choices[0]');
+    const usage = json.object(body.usage);
+    return {
+      providerReference: textOf(body.id) ?? null,
+      result: {
+        text,
+        model: textOf(body.model) ?? null,
+        finishReason: textOf(choice.finish_reason) ?? null,
+        usage: {
+          inputTokens: usage.prompt_tokens ?? null,
+          outputTokens: usage.completion_tokens ?? null,
+          totalTokens: usage.total_tokens ?? null,
+        },
+      },
+    };
+  },
+};
+
+/** `POST /v1/embeddings`, JSON `model`, `input`. */
+export const openaiCreateEmbedding: OperationAdapter = {
+  request(input, credentials, ctx) {
+    return {
+      method: 'POST',
+      url: `${ctx.origin('https://api.openai.com')}/v1/embeddings`,
+      headers: { ...openaiHeaders(credentials), ...json.headers },
+      body: json.encode({
+        model: typeof input.model === 'string' ? input.model : OPENAI_DEFAULT_MODELS.embedding,
+        input: String(input.input),
+      }),
+    };
+  },
+  parse(answer) {
+    const body = json.object(answer.body);
+    const embedding = json.object(Array.isArray(body.data) ? body.data[0] : undefined).embedding;
+    if (!Array.isArray(embedding) || !embedding.every((n) => typeof n === 'number')) {
+      throw new Error('OpenAI answered without an embedding in data[0]');
+    }
+    const usage = json.object(body.usage);
+    return {
+      providerReference: null,
+      result: {
+        embedding,
+        model: textOf(body.model) ?? null,
+        dimensions: embedding.length,
+        usage: { inputTokens: usage.prompt_tokens ?? null },
+      },
+    };
+  },
+};
 
 export const openai: ProviderDefinition = {
   name: 'openai',
@@ -39,10 +118,7 @@ export const openai: ProviderDefinition = {
       description: 'Sent as OpenAI-Project (proj_…); bills usage to that project for legacy user keys.',
     },
   ],
-  verify: (credentials, ctx) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${credentials.api_key}` };
-    if (credentials.organization_id) headers['openai-organization'] = String(credentials.organization_id);
-    if (credentials.project_id) headers['openai-project'] = String(credentials.project_id);
-    return check('OpenAI', ctx, { url: `${ctx.origin('https://api.openai.com')}/v1/models`, headers });
-  },
+  verify: (credentials, ctx) =>
+    check('OpenAI', ctx, { url: `${ctx.origin('https://api.openai.com')}/v1/models`, headers: openaiHeaders(credentials) }),
+  operations: { generate_text: openaiGenerateText, create_embedding: openaiCreateEmbedding },
 };

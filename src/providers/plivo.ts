@@ -18,11 +18,11 @@
  * Events: MessageUUID with Status → `message.<status>`, id `<uuid>:<status>`; an incoming message
  * (Text, no Status) → `message.received`, id MessageUUID.
  */
-import { basicAuth, check } from './http.ts';
+import { basicAuth, check, json, textOf } from './http.ts';
 import { header, isForm, parseForm, textAt } from './inbound/body.ts';
 import { hmac, matchesAny } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import type { InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -83,6 +83,32 @@ export const plivoInbound: InboundVerifier = {
   },
 };
 
+/**
+ * Sends an SMS: `POST /v1/Account/{auth_id}/Message/`, JSON `src`, `dst`, `text` and `url` (the
+ * integration's inbound URL, where Plivo posts each status). Answers 202 with `message_uuid`, a
+ * list of one id per message sent.
+ */
+export const plivoSendSms: OperationAdapter = {
+  request(input, credentials, ctx) {
+    const authId = String(credentials.auth_id);
+    return {
+      method: 'POST',
+      url: `${ctx.origin('https://api.plivo.com')}/v1/Account/${encodeURIComponent(authId)}/Message/`,
+      headers: { authorization: basicAuth(authId, String(credentials.auth_token)), ...json.headers },
+      body: json.encode({ src: String(credentials.from_number), dst: String(input.to), text: String(input.body), url: ctx.callbackUrl }),
+    };
+  },
+  parse(answer) {
+    const body = json.object(answer.body);
+    const uuids = Array.isArray(body.message_uuid) ? body.message_uuid.filter((u): u is string => typeof u === 'string') : [];
+    if (!uuids[0]) throw new Error('Plivo answered without a message_uuid');
+    return {
+      providerReference: uuids[0],
+      result: { messageId: uuids[0], messageIds: uuids, status: 'queued', apiId: textOf(body.api_id) ?? null },
+    };
+  },
+};
+
 export const plivo: ProviderDefinition = {
   name: 'plivo',
   displayName: 'Plivo',
@@ -124,4 +150,10 @@ export const plivo: ProviderDefinition = {
     });
   },
   inbound: plivoInbound,
+  operations: { send_sms: plivoSendSms },
+  deliveryUpdate(event) {
+    const uuid = textAt(event.payload, 'MessageUUID');
+    const status = textAt(event.payload, 'Status');
+    return uuid && status ? { providerReference: uuid, status } : null;
+  },
 };

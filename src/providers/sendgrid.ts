@@ -14,12 +14,12 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
-import { check } from './http.ts';
+import { check, json, textOf } from './http.ts';
 import { header, isRecord, parseJson, textAt } from './inbound/body.ts';
 import { sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import { isFresh, TIMESTAMP_TOLERANCE_SECONDS } from './inbound/timestamp.ts';
-import type { InboundEvent, InboundVerifier, ProviderDefinition } from './types.ts';
+import type { InboundEvent, InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
 
 /** The verification key, or undefined when it is not a base64 DER SPKI public key. */
 export function sendgridPublicKey(base64Der: string): KeyObject | undefined {
@@ -66,6 +66,41 @@ export const sendgridInbound: InboundVerifier = {
       events.push({ id: textAt(item, 'sg_event_id') ?? `${bodyHash}:${index}`, type, payload: item });
     }
     return accepted(events);
+  },
+};
+
+/**
+ * Sends an email: `POST /v3/mail/send` with the API key as a Bearer token, JSON
+ * `personalizations[0].to`, `from`, `subject`, `content` (text/plain before text/html, as the API
+ * requires) and `custom_args.operation_id`, which SendGrid copies onto every Event Webhook event
+ * of the message. Answers 202 with an empty body; the `X-Message-Id` header names the message
+ * (events carry it as the first part of `sg_message_id`).
+ */
+export const sendgridSendEmail: OperationAdapter = {
+  request(input, credentials, ctx) {
+    const from: Record<string, string> = { email: String(credentials.from_email) };
+    if (credentials.from_name) from.name = String(credentials.from_name);
+    const content: { type: string; value: string }[] = [];
+    if (typeof input.text === 'string') content.push({ type: 'text/plain', value: input.text });
+    if (typeof input.html === 'string') content.push({ type: 'text/html', value: input.html });
+    const to = (input.to as string[]).map((email) => ({ email }));
+    return {
+      method: 'POST',
+      url: `${ctx.origin('https://api.sendgrid.com')}/v3/mail/send`,
+      headers: { authorization: `Bearer ${credentials.api_key}`, ...json.headers },
+      body: json.encode({
+        personalizations: [{ to }],
+        from,
+        subject: String(input.subject),
+        content,
+        custom_args: { operation_id: ctx.operationId },
+      }),
+    };
+  },
+  parse(answer) {
+    const messageId = textOf(answer.headers.get('x-message-id'));
+    if (!messageId) throw new Error('SendGrid answered without an X-Message-Id header');
+    return { providerReference: messageId, result: { messageId, status: 'accepted' } };
   },
 };
 
@@ -116,4 +151,13 @@ export const sendgrid: ProviderDefinition = {
       headers: { authorization: `Bearer ${credentials.api_key}` },
     }),
   inbound: sendgridInbound,
+  operations: { send_email: sendgridSendEmail },
+  deliveryUpdate(event) {
+    const status = textAt(event.payload, 'event');
+    if (!status) return null;
+    const operationId = textAt(event.payload, 'operation_id');
+    // sg_message_id is "<X-Message-Id>.<filter and recipient parts>"
+    const providerReference = textAt(event.payload, 'sg_message_id')?.split('.', 1)[0];
+    return operationId || providerReference ? { operationId, providerReference, status } : null;
+  },
 };

@@ -10,11 +10,21 @@
  * (a Body and no status) become `message.received` with the MessageSid as id. Anything else
  * Twilio might post (voice, conversations) is not a message callback: 400.
  */
-import { basicAuth, check } from './http.ts';
+import { basicAuth, check, form, json, textOf } from './http.ts';
 import { textAt } from './inbound/body.ts';
 import { accepted, badRequest, missingSecret, secretOf } from './inbound/results.ts';
 import { verifyTwilioRequest } from './inbound/twilio-signature.ts';
-import type { CredentialField, Credentials, InboundVerifier, ProviderDefinition, VerifyContext, VerifyResult } from './types.ts';
+import type {
+  CredentialField,
+  Credentials,
+  DeliveryUpdate,
+  InboundEvent,
+  InboundVerifier,
+  OperationAdapter,
+  ProviderDefinition,
+  VerifyContext,
+  VerifyResult,
+} from './types.ts';
 
 /** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
 export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
@@ -64,6 +74,47 @@ export const twilioInbound: InboundVerifier = {
   },
 };
 
+const WHATSAPP = 'whatsapp:';
+
+/**
+ * Sends a message: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form `To`, `From`,
+ * `Body` and `StatusCallback` (the integration's inbound URL, where Twilio posts each status).
+ * WhatsApp is the same call with both numbers written `whatsapp:+E164`. Answers 201 with the
+ * Message resource; its `sid` is the reference status callbacks carry.
+ */
+export function twilioMessage(channel: 'sms' | 'whatsapp'): OperationAdapter {
+  const address = (number: string) => (channel === 'whatsapp' && !number.startsWith(WHATSAPP) ? `${WHATSAPP}${number}` : number);
+  return {
+    request(input, credentials, ctx) {
+      const sid = String(credentials.account_sid);
+      return {
+        method: 'POST',
+        url: `${ctx.origin('https://api.twilio.com')}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`,
+        headers: { authorization: basicAuth(sid, String(credentials.auth_token)), ...form.headers },
+        body: form.encode({
+          To: address(String(input.to)),
+          From: address(String(credentials.from_number)),
+          Body: String(input.body),
+          StatusCallback: ctx.callbackUrl,
+        }),
+      };
+    },
+    parse(answer) {
+      const body = json.object(answer.body);
+      const sid = textOf(body.sid);
+      if (!sid) throw new Error('Twilio answered without a message sid');
+      return { providerReference: sid, result: { messageId: sid, status: textOf(body.status) ?? 'queued' } };
+    },
+  };
+}
+
+/** A message status callback (`message.<status>`) names the message by its sid. */
+export function twilioDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
+  const sid = textAt(event.payload, 'MessageSid') ?? textAt(event.payload, 'SmsSid');
+  const status = textAt(event.payload, 'MessageStatus') ?? textAt(event.payload, 'SmsStatus');
+  return sid && status ? { providerReference: sid, status } : null;
+}
+
 export const twilio: ProviderDefinition = {
   name: 'twilio',
   displayName: 'Twilio',
@@ -84,4 +135,6 @@ export const twilio: ProviderDefinition = {
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('Twilio', credentials, ctx),
   inbound: twilioInbound,
+  operations: { send_sms: twilioMessage('sms'), send_whatsapp: twilioMessage('whatsapp') },
+  deliveryUpdate: twilioDeliveryUpdate,
 };

@@ -47,6 +47,56 @@ export interface ProviderDefinition {
   verify(credentials: Credentials, ctx: VerifyContext): Promise<VerifyResult>;
   /** Checks the provider's own signature on its callbacks; absent when it sends none to us. */
   inbound?: InboundVerifier;
+  /** How each capability it serves calls its real API (src/operations/ runs them). */
+  operations?: Readonly<Record<string, OperationAdapter>>;
+  /** Reads a delivery status update for an operation out of one of its verified inbound events. */
+  deliveryUpdate?(event: InboundEvent): DeliveryUpdate | null;
+}
+
+/** What an operation call knows besides the input and the credentials. */
+export interface OperationCallContext {
+  /** The API origin to call: the `<PROVIDER>_API_BASE_URL` override or the provider's own. */
+  origin(defaultOrigin: string): string;
+  /** The operation's public id (sent where the provider echoes an id of ours back). */
+  operationId: string;
+  /** Where the provider should post status callbacks for this integration (its inboundWebhookUrl). */
+  callbackUrl: string;
+}
+
+/** One HTTP request to a provider's API. */
+export interface ProviderCall {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** A provider's 2xx answer, its body parsed as JSON when it is JSON. */
+export interface ProviderAnswer {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/** The outcome of a successful call: the provider's id of what it did, and the capability's result. */
+export interface OperationOutcome {
+  providerReference: string | null;
+  result: Record<string, unknown>;
+}
+
+export interface OperationAdapter {
+  /** The request the real API expects for this input (already validated for the capability). */
+  request(input: Readonly<Record<string, unknown>>, credentials: Credentials, ctx: OperationCallContext): ProviderCall;
+  /** Reads a 2xx answer; throws when it is not what the API documents (the operation fails PROVIDER_REJECTED, no failover). */
+  parse(answer: ProviderAnswer): OperationOutcome;
+}
+
+/** A callback saying what became of an operation: matched by the provider's reference, or by our operation id. */
+export interface DeliveryUpdate {
+  providerReference?: string;
+  /** The operation's public id, where the provider echoes one back (SendGrid's custom_args). */
+  operationId?: string;
+  status: string;
 }
 
 /** One callback as the provider sent it to `POST /hooks/<provider>/<token>`. */

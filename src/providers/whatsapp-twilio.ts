@@ -5,7 +5,7 @@
  * Inbound callbacks are Twilio's too (same signature, same message events; `From`/`To` read
  * `whatsapp:+E164`), so the Twilio verifier is reused as is.
  */
-import { TWILIO_ACCOUNT_FIELDS, twilioInbound, verifyTwilioAccount } from './twilio.ts';
+import { TWILIO_ACCOUNT_FIELDS, twilioDeliveryUpdate, twilioInbound, twilioMessage, verifyTwilioAccount } from './twilio.ts';
 import type { ProviderDefinition } from './types.ts';
 
 export const whatsappTwilio: ProviderDefinition = {
@@ -28,4 +28,6 @@ export const whatsappTwilio: ProviderDefinition = {
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('WhatsApp (Twilio)', credentials, ctx),
   inbound: twilioInbound,
+  operations: { send_whatsapp: twilioMessage('whatsapp') },
+  deliveryUpdate: twilioDeliveryUpdate,
 };

@@ -49,3 +49,17 @@ export function chooseRoute<I extends CandidateIntegration, R extends RuleForCho
   }
   return null;
 }
+
+/**
+ * Every integration the capability's rules name, in the order operations try them (each rule's
+ * primary, then its fallback, then the next rule's), each once, usable or not: the walk skips what
+ * is not usable when it gets there. An operation used a fallback when anything but the first served.
+ */
+export function routeCandidateIds(rules: readonly RuleForChoice[]): string[] {
+  const ids = new Set<string>();
+  for (const rule of [...rules].sort(ruleOrder)) {
+    ids.add(rule.integrationId);
+    if (rule.fallbackIntegrationId) ids.add(rule.fallbackIntegrationId);
+  }
+  return [...ids];
+}

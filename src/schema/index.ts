@@ -10,6 +10,8 @@ import './webhook.ts';
 import './webhook-mutations.ts';
 import './event.ts';
 import './api-key.ts';
+import './operation.ts';
+import './operation-mutations.ts';
 import './viewer.ts';
 import './audit.ts';
 import './subscriptions.ts';

@@ -4,7 +4,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { IntegrationStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
-import { credentialFields, publicCredentials } from '../integrations/present.ts';
+import { credentialFields, inboundWebhookUrl, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
@@ -77,8 +77,7 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       description:
         'Where the provider should send its callbacks for this integration. It is a credential (providers that sign nothing, such as Certisign and Adobe Sign, are known only by it): null unless the caller has integrations:write.',
       select: { inboundToken: true, provider: true },
-      resolve: (i, _args, ctx) =>
-        ctx.viewer.scopes.has('integrations:write') ? `${ctx.services.publicUrl}/hooks/${i.provider}/${i.inboundToken}` : null,
+      resolve: (i, _args, ctx) => (ctx.viewer.scopes.has('integrations:write') ? inboundWebhookUrl(ctx.services.publicUrl, i) : null),
     }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),
@@ -92,6 +91,16 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
   }),
 });
+
+builder.objectField(ProviderRef, 'integration', (t) =>
+  t.field({
+    type: IntegrationRef,
+    nullable: true,
+    description: 'The tenant’s integration of this provider, if any.',
+    authScopes: { 'integrations:read': true },
+    resolve: (p, _args, ctx) => ctx.loaders.integrationByProvider.load(p.name),
+  }),
+);
 
 function integrationFilter(args: { status?: IntegrationStatus | null; category?: string | null; provider?: string | null }) {
   const where: Prisma.IntegrationWhereInput = {};

@@ -16,6 +16,10 @@ export interface Seen {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Sent as is in place of `body` as JSON: '' for an empty answer such as SendGrid's 202. */
+  raw?: string;
+  /** Response headers besides content-type (X-Message-Id, Retry-After…). */
+  headers?: Record<string, string>;
 }
 
 export interface FakeApi {
@@ -46,7 +50,8 @@ export async function startFakeApi(route: (req: Seen) => Reply | Promise<Reply>)
       } catch {
         reply = { status: 500 };
       }
-      res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body ?? {}));
+      const body = reply.raw ?? JSON.stringify(reply.body ?? {});
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers }).end(body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

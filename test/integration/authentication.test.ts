@@ -50,7 +50,15 @@ describe('bearer JWT (HS256)', () => {
 
   it('gives every scope (with write implying read) when the scope claim is absent', async () => {
     const res = await server.gql('{ viewer { scopes } }', {}, { token: await server.token() });
-    expect(res.data.viewer.scopes).toEqual(['admin', 'integrations:read', 'integrations:write', 'webhooks:read', 'webhooks:write']);
+    expect(res.data.viewer.scopes).toEqual([
+      'admin',
+      'integrations:read',
+      'integrations:write',
+      'operations:read',
+      'operations:write',
+      'webhooks:read',
+      'webhooks:write',
+    ]);
   });
 
   it('refuses no credentials, even for { __typename }', () => expect401({}, /credentials required/));
@@ -320,7 +328,8 @@ describe('API keys', () => {
       { path: ['name'], message: 'must be 1 to 100 characters' },
       {
         path: ['scopes', '1'],
-        message: 'unknown scope (known: integrations:read, integrations:write, webhooks:read, webhooks:write, admin)',
+        message:
+          'unknown scope (known: integrations:read, integrations:write, webhooks:read, webhooks:write, operations:read, operations:write, admin)',
       },
     ]);
   });

@@ -1,10 +1,12 @@
 /**
  * The typed client example (src/examples/client/). First, its generated code cannot drift: the
  * codegen configuration is run in memory and must reproduce the checked-in gql/ file for file.
- * Then the typed main flow runs against the real server over HTTP and SSE, with Stripe's API
- * replaced by a loopback fake and a real TCP receiver, and the delivery it reports must have
- * arrived signed per Standard Webhooks with the secret createWebhook returned (checked with the
- * independent verifier in helpers/standard-webhooks.ts). Last, the same flow as a CLI.
+ * Then the typed main flow runs against the real server over HTTP and SSE, with Twilio's API
+ * replaced by a loopback fake that checks what the real one requires and a real TCP receiver:
+ * the SMS must have reached the fake with the stored credentials, and the delivery the flow
+ * reports must have arrived signed per Standard Webhooks with the secret createWebhook returned
+ * (checked with the independent verifier in helpers/standard-webhooks.ts). Last, the same flow as
+ * a CLI.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,13 +18,43 @@ import config, { OUTPUT_DIR } from '../../src/examples/client/codegen.ts';
 import * as documents from '../../src/examples/client/gql/graphql.ts';
 import { runMainFlow, type Step, TRIGGERED_EVENT } from '../../src/examples/client/main-flow.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
+import { type FakeApi, type Reply, type Seen, startFakeApi } from '../helpers/fake-api.ts';
 import { type Receiver, startReceiver } from '../helpers/receiver.ts';
 import { verifyStandardWebhook } from '../helpers/standard-webhooks.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const SECRET_KEY = 'sk_test_typedClient123';
-const CREDENTIALS = { publishable_key: 'pk_test_typedClient', secret_key: SECRET_KEY };
+const SID = `AC${'7'.repeat(32)}`;
+const AUTH_TOKEN = 'typed-client-auth-token';
+const FROM = '+15550001234';
+const CREDENTIALS = { account_sid: SID, auth_token: AUTH_TOKEN, from_number: FROM };
+const SMS = { to: '+14155550123', body: 'Hello from the typed client test' };
+const BASIC = `Basic ${Buffer.from(`${SID}:${AUTH_TOKEN}`).toString('base64')}`;
+const MESSAGES_PATH = `/2010-04-01/Accounts/${SID}/Messages.json`;
+
+/**
+ * Twilio's account read (verification) and Messages API as the real ones answer: Basic
+ * sid:auth_token, a form body with exactly To, From, Body and StatusCallback, 201 with the
+ * Message resource. The account read waits for `ready`.
+ */
+function twilioFake(ready: Promise<void>) {
+  let sent = 0;
+  return async (req: Seen): Promise<Reply> => {
+    if (req.headers.authorization !== BASIC) return { status: 401, body: { code: 20003, message: 'Authenticate' } };
+    if (req.method === 'GET' && req.path === `/2010-04-01/Accounts/${SID}.json`) {
+      await ready;
+      return { status: 200, body: { sid: SID, status: 'active' } };
+    }
+    if (req.method !== 'POST' || req.path !== MESSAGES_PATH) return { status: 404, body: { code: 20404, message: 'not found' } };
+    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return { status: 400, body: { message: 'not a form' } };
+    const form = new URLSearchParams(req.body);
+    if ([...form.keys()].sort().join(',') !== 'Body,From,StatusCallback,To') return { status: 400, body: { message: 'unexpected fields' } };
+    sent += 1;
+    return {
+      status: 201,
+      body: { sid: `SM${String(sent).padStart(32, '0')}`, status: 'queued', to: form.get('To'), from: form.get('From') },
+    };
+  };
+}
 
 describe('npm run codegen', () => {
   it('reproduces the checked-in gql/ from schema.graphql and operations.graphql', async () => {
@@ -44,44 +76,41 @@ describe('npm run codegen', () => {
       .map((d) => (d as { __meta__?: { hash?: string } }).__meta__?.hash)
       .filter((h): h is string => h !== undefined);
     expect(embedded.sort()).toEqual(Object.keys(manifest).sort());
-    expect(embedded).toHaveLength(8);
+    expect(embedded).toHaveLength(10);
   });
 });
 
 describe('the typed main flow against the running server', () => {
   let server: TestServer;
-  let stripe: FakeApi;
+  let twilio: FakeApi;
   let receiver: Receiver;
-  // Stripe's answer waits until the flow's status subscription is open, so ACTIVE can only
-  // reach the flow over SSE.
+  // Twilio's answer to the verification waits until the flow's status subscription is open, so
+  // ACTIVE can only reach the flow over SSE.
   let subscribed!: () => void;
   const statusStreamOpen = new Promise<void>((resolve) => (subscribed = resolve));
 
   beforeAll(async () => {
-    const balance = stripeBalance(SECRET_KEY);
-    stripe = await startFakeApi(async (req) => {
-      await statusStreamOpen;
-      return balance(req);
-    });
+    twilio = await startFakeApi(twilioFake(statusStreamOpen));
     receiver = await startReceiver();
-    server = await startTestServer({ STRIPE_API_BASE_URL: stripe.url, WEBHOOK_ALLOW_HOSTS: receiver.hostPort });
+    server = await startTestServer({ TWILIO_API_BASE_URL: twilio.url, WEBHOOK_ALLOW_HOSTS: receiver.hostPort });
   });
 
   afterAll(async () => {
     await server?.close();
-    await stripe?.close();
+    await twilio?.close();
     await receiver?.close();
   });
 
-  it('configures, waits for ACTIVE over SSE, and receives a signed event at the webhook', async () => {
+  it('configures Twilio, waits for ACTIVE over SSE, routes and sends an SMS, and receives its signed event at the webhook', async () => {
     const token = await server.token({ tenant_id: 'typed-client', sub: 'example' });
     const steps: Step[] = [];
     const result = await runMainFlow({
       url: `${server.url}/graphql`,
       headers: { authorization: `Bearer ${token}` },
-      provider: 'stripe',
+      provider: 'twilio',
       credentials: CREDENTIALS,
       receiverUrl: receiver.url,
+      sms: SMS,
       timeoutMs: 20_000,
       onStep: (step) => {
         steps.push(step);
@@ -96,16 +125,46 @@ describe('the typed main flow against the running server', () => {
       'watching-status',
       'active',
       'webhook-created',
+      'routed',
       'watching-deliveries',
-      'triggered',
+      'sent',
       'delivered',
+      'read',
     ]);
     expect(result.tenantId).toBe('typed-client');
-    expect(result.providers).toContain('stripe');
-    expect(result.integration).toMatchObject({ status: 'ACTIVE', provider: { name: 'stripe' } });
+    expect(result.providers).toContain('twilio');
+    expect(result.integration).toMatchObject({ status: 'ACTIVE', provider: { name: 'twilio' } });
     expect(result.statusChanges.at(-1)).toMatchObject({ id: result.integration.id, status: 'ACTIVE' });
-    expect(stripe.seen.some((r) => r.path === '/v1/balance' && r.headers.authorization === `Bearer ${SECRET_KEY}`)).toBe(true);
-    expect(result.delivery).toMatchObject({ status: 'SUCCEEDED', attemptCount: 1, event: { type: TRIGGERED_EVENT } });
+
+    // the SMS went to Twilio once, from the stored number, with the integration's status callback
+    const sends = twilio.seen.filter((r) => r.method === 'POST' && r.path === MESSAGES_PATH);
+    expect(sends).toHaveLength(1);
+    const form = Object.fromEntries(new URLSearchParams(sends[0]!.body));
+    expect(form).toMatchObject({ To: SMS.to, From: FROM, Body: SMS.body });
+    expect(form.StatusCallback).toMatch(new RegExp(`^${server.url}/hooks/twilio/[^/]+$`));
+
+    // sendSms waited for the end; reading the operation back shows the one provider call
+    const reference = 'SM00000000000000000000000000000001';
+    expect(result.sent).toMatchObject({ status: 'SUCCEEDED', providerReference: reference });
+    expect(result.operation).toMatchObject({
+      id: result.sent.id,
+      capability: 'send_sms',
+      status: 'SUCCEEDED',
+      usedFallback: false,
+      providerReference: reference,
+      deliveryStatus: null,
+      attemptCount: 1,
+      integration: { id: result.integration.id, provider: { name: 'twilio' } },
+      result: { messageId: reference, status: 'queued' },
+      error: null,
+    });
+    expect(result.operation.attempts).toMatchObject([{ attemptNumber: 1, outcome: 'SUCCEEDED', httpStatus: 201, error: null }]);
+
+    expect(result.delivery).toMatchObject({
+      status: 'SUCCEEDED',
+      attemptCount: 1,
+      event: { type: TRIGGERED_EVENT, payload: { id: result.sent.id, idempotencyKey: result.idempotencyKey, status: 'SUCCEEDED' } },
+    });
 
     const arrived = receiver.received.filter((r) => r.headers['webhook-id'] === result.delivery.id);
     expect(arrived).toHaveLength(1);
@@ -136,6 +195,7 @@ describe('the typed main flow against the running server', () => {
         ICP_TOKEN: token,
         ICP_CREDENTIALS: JSON.stringify(CREDENTIALS),
         ICP_RECEIVER_URL: `${receiver.url}/cli`,
+        ICP_TO: SMS.to,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -147,6 +207,7 @@ describe('the typed main flow against the running server', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/^active: /m);
     expect(output).toMatch(new RegExp(`^delivered: ${TRIGGERED_EVENT.replace('.', '\\.')} as `, 'm'));
+    expect(output).toMatch(/^read: SUCCEEDED after 1 provider call\(s\); deliveryStatus not reported yet$/m);
     expect(receiver.received.some((r) => r.path === '/hooks/cli')).toBe(true);
   });
 });

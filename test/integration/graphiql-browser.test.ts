@@ -1,13 +1,9 @@
 /**
- * GraphiQL as a person uses it, in headless Chromium (Debian's `chromium` package, driven by
- * playwright-core): the page served at /graphql renders, a bearer token goes into the Headers
- * editor, a query into the query editor, the run button sends it and the result panel shows the
- * tenant's data. Every request the browser makes is recorded and anything not addressed to the
- * server's own origin is aborted and fails the test: GraphiQL must work with no CDN, font or
- * telemetry host reachable.
- *
- * Needs Chromium at /usr/bin/chromium (or CHROMIUM_PATH); without it the test is skipped with a
- * note saying so. `.ci/run` installs it, so CI always runs it.
+ * GraphiQL as a person uses it, in headless Chromium driven by playwright-core: a bearer token in
+ * the Headers editor, a query in the query editor, run, the tenant's data in the result panel. Any
+ * request to another origin is aborted and fails the test (no CDN, font or telemetry host). Without
+ * /usr/bin/chromium (or CHROMIUM_PATH) it is skipped with a note. docs/development.md ("Browser
+ * test").
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -134,7 +130,7 @@ describe('GraphiQL in headless Chromium', () => {
     const token = await server.token({ tenant_id: 'browser-tenant' });
     await replaceEditorContent(page, headersEditor, JSON.stringify({ Authorization: `Bearer ${token}` }));
     await replaceEditorContent(page, queryEditor, QUERY);
-    // GraphiQL parses the editor's document after a debounce; until then the five operations of
+    // GraphiQL parses the editor's document after a debounce; until then the operations of
     // the default document are current and the run button opens a menu to pick one. The tab
     // title changes when the new document is parsed.
     await page.locator('.graphiql-tab-button', { hasText: 'BrowserCheck' }).waitFor();

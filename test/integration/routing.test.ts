@@ -6,9 +6,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, type Seen, startFakeApi } from '../helpers/fake-api.ts';
+import {
+  basicAuth,
+  CREATE_ROUTING_RULE as CREATE,
+  configureActive,
+  configureIntegration,
+  createRule as createRuleAs,
+  type Gql,
+  gqlAs,
+  ROUTING_RULE_FIELDS as RULE,
+  waitForActive,
+} from '../helpers/integrations.ts';
 
 const SID = `AC${'1'.repeat(32)}`;
-const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
 let server: TestServer;
 let twilioApi: FakeApi;
@@ -19,35 +29,14 @@ let plivo: string;
 let stripe: string;
 
 const ERRORS = `... on Error { __typename code message } ... on ValidationError { fieldErrors { path message } }`;
-const RULE = 'id capability priority isDefault version integration { id } fallbackIntegration { id }';
-const CREATE = `mutation($input: CreateRoutingRuleInput!) { createRoutingRule(input: $input) {
-  __typename ... on CreateRoutingRulePayload { routingRule { ${RULE} } } ${ERRORS} } }`;
 const UPDATE = `mutation($input: UpdateRoutingRuleInput!) { updateRoutingRule(input: $input) {
   __typename ... on UpdateRoutingRulePayload { routingRule { ${RULE} } } ${ERRORS} } }`;
 const DELETE = `mutation($id: ID!) { deleteRoutingRule(input: { id: $id }) { __typename ... on DeleteRoutingRulePayload { deletedId } ... on Error { code } } }`;
 const RESOLVE = `query($c: String!) { resolveRoute(capability: $c) { capability usedFallback integration { id }
   rule { id } error { __typename code message } } }`;
 
-async function configure(provider: string, credentials: Record<string, unknown>, tok = token) {
-  const res = await server.gql(
-    `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) {
-      ... on ConfigureIntegrationPayload { integration { id } } ... on Error { message } } }`,
-    { input: { provider, credentials } },
-    { token: tok },
-  );
-  return res.data.configureIntegration.integration.id as string;
-}
-
-async function waitActive(id: string, tok = token) {
-  await eventually(
-    async () => {
-      const res = await server.gql(`query($id: ID!) { integration(id: $id) { status } }`, { id }, { token: tok });
-      return res.data.integration?.status === 'ACTIVE' ? true : undefined;
-    },
-    20_000,
-    `${id} ACTIVE`,
-  );
-}
+/** The GraphQL of the tenant of `tok` (the "routing" tenant's admin by default). */
+const as = (tok = token): Gql => gqlAs(server, { token: tok });
 
 async function lifecycle(name: string, id: string) {
   const res = await server.gql(`mutation($id: ID!) { ${name}(input: { id: $id }) { __typename } }`, { id }, { token });
@@ -55,7 +44,7 @@ async function lifecycle(name: string, id: string) {
 }
 
 async function createRule(input: Record<string, unknown>, tok = token) {
-  return (await server.gql(CREATE, { input }, { token: tok })).data.createRoutingRule;
+  return createRuleAs(as(tok), input);
 }
 
 async function resolve(capability: string, tok = token) {
@@ -64,12 +53,12 @@ async function resolve(capability: string, tok = token) {
 
 beforeAll(async () => {
   twilioApi = await startFakeApi((req: Seen) =>
-    req.path === `/2010-04-01/Accounts/${SID}.json` && req.headers.authorization === basic(SID, 'twilio-token')
+    req.path === `/2010-04-01/Accounts/${SID}.json` && req.headers.authorization === basicAuth(SID, 'twilio-token')
       ? { status: 200, body: { sid: SID, status: 'active' } }
       : { status: 401, body: { code: 20003 } },
   );
   plivoApi = await startFakeApi((req: Seen) =>
-    req.path === '/v1/Account/MAPLIVOID/' && req.headers.authorization === basic('MAPLIVOID', 'plivo-token')
+    req.path === '/v1/Account/MAPLIVOID/' && req.headers.authorization === basicAuth('MAPLIVOID', 'plivo-token')
       ? { status: 200, body: { account_type: 'standard' } }
       : { status: 401 },
   );
@@ -79,11 +68,9 @@ beforeAll(async () => {
     STRIPE_API_BASE_URL: 'http://127.0.0.1:9', // never ACTIVE: only used for validation
   });
   token = await server.token({ tenant_id: 'routing' });
-  twilio = await configure('twilio', { account_sid: SID, auth_token: 'twilio-token', from_number: '+15005550006' });
-  plivo = await configure('plivo', { auth_id: 'MAPLIVOID', auth_token: 'plivo-token', from_number: '+15005550007' });
-  stripe = await configure('stripe', { publishable_key: 'pk_test_a', secret_key: 'sk_test_a' });
-  await waitActive(twilio);
-  await waitActive(plivo);
+  ({ id: twilio } = await configureActive(as(), 'twilio', { account_sid: SID, auth_token: 'twilio-token', from_number: '+15005550006' }));
+  ({ id: plivo } = await configureActive(as(), 'plivo', { auth_id: 'MAPLIVOID', auth_token: 'plivo-token', from_number: '+15005550007' }));
+  ({ id: stripe } = await configureIntegration(as(), 'stripe', { publishable_key: 'pk_test_a', secret_key: 'sk_test_a' }));
 });
 
 afterAll(async () => {
@@ -137,10 +124,10 @@ describe('routing rules', () => {
       await lifecycle('activateIntegration', plivo);
     } finally {
       twilioApi.route = (req: Seen) =>
-        req.headers.authorization === basic(SID, 'twilio-token') ? { status: 200, body: {} } : { status: 401 };
+        req.headers.authorization === basicAuth(SID, 'twilio-token') ? { status: 200, body: {} } : { status: 401 };
     }
     await lifecycle('verifyIntegration', twilio);
-    await waitActive(twilio);
+    await waitForActive(as(), twilio);
   });
 
   it('walks the default rule first, then by priority (lower first)', async () => {
@@ -175,10 +162,16 @@ describe('routing rules', () => {
 
   it('deleteIntegration reports the rules that named it; they no longer select it', async () => {
     const other = await server.token({ tenant_id: 'routing-delete' });
-    const t = await configure('twilio', { account_sid: SID, auth_token: 'twilio-token', from_number: '+15005550006' }, other);
-    const p = await configure('plivo', { auth_id: 'MAPLIVOID', auth_token: 'plivo-token', from_number: '+15005550007' }, other);
-    await waitActive(t, other);
-    await waitActive(p, other);
+    const { id: t } = await configureActive(as(other), 'twilio', {
+      account_sid: SID,
+      auth_token: 'twilio-token',
+      from_number: '+15005550006',
+    });
+    const { id: p } = await configureActive(as(other), 'plivo', {
+      auth_id: 'MAPLIVOID',
+      auth_token: 'plivo-token',
+      from_number: '+15005550007',
+    });
     const rule = (await createRule({ capability: 'send_sms', integrationId: t, fallbackIntegrationId: p }, other)).routingRule;
     const res = await server.gql(
       `mutation($id: ID!) { deleteIntegration(input: { id: $id }) { ... on DeleteIntegrationPayload { deletedId affectedRoutingRules { id } } } }`,
@@ -249,7 +242,11 @@ describe('validation and access', () => {
 
   it('refuses a capability the integration has not enabled', async () => {
     const tok = await server.token({ tenant_id: 'routing-caps' });
-    const id = await configure('twilio', { account_sid: SID, auth_token: 'twilio-token', from_number: '+15005550006' }, tok);
+    const { id } = await configureIntegration(as(tok), 'twilio', {
+      account_sid: SID,
+      auth_token: 'twilio-token',
+      from_number: '+15005550006',
+    });
     await server.gql(
       `mutation($id: ID!) { updateIntegration(input: { id: $id, enabledCapabilities: ["send_sms"] }) { __typename } }`,
       { id },

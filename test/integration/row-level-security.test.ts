@@ -1,11 +1,9 @@
 /**
- * Row-level security below the application: raw SQL on the service's own connection (the role
- * the server runs as, on PGlite and on PostgreSQL) sees no tenant rows unless the transaction
- * names a tenant, then only that tenant's, and cannot write rows of another.
- *
- * On PostgreSQL the same runs again with the schema owned by a role of its own
- * (DATABASE_MIGRATION_URL): then the service's role cannot name a maintenance task to see every
- * tenant, nor turn the policies off, and maintenance works through the owner.
+ * Row-level security below the application: raw SQL on the service's own connection sees no tenant
+ * rows unless the transaction names a tenant, then only that tenant's, and cannot write another's.
+ * On PostgreSQL it runs again with the schema owned by a role of its own (DATABASE_MIGRATION_URL):
+ * the service's role can then neither name a maintenance task to see every tenant nor turn the
+ * policies off, and maintenance works through the owner.
  */
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -19,7 +17,18 @@ import { openDatabase } from '../../src/db/database.ts';
 import { RoleSeparationError } from '../../src/db/owner.ts';
 import { startTestServer, TEST_ENCRYPTION_KEY, type TestServer } from '../helpers/app.ts';
 
-const TENANT_TABLES = ['Integration', 'Event', 'ApiKey', 'RoutingRule', 'Webhook', 'WebhookDelivery', 'DeliveryAttempt', 'AuditEntry'];
+const TENANT_TABLES = [
+  'Integration',
+  'Event',
+  'ApiKey',
+  'RoutingRule',
+  'Webhook',
+  'WebhookDelivery',
+  'DeliveryAttempt',
+  'AuditEntry',
+  'Operation',
+  'OperationAttempt',
+];
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 

@@ -126,9 +126,12 @@ describe('GraphiQL’s default document', () => {
     );
     expect(operations).toEqual([
       'query Providers',
-      'mutation ConfigureStripe',
-      'query StripeStatus',
+      'mutation ConfigureTwilio',
+      'query TwilioStatus',
       'mutation CreateWebhook',
+      'mutation RouteSms',
+      'mutation SendSms',
+      'query LatestSms',
       'query Events',
     ]);
   });

@@ -1,38 +1,40 @@
 /**
- * The main flow of the API as a typed client runs it: list the providers, configure one, wait
- * over SSE until its credentials are verified (ACTIVE), create a webhook pointing at a receiver,
- * then change the integration and watch the resulting `integration.updated` event be delivered,
- * signed, to the receiver. Every operation is a generated TypedDocumentNode (./gql/), so a change
- * of schema.graphql that breaks the flow breaks `npm run typecheck`.
- *
- * test/integration/codegen-client.test.ts runs it against the real server. From a shell:
- *
- *   ICP_URL=http://127.0.0.1:4000/graphql ICP_TOKEN=$(npm run -s token -- --tenant acme) \
- *   ICP_CREDENTIALS='{"publishable_key":"pk_test_…","secret_key":"sk_test_…"}' \
- *   ICP_RECEIVER_URL=https://example.com/hooks npx tsx src/examples/client/main-flow.ts
- *
- * (ICP_API_KEY instead of ICP_TOKEN; ICP_PROVIDER, default stripe.) The receiver must be a public
- * URL, or listed in the server's WEBHOOK_ALLOW_HOSTS.
+ * The main flow as a typed client runs it: list providers, configure one that sends SMS (Twilio,
+ * say), wait over SSE until it is ACTIVE, create a webhook to a receiver, route send_sms to the
+ * integration, send an SMS and see its `operation.succeeded` event delivered, signed, then read
+ * the operation back (attempts, deliveryStatus). Operations are generated TypedDocumentNodes
+ * (./gql/), so a schema change that breaks the flow breaks `npm run typecheck`;
+ * codegen-client.test.ts runs it. To run it against a server of your own (ICP_URL, ICP_TOKEN…):
+ * docs/using-the-api.md ("Typed client (codegen)").
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Api, createApi, expectPayload } from './api.ts';
 import {
   ConfigureIntegrationDocument,
+  CreateRoutingRuleDocument,
   CreateWebhookDocument,
   type DeliverySummaryFragment,
   IntegrationStatusChangedDocument,
   IntegrationStatusDocument,
   type IntegrationSummaryFragment,
+  OperationDocument,
+  type OperationQuery,
+  type OperationSummaryFragment,
   ProvidersDocument,
-  UpdateIntegrationMetadataDocument,
+  SendSmsDocument,
   ViewerDocument,
   WebhookDeliveryUpdatedDocument,
   type WebhookSummaryFragment,
 } from './gql/graphql.ts';
 
-/** The event the flow causes once the webhook exists. */
-export const TRIGGERED_EVENT = 'integration.updated';
+/** The event the flow waits for at the webhook: the SMS was sent. */
+export const TRIGGERED_EVENT = 'operation.succeeded';
+/** The capability the flow routes and runs. */
+export const CAPABILITY = 'send_sms';
+/** How long sendSms may hold its answer until the operation ends (the API allows up to 30). */
+const WAIT_SECONDS = 10;
 
 export type Step =
   | 'viewer'
@@ -41,21 +43,25 @@ export type Step =
   | 'watching-status'
   | 'active'
   | 'webhook-created'
+  | 'routed'
   | 'watching-deliveries'
-  | 'triggered'
-  | 'delivered';
+  | 'sent'
+  | 'delivered'
+  | 'read';
 
 export interface MainFlowOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
   url: string;
   /** The credential's headers: `authorization: Bearer <JWT>` or `x-api-key`. */
   headers: Record<string, string>;
-  /** The provider to configure, e.g. "stripe". */
+  /** The provider to configure, one that serves send_sms: "twilio" or "plivo". */
   provider: string;
   /** Values for the provider's credentialSchema. */
   credentials: Record<string, unknown>;
   /** Where the webhook sends events. */
   receiverUrl: string;
+  /** The SMS to send: the recipient in E.164 and the text. */
+  sms: { to: string; body: string };
   /** How long each wait (verification, delivery) may take; default 60 s. */
   timeoutMs?: number;
   /** Called as each step completes, e.g. to print progress. */
@@ -73,8 +79,16 @@ export interface MainFlowResult {
   webhook: WebhookSummaryFragment;
   /** Shown once by createWebhook: the key to verify deliveries with. */
   signingSecret: string;
-  /** The delivery of the triggered event, SUCCEEDED; its id is the webhook-id header. */
+  /** The id of the rule that routes send_sms to the integration. */
+  routingRuleId: string;
+  /** The idempotency key the SMS was sent with: sending again with it sends nothing twice. */
+  idempotencyKey: string;
+  /** The operation as sendSms answered it (ended, unless it took longer than waitSeconds). */
+  sent: OperationSummaryFragment;
+  /** The delivery of the operation's event, SUCCEEDED; its id is the webhook-id header. */
   delivery: DeliverySummaryFragment;
+  /** The operation read back at the end, with its result. */
+  operation: NonNullable<OperationQuery['operation']>;
 }
 
 /**
@@ -112,41 +126,54 @@ async function waitUntilActive(
   return data.integrationStatusChanged;
 }
 
-/** Changes the integration's metadata and waits for the resulting event's delivery to succeed. */
-async function triggerAndWatchDelivery(
+/**
+ * Sends the SMS once the webhook's delivery stream is open, and waits until the operation's end
+ * reaches the webhook: `operation.succeeded` delivered, or an error saying why it failed. Events
+ * are matched by the idempotency key their payload carries, known before the send: the delivery
+ * may arrive before sendSms answers.
+ */
+async function sendAndWatchDelivery(
   api: Api,
   webhookId: string,
-  integrationId: string,
+  sms: MainFlowOptions['sms'],
+  idempotencyKey: string,
   timeoutMs: number,
   onStep: MainFlowOptions['onStep'],
 ) {
+  const send = async () => {
+    const result = await api.request(SendSmsDocument, { input: { ...sms, idempotencyKey, waitSeconds: WAIT_SECONDS } });
+    const { operation } = expectPayload(result.sendSms, 'SendSmsPayload');
+    onStep?.('sent', `${operation.id} ${operation.status}${operation.providerReference ? ` as ${operation.providerReference}` : ''}`);
+    return operation;
+  };
+  let sending: Promise<OperationSummaryFragment> | undefined;
   const data = await api.watch(
     WebhookDeliveryUpdatedDocument,
     { webhookId },
     {
       start: async () => {
         onStep?.('watching-deliveries', webhookId);
-        const result = await api.request(UpdateIntegrationMetadataDocument, {
-          id: integrationId,
-          metadata: { example: 'typed-client', touchedAt: new Date().toISOString() },
-        });
-        expectPayload(result.updateIntegration, 'UpdateIntegrationPayload');
-        onStep?.('triggered', TRIGGERED_EVENT);
+        sending = send();
+        await sending;
         return undefined;
       },
       until: ({ webhookDeliveryUpdated: delivery }) => {
-        if (delivery.event.type !== TRIGGERED_EVENT) return false;
+        const { type, payload } = delivery.event;
+        if (payload.idempotencyKey !== idempotencyKey) return false;
+        if (type === 'operation.failed') throw new Error(`the SMS failed: ${JSON.stringify(payload.error)}`);
+        if (type !== TRIGGERED_EVENT) return false;
         if (delivery.status === 'FAILED') throw new Error(`delivery ${delivery.id} failed: ${JSON.stringify(delivery.attempts)}`);
         return delivery.status === 'SUCCEEDED';
       },
       timeoutMs,
     },
   );
-  return data.webhookDeliveryUpdated;
+  // start ran before any delivery could exist: the send it began is what caused this one
+  return { sent: await sending!, delivery: data.webhookDeliveryUpdated };
 }
 
 export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowResult> {
-  const { provider: name, credentials, receiverUrl, timeoutMs = 60_000, onStep } = options;
+  const { provider: name, credentials, receiverUrl, sms, timeoutMs = 60_000, onStep } = options;
   const api = createApi({ url: options.url, headers: options.headers });
   try {
     const { viewer } = await api.request(ViewerDocument, {});
@@ -155,6 +182,7 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
     const { providers } = await api.request(ProvidersDocument, {});
     const provider = providers.find((p) => p.name === name);
     if (!provider) throw new Error(`no provider ${name}; the catalog has ${providers.map((p) => p.name).join(', ')}`);
+    if (!provider.capabilities.includes(CAPABILITY)) throw new Error(`${name} does not serve ${CAPABILITY}`);
     if (provider.isConfigured)
       throw new Error(`${name} is already configured for tenant ${viewer.tenantId}: delete that integration first`);
     const missing = provider.credentialSchema.filter((f) => f.required && credentials[f.key] === undefined).map((f) => f.key);
@@ -170,13 +198,27 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
     onStep?.('active', `${active.id} verified at ${active.verifiedAt}`);
 
     const created = await api.request(CreateWebhookDocument, {
-      input: { name: 'typed client example', url: receiverUrl, eventTypes: ['integration.*'] },
+      input: { name: 'typed client example', url: receiverUrl, eventTypes: ['operation.*'] },
     });
     const { webhook, signingSecret } = expectPayload(created.createWebhook, 'CreateWebhookPayload');
     onStep?.('webhook-created', `${webhook.id} → ${webhook.url}`);
 
-    const delivery = await triggerAndWatchDelivery(api, webhook.id, active.id, timeoutMs, onStep);
+    const routed = await api.request(CreateRoutingRuleDocument, { input: { capability: CAPABILITY, integrationId: active.id } });
+    const { routingRule } = expectPayload(routed.createRoutingRule, 'CreateRoutingRulePayload');
+    onStep?.('routed', `${CAPABILITY} → ${routingRule.integration.id} (rule ${routingRule.id})`);
+
+    // One key per message the caller means to send: a retry of this request after a lost answer
+    // returns the same operation instead of sending a second SMS.
+    const idempotencyKey = randomUUID();
+    const { sent, delivery } = await sendAndWatchDelivery(api, webhook.id, sms, idempotencyKey, timeoutMs, onStep);
     onStep?.('delivered', `${delivery.event.type} as ${delivery.id} after ${delivery.attemptCount} attempt(s)`);
+
+    const { operation } = await api.request(OperationDocument, { id: sent.id });
+    if (!operation) throw new Error(`operation ${sent.id} is not readable`);
+    onStep?.(
+      'read',
+      `${operation.status} after ${operation.attemptCount} provider call(s); deliveryStatus ${operation.deliveryStatus ?? 'not reported yet'}`,
+    );
 
     return {
       tenantId: viewer.tenantId,
@@ -185,7 +227,11 @@ export async function runMainFlow(options: MainFlowOptions): Promise<MainFlowRes
       statusChanges,
       webhook,
       signingSecret,
+      routingRuleId: routingRule.id,
+      idempotencyKey,
+      sent,
       delivery,
+      operation,
     };
   } finally {
     api.close();
@@ -199,16 +245,19 @@ async function main() {
     ? { 'x-api-key': env.ICP_API_KEY }
     : { authorization: `Bearer ${env.ICP_TOKEN ?? ''}` };
   if (!env.ICP_TOKEN && !env.ICP_API_KEY) throw new Error('set ICP_TOKEN (npm run token -- --tenant <id>) or ICP_API_KEY');
-  if (!env.ICP_CREDENTIALS || !env.ICP_RECEIVER_URL) throw new Error('set ICP_CREDENTIALS (a JSON object) and ICP_RECEIVER_URL');
+  if (!env.ICP_CREDENTIALS || !env.ICP_RECEIVER_URL || !env.ICP_TO) {
+    throw new Error('set ICP_CREDENTIALS (a JSON object), ICP_RECEIVER_URL and ICP_TO (the recipient, e.g. +14155550123)');
+  }
   const result = await runMainFlow({
     url: env.ICP_URL ?? 'http://127.0.0.1:4000/graphql',
     headers,
-    provider: env.ICP_PROVIDER ?? 'stripe',
+    provider: env.ICP_PROVIDER ?? 'twilio',
     credentials: JSON.parse(env.ICP_CREDENTIALS) as Record<string, unknown>,
     receiverUrl: env.ICP_RECEIVER_URL,
+    sms: { to: env.ICP_TO, body: env.ICP_BODY ?? 'Hello from the typed client example' },
     onStep: (step, detail) => console.log(`${step}: ${detail}`),
   });
-  console.log(JSON.stringify({ integration: result.integration, webhook: result.webhook, delivery: result.delivery }, null, 2));
+  console.log(JSON.stringify({ integration: result.integration, operation: result.operation, delivery: result.delivery }, null, 2));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

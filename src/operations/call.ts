@@ -1,0 +1,187 @@
+/**
+ * One provider call of an operation and what it means (CONTRACT.md "Operations", behaviour 2):
+ * 2xx succeeded; 401/403 the provider refused the credentials; a network error, a timeout, 408,
+ * 429 and 5xx are transient; any other 4xx rejects the input. Error texts name the provider and
+ * the status with the provider's own message, cut short, and never a credential value.
+ */
+import type {
+  Credentials,
+  OperationAdapter,
+  OperationOutcome,
+  ProviderAnswer,
+  ProviderCall,
+  ProviderDefinition,
+} from '../providers/types.ts';
+import { parseRetryAfter } from '../webhooks/policy.ts';
+
+export type AttemptOutcome = 'SUCCEEDED' | 'TRANSIENT_FAILURE' | 'AUTH_FAILURE' | 'REJECTED';
+
+export interface CallResult {
+  outcome: AttemptOutcome;
+  startedAt: Date;
+  durationMs: number;
+  httpStatus: number | null;
+  /** Set unless SUCCEEDED. */
+  error: string | null;
+  /** SUCCEEDED only. */
+  succeeded?: OperationOutcome;
+  /** A 429's Retry-After, in ms. */
+  retryAfterMs?: number;
+}
+
+/** A provider answer larger than this is not read (an embedding of 3,072 floats is about 70 KB). */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+const MAX_ERROR_CHARS = 300;
+
+/** The body, up to MAX_ANSWER_BYTES; past that the rest is dropped and the answer reads as too large. */
+async function readBounded(response: Response): Promise<string | null> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string, contentType: string | null): unknown {
+  if (!text) return null;
+  if (contentType?.includes('json') || /^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** The provider's own error message, as Twilio, Plivo, SendGrid, OpenAI and Stripe write theirs. */
+export function providerMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  const error = b.error;
+  const errors = Array.isArray(b.errors) ? (b.errors[0] as Record<string, unknown> | undefined) : undefined;
+  const candidates = [
+    typeof error === 'object' && error !== null ? (error as Record<string, unknown>).message : undefined,
+    errors?.message,
+    b.message,
+    typeof error === 'string' ? error : undefined,
+  ];
+  return candidates.find((c): c is string => typeof c === 'string' && c.trim() !== '');
+}
+
+/** Removes every secret, control characters, and cuts the text short. */
+export function scrubbed(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const value of secrets) {
+    if (value.length >= 4) out = out.split(value).join('[redacted]');
+  }
+  out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return out.length > MAX_ERROR_CHARS ? `${out.slice(0, MAX_ERROR_CHARS)}…` : out;
+}
+
+/**
+ * What an error text must never show: the sensitive credential values and the Authorization header
+ * sent (a Basic header is the base64 of a secret). Account ids and sender numbers stay readable.
+ */
+function secretsOf(provider: ProviderDefinition, credentials: Credentials, call: ProviderCall): string[] {
+  const sensitive = provider.credentialSchema.filter((f) => f.sensitive).map((f) => credentials[f.key]);
+  const authorization = call.headers.authorization?.replace(/^(Basic|Bearer) /, '');
+  return [...sensitive, authorization].filter((v): v is string => typeof v === 'string');
+}
+
+function errorCode(err: unknown): string | undefined {
+  return (err as { cause?: { code?: string } })?.cause?.code;
+}
+
+/** A reset of a reused connection, before any byte of an answer. */
+function isStaleConnection(err: unknown): boolean {
+  return ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(errorCode(err) ?? '');
+}
+
+function outcomeOf(status: number): AttemptOutcome {
+  if (status >= 200 && status < 300) return 'SUCCEEDED';
+  if (status === 401 || status === 403) return 'AUTH_FAILURE';
+  if (status === 408 || status === 429 || status >= 500) return 'TRANSIENT_FAILURE';
+  return 'REJECTED';
+}
+
+const WHAT: Record<Exclude<AttemptOutcome, 'SUCCEEDED'>, string> = {
+  AUTH_FAILURE: 'refused the credentials during an operation',
+  TRANSIENT_FAILURE: 'is unavailable',
+  REJECTED: 'rejected the request',
+};
+
+/** Sends the call and classifies the answer. Never throws. */
+export async function callProvider(
+  provider: ProviderDefinition,
+  adapter: OperationAdapter,
+  call: ProviderCall,
+  credentials: Credentials,
+  timeoutMs: number,
+): Promise<CallResult> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const failure = (outcome: Exclude<AttemptOutcome, 'SUCCEEDED'>, httpStatus: number | null, error: string): CallResult => ({
+    outcome,
+    startedAt,
+    durationMs: elapsed(),
+    httpStatus,
+    error: scrubbed(error, secretsOf(provider, credentials, call)),
+  });
+  let response: Response;
+  let text: string | null;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const send = () =>
+    fetch(call.url, {
+      method: call.method,
+      headers: { 'user-agent': 'integrations-control-plane', ...call.headers },
+      body: call.body,
+      signal: deadline,
+      redirect: 'manual',
+    });
+  try {
+    // A kept-alive connection the provider closed while idle fails before any answer: that request
+    // is made again, once, on a new connection (a reset then, or once an answer began, is a failure).
+    response = await send().catch((err) => (isStaleConnection(err) ? send() : Promise.reject(err)));
+    text = await readBounded(response);
+  } catch (err) {
+    const name = (err as Error)?.name;
+    const reason =
+      name === 'TimeoutError' || name === 'AbortError'
+        ? `did not answer within ${timeoutMs} ms`
+        : `is unreachable (${errorCode(err) ?? 'network error'})`;
+    return failure('TRANSIENT_FAILURE', null, `${provider.displayName} ${reason}`);
+  }
+  const status = response.status;
+  const outcome = outcomeOf(status);
+  if (text === null) {
+    // a 2xx too large to read may still have acted, so like an unreadable 2xx (below) it is not failed over
+    const tooLarge = `${provider.displayName} answered HTTP ${status} with more than ${MAX_ANSWER_BYTES} bytes`;
+    return failure(outcome === 'SUCCEEDED' ? 'REJECTED' : 'TRANSIENT_FAILURE', status, tooLarge);
+  }
+  const body = parseBody(text, response.headers.get('content-type'));
+  if (outcome !== 'SUCCEEDED') {
+    const said = providerMessage(body);
+    const result = failure(outcome, status, `${provider.displayName} ${WHAT[outcome]} (HTTP ${status})${said ? `: ${said}` : ''}`);
+    if (status === 429) result.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date()) ?? undefined;
+    return result;
+  }
+  const answer: ProviderAnswer = { status, headers: response.headers, body };
+  try {
+    return { outcome, startedAt, durationMs: elapsed(), httpStatus: status, error: null, succeeded: adapter.parse(answer) };
+  } catch (err) {
+    // a 2xx the adapter cannot read: the provider may have acted, so no other provider is tried
+    return failure('REJECTED', status, `${provider.displayName} answered HTTP ${status} in an unexpected form: ${(err as Error).message}`);
+  }
+}
