@@ -22,6 +22,15 @@ export const REDACT_PATHS = [
   '*.variables',
 ];
 
+/** `text` with every occurrence of each value of 4 characters or more replaced by [redacted]. */
+export function redactValues(text: string, values: Iterable<unknown>): string {
+  let out = text;
+  for (const value of values) {
+    if (typeof value === 'string' && value.length >= 4) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {

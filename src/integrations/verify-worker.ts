@@ -11,24 +11,16 @@ import { heldJobDelayMs, isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { forTenant, type TenantDb } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
+import { redactValues } from '../log.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
 import { findProvider } from '../providers/catalog.ts';
-import type { Credentials, CredentialValue } from '../providers/types.ts';
+import type { CredentialValue } from '../providers/types.ts';
 import type { Services } from '../services.ts';
 import { type VerificationResult, verificationOutcome } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const SYSTEM_ACTOR = 'system:verifier';
-
-/** Removes every credential value from a text before it is logged. */
-function scrub(text: string, credentials: Credentials): string {
-  let out = text;
-  for (const value of Object.values(credentials)) {
-    if (typeof value === 'string' && value.length >= 4) out = out.split(value).join('[redacted]');
-  }
-  return out;
-}
 
 /** Checks the credentials with the provider; a DecryptionError (they cannot be opened) is thrown. */
 async function check(services: Services, row: Integration): Promise<VerificationResult> {
@@ -46,7 +38,11 @@ async function check(services: Services, row: Integration): Promise<Verification
     });
   } catch (err) {
     services.logger.error(
-      { integrationId: row.id, provider: provider.name, error: scrub(String((err as Error)?.stack ?? err), credentials) },
+      {
+        integrationId: row.id,
+        provider: provider.name,
+        error: redactValues(String((err as Error)?.stack ?? err), Object.values(credentials)),
+      },
       'provider verification threw',
     );
     return { ok: false, permanent: false, reason: `${provider.displayName} verification failed unexpectedly` };

@@ -4,6 +4,8 @@
  * 429 and 5xx are transient; any other 4xx rejects the input. Error texts name the provider and
  * the status with the provider's own message, cut short, and never a credential value.
  */
+
+import { redactValues } from '../log.ts';
 import type {
   Credentials,
   OperationAdapter,
@@ -81,11 +83,9 @@ export function providerMessage(body: unknown): string | undefined {
 
 /** Removes every secret, control characters, and cuts the text short. */
 export function scrubbed(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const value of secrets) {
-    if (value.length >= 4) out = out.split(value).join('[redacted]');
-  }
-  out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const out = redactValues(text, secrets)
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim();
   return out.length > MAX_ERROR_CHARS ? `${out.slice(0, MAX_ERROR_CHARS)}…` : out;
 }
 

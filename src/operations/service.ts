@@ -10,12 +10,11 @@ import { isDecryptionError } from '../crypto/unreadable.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NoActiveProviderError, ValidationError } from '../errors.ts';
 import type { Operation } from '../generated/prisma/client.ts';
-import { findProvider } from '../providers/catalog.ts';
-import { isUsable } from '../routing/choose.ts';
 import type { RequestScope } from '../services.ts';
 import { checkOperationInput, checkOperationOptions } from './capabilities.ts';
 import { OPERATION_QUEUE, operationJob } from './queue.ts';
 import { openPart, sealPart } from './sealed.ts';
+import { servingNow } from './start.ts';
 
 /** How long an idempotency key names its operation. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
@@ -38,11 +37,7 @@ async function anyCandidateActive(tx: TenantTx, capability: string): Promise<boo
     where: { capability },
     include: { integration: true, fallbackIntegration: true },
   });
-  return rules.some((r) =>
-    [r.integration, r.fallbackIntegration].some(
-      (i) => i && isUsable(i, capability) && findProvider(i.provider)?.operations?.[capability] !== undefined,
-    ),
-  );
+  return rules.some((r) => [r.integration, r.fallbackIntegration ?? undefined].some((i) => servingNow(i, capability)));
 }
 
 /** The operation an idempotency key already names, when the caller may see it and its input is the same; else ConflictError. */

@@ -8,7 +8,9 @@
 import DataLoader from 'dataloader';
 import { tenantDb } from '../db/tenant.ts';
 import type { Integration, Operation, RoutingRule } from '../generated/prisma/client.ts';
-import { routeCandidateIds } from '../routing/choose.ts';
+import { findProvider } from '../providers/catalog.ts';
+import type { OperationAdapter, ProviderDefinition } from '../providers/types.ts';
+import { isUsable, routeCandidateIds } from '../routing/choose.ts';
 import type { Services } from '../services.ts';
 import { groupBy } from '../webhooks/attempts.ts';
 import type { OperationJob } from './queue.ts';
@@ -29,6 +31,20 @@ FROM jsonb_to_recordset($2::jsonb) AS v(id text, walk int)
 WHERE o."id" = v.id AND o."tenantId" = $1 AND o."deletedAt" IS NULL
   AND o."walk" = v.walk AND o."status" IN ('QUEUED', 'RUNNING')
 RETURNING o.*`;
+
+/**
+ * The provider and its adapter when the integration can run the capability now (usable, and its
+ * provider calls that capability); null when the walk skips it and it counts for no request.
+ */
+export function servingNow(
+  integration: Integration | undefined,
+  capability: string,
+): { provider: ProviderDefinition; adapter: OperationAdapter } | null {
+  if (!integration || !isUsable(integration, capability)) return null;
+  const provider = findProvider(integration.provider);
+  const adapter = provider?.operations?.[capability];
+  return provider && adapter ? { provider, adapter } : null;
+}
 
 /** The candidates of a capability's rules, in the order the walk tries them. */
 function candidatesOf(rules: readonly Rule[]): (Integration | undefined)[] {

@@ -18,9 +18,7 @@ import type { Integration, Operation, Prisma } from '../generated/prisma/client.
 import { operationGlobalId } from '../ids.ts';
 import { inboundWebhookUrl, integrationEventData } from '../integrations/present.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
-import { findProvider } from '../providers/catalog.ts';
 import type { Credentials } from '../providers/types.ts';
-import { isUsable } from '../routing/choose.ts';
 import type { Services } from '../services.ts';
 import { type CallResult, callProvider } from './call.ts';
 import { credentialsOpener } from './credentials.ts';
@@ -28,7 +26,7 @@ import { endingRecorder } from './ending.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 import { OPERATION_QUEUE, type OperationJob, operationJob } from './queue.ts';
 import { openPart } from './sealed.ts';
-import { walkStarter } from './start.ts';
+import { servingNow, walkStarter } from './start.ts';
 
 /** Jobs of the operation queue one process runs at once (each holds a slot for its whole walk). */
 export const OPERATION_CONCURRENCY = 64;
@@ -163,9 +161,9 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
     let attempted = false;
     let transient = null as { error: string; retryAfterMs: number } | null;
     for (const [index, integration] of candidates.entries()) {
-      const provider = findProvider(integration?.provider ?? '');
-      const adapter = provider?.operations?.[op.capability];
-      if (!integration || !provider || !adapter || !isUsable(integration, op.capability)) continue;
+      const serving = servingNow(integration, op.capability);
+      if (!integration || !serving) continue;
+      const { provider, adapter } = serving;
       const restUntil = restingUntil.get(integration.id) ?? 0;
       if (restUntil > Date.now()) {
         const retryAfterMs = Math.max(transient?.retryAfterMs ?? 0, restUntil - Date.now());
