@@ -1,17 +1,29 @@
 /**
- * A pg-boss consumer for high-volume queues (webhook deliveries): up to `concurrency` jobs run at
- * once, each on its own; free slots are filled by one `fetch`, and jobs that finished together are
- * completed (or failed back) by one statement, so a job that hangs holds only its own slot.
- * Semantics are pg-boss's: a job whose process died returns to the queue when it expires.
+ * A pg-boss consumer for high-volume queues (webhook deliveries, operations): up to `concurrency`
+ * jobs run at once, each on its own; free slots are filled by one `fetch`, and jobs that finished
+ * together are completed (or failed back) by one statement, so a job that hangs holds only its own
+ * slot. A job whose remaining work is only recording may release its slot early (`releaseSlot`):
+ * the next jobs start while it records, and it is completed only when it returns. Semantics are
+ * pg-boss's: a job whose process died returns to the queue when it expires.
  * docs/design-notes.md ("Deliveries run on their own").
  */
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../log.ts';
 
-export type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
+export interface JobControl {
+  /**
+   * Frees the job's slot for another job while this one finishes (it stays held, and is completed
+   * or failed back only when the handler returns). At most `concurrency` released jobs are held.
+   */
+  releaseSlot(): void;
+}
+
+export type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>, control: JobControl) => Promise<void>;
 
 export class JobConsumer<T extends object> {
+  /** Every job taken and not yet finished, released or not. */
   private readonly running = new Set<string>();
+  private readonly released = new Set<string>();
   private readonly completed: string[] = [];
   private readonly failed: { id: string; message: string }[] = [];
   private settling: Promise<void> | undefined;
@@ -55,12 +67,19 @@ export class JobConsumer<T extends object> {
     }
     for (const id of this.running) this.failed.push({ id, message: 'shut down while active' });
     this.running.clear();
+    this.released.clear();
     while (this.settling || this.completed.length || this.failed.length) await this.settle();
+  }
+
+  /** Slots a fetch may fill: those not held by a job, while released jobs are within their own bound. */
+  private free(): number {
+    const holding = this.running.size - this.released.size;
+    return Math.min(this.concurrency - holding, 2 * this.concurrency - this.running.size);
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const free = this.concurrency - this.running.size;
+      const free = this.free();
       if (free > 0) {
         let jobs: PgBoss.JobWithMetadata<T>[] = [];
         try {
@@ -76,11 +95,11 @@ export class JobConsumer<T extends object> {
         for (const job of jobs) this.runJob(job);
         // a full batch: more may be waiting, fetch again as soon as a slot is free
         if (jobs.length === free) {
-          if (this.running.size >= this.concurrency) await this.sleep(undefined);
+          if (this.free() <= 0) await this.sleep(undefined);
           continue;
         }
       }
-      await this.sleep(this.running.size >= this.concurrency ? undefined : this.pollingIntervalMs);
+      await this.sleep(this.free() <= 0 ? undefined : this.pollingIntervalMs);
     }
   }
 
@@ -102,7 +121,14 @@ export class JobConsumer<T extends object> {
 
   private runJob(job: PgBoss.JobWithMetadata<T>): void {
     this.running.add(job.id);
-    this.handler(job).then(
+    const control: JobControl = {
+      releaseSlot: () => {
+        if (!this.running.has(job.id) || this.released.has(job.id)) return;
+        this.released.add(job.id);
+        this.wake();
+      },
+    };
+    this.handler(job, control).then(
       () => this.finish(job.id, undefined),
       (err: unknown) => {
         this.logger.error({ err, queue: this.name, jobId: job.id }, 'job failed; the queue retries it');
@@ -113,6 +139,7 @@ export class JobConsumer<T extends object> {
 
   private finish(id: string, error: string | undefined): void {
     // a job still running when stop() gave up was failed back already
+    this.released.delete(id);
     if (!this.running.delete(id)) return;
     if (error === undefined) this.completed.push(id);
     else this.failed.push({ id, message: error });

@@ -115,7 +115,8 @@ export class JobQueue {
           // pg-boss 10 sleeps a polling interval even after a fetch that found work; waking
           // the poller makes it fetch again at once while the queue has jobs.
           try {
-            await handler(job);
+            // one job per poller: its slot is its own, there is none to release early
+            await handler(job, { releaseSlot() {} });
           } finally {
             if (id) this.boss.notifyWorker(id);
           }

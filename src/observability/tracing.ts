@@ -81,7 +81,7 @@ function jobTracing(tracer: Tracer) {
   const current = new AsyncLocalStorage<Span>();
   return {
     traceJob<T>(queue: string, handler: JobHandler<T>): JobHandler<T> {
-      return async (job) => {
+      return async (job, control) => {
         const span = tracer.startSpan(`process ${queue}`, {
           kind: SpanKind.CONSUMER,
           attributes: {
@@ -93,7 +93,7 @@ function jobTracing(tracer: Tracer) {
           },
         });
         try {
-          await current.run(span, () => handler(job));
+          await current.run(span, () => handler(job, control));
         } catch (err) {
           // the message may quote a provider's answer: only the fact is recorded
           span.setStatus({ code: SpanStatusCode.ERROR, message: 'the job failed and goes back to the queue' });

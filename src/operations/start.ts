@@ -67,8 +67,9 @@ async function startTenant(services: Services, tenantId: string, jobs: readonly 
       where: { capability: { in: [...new Set(ops.map((op) => op.capability))] } },
       include: { integration: true, fallbackIntegration: true },
     });
-    const rulesOf = groupBy(rules, (r) => r.capability);
-    for (const op of ops) started.set(`${op.id}:${op.walk}`, { op, candidates: candidatesOf(rulesOf.get(op.capability) ?? []) });
+    // one list per capability, shared by its walks (a walk only reads it)
+    const candidatesBy = new Map([...groupBy(rules, (r) => r.capability)].map(([capability, of]) => [capability, candidatesOf(of)]));
+    for (const op of ops) started.set(`${op.id}:${op.walk}`, { op, candidates: candidatesBy.get(op.capability) ?? [] });
     return started;
   });
 }

@@ -17,6 +17,7 @@ import { type TenantDb, type TenantTx, tenantDb } from '../db/tenant.ts';
 import type { Integration, Operation, Prisma } from '../generated/prisma/client.ts';
 import { operationGlobalId } from '../ids.ts';
 import { inboundWebhookUrl, integrationEventData } from '../integrations/present.ts';
+import type { JobControl } from '../jobs/consumer.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
 import type { Credentials } from '../providers/types.ts';
 import type { Services } from '../services.ts';
@@ -28,8 +29,12 @@ import { OPERATION_QUEUE, type OperationJob, operationJob } from './queue.ts';
 import { openPart } from './sealed.ts';
 import { servingNow, walkStarter } from './start.ts';
 
-/** Jobs of the operation queue one process runs at once (each holds a slot for its whole walk). */
-export const OPERATION_CONCURRENCY = 64;
+/**
+ * Walks one process runs at once. A walk holds its slot while it calls providers, whose answers
+ * take 100 ms to seconds, so a process sends at most this many ÷ their latency per second; a walk
+ * whose call ended it releases the slot while the ending is recorded (docs/performance.md).
+ */
+export const OPERATION_CONCURRENCY = 256;
 
 const ACTOR = (op: Operation) => ({ tenantId: op.tenantId, actorId: OPERATIONS_ACTOR, appId: op.appId });
 
@@ -136,7 +141,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
     await queue.transaction(db, (tx) => queue.enqueueMany(tx, OPERATION_QUEUE, [next]));
   }
 
-  return async (job: PgBoss.JobWithMetadata<OperationJob>) => {
+  return async (job: PgBoss.JobWithMetadata<OperationJob>, control: JobControl) => {
     const { tenantId, walk } = job.data;
     const db = tenantDb(services.prisma, tenantId);
     const started = await begin(job.data);
@@ -192,6 +197,8 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
       const attempt = { integration, usedFallback: index > 0, number: op.attemptCount + 1, call: result };
 
       if (result.outcome === 'SUCCEEDED' || result.outcome === 'REJECTED') {
+        // what is left is recording it: the next job may start its calls meanwhile
+        control.releaseSlot();
         // null: a duplicate run of this walk ended the operation first, and announced it
         const ended = await recordEnding({ op, provider, integration, usedFallback: attempt.usedFallback, call: result });
         if (ended) announce(ended);

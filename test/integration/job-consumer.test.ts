@@ -71,6 +71,38 @@ describe('JobConsumer', () => {
     await consumer.stop(5_000);
   });
 
+  it('lets a job release its slot while it finishes: the next jobs start, it is completed only when it returns, and at most `concurrency` are released', async () => {
+    const name = await newQueue();
+    const finish = gate();
+    const started: string[] = [];
+    let held = 0;
+    let mostHeld = 0;
+    const consumer = server.app.services.queue.consume<{ key: string }>(name, 2, async (job, control) => {
+      started.push(job.data.key);
+      held++;
+      mostHeld = Math.max(mostHeld, held);
+      // the slot is free at once; the job itself ends only when the gate opens
+      control.releaseSlot();
+      control.releaseSlot(); // twice is once
+      await finish.opened;
+      held--;
+    });
+    const ids = await sendJobs(name, ['a', 'b', 'c', 'd', 'e', 'f']);
+    server.app.services.queue.wake(name);
+    // two slots, each released: two more jobs start, and no more (two released is the bound)
+    await eventually(async () => (started.length === 4 ? true : undefined), 10_000, 'four jobs to start');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(started).toHaveLength(4);
+    expect(mostHeld).toBe(4);
+    // none of them is completed while it runs
+    for (const id of ids) expect(await stateOf(name, id)).not.toBe('completed');
+    finish.open();
+    for (const id of ids)
+      await eventually(async () => ((await stateOf(name, id)) === 'completed' ? true : undefined), 10_000, `job ${id} completed`);
+    expect(started.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    await consumer.stop(5_000);
+  });
+
   it('fails a job whose handler throws back to the queue, which runs it again', async () => {
     const name = await newQueue();
     const runs: number[] = [];

@@ -166,12 +166,26 @@ it('finishes every acknowledged operation after a SIGKILL, sending each at least
 
   // 4. restarted on the same database: everything ends, held calls once their jobs expire
   server = await startServerProcess(env, port);
+  /** Every operation, page by page (there are more than one page holds). */
+  async function allOperations() {
+    const nodes: any[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const data = await gql(
+        `query($after: String) { operations(first: 100, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor } edges { node { id status providerReference input } } } }`,
+        { after },
+      );
+      nodes.push(...data.operations.edges.map((e: { node: any }) => e.node));
+      if (!data.operations.pageInfo.hasNextPage) return { totalCount: data.operations.totalCount as number, nodes };
+      after = data.operations.pageInfo.endCursor;
+    }
+  }
   const ended = await waitFor(
     'every operation to end',
     async () => {
-      const data = await gql('{ operations(first: 100) { totalCount edges { node { id status providerReference input } } } }');
-      const nodes = data.operations.edges.map((e: { node: any }) => e.node);
-      return nodes.every((n: { status: string }) => n.status === 'SUCCEEDED') ? data.operations : undefined;
+      const all = await allOperations();
+      return all.nodes.every((n: { status: string }) => n.status === 'SUCCEEDED') ? all : undefined;
     },
     150_000,
     500,
@@ -179,7 +193,8 @@ it('finishes every acknowledged operation after a SIGKILL, sending each at least
 
   // nothing acknowledged is missing, and nothing is there that was not acknowledged
   expect(ended.totalCount).toBe(N);
-  const byId = new Map<string, any>(ended.edges.map((e: { node: { id: string } }) => [e.node.id, e.node]));
+  expect(ended.nodes).toHaveLength(N);
+  const byId = new Map<string, any>(ended.nodes.map((n: { id: string }) => [n.id, n]));
   expect([...byId.keys()].sort()).toEqual([...toOf.keys()].sort());
   for (const [id, to] of toOf) {
     const op = byId.get(id);
