@@ -126,3 +126,18 @@ export function revealCredentials(
 ): Credentials {
   return { ...row.config, ...openSecrets(keyring, row, aad) };
 }
+
+/**
+ * The sealed secrets with `extra` values set beside them (values the service keeps for the
+ * integration, such as a provider session), under a new data key; null when nothing is sealed.
+ */
+export function resealSecretsWith(
+  keyring: Keyring,
+  row: SealedColumns,
+  extra: Record<string, CredentialValue>,
+  aad: string,
+): SealedColumns | null {
+  if (!fromColumns(row)) return null;
+  const secrets = { ...openSecrets(keyring, row, aad), ...extra };
+  return toColumns(seal(keyring, Buffer.from(JSON.stringify(secrets)), aad));
+}

@@ -15,31 +15,58 @@ export class BodyTooLarge extends Error {
   }
 }
 
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+/**
+ * A larger limit some requests may reach: `admit()` is asked once a body passes the normal limit
+ * (false refuses it there), and `release()` is called when a body it admitted is done.
+ */
+export interface LargerLimit {
+  limit: number;
+  admit(): boolean;
+  release(): void;
+}
+
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, larger?: LargerLimit): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
+    let admitted = false;
+    let max = limit;
+    const release = () => {
+      if (admitted) larger?.release();
+      admitted = false;
+    };
     const refuse = () => {
       refused = true;
       chunks.length = 0;
+      release();
       reject(new BodyTooLarge(limit));
     };
+    /** Whether `bytes` fit, admitting the body to the larger limit when they need it and may. */
+    const fits = (bytes: number) => {
+      if (bytes <= max) return true;
+      if (!larger || admitted || bytes > larger.limit || !larger.admit()) return false;
+      admitted = true;
+      max = larger.limit;
+      return true;
+    };
     // chunked bodies have no length to check up front; declared ones are refused at once
-    if (Number(req.headers['content-length'] ?? 0) > limit) refuse();
+    if (!fits(Number(req.headers['content-length'] ?? 0))) refuse();
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (refused) {
-        if (size > limit + DISCARD_LIMIT_BYTES) req.destroy();
+        if (size > max + DISCARD_LIMIT_BYTES) req.destroy();
         return;
       }
-      if (size > limit) return refuse();
+      if (!fits(size)) return refuse();
       chunks.push(chunk);
     });
     req.once('end', () => {
+      release();
       if (!refused) resolve(Buffer.concat(chunks));
     });
     req.once('error', (err) => {
+      release();
       if (!refused) reject(err);
     });
   });

@@ -13,8 +13,9 @@ import { serveMetrics } from '../observability/endpoint.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Services } from '../services.ts';
 import type { AccessLog } from './access-log.ts';
-import { BodyTooLarge, readBody } from './body.ts';
+import { BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.ts';
 import type { ClientGuard } from './client-limits.ts';
+import { allowedLargeBody, LARGE_BODY_REFUSAL, largeBodies } from './large-bodies.ts';
 
 /** Where the app is in its life; /readyz is 200 only when `ready` (and the database answers). */
 export type Phase = 'starting' | 'migrating' | 'ready' | 'draining';
@@ -37,6 +38,19 @@ export function answerWhileNotReady(phase: Phase, req: IncomingMessage, res: Ser
   });
 }
 
+/**
+ * A read body as Yoga's server adapter takes it: an async iterable of one chunk. Given the Buffer
+ * itself, the adapter calls Object.keys on it, one string per byte (seconds for 10 MiB).
+ */
+function preRead(body: Buffer) {
+  return {
+    bytes: body.length,
+    async *[Symbol.asyncIterator]() {
+      yield body;
+    },
+  };
+}
+
 export interface RouteDeps {
   config: Config;
   services: Services;
@@ -51,6 +65,7 @@ export interface RouteDeps {
 /** The ready service's request listener: failures are logged and answered 500. */
 export function createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql }: RouteDeps): Listener {
   const { yoga, lean } = graphql;
+  const large = largeBodies();
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -58,13 +73,16 @@ export function createRoutes({ config, services, database, logger, metrics, guar
       accessLog.begin(req, res);
       if (req.method === 'POST') {
         let body: Buffer;
+        const tooLarge = () => sendJson(res, 413, { errors: [{ message: LARGE_BODY_REFUSAL, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
         try {
           // read with the limit here; Yoga takes an already-read body as is
-          body = (req as IncomingMessage & { body?: Buffer }).body = await readBody(req);
+          body = await readBody(req, MAX_BODY_BYTES, large.limitFor(req));
+          (req as IncomingMessage & { body?: unknown }).body = preRead(body);
         } catch (err) {
           if (!(err instanceof BodyTooLarge)) throw err;
-          return sendJson(res, 413, { errors: [{ message: err.message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+          return tooLarge();
         }
+        if (body.length > MAX_BODY_BYTES && !allowedLargeBody(body)) return tooLarge();
         if (lean && (await lean.answer(yoga, req, res, body))) return;
       }
       return yoga.requestListener(req, res);

@@ -13,6 +13,7 @@ import { forTenant, type TenantDb } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import { redactValues } from '../log.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
+import { withoutSession } from '../operations/sessions.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue } from '../providers/types.ts';
 import type { Services } from '../services.ts';
@@ -26,10 +27,13 @@ const SYSTEM_ACTOR = 'system:verifier';
 async function check(services: Services, row: Integration): Promise<VerificationResult> {
   const provider = findProvider(row.provider);
   if (!provider) return { ok: false, permanent: true, reason: `provider "${row.provider}" is no longer in the catalog` };
-  const credentials = revealCredentials(
-    services.keyring,
-    { ...row, config: row.config as Record<string, CredentialValue> },
-    credentialsAad(row.tenantId, row.id),
+  // the stored session (src/operations/sessions.ts) is not a credential: verification obtains its own
+  const credentials = withoutSession(
+    revealCredentials(
+      services.keyring,
+      { ...row, config: row.config as Record<string, CredentialValue> },
+      credentialsAad(row.tenantId, row.id),
+    ),
   );
   try {
     return await provider.verify(credentials, {

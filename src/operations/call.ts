@@ -8,11 +8,14 @@
 import { redactValues } from '../log.ts';
 import type {
   Credentials,
+  NextCall,
   OperationAdapter,
+  OperationCallContext,
   OperationOutcome,
   ProviderAnswer,
   ProviderCall,
   ProviderDefinition,
+  ProviderSession,
 } from '../providers/types.ts';
 import { parseRetryAfter } from '../webhooks/policy.ts';
 
@@ -90,13 +93,21 @@ export function scrubbed(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * What an error text must never show: the sensitive credential values and the Authorization header
- * sent (a Basic header is the base64 of a secret). Account ids and sender numbers stay readable.
+ * What an error text must never show: the sensitive credential values, the session's access token
+ * and the Authorization header sent (a Basic header is the base64 of a secret). Account ids and
+ * sender numbers stay readable.
  */
-function secretsOf(provider: ProviderDefinition, credentials: Credentials, call: ProviderCall): string[] {
-  const sensitive = provider.credentialSchema.filter((f) => f.sensitive).map((f) => credentials[f.key]);
+function secretsOf(provider: ProviderDefinition, credentials: Credentials, call: ProviderCall, session?: ProviderSession): string[] {
   const authorization = call.headers.authorization?.replace(/^(Basic|Bearer) /, '');
-  return [...sensitive, authorization].filter((v): v is string => typeof v === 'string');
+  return [...secretValues(provider, credentials), authorization, session?.accessToken].filter((v): v is string => typeof v === 'string');
+}
+
+/** The values of the provider's sensitive credential fields. */
+export function secretValues(provider: ProviderDefinition, credentials: Credentials): string[] {
+  return provider.credentialSchema
+    .filter((f) => f.sensitive)
+    .map((f) => credentials[f.key])
+    .filter((v): v is string => typeof v === 'string');
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -121,27 +132,13 @@ const WHAT: Record<Exclude<AttemptOutcome, 'SUCCEEDED'>, string> = {
   REJECTED: 'rejected the request',
 };
 
-/** Sends the call and classifies the answer. Never throws. */
-export async function callProvider(
-  provider: ProviderDefinition,
-  adapter: OperationAdapter,
-  call: ProviderCall,
-  credentials: Credentials,
-  timeoutMs: number,
-): Promise<CallResult> {
-  const startedAt = new Date();
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const failure = (outcome: Exclude<AttemptOutcome, 'SUCCEEDED'>, httpStatus: number | null, error: string): CallResult => ({
-    outcome,
-    startedAt,
-    durationMs: elapsed(),
-    httpStatus,
-    error: scrubbed(error, secretsOf(provider, credentials, call)),
-  });
-  let response: Response;
-  let text: string | null;
-  const deadline = AbortSignal.timeout(timeoutMs);
+/** The most calls one capability takes in sequence (upload, create, notify…). */
+export const MAX_STEPS = 6;
+
+/** The answer of one call, read; or why there was none. */
+type Sent = { response: Response; text: string | null } | { failed: string };
+
+async function sendOnce(call: ProviderCall, deadline: AbortSignal, timeoutMs: number): Promise<Sent> {
   const send = () =>
     fetch(call.url, {
       method: call.method,
@@ -153,35 +150,82 @@ export async function callProvider(
   try {
     // A kept-alive connection the provider closed while idle fails before any answer: that request
     // is made again, once, on a new connection (a reset then, or once an answer began, is a failure).
-    response = await send().catch((err) => (isStaleConnection(err) ? send() : Promise.reject(err)));
-    text = await readBounded(response);
+    const response = await send().catch((err) => (isStaleConnection(err) ? send() : Promise.reject(err)));
+    return { response, text: await readBounded(response) };
   } catch (err) {
     const name = (err as Error)?.name;
-    const reason =
-      name === 'TimeoutError' || name === 'AbortError'
-        ? `did not answer within ${timeoutMs} ms`
-        : `is unreachable (${errorCode(err) ?? 'network error'})`;
-    return failure('TRANSIENT_FAILURE', null, `${provider.displayName} ${reason}`);
+    return {
+      failed:
+        name === 'TimeoutError' || name === 'AbortError'
+          ? `did not answer within ${timeoutMs} ms`
+          : `is unreachable (${errorCode(err) ?? 'network error'})`,
+    };
   }
-  const status = response.status;
-  const outcome = outcomeOf(status);
-  if (text === null) {
-    // a 2xx too large to read may still have acted, so like an unreadable 2xx (below) it is not failed over
-    const tooLarge = `${provider.displayName} answered HTTP ${status} with more than ${MAX_ANSWER_BYTES} bytes`;
-    return failure(outcome === 'SUCCEEDED' ? 'REJECTED' : 'TRANSIENT_FAILURE', status, tooLarge);
-  }
-  const body = parseBody(text, response.headers.get('content-type'));
-  if (outcome !== 'SUCCEEDED') {
-    const said = providerMessage(body);
-    const result = failure(outcome, status, `${provider.displayName} ${WHAT[outcome]} (HTTP ${status})${said ? `: ${said}` : ''}`);
-    if (status === 429) result.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date()) ?? undefined;
-    return result;
-  }
-  const answer: ProviderAnswer = { status, headers: response.headers, body };
-  try {
-    return { outcome, startedAt, durationMs: elapsed(), httpStatus: status, error: null, succeeded: adapter.parse(answer) };
-  } catch (err) {
-    // a 2xx the adapter cannot read: the provider may have acted, so no other provider is tried
-    return failure('REJECTED', status, `${provider.displayName} answered HTTP ${status} in an unexpected form: ${(err as Error).message}`);
+}
+
+/**
+ * Sends the capability's call (and the next ones, when it takes several) and classifies the
+ * answer. `timeoutMs` bounds the whole sequence. Once a call of a sequence succeeded the provider
+ * has acted, so a later failure is REJECTED: no other provider is tried and the walk is not
+ * repeated (which would act twice). Never throws.
+ */
+export async function callProvider(
+  provider: ProviderDefinition,
+  adapter: OperationAdapter,
+  input: Readonly<Record<string, unknown>>,
+  credentials: Credentials,
+  ctx: OperationCallContext,
+  timeoutMs: number,
+): Promise<CallResult> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  let call = adapter.request(input, credentials, ctx);
+  let carry: Readonly<Record<string, unknown>> = {};
+  const deadline = AbortSignal.timeout(timeoutMs);
+  for (let step = 1; ; step++) {
+    const failure = (outcome: Exclude<AttemptOutcome, 'SUCCEEDED'>, httpStatus: number | null, error: string): CallResult => ({
+      outcome: step > 1 ? 'REJECTED' : outcome,
+      startedAt,
+      durationMs: elapsed(),
+      httpStatus,
+      error: scrubbed(
+        step > 1 ? `${error} (call ${step} of a sequence whose first calls succeeded: not tried elsewhere)` : error,
+        secretsOf(provider, credentials, call, ctx.session),
+      ),
+    });
+    const sent = await sendOnce(call, deadline, timeoutMs);
+    if ('failed' in sent) return failure('TRANSIENT_FAILURE', null, `${provider.displayName} ${sent.failed}`);
+    const { response, text } = sent;
+    const status = response.status;
+    const outcome = outcomeOf(status);
+    if (text === null) {
+      // a 2xx too large to read may still have acted, so like an unreadable 2xx (below) it is not failed over
+      const tooLarge = `${provider.displayName} answered HTTP ${status} with more than ${MAX_ANSWER_BYTES} bytes`;
+      return failure(outcome === 'SUCCEEDED' ? 'REJECTED' : 'TRANSIENT_FAILURE', status, tooLarge);
+    }
+    const body = parseBody(text, response.headers.get('content-type'));
+    if (outcome !== 'SUCCEEDED') {
+      const said = providerMessage(body);
+      const result = failure(outcome, status, `${provider.displayName} ${WHAT[outcome]} (HTTP ${status})${said ? `: ${said}` : ''}`);
+      if (status === 429 && step === 1) result.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date()) ?? undefined;
+      return result;
+    }
+    const answer: ProviderAnswer = { status, headers: response.headers, body };
+    let parsed: OperationOutcome | NextCall;
+    try {
+      parsed = adapter.parse(answer, { step, carry, input, credentials, ctx });
+    } catch (err) {
+      // a 2xx the adapter cannot read: the provider may have acted, so no other provider is tried
+      return failure(
+        'REJECTED',
+        status,
+        `${provider.displayName} answered HTTP ${status} in an unexpected form: ${(err as Error).message}`,
+      );
+    }
+    if (!('next' in parsed)) return { outcome, startedAt, durationMs: elapsed(), httpStatus: status, error: null, succeeded: parsed };
+    if (step >= MAX_STEPS) return failure('REJECTED', status, `${provider.displayName} took more than ${MAX_STEPS} calls`);
+    call = parsed.next;
+    carry = parsed.carry ?? {};
   }
 }

@@ -21,6 +21,16 @@ export const OPERATION_LIMITS = {
   modelChars: 100,
   idempotencyKeyChars: 255,
   waitSeconds: 30,
+  /** Stripe's largest amount (eight digits in the minor unit). */
+  paymentAmount: 99_999_999,
+  paymentDescriptionChars: 1000,
+  referenceChars: 255,
+  documentNameChars: 255,
+  /** The decoded document; its base64 fits the 10 MiB body of requestSignature (src/http/body.ts). */
+  documentBytes: 7 * 1024 * 1024,
+  signers: 20,
+  signerNameChars: 255,
+  signatureMessageChars: 10_000,
 } as const;
 
 /** E.164: a plus, a country code that does not start with 0, at most 15 digits in all. */
@@ -40,12 +50,19 @@ function phone(value: unknown, path: string, errors: FieldError[]): string {
   return text;
 }
 
-function text(value: unknown, path: string, max: number, errors: FieldError[], unit: 'characters' | 'bytes' = 'characters'): string {
+function text(
+  value: unknown,
+  path: string | string[],
+  max: number,
+  errors: FieldError[],
+  unit: 'characters' | 'bytes' = 'characters',
+): string {
   const s = String(value ?? '');
+  const where = typeof path === 'string' ? [path] : path;
   const size = unit === 'bytes' ? Buffer.byteLength(s) : [...s].length;
-  if (size === 0) errors.push({ path: [path], message: 'must not be empty' });
-  else if (size > max) errors.push({ path: [path], message: `must be at most ${max} ${unit} (got ${size})` });
-  else if (CONTROL_IN_TEXT.test(s)) errors.push({ path: [path], message: 'must not contain control characters' });
+  if (size === 0) errors.push({ path: where, message: 'must not be empty' });
+  else if (size > max) errors.push({ path: where, message: `must be at most ${max} ${unit} (got ${size})` });
+  else if (CONTROL_IN_TEXT.test(s)) errors.push({ path: where, message: 'must not contain control characters' });
   return s;
 }
 
@@ -111,6 +128,95 @@ const createEmbedding: Check = (input, errors) => {
   return out;
 };
 
+/** ISO 4217 codes, as Intl knows them. */
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+/** A provider's id of something it made (pi_…, re_…, an envelope GUID, a document key). */
+const REFERENCE = /^[A-Za-z0-9_.:-]+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function email1(value: unknown, path: (string | number)[], errors: FieldError[]): string {
+  const address = String(value ?? '');
+  if (address.length > OPERATION_LIMITS.emailAddressChars || !EMAIL.test(address)) {
+    errors.push({ path: path.map(String), message: 'must be an email address such as ana@example.com' });
+  }
+  return address;
+}
+
+function reference(value: unknown, path: string, errors: FieldError[]): string {
+  const s = String(value ?? '');
+  if (s.length === 0 || s.length > OPERATION_LIMITS.referenceChars || !REFERENCE.test(s)) {
+    errors.push({
+      path: [path],
+      message: `must be the provider's id as it gave it: 1 to ${OPERATION_LIMITS.referenceChars} letters, digits and _ . : -`,
+    });
+  }
+  return s;
+}
+
+function amount(value: unknown, path: string, errors: FieldError[]): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > OPERATION_LIMITS.paymentAmount) {
+    errors.push({
+      path: [path],
+      message: `must be a whole number of the currency's minor unit (cents), from 1 to ${OPERATION_LIMITS.paymentAmount}`,
+    });
+  }
+  return n;
+}
+
+const initiatePayment: Check = (input, errors) => {
+  const out: OperationInput = { amount: amount(input.amount, 'amount', errors) };
+  const currency = String(input.currency ?? '').toLowerCase();
+  if (!/^[a-z]{3}$/.test(currency) || !CURRENCIES.has(currency)) {
+    errors.push({ path: ['currency'], message: 'must be an ISO 4217 currency code, e.g. usd or EUR' });
+  }
+  out.currency = currency;
+  if (input.description != null) out.description = text(input.description, 'description', OPERATION_LIMITS.paymentDescriptionChars, errors);
+  if (input.customerEmail != null) out.customerEmail = email1(input.customerEmail, ['customerEmail'], errors);
+  return out;
+};
+
+const processRefund: Check = (input, errors) => {
+  const out: OperationInput = { paymentReference: reference(input.paymentReference, 'paymentReference', errors) };
+  if (input.amount != null) out.amount = amount(input.amount, 'amount', errors);
+  return out;
+};
+
+const verifyPayment: Check = (input, errors) => ({ paymentReference: reference(input.paymentReference, 'paymentReference', errors) });
+
+const requestSignature: Check = (input, errors) => {
+  const documentName = text(input.documentName, 'documentName', OPERATION_LIMITS.documentNameChars, errors);
+  if (/[\r\n/\\]/.test(documentName)) errors.push({ path: ['documentName'], message: 'must be a file name: one line, no / or \\' });
+  const documentBase64 = String(input.documentBase64 ?? '');
+  const bytes = Math.floor((documentBase64.length * 3) / 4) - (documentBase64.match(/=+$/)?.[0].length ?? 0);
+  if (documentBase64.length === 0) errors.push({ path: ['documentBase64'], message: 'must not be empty' });
+  else if (documentBase64.length % 4 !== 0 || !BASE64.test(documentBase64)) {
+    errors.push({ path: ['documentBase64'], message: 'must be standard base64 (A–Z a–z 0–9 + /, padded with =, no line breaks)' });
+  } else if (bytes > OPERATION_LIMITS.documentBytes) {
+    errors.push({ path: ['documentBase64'], message: `must decode to at most ${OPERATION_LIMITS.documentBytes} bytes (got ${bytes})` });
+  }
+  const given = Array.isArray(input.signers) ? (input.signers as Record<string, unknown>[]) : [];
+  if (given.length === 0) errors.push({ path: ['signers'], message: 'must name at least one signer' });
+  if (given.length > OPERATION_LIMITS.signers) {
+    errors.push({ path: ['signers'], message: `must name at most ${OPERATION_LIMITS.signers} signers (got ${given.length})` });
+  }
+  const seen = new Set<string>();
+  const signers = given.slice(0, OPERATION_LIMITS.signers).map((signer, i) => {
+    const name = text(signer?.name, ['signers', String(i), 'name'], OPERATION_LIMITS.signerNameChars, errors);
+    const address = email1(signer?.email, ['signers', i, 'email'], errors);
+    if (seen.has(address.toLowerCase())) errors.push({ path: ['signers', String(i), 'email'], message: 'names a signer already listed' });
+    seen.add(address.toLowerCase());
+    return { name, email: address };
+  });
+  const out: OperationInput = { documentName, documentBase64, signers };
+  if (input.message != null) out.message = text(input.message, 'message', OPERATION_LIMITS.signatureMessageChars, errors);
+  return out;
+};
+
+const trackSignature: Check = (input, errors) => ({
+  signatureReference: reference(input.signatureReference, 'signatureReference', errors),
+});
+
 /** Capability → its input check. */
 export const CAPABILITY_INPUTS: Readonly<Record<string, Check>> = {
   send_sms: message,
@@ -118,6 +224,11 @@ export const CAPABILITY_INPUTS: Readonly<Record<string, Check>> = {
   send_email: email,
   generate_text: generateText,
   create_embedding: createEmbedding,
+  initiate_payment: initiatePayment,
+  process_refund: processRefund,
+  verify_payment: verifyPayment,
+  request_signature: requestSignature,
+  track_signature: trackSignature,
 };
 
 /** The stored form of a request's input, with every problem found (empty when it is valid). */

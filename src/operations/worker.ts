@@ -19,14 +19,15 @@ import { operationGlobalId } from '../ids.ts';
 import { inboundWebhookUrl, integrationEventData } from '../integrations/present.ts';
 import type { JobControl } from '../jobs/consumer.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
-import type { Credentials } from '../providers/types.ts';
+import type { Credentials, OperationAdapter, OperationCallContext, ProviderDefinition } from '../providers/types.ts';
 import type { Services } from '../services.ts';
-import { type CallResult, callProvider } from './call.ts';
+import { type CallResult, callProvider, scrubbed, secretValues } from './call.ts';
 import { credentialsOpener } from './credentials.ts';
 import { endingRecorder } from './ending.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 import { OPERATION_QUEUE, type OperationJob, operationJob } from './queue.ts';
 import { openPart } from './sealed.ts';
+import { sessionKeeper, withoutSession } from './sessions.ts';
 import { servingNow, walkStarter } from './start.ts';
 
 /**
@@ -48,6 +49,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
   const begin = walkStarter(services);
   const recordEnding = endingRecorder(services);
   const openCredentials = credentialsOpener(keyring);
+  const sessions = sessionKeeper(services);
 
   /** Records one attempt, the operation's change, and what follows (events), in one transaction. */
   async function record(
@@ -130,6 +132,39 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
     return true;
   }
 
+  /**
+   * The call, with the provider's session when it has one (sessions.ts): a session the provider
+   * will not grant counts as refused credentials (AUTH_FAILURE) or as a transient failure, as the
+   * provider said; a call refused with a session is made once more with a new one.
+   */
+  async function callWithSession(
+    integration: Integration,
+    provider: ProviderDefinition,
+    adapter: OperationAdapter,
+    input: Record<string, unknown>,
+    credentials: Credentials,
+    ctx: OperationCallContext,
+  ): Promise<CallResult> {
+    const { timeoutMs } = config.operations;
+    if (!provider.session) return callProvider(provider, adapter, input, credentials, ctx, timeoutMs);
+    const plain = withoutSession(credentials);
+    for (let renew = false; ; renew = true) {
+      const startedAt = new Date();
+      const got = await sessions.get(integration, provider, credentials, renew);
+      if (!got.ok) {
+        return {
+          outcome: got.refused ? 'AUTH_FAILURE' : 'TRANSIENT_FAILURE',
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          httpStatus: got.httpStatus,
+          error: scrubbed(`${provider.displayName} did not grant a session: ${got.reason}`, secretValues(provider, plain)),
+        };
+      }
+      const result = await callProvider(provider, adapter, input, plain, { ...ctx, session: got.session }, timeoutMs);
+      if (result.outcome !== 'AUTH_FAILURE' || renew) return result;
+    }
+  }
+
   function announce(op: Operation) {
     services.pubsub.publish('operation:updated', op.tenantId, { operationId: op.id, status: op.status, appId: op.appId });
   }
@@ -183,15 +218,15 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
         services.decryptionFailed('integration_credentials', err, { integrationId: integration.id, operationId: op.id, work: 'operation' });
         return holdForLater(db, job.data);
       }
-      const call = adapter.request(input, credentials, {
-        origin: (fallback) => config.providerOrigins[provider.name] ?? fallback,
+      const callContext = {
+        origin: (fallback: string) => config.providerOrigins[provider.name] ?? fallback,
         operationId: operationGlobalId(op.id),
         callbackUrl:
           typeof credentials.webhookCatcherEndpoint === 'string' && credentials.webhookCatcherEndpoint
             ? credentials.webhookCatcherEndpoint
             : inboundWebhookUrl(services.publicUrl, integration),
-      });
-      const result = await callProvider(provider, adapter, call, credentials, config.operations.timeoutMs);
+      };
+      const result = await callWithSession(integration, provider, adapter, input, credentials, callContext);
       attempted = true;
       report.providerCall(provider.name, result.outcome);
       const attempt = { integration, usedFallback: index > 0, number: op.attemptCount + 1, call: result };

@@ -51,6 +51,38 @@ export interface ProviderDefinition {
   operations?: Readonly<Record<string, OperationAdapter>>;
   /** Reads a delivery status update for an operation out of one of its verified inbound events. */
   deliveryUpdate?(event: InboundEvent): DeliveryUpdate | null;
+  /**
+   * Providers whose API takes short-lived access tokens obtained from the stored credentials
+   * (DocuSign's JWT grant, Acrobat Sign's refresh token): operations and verification obtain one
+   * here; src/operations/sessions.ts keeps it, sealed with the credentials, until near its expiry.
+   */
+  session?: SessionAuthority;
+}
+
+/** Short-lived access to a provider's API, obtained from the stored credentials. */
+export interface ProviderSession {
+  accessToken: string;
+  /** When it stops working, in epoch milliseconds (the provider's `expires_in` from when it answered). */
+  expiresAt: number;
+  /**
+   * The API origin (and base path) the provider assigned to the account, when it assigns one:
+   * DocuSign's `base_uri` from userinfo, Acrobat Sign's `api_access_point` from baseUris.
+   */
+  apiBase?: string;
+}
+
+/**
+ * `refused`: the provider refused the credentials (an invalid grant, a revoked refresh token): the
+ * operation treats it as a 401 (the integration goes to ERROR and the next candidate is tried),
+ * verification as a permanent failure. Otherwise (network, 5xx, 429) it is transient.
+ */
+export type SessionResult =
+  | { ok: true; session: ProviderSession }
+  | { ok: false; refused: boolean; httpStatus: number | null; reason: string };
+
+export interface SessionAuthority {
+  /** Obtains a new session from the credentials, calling the provider's real token endpoint. Never throws. */
+  obtain(credentials: Credentials, ctx: VerifyContext): Promise<SessionResult>;
 }
 
 /** What an operation call knows besides the input and the credentials. */
@@ -61,14 +93,17 @@ export interface OperationCallContext {
   operationId: string;
   /** Where the provider should post status callbacks for this integration (its inboundWebhookUrl). */
   callbackUrl: string;
+  /** The provider's current session, for providers with `session` (always set for them, absent for the others). */
+  session?: ProviderSession;
 }
 
 /** One HTTP request to a provider's API. */
 export interface ProviderCall {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text, or bytes (a multipart upload). */
+  body?: string | Uint8Array<ArrayBuffer>;
 }
 
 /** A provider's 2xx answer, its body parsed as JSON when it is JSON. */
@@ -84,11 +119,35 @@ export interface OperationOutcome {
   result: Record<string, unknown>;
 }
 
+/**
+ * A capability that takes several calls (upload the document, then create the envelope): what the
+ * previous answer leads to. `carry` is handed to the next `parse` (ids the next steps need).
+ */
+export interface NextCall {
+  next: ProviderCall;
+  carry?: Readonly<Record<string, unknown>>;
+}
+
+/** What `parse` knows besides the answer: where in a sequence of calls it is. */
+export interface StepContext {
+  /** 1 for the answer to `request`, 2 for the answer to the first `next`… */
+  step: number;
+  /** What the previous step carried (empty on step 1). */
+  carry: Readonly<Record<string, unknown>>;
+  input: Readonly<Record<string, unknown>>;
+  credentials: Credentials;
+  ctx: OperationCallContext;
+}
+
 export interface OperationAdapter {
   /** The request the real API expects for this input (already validated for the capability). */
   request(input: Readonly<Record<string, unknown>>, credentials: Credentials, ctx: OperationCallContext): ProviderCall;
-  /** Reads a 2xx answer; throws when it is not what the API documents (the operation fails PROVIDER_REJECTED, no failover). */
-  parse(answer: ProviderAnswer): OperationOutcome;
+  /**
+   * Reads a 2xx answer: the outcome, or the next call when the capability takes several (at most
+   * MAX_STEPS in all, src/operations/call.ts). Throws when the answer is not what the API documents
+   * (the operation fails PROVIDER_REJECTED, no failover).
+   */
+  parse(answer: ProviderAnswer, step: StepContext): OperationOutcome | NextCall;
 }
 
 /** A callback saying what became of an operation: matched by the provider's reference, or by our operation id. */

@@ -85,3 +85,67 @@ operationMutation('createEmbedding', 'create_embedding', 'Embeds a text. Result:
   input: t.string({ required: true, description: `The text, at most ${OPERATION_LIMITS.promptChars} characters.` }),
   model: t.string({ required: false, description: 'The provider’s model name; default text-embedding-3-small on OpenAI.' }),
 }));
+
+operationMutation(
+  'initiatePayment',
+  'initiate_payment',
+  'Creates a payment (a Stripe PaymentIntent, sent with the operation’s id as its Idempotency-Key, so a retry never charges twice). Result: { paymentIntentId status clientSecret }; the client secret is for the paying customer’s browser.',
+  (t) => ({
+    amount: t.int({
+      required: true,
+      description: `In the currency’s minor unit (cents for usd), 1 to ${OPERATION_LIMITS.paymentAmount}.`,
+    }),
+    currency: t.string({ required: true, description: 'An ISO 4217 code, e.g. usd.' }),
+    description: t.string({ required: false, description: `At most ${OPERATION_LIMITS.paymentDescriptionChars} characters.` }),
+    customerEmail: t.string({ required: false, description: 'Where the provider sends the receipt.' }),
+  }),
+);
+
+operationMutation('processRefund', 'process_refund', 'Refunds a payment, in full or in part. Result: { refundId status }.', (t) => ({
+  paymentReference: t.string({
+    required: true,
+    description: 'The payment’s providerReference (a PaymentIntent id, pi_…).',
+  }),
+  amount: t.int({ required: false, description: 'In the minor unit; default: what is left of the payment.' }),
+}));
+
+operationMutation(
+  'verifyPayment',
+  'verify_payment',
+  'Reads a payment’s state from the provider. Result: { status amount currency }.',
+  (t) => ({
+    paymentReference: t.string({ required: true, description: 'The payment’s providerReference (a PaymentIntent id, pi_…).' }),
+  }),
+);
+
+const SignerInput = builder.inputType('SignatureSignerInput', {
+  description: 'Someone who signs the document.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: `At most ${OPERATION_LIMITS.signerNameChars} characters.` }),
+    email: t.string({ required: true, description: 'Where the provider sends the signing invitation.' }),
+  }),
+});
+
+operationMutation(
+  'requestSignature',
+  'request_signature',
+  'Sends a document for signature (an envelope, agreement or document at the e-signature provider). Result: { envelopeId status }. Bodies of this mutation may be up to 10 MiB.',
+  (t) => ({
+    documentName: t.string({ required: true, description: 'The file name, e.g. contract.pdf.' }),
+    documentBase64: t.string({
+      required: true,
+      description: `The document, standard base64 (at most ${OPERATION_LIMITS.documentBytes} bytes once decoded).`,
+    }),
+    signers: t.field({ type: [SignerInput], required: true, description: `1 to ${OPERATION_LIMITS.signers} signers.` }),
+    message: t.string({ required: false, description: 'Shown to the signers in the invitation.' }),
+  }),
+);
+
+operationMutation(
+  'trackSignature',
+  'track_signature',
+  'Reads a signature request’s state from the provider. Result: { status signers { email status } }.',
+  (t) => ({
+    signatureReference: t.string({ required: true, description: 'The signature request’s providerReference (envelope or document id).' }),
+  }),
+);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENT_LIMITS } from '../../src/graphql/yoga.ts';
 import { operationCost } from '../../src/graphql-hardening/cost.ts';
 import { MAX_BODY_BYTES } from '../../src/http/body.ts';
+import { LARGE_BODY_BYTES } from '../../src/http/large-bodies.ts';
 import { schema } from '../../src/schema/index.ts';
 import { DEFAULT_PAGE_SIZE } from '../../src/schema/paging.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
@@ -192,5 +193,61 @@ describe('request body', () => {
     const over = await post(bodyOf(MAX_BODY_BYTES + 1));
     expect(over.status).toBe(413);
     expect(((await over.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  describe(`requestSignature and trackSignature take up to ${LARGE_BODY_BYTES} bytes`, () => {
+    const REQUEST = `mutation Sign($input: RequestSignatureInput!) { requestSignature(input: $input) {
+      __typename ... on Error { code message } ... on ValidationError { fieldErrors { path message } } } }`;
+    /** A requestSignature of `bytes` bytes in all (its document padded to the size), or with another query. */
+    function signatureBody(bytes: number, query = REQUEST): string {
+      const input = (documentBase64: string) => ({
+        documentName: 'contract.pdf',
+        documentBase64,
+        signers: [{ name: 'Ana', email: 'ana@example.com' }],
+      });
+      const empty = JSON.stringify({ query, variables: { input: input('') } });
+      const document = 'A'.repeat(Math.floor((bytes - empty.length) / 4) * 4);
+      return JSON.stringify({ query, variables: { input: input(document) } }) + ' '.repeat(bytes - empty.length - document.length);
+    }
+    const post = (body: string, headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
+      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const code = async (res: Response) => ((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code;
+
+    it('admits a document of 5 MiB to requestSignature (it runs: no e-signature integration is routed)', async () => {
+      const body = signatureBody(5 * 1024 * 1024);
+      expect(body.length).toBe(5 * 1024 * 1024);
+      const res = await post(body);
+      expect(res.status).toBe(200);
+      const data = ((await res.json()) as { data: { requestSignature: { __typename: string } } }).data;
+      expect(data.requestSignature.__typename).toBe('NoActiveProviderError');
+    });
+
+    it('checks the document: over its decoded limit it is a ValidationError at documentBase64', async () => {
+      const res = await post(signatureBody(LARGE_BODY_BYTES));
+      expect(res.status).toBe(200);
+      const data = ((await res.json()) as { data: { requestSignature: { __typename: string; fieldErrors: { path: string[] }[] } } }).data;
+      expect(data.requestSignature.__typename).toBe('ValidationError');
+      expect(data.requestSignature.fieldErrors.map((e) => e.path.join('.'))).toEqual(['documentBase64']);
+    });
+
+    it(`refuses one byte over ${LARGE_BODY_BYTES}, the same size without credentials, and any other operation over ${MAX_BODY_BYTES}`, async () => {
+      const over = await post(signatureBody(LARGE_BODY_BYTES + 1));
+      expect(over.status).toBe(413);
+      expect(await code(over)).toBe('PAYLOAD_TOO_LARGE');
+      const anonymous = await post(signatureBody(2 * 1024 * 1024), {});
+      expect(anonymous.status).toBe(413);
+      // a large body of another operation, or mixing another field in, or a batch
+      const sms = `mutation Sign($input: RequestSignatureInput!) { sendSms(input: { to: "+14155550123", body: "x" }) { __typename }
+        requestSignature(input: $input) { __typename } }`;
+      for (const body of [
+        signatureBody(2 * 1024 * 1024, sms),
+        signatureBody(2 * 1024 * 1024, 'query Sign($input: RequestSignatureInput) { __typename }'),
+        `[${signatureBody(2 * 1024 * 1024)}]`,
+      ]) {
+        const res = await post(body);
+        expect(res.status).toBe(413);
+        expect(await code(res)).toBe('PAYLOAD_TOO_LARGE');
+      }
+    });
   });
 });

@@ -7,6 +7,52 @@ import { routeCandidateIds } from '../../src/routing/choose.ts';
 const paths = (errors: { path: string[] }[]) => errors.map((e) => e.path.join('.'));
 
 describe('checkOperationInput', () => {
+  it('keeps a payment with its currency in lower case, and refuses amounts that are not whole minor units', () => {
+    expect(checkOperationInput('initiate_payment', { amount: 1999, currency: 'USD', customerEmail: 'ana@example.com' })).toEqual({
+      input: { amount: 1999, currency: 'usd', customerEmail: 'ana@example.com' },
+      errors: [],
+    });
+    for (const amount of [0, -5, 19.99, 100_000_000]) {
+      expect(paths(checkOperationInput('initiate_payment', { amount, currency: 'usd' }).errors)).toEqual(['amount']);
+    }
+    for (const currency of ['us', 'dollars', 'xyz', '']) {
+      expect(paths(checkOperationInput('initiate_payment', { amount: 1, currency }).errors)).toEqual(['currency']);
+    }
+    expect(paths(checkOperationInput('initiate_payment', { amount: 1, currency: 'eur', customerEmail: 'nope' }).errors)).toEqual([
+      'customerEmail',
+    ]);
+  });
+
+  it('takes provider references of letters, digits and _ . : - only', () => {
+    expect(checkOperationInput('process_refund', { paymentReference: 'pi_3Mtw', amount: 500 })).toEqual({
+      input: { paymentReference: 'pi_3Mtw', amount: 500 },
+      errors: [],
+    });
+    for (const ref of ['', 'pi_1/../../v1/charges', 'pi 1', 'x'.repeat(256), 'pi_1?expand=x']) {
+      expect(paths(checkOperationInput('verify_payment', { paymentReference: ref }).errors)).toEqual(['paymentReference']);
+      expect(paths(checkOperationInput('track_signature', { signatureReference: ref }).errors)).toEqual(['signatureReference']);
+    }
+  });
+
+  it('checks a signature request: the file name, standard base64, and each signer with where it is', () => {
+    const valid = { documentName: 'contract.pdf', documentBase64: 'JVBERi0xLjQK', signers: [{ name: 'Ana', email: 'ana@example.com' }] };
+    expect(checkOperationInput('request_signature', valid)).toEqual({ input: valid, errors: [] });
+    const { errors } = checkOperationInput('request_signature', {
+      documentName: '../etc/passwd',
+      documentBase64: 'JVBER i0x',
+      signers: [
+        { name: 'Ana', email: 'ana@example.com' },
+        { name: '', email: 'ANA@example.com' },
+        { name: 'Bo', email: 'bo' },
+      ],
+      message: 'a\u0000b',
+    });
+    expect(paths(errors)).toEqual(['documentName', 'documentBase64', 'signers.1.name', 'signers.1.email', 'signers.2.email', 'message']);
+    expect(paths(checkOperationInput('request_signature', { ...valid, signers: [] }).errors)).toEqual(['signers']);
+    const many = Array.from({ length: 21 }, (_, i) => ({ name: `S${i}`, email: `s${i}@example.com` }));
+    expect(paths(checkOperationInput('request_signature', { ...valid, signers: many }).errors)).toEqual(['signers']);
+  });
+
   it('keeps a valid SMS as given', () => {
     expect(checkOperationInput('send_sms', { to: '+14155550123', body: 'Your code is 1234\nThanks' })).toEqual({
       input: { to: '+14155550123', body: 'Your code is 1234\nThanks' },
