@@ -90,8 +90,11 @@ export class InvalidStateError extends AppError {
 export class NoActiveProviderError {
   readonly code = 'NO_ACTIVE_PROVIDER' as const;
   readonly message: string;
-  constructor(readonly capability: string) {
-    this.message = `no ACTIVE integration serves "${capability}": add a routing rule, or activate or fix the integrations its rules name`;
+  constructor(
+    readonly capability: string,
+    reason = 'add a routing rule, or activate or fix the integrations its rules name',
+  ) {
+    this.message = `no ACTIVE integration serves "${capability}": ${reason}`;
   }
 }
 

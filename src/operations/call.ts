@@ -69,15 +69,18 @@ function parseBody(text: string, contentType: string | null): unknown {
   return text;
 }
 
-/** The provider's own error message, as Twilio, Plivo, SendGrid, OpenAI and Stripe write theirs. */
+/** The provider's own error message, as Twilio, Plivo, SendGrid, OpenAI, Stripe and Clicksign write theirs. */
 export function providerMessage(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Record<string, unknown>;
   const error = b.error;
-  const errors = Array.isArray(b.errors) ? (b.errors[0] as Record<string, unknown> | undefined) : undefined;
+  const first = Array.isArray(b.errors) ? (b.errors[0] as unknown) : undefined;
+  const errors = typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : undefined;
   const candidates = [
     typeof error === 'object' && error !== null ? (error as Record<string, unknown>).message : undefined,
     errors?.message,
+    // Clicksign: { "errors": ["…"] }
+    typeof first === 'string' ? first : undefined,
     b.message,
     typeof error === 'string' ? error : undefined,
   ];
@@ -132,8 +135,11 @@ const WHAT: Record<Exclude<AttemptOutcome, 'SUCCEEDED'>, string> = {
   REJECTED: 'rejected the request',
 };
 
-/** The most calls one capability takes in sequence (upload, create, notify…). */
-export const MAX_STEPS = 6;
+/**
+ * The most calls one capability takes in sequence (upload, create, notify…): Clicksign's API takes
+ * 1 + 3 per signer, 61 for the 20 signers a request may name.
+ */
+export const MAX_STEPS = 64;
 
 /** The answer of one call, read; or why there was none. */
 type Sent = { response: Response; text: string | null } | { failed: string };
@@ -180,7 +186,20 @@ export async function callProvider(
   const startedAt = new Date();
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  let call = adapter.request(input, credentials, ctx);
+  let call: ProviderCall;
+  try {
+    call = adapter.request(input, credentials, ctx);
+  } catch (err) {
+    // an input the adapter cannot send (the checks let through what this provider refuses)
+    const error = `${provider.displayName} cannot take this request: ${(err as Error).message}`;
+    return {
+      outcome: 'REJECTED',
+      startedAt,
+      durationMs: elapsed(),
+      httpStatus: null,
+      error: scrubbed(error, secretValues(provider, credentials)),
+    };
+  }
   let carry: Readonly<Record<string, unknown>> = {};
   const deadline = AbortSignal.timeout(timeoutMs);
   for (let step = 1; ; step++) {

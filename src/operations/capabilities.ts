@@ -130,8 +130,8 @@ const createEmbedding: Check = (input, errors) => {
 
 /** ISO 4217 codes, as Intl knows them. */
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
-/** A provider's id of something it made (pi_…, re_…, an envelope GUID, a document key). */
-const REFERENCE = /^[A-Za-z0-9_.:-]+$/;
+/** A provider's id of something it made (pi_…, re_…, an envelope GUID, a document key): one path segment as it stands. */
+const REFERENCE = /^[A-Za-z0-9_-]+$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function email1(value: unknown, path: (string | number)[], errors: FieldError[]): string {
@@ -147,7 +147,7 @@ function reference(value: unknown, path: string, errors: FieldError[]): string {
   if (s.length === 0 || s.length > OPERATION_LIMITS.referenceChars || !REFERENCE.test(s)) {
     errors.push({
       path: [path],
-      message: `must be the provider's id as it gave it: 1 to ${OPERATION_LIMITS.referenceChars} letters, digits and _ . : -`,
+      message: `must be the provider's id as it gave it: 1 to ${OPERATION_LIMITS.referenceChars} letters, digits, _ and -`,
     });
   }
   return s;
@@ -229,6 +229,17 @@ export const CAPABILITY_INPUTS: Readonly<Record<string, Check>> = {
   verify_payment: verifyPayment,
   request_signature: requestSignature,
   track_signature: trackSignature,
+};
+
+/**
+ * Capabilities that act on what another one made (a refund of a payment, the status of a signature
+ * request): when an operation of the tenant made the reference, they go to the integration that
+ * made it, and to no other (another provider does not know the reference).
+ */
+export const FOLLOW_UPS: Readonly<Record<string, { after: readonly string[]; reference: string }>> = {
+  process_refund: { after: ['initiate_payment'], reference: 'paymentReference' },
+  verify_payment: { after: ['initiate_payment'], reference: 'paymentReference' },
+  track_signature: { after: ['request_signature'], reference: 'signatureReference' },
 };
 
 /** The stored form of a request's input, with every problem found (empty when it is valid). */

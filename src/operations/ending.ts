@@ -14,6 +14,7 @@ import type { ProviderDefinition } from '../providers/types.ts';
 import type { Services } from '../services.ts';
 import { groupBy } from '../webhooks/attempts.ts';
 import type { CallResult } from './call.ts';
+import { FOLLOW_UPS } from './capabilities.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 import { sealPart } from './sealed.ts';
 import { catchUpDeliveries } from './tracking.ts';
@@ -202,8 +203,10 @@ class EndingRecorder {
       tx,
       this.services.outbox,
       recorded.flatMap(({ op, provider, integration }) => {
-        const providerReference = updated.get(op.id)!.providerReference;
-        return updated.get(op.id)!.status === 'SUCCEEDED' && providerReference ? [{ provider, integration, providerReference }] : [];
+        const { providerReference, status } = updated.get(op.id)!;
+        // a follow-up (a refund, a status read) shares its reference with what it acts on, which is tracked
+        const tracked = status === 'SUCCEEDED' && providerReference && !FOLLOW_UPS[op.capability];
+        return tracked ? [{ provider, integration, providerReference }] : [];
       }),
     );
     return updated;

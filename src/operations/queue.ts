@@ -16,6 +16,8 @@ export interface OperationJob {
   walk: number;
   /** Times it was put back because credentials or input did not decrypt (src/crypto/unreadable.ts). */
   held?: number;
+  /** The only candidate, for a follow-up of what this integration made (capabilities.ts FOLLOW_UPS). */
+  integrationId?: string;
 }
 
 /**

@@ -9,9 +9,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NoActiveProviderError, ValidationError } from '../errors.ts';
-import type { Operation } from '../generated/prisma/client.ts';
+import type { Integration, Operation } from '../generated/prisma/client.ts';
 import type { RequestScope } from '../services.ts';
-import { checkOperationInput, checkOperationOptions } from './capabilities.ts';
+import { checkOperationInput, checkOperationOptions, FOLLOW_UPS } from './capabilities.ts';
 import { OPERATION_QUEUE, operationJob } from './queue.ts';
 import { openPart, sealPart } from './sealed.ts';
 import { servingNow } from './start.ts';
@@ -38,6 +38,21 @@ async function anyCandidateActive(tx: TenantTx, capability: string): Promise<boo
     include: { integration: true, fallbackIntegration: true },
   });
   return rules.some((r) => [r.integration, r.fallbackIntegration ?? undefined].some((i) => servingNow(i, capability)));
+}
+
+/**
+ * The integration that made what a follow-up acts on, when an operation of the tenant made it
+ * (FOLLOW_UPS); null for other capabilities and for references made elsewhere.
+ */
+async function madeBy(tx: TenantTx, capability: string, input: Record<string, unknown>): Promise<Integration | null> {
+  const follows = FOLLOW_UPS[capability];
+  if (!follows) return null;
+  const origin = await tx.operation.findFirst({
+    where: { providerReference: String(input[follows.reference]), capability: { in: [...follows.after] }, status: 'SUCCEEDED' },
+    orderBy: { id: 'desc' },
+    select: { integration: true },
+  });
+  return origin?.integration ?? null;
 }
 
 /** The operation an idempotency key already names, when the caller may see it and its input is the same; else ConflictError. */
@@ -85,7 +100,11 @@ export async function requestOperation(
       const existing = await existingForKey(scope, tx, capability, key, input);
       if (existing) return { operation: existing, stored: false };
     }
-    if (!(await anyCandidateActive(tx, capability))) throw new NoActiveProviderError(capability);
+    const pinned = await madeBy(tx, capability, input);
+    if (pinned && !servingNow(pinned, capability)) {
+      throw new NoActiveProviderError(capability, `the ${pinned.provider} integration that made it is not ACTIVE for it`);
+    }
+    if (!pinned && !(await anyCandidateActive(tx, capability))) throw new NoActiveProviderError(capability);
     const id = uuidv7();
     const created = await tx.operation.create({
       data: {
@@ -94,13 +113,17 @@ export async function requestOperation(
         appId: viewer.appId,
         capability,
         idempotencyKey: key,
+        integrationId: pinned?.id ?? null,
         ...sealPart(services.keyring, 'input', viewer.tenantId, id, input),
         createdBy: viewer.actorId,
         updatedBy: viewer.actorId,
       },
     });
     await services.queue.enqueueMany(tx, OPERATION_QUEUE, [
-      operationJob({ tenantId: viewer.tenantId, operationId: id, walk: 1 }, services.config.operations.timeoutMs),
+      operationJob(
+        { tenantId: viewer.tenantId, operationId: id, walk: 1, ...(pinned ? { integrationId: pinned.id } : {}) },
+        services.config.operations.timeoutMs,
+      ),
     ]);
     return { operation: created, stored: true };
   });

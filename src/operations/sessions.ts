@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { credentialsAad, resealSecretsWith } from '../crypto/credentials.ts';
 import { lockForUpdate } from '../db/lock.ts';
-import { tenantDb } from '../db/tenant.ts';
+import { type TenantTx, tenantDb, tenantTransaction } from '../db/tenant.ts';
 import type { Integration } from '../generated/prisma/client.ts';
 import type { Credentials, ProviderDefinition, ProviderSession, SessionResult } from '../providers/types.ts';
 import type { Services } from '../services.ts';
@@ -60,7 +60,7 @@ export function sessionKeeper(services: Services): SessionKeeper {
   /** Seals the session with the integration's secrets, unless its credentials changed meanwhile. */
   async function store(integration: Integration, session: ProviderSession) {
     const db = tenantDb(services.prisma, integration.tenantId);
-    await db.$transaction(async (tx) => {
+    await tenantTransaction<TenantTx, void>(db, async (tx) => {
       await lockForUpdate(tx, 'Integration', integration.tenantId, integration.id);
       const row = await tx.integration.findUnique({ where: { id: integration.id } });
       if (!row || row.deletedAt || row.credentialsRevision !== integration.credentialsRevision) return;

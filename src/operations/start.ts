@@ -63,13 +63,26 @@ async function startTenant(services: Services, tenantId: string, jobs: readonly 
     const ops = await tx.$queryRawUnsafe<Operation[]>(CLAIM_WALKS, tenantId, JSON.stringify(claims), new Date().toISOString());
     const started = new Map<string, StartedWalk>();
     if (!ops.length) return started;
-    const rules = await tx.routingRule.findMany({
-      where: { capability: { in: [...new Set(ops.map((op) => op.capability))] } },
-      include: { integration: true, fallbackIntegration: true },
-    });
+    // a follow-up's only candidate is the integration that made what it acts on (FOLLOW_UPS)
+    const pinnedOf = new Map(jobs.filter((j) => j.integrationId).map((j) => [j.operationId, j.integrationId!]));
+    const routed = ops.filter((op) => !pinnedOf.has(op.id));
+    const [rules, pinned] = await Promise.all([
+      routed.length
+        ? tx.routingRule.findMany({
+            where: { capability: { in: [...new Set(routed.map((op) => op.capability))] } },
+            include: { integration: true, fallbackIntegration: true },
+          })
+        : [],
+      pinnedOf.size ? tx.integration.findMany({ where: { id: { in: [...new Set(pinnedOf.values())] } } }) : [],
+    ]);
+    const pinnedById = new Map(pinned.map((i) => [i.id, i]));
     // one list per capability, shared by its walks (a walk only reads it)
     const candidatesBy = new Map([...groupBy(rules, (r) => r.capability)].map(([capability, of]) => [capability, candidatesOf(of)]));
-    for (const op of ops) started.set(`${op.id}:${op.walk}`, { op, candidates: candidatesBy.get(op.capability) ?? [] });
+    for (const op of ops) {
+      const pin = pinnedOf.get(op.id);
+      const candidates = pin ? [pinnedById.get(pin)] : (candidatesBy.get(op.capability) ?? []);
+      started.set(`${op.id}:${op.walk}`, { op, candidates });
+    }
     return started;
   });
 }

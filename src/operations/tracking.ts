@@ -5,12 +5,16 @@
  * operation of the tenant and the integration that received the callback is matched.
  *
  * Providers post statuses out of order, so a status never replaces one of a later stage; at an
- * equal stage the later callback wins. Stages (Twilio, Plivo and SendGrid statuses, any case):
- *   1 accepted    accepted, scheduled, queued, processed
- *   2 in flight   sending, deferred
+ * equal stage the later callback wins. Stages (messaging, email, payment and e-signature
+ * statuses, any case):
+ *   1 accepted    accepted, scheduled, queued, processed, created, draft, pending,
+ *                 requires_payment_method, requires_confirmation, requires_action
+ *   2 in flight   sending, deferred, processing, requires_capture, in_process
  *   3 sent        sent
- *   4 unknown     any status not listed here
- *   5 outcome     delivered, undelivered, failed, rejected, canceled, partially_delivered, bounce, dropped
+ *   4 unknown     any status not listed here; viewed, signed (by one signer of several)
+ *   5 outcome     delivered, undelivered, failed, rejected, canceled, partially_delivered, bounce,
+ *                 dropped, succeeded, payment_failed, completed, closed, declined, refused, voided,
+ *                 expired
  *   6 engagement  read, open, click, spamreport, unsubscribe, group_unsubscribe, group_resubscribe
  */
 
@@ -20,13 +24,49 @@ import type { Outbox } from '../events/outbox.ts';
 import type { Integration, Operation } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from '../ids.ts';
 import type { DeliveryUpdate, InboundEvent, ProviderDefinition } from '../providers/types.ts';
+import { FOLLOW_UPS } from './capabilities.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 
 const STAGES: ReadonlyArray<readonly [stage: number, statuses: readonly string[]]> = [
-  [1, ['accepted', 'scheduled', 'queued', 'processed']],
-  [2, ['sending', 'deferred']],
+  [
+    1,
+    [
+      'accepted',
+      'scheduled',
+      'queued',
+      'processed',
+      'created',
+      'draft',
+      'pending',
+      'requires_payment_method',
+      'requires_confirmation',
+      'requires_action',
+    ],
+  ],
+  [2, ['sending', 'deferred', 'processing', 'requires_capture', 'in_process']],
   [3, ['sent']],
-  [5, ['delivered', 'undelivered', 'failed', 'rejected', 'canceled', 'partially_delivered', 'bounce', 'dropped']],
+  [4, ['viewed', 'signed']],
+  [
+    5,
+    [
+      'delivered',
+      'undelivered',
+      'failed',
+      'rejected',
+      'canceled',
+      'partially_delivered',
+      'bounce',
+      'dropped',
+      'succeeded',
+      'payment_failed',
+      'completed',
+      'closed',
+      'declined',
+      'refused',
+      'voided',
+      'expired',
+    ],
+  ],
   [6, ['read', 'open', 'click', 'spamreport', 'unsubscribe', 'group_unsubscribe', 'group_resubscribe']],
 ];
 
@@ -56,7 +96,8 @@ async function findOperation(tx: TenantTx, integration: Pick<Integration, 'id' |
   }
   if (!update.providerReference) return null;
   return tx.operation.findFirst({
-    where: { ...served, providerReference: update.providerReference },
+    // the operation that made it: a refund or status read of the same reference is not tracked
+    where: { ...served, providerReference: update.providerReference, capability: { notIn: Object.keys(FOLLOW_UPS) } },
     orderBy: { createdAt: 'desc' },
     select: { id: true },
   });

@@ -259,7 +259,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
           data: { status: 'QUEUED', walk: walk + 1, nextAttemptAt, errorMessage: transient.error, version: { increment: 1 } },
         });
         await queue.enqueueMany(tx, OPERATION_QUEUE, [
-          operationJob({ tenantId, operationId: op.id, walk: walk + 1 }, config.operations.timeoutMs, nextAttemptAt),
+          operationJob({ ...job.data, operationId: op.id, walk: walk + 1, held: undefined }, config.operations.timeoutMs, nextAttemptAt),
         ]);
         return queued;
       });

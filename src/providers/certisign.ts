@@ -15,12 +15,26 @@
  * `eventType`, `type`, `status`, `action` that is a plain token (letters, digits, `_.:-`, at most
  * 64), else `callback`; the bound keeps an unauthenticated body from choosing odd event types.
  * Id: the body's sha256, since no event id is documented.
+ *
+ * Operations: only upload and create are in the public catalogue (desenvolvedor.
+ * portaldeassinaturas.com.br, "How the APIs work"); the rest is inferred from integrations seen
+ * in public code and written beside each adapter. The API is ASP.NET behind APIM, assumed to
+ * ignore JSON fields it does not know (its default), which `message` may be.
  */
-import { classifyStatus, networkFailure, send } from './http.ts';
-import { parseJsonObject, textAt } from './inbound/body.ts';
+import { classifyStatus, json, networkFailure, send, textOf } from './http.ts';
+import { isRecord, parseJsonObject, textAt } from './inbound/body.ts';
 import { sha256Hex } from './inbound/crypto.ts';
 import { accepted } from './inbound/results.ts';
-import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import type {
+  Credentials,
+  DeliveryUpdate,
+  InboundEvent,
+  InboundVerifier,
+  OperationAdapter,
+  OperationCallContext,
+  ProviderCall,
+  ProviderDefinition,
+} from './types.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = {
@@ -40,6 +54,87 @@ export const certisignInbound: InboundVerifier = {
     return accepted([{ id: sha256Hex(req.rawBody), type, payload: body.value }]);
   },
 };
+
+function apiCall(credentials: Credentials, ctx: OperationCallContext, path: string, body?: unknown): ProviderCall {
+  const url = `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v2/${path}`;
+  const token = String(credentials.api_token);
+  if (body === undefined) return { method: 'GET', url, headers: { token, accept: 'application/json' } };
+  return { method: 'POST', url, headers: { token, ...json.headers, accept: 'application/json' }, body: json.encode(body) };
+}
+
+/**
+ * `POST /api/v2/document/upload` with `fileName` and `bytes` (the file as base64: .NET reads a
+ * byte[] from a base64 string; the catalogue's example shows a number array) answers `uploadId`;
+ * then `POST /api/v2/document/create` with `document { name, upload { id, name } }`, the
+ * signers (all at `step` 1, so in parallel, `title` "Signer"; no CPF, which the portal asks
+ * of a signer who has none registered when they sign — assumption), `callback` true (status
+ * callbacks go to the URL registered on the subscription, not per request) and the message.
+ * It answers `{ id, chave, signUrl, inProcessing }`: `id` is the document id callbacks and
+ * flowActions use; `chave` is the package (download) key.
+ */
+export const certisignRequestSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    return apiCall(credentials, ctx, 'document/upload', {
+      fileName: String(input.documentName),
+      bytes: String(input.documentBase64),
+    });
+  },
+  parse(answer, { step, input, credentials, ctx }) {
+    const body = json.object(answer.body);
+    if (step === 1) {
+      const uploadId = textOf(body.uploadId);
+      if (!uploadId) throw new Error('Certisign answered the upload without an uploadId');
+      const name = String(input.documentName);
+      const signers = (input.signers as { name: string; email: string }[]).map((s) => ({
+        step: 1,
+        title: 'Signer',
+        name: s.name,
+        email: s.email,
+      }));
+      const create: Record<string, unknown> = { document: { name, upload: { id: uploadId, name } }, signers, callback: true };
+      if (typeof input.message === 'string') create.message = input.message;
+      return { next: apiCall(credentials, ctx, 'document/create', create) };
+    }
+    const id = textAt(body, 'id');
+    if (!id) throw new Error('Certisign answered the document creation without an id');
+    return { providerReference: id, result: { envelopeId: id, status: body.inProcessing === true ? 'processing' : 'created' } };
+  },
+};
+
+/**
+ * `GET /api/v2/document/flowActions?id={id}` (not in the public catalogue; seen in integrations):
+ * `{ steps: [{ order, status, attendees: [{ actionTaken, user { name, email } }] }] }`. A signer
+ * whose `actionTaken` is true has signed ("signed", else "pending"); the document is "completed"
+ * when every attendee has acted, else "pending". Certisign gives no status word of its own here.
+ */
+export const certisignTrackSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    return apiCall(credentials, ctx, `document/flowActions?${new URLSearchParams({ id: String(input.signatureReference) })}`);
+  },
+  parse(answer, { input }) {
+    const steps = json.object(answer.body).steps;
+    if (!Array.isArray(steps)) throw new Error('Certisign answered flowActions without steps');
+    const attendees = steps.filter(isRecord).flatMap((s) => (Array.isArray(s.attendees) ? s.attendees.filter(isRecord) : []));
+    const signers = attendees.map((a) => ({
+      email: textAt(a, 'user', 'email') ?? null,
+      status: a.actionTaken === true ? 'signed' : 'pending',
+    }));
+    const status = signers.length > 0 && signers.every((s) => s.status === 'signed') ? 'completed' : 'pending';
+    return { providerReference: String(input.signatureReference), result: { status, signers } };
+  },
+};
+
+/**
+ * Certisign documents no callback body. Assumed: the document id is `documentId`, `document.id`
+ * or `id`, and the event type the inbound verifier read (its `event`/`status`… field) is the
+ * status word; a body with neither names no operation.
+ */
+export function certisignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
+  const p = event.payload;
+  const reference = textAt(p, 'documentId') ?? textAt(p, 'document', 'id') ?? textAt(p, 'id');
+  if (!reference || event.type === 'callback') return null;
+  return { providerReference: reference, status: event.type.toLowerCase() };
+}
 
 export const certisign: ProviderDefinition = {
   name: 'certisign',
@@ -72,4 +167,6 @@ export const certisign: ProviderDefinition = {
     }
   },
   inbound: certisignInbound,
+  operations: { request_signature: certisignRequestSignature, track_signature: certisignTrackSignature },
+  deliveryUpdate: certisignDeliveryUpdate,
 };

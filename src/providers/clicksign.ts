@@ -9,12 +9,27 @@
  * HMAC of the raw body as above; the `Event` header is not signed and is ignored. Nothing is
  * timestamped. Body `{ event: { name, occurred_at, … }, document: { key, … } }`: type =
  * event.name, id = `<document.key>:<event.name>:<event.occurred_at>`, else the body's sha256.
+ *
+ * Operations use API v1 (documents, signers, lists, notifications), not the v3 envelopes the
+ * check reads: an envelope is activated with `PATCH /api/v3/envelopes/{id}`, a method
+ * ProviderCall does not have, and v1's document key is what the webhooks above carry. The same
+ * account token is assumed to serve both versions (v1 takes it as the `access_token` query
+ * parameter, as the docs' own v3 browser test does too).
  */
-import { check } from './http.ts';
-import { header, parseJsonObject, textAt } from './inbound/body.ts';
+import { check, json, textOf } from './http.ts';
+import { header, isRecord, parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, safeEqual, sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import type { InboundVerifier, ProviderDefinition } from './types.ts';
+import type {
+  Credentials,
+  DeliveryUpdate,
+  InboundEvent,
+  InboundVerifier,
+  OperationAdapter,
+  OperationCallContext,
+  ProviderCall,
+  ProviderDefinition,
+} from './types.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.clicksign.com', production: 'https://app.clicksign.com' };
@@ -37,6 +52,137 @@ export const clicksignInbound: InboundVerifier = {
     return accepted([{ id, type, payload: body.value }]);
   },
 };
+
+/** What the leading bytes of a base64 document say it is (the types the e-signature APIs take); PDF when unsure. */
+export function documentMediaType(base64: string): { mediaType: string; extension: string } {
+  const head = Buffer.from(base64.slice(0, 16), 'base64');
+  const starts = (...bytes: number[]) => bytes.every((b, i) => head[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return { mediaType: 'image/png', extension: 'png' };
+  if (starts(0xff, 0xd8, 0xff)) return { mediaType: 'image/jpeg', extension: 'jpg' };
+  if (starts(0x50, 0x4b, 0x03, 0x04)) {
+    return { mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', extension: 'docx' };
+  }
+  if (starts(0xd0, 0xcf, 0x11, 0xe0)) return { mediaType: 'application/msword', extension: 'doc' };
+  return { mediaType: 'application/pdf', extension: 'pdf' };
+}
+
+type Signer = { name: string; email: string };
+
+const V1_HEADERS = { ...json.headers, accept: 'application/json' };
+
+function v1Call(credentials: Credentials, ctx: OperationCallContext, method: 'GET' | 'POST', path: string, body?: unknown): ProviderCall {
+  const query = new URLSearchParams({ access_token: String(credentials.access_token) });
+  return {
+    method,
+    url: `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v1/${path}?${query}`,
+    headers: method === 'GET' ? { accept: 'application/json' } : V1_HEADERS,
+    ...(body === undefined ? {} : { body: json.encode(body) }),
+  };
+}
+
+/** The `key` of the object v1 answers under `name` (`{ document: { key } }`…). */
+function keyOf(body: unknown, name: string): string {
+  const key = textOf(json.object(json.object(body)[name]).key);
+  if (!key) throw new Error(`Clicksign answered without ${name}.key`);
+  return key;
+}
+
+/**
+ * `POST /api/v1/documents` (`path` "/<name>.<ext>", `content_base64` as a data URI, auto_close so
+ * the document closes once all have signed); then per signer `POST /api/v1/signers` (email
+ * auth, email delivery) and `POST /api/v1/lists` (sign_as "sign", refusable); then, once all are
+ * listed, per signer `POST /api/v1/notifications` with the list's request_signature_key and the
+ * message (the docs put the message there when signing is not sequenced). 1 + 3 calls per
+ * signer: more than MAX_STEPS (src/operations/call.ts) allows beyond one signer.
+ */
+export const clicksignRequestSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    const base64 = String(input.documentBase64);
+    const { mediaType, extension } = documentMediaType(base64);
+    const name = String(input.documentName).replaceAll('/', '-');
+    const path = `/${name.toLowerCase().endsWith(`.${extension}`) ? name : `${name}.${extension}`}`;
+    return v1Call(credentials, ctx, 'POST', 'documents', {
+      document: { path, content_base64: `data:${mediaType};base64,${base64}`, auto_close: true },
+    });
+  },
+  parse(answer, { carry, input, credentials, ctx }) {
+    const signers = input.signers as Signer[];
+    const message = typeof input.message === 'string' ? input.message : undefined;
+    const signerCall = (index: number) => {
+      const signer = signers[index]!;
+      return v1Call(credentials, ctx, 'POST', 'signers', {
+        signer: { email: signer.email, name: signer.name, auths: ['email'], delivery: 'email' },
+      });
+    };
+    const notify = (requestSignatureKey: string) =>
+      v1Call(credentials, ctx, 'POST', 'notifications', {
+        request_signature_key: requestSignatureKey,
+        ...(message === undefined ? {} : { message }),
+      });
+    if (carry.phase === undefined) {
+      const document = json.object(json.object(answer.body).document);
+      const documentKey = keyOf(answer.body, 'document');
+      const status = textOf(document.status) ?? 'running';
+      return { next: signerCall(0), carry: { documentKey, status, index: 0, keys: [], phase: 'signer' } };
+    }
+    const index = Number(carry.index);
+    const documentKey = String(carry.documentKey);
+    const keys = carry.keys as string[];
+    if (carry.phase === 'signer') {
+      const list = { document_key: documentKey, signer_key: keyOf(answer.body, 'signer'), sign_as: 'sign', refusable: true };
+      return { next: v1Call(credentials, ctx, 'POST', 'lists', { list }), carry: { ...carry, phase: 'list' } };
+    }
+    if (carry.phase === 'list') {
+      const requestSignatureKey = textOf(json.object(json.object(answer.body).list).request_signature_key);
+      if (!requestSignatureKey) throw new Error('Clicksign answered without list.request_signature_key');
+      const next = { ...carry, keys: [...keys, requestSignatureKey] };
+      // nobody is notified before every signer is on the list
+      if (index + 1 < signers.length) return { next: signerCall(index + 1), carry: { ...next, index: index + 1, phase: 'signer' } };
+      return { next: notify(next.keys[0]!), carry: { ...next, index: 0, phase: 'notify' } };
+    }
+    if (index + 1 < keys.length) return { next: notify(keys[index + 1]!), carry: { ...carry, index: index + 1 } };
+    return { providerReference: documentKey, result: { envelopeId: documentKey, status: String(carry.status) } };
+  },
+};
+
+/**
+ * `GET /api/v1/documents/{key}`: the document's `status` (running, closed, canceled) and its
+ * signers. v1 gives a signer no status word: one whose `signature.signed_at` is set has signed
+ * ("signed"), else "pending" (assumption from the documented document view).
+ */
+export const clicksignTrackSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    return v1Call(credentials, ctx, 'GET', `documents/${encodeURIComponent(String(input.signatureReference))}`);
+  },
+  parse(answer) {
+    const document = json.object(json.object(answer.body).document);
+    const key = textOf(document.key);
+    const status = textOf(document.status);
+    if (!key || !status) throw new Error('Clicksign answered without document.key and document.status');
+    const signers = (Array.isArray(document.signers) ? document.signers : []).filter(isRecord).map((s) => ({
+      email: textOf(s.email) ?? null,
+      status: textAt(s, 'signature', 'signed_at') ? 'signed' : 'pending',
+    }));
+    return { providerReference: key, result: { status, signers } };
+  },
+};
+
+/** Webhook event names that say what became of the signature request, and the status each sets. */
+const DELIVERY_STATUS = new Map([
+  ['sign', 'signed'],
+  ['refusal', 'refused'],
+  ['close', 'closed'],
+  ['auto_close', 'closed'],
+  ['cancel', 'canceled'],
+  ['deadline', 'expired'],
+]);
+
+/** A webhook names the document by `document.key`; other events (upload, add_signer…) say nothing of the outcome. */
+export function clicksignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
+  const status = DELIVERY_STATUS.get(event.type);
+  const key = textAt(event.payload, 'document', 'key');
+  return status && key ? { providerReference: key, status } : null;
+}
 
 export const clicksign: ProviderDefinition = {
   name: 'clicksign',
@@ -69,4 +215,6 @@ export const clicksign: ProviderDefinition = {
       headers: { authorization: String(credentials.access_token), accept: 'application/vnd.api+json' },
     }),
   inbound: clicksignInbound,
+  operations: { request_signature: clicksignRequestSignature, track_signature: clicksignTrackSignature },
+  deliveryUpdate: clicksignDeliveryUpdate,
 };

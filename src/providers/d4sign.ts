@@ -13,13 +13,27 @@
  * token, and consumers should re-fetch the document's status from the API before acting on it.
  * Body: form or JSON with `uuid` and `type_post`; type = `document.<type_post>`, id =
  * `<uuid>:<type_post>`.
+ *
+ * Operations (docapi.d4sign.com.br): JSON bodies, `tokenAPI`/`cryptKey` in the query as above;
+ * errors are `{ "message": … }`. A signature request is several calls (see the adapter).
  */
-import { check } from './http.ts';
+import { documentMediaType } from './clicksign.ts';
+import { check, json, textOf } from './http.ts';
 import type { Fields, Parsed } from './inbound/body.ts';
-import { header, isForm, parseForm, parseJsonObject, textAt } from './inbound/body.ts';
+import { header, isForm, isRecord, parseForm, parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, safeEqual } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
-import type { InboundRequest, InboundVerifier, ProviderDefinition } from './types.ts';
+import type {
+  Credentials,
+  DeliveryUpdate,
+  InboundEvent,
+  InboundRequest,
+  InboundVerifier,
+  OperationAdapter,
+  OperationCallContext,
+  ProviderCall,
+  ProviderDefinition,
+} from './types.ts';
 import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.d4sign.com.br', production: 'https://secure.d4sign.com.br' };
@@ -48,6 +62,136 @@ export const d4signInbound: InboundVerifier = {
     return accepted([{ id: `${uuid}:${typePost}`, type: `document.${typePost}`, payload: { uuid, type_post: typePost } }]);
   },
 };
+
+function authQuery(credentials: Credentials): URLSearchParams {
+  const query = new URLSearchParams({ tokenAPI: String(credentials.token_api) });
+  if (credentials.crypt_key) query.set('cryptKey', String(credentials.crypt_key));
+  return query;
+}
+
+function apiCall(credentials: Credentials, ctx: OperationCallContext, path: string, body?: Record<string, unknown>): ProviderCall {
+  const url = `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v1/${path}?${authQuery(credentials)}`;
+  if (body === undefined) return { method: 'GET', url, headers: { accept: 'application/json' } };
+  return { method: 'POST', url, headers: { ...json.headers, accept: 'application/json' }, body: json.encode(body) };
+}
+
+/** D4Sign answers some objects wrapped in a one-element array. */
+const unwrap = (body: unknown): Record<string, unknown> => json.object(Array.isArray(body) ? body[0] : body);
+
+/**
+ * One signer of `createlist`: sign (`act` 1) by email token, no ICP-Brasil certificate, not in
+ * person, no ID document or selfie, no attachments. D4Sign's list takes no name: the signer
+ * types it when signing.
+ */
+const listEntry = (email: string) => ({
+  email,
+  act: '1',
+  foreign: '0',
+  certificadoicpbr: '0',
+  assinatura_presencial: '0',
+  docauth: '0',
+  docauthandselfie: '0',
+  embed_methodauth: 'email',
+  embed_smsnumber: '',
+  upload_allow: '0',
+  upload_obs: '',
+});
+
+/**
+ * `GET /safes` (only when no `safe_uuid` is configured: the first safe is used), `POST
+ * /documents/{safe}/uploadbinary` (`base64_binary_file`, `mime_type`, `name`) answering the
+ * document `uuid`, `POST /documents/{uuid}/webhooks` (`url`: the callback URL, so this
+ * document's POSTbacks reach us), `POST /documents/{uuid}/createlist`
+ * with every signer, then `POST /documents/{uuid}/sendtosigner` (`message`, `skip_email` 0,
+ * `workflow` 0: all sign in parallel; `tokenAPI` in the body too, as that endpoint documents).
+ */
+export const d4signRequestSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    if (!credentials.safe_uuid) return apiCall(credentials, ctx, 'safes');
+    return upload(input, credentials, ctx, String(credentials.safe_uuid));
+  },
+  parse(answer, { carry, input, credentials, ctx }) {
+    const phase = carry.phase ?? (credentials.safe_uuid ? 'upload' : 'safes');
+    const documentUuid = String(carry.uuid);
+    const next = (call: ProviderCall, nextPhase: string, extra: Record<string, unknown> = {}) => ({
+      next: call,
+      carry: { ...carry, ...extra, phase: nextPhase },
+    });
+    switch (phase) {
+      case 'safes': {
+        const safe = textOf(unwrap(answer.body).uuid_safe);
+        if (!safe) throw new Error('D4Sign lists no safe to store the document in');
+        return next(upload(input, credentials, ctx, safe), 'upload');
+      }
+      case 'upload': {
+        const uuid = textOf(unwrap(answer.body).uuid);
+        if (!uuid) throw new Error('D4Sign answered the upload without a uuid');
+        const webhook = { url: ctx.callbackUrl };
+        return next(apiCall(credentials, ctx, `documents/${uuid}/webhooks`, webhook), 'webhook', { uuid });
+      }
+      case 'webhook': {
+        const signers = (input.signers as { email: string }[]).map((s) => listEntry(s.email));
+        return next(apiCall(credentials, ctx, `documents/${documentUuid}/createlist`, { signers }), 'list');
+      }
+      case 'list': {
+        const body: Record<string, unknown> = { skip_email: '0', workflow: '0', tokenAPI: String(credentials.token_api) };
+        if (typeof input.message === 'string') body.message = input.message;
+        return next(apiCall(credentials, ctx, `documents/${documentUuid}/sendtosigner`, body), 'send');
+      }
+      default:
+        return { providerReference: documentUuid, result: { envelopeId: documentUuid, status: 'sent' } };
+    }
+  },
+};
+
+function upload(input: Readonly<Record<string, unknown>>, credentials: Credentials, ctx: OperationCallContext, safe: string) {
+  const base64 = String(input.documentBase64);
+  return apiCall(credentials, ctx, `documents/${encodeURIComponent(safe)}/uploadbinary`, {
+    base64_binary_file: base64,
+    mime_type: documentMediaType(base64).mediaType,
+    name: String(input.documentName),
+  });
+}
+
+/**
+ * `GET /documents/{uuid}/list`: the document (`statusName`, D4Sign's own words, e.g.
+ * "Aguardando Assinaturas") with its signers under `list`, each `signed` "1" or "0" (read as
+ * "signed" or "pending"). The docs show `list` as one object; an array is read too.
+ */
+export const d4signTrackSignature: OperationAdapter = {
+  request(input, credentials, ctx) {
+    return apiCall(credentials, ctx, `documents/${encodeURIComponent(String(input.signatureReference))}/list`);
+  },
+  parse(answer, { input }) {
+    const document = unwrap(answer.body);
+    const status = textOf(document.statusName) ?? textAt(document, 'statusId');
+    if (!status) throw new Error('D4Sign answered without the document status');
+    const list = Array.isArray(document.list) ? document.list : [document.list];
+    const signers = list.filter(isRecord).map((s) => ({
+      email: textOf(s.email) ?? null,
+      status: textAt(s, 'signed') === '1' ? 'signed' : 'pending',
+    }));
+    const reference = textOf(document.uuidDoc) ?? String(input.signatureReference);
+    return { providerReference: reference, result: { status, signers } };
+  },
+};
+
+/**
+ * POSTback `type_post` (docapi "Webhooks"): 1 the document is finished (all signed), 2 an email
+ * could not be delivered, 3 the document was canceled, 4 a signer signed. Others change nothing.
+ */
+const DELIVERY_STATUS = new Map([
+  ['1', 'completed'],
+  ['2', 'undelivered'],
+  ['3', 'canceled'],
+  ['4', 'signed'],
+]);
+
+export function d4signDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
+  const uuid = textAt(event.payload, 'uuid');
+  const status = DELIVERY_STATUS.get(textAt(event.payload, 'type_post') ?? '');
+  return uuid && status ? { providerReference: uuid, status } : null;
+}
 
 export const d4sign: ProviderDefinition = {
   name: 'd4sign',
@@ -79,15 +223,22 @@ export const d4sign: ProviderDefinition = {
       required: false,
       description: "The account's Secret Key MAC; verifies the Content-Hmac header of inbound POSTbacks.",
     },
+    {
+      key: 'safe_uuid',
+      label: 'Safe UUID',
+      type: 'STRING',
+      sensitive: false,
+      required: false,
+      description: 'The safe (cofre) documents sent for signature are stored in; the first safe of the account when absent.',
+    },
     ...E_SIGNATURE_COMMON_FIELDS,
   ],
-  verify: (credentials, ctx) => {
-    const query = new URLSearchParams({ tokenAPI: String(credentials.token_api) });
-    if (credentials.crypt_key) query.set('cryptKey', String(credentials.crypt_key));
-    return check('D4Sign', ctx, {
-      url: `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v1/account/balance?${query}`,
+  verify: (credentials, ctx) =>
+    check('D4Sign', ctx, {
+      url: `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v1/account/balance?${authQuery(credentials)}`,
       headers: { accept: 'application/json' },
-    });
-  },
+    }),
   inbound: d4signInbound,
+  operations: { request_signature: d4signRequestSignature, track_signature: d4signTrackSignature },
+  deliveryUpdate: d4signDeliveryUpdate,
 };

@@ -73,6 +73,8 @@ interface Case {
   request(credentials: Credentials): Expected;
   /** Statuses the fake answers for accepted credentials (certisign: its probe document is unknown). */
   acceptStatuses?: number[];
+  /** What the fake answers accepted credentials with (adobe_sign: the account's access point). */
+  acceptBody?: unknown;
   /** E-signature default origins. */
   origins?: { stage: string; production: string };
 }
@@ -205,6 +207,7 @@ const CASES: Case[] = [
         'x-api-user': c.api_user_email ? `email:${c.api_user_email}` : undefined,
       },
     }),
+    acceptBody: { apiAccessPoint: 'https://api.na1.adobesign.com/', webAccessPoint: 'https://secure.na1.adobesign.com/' },
     origins: { stage: 'https://api.adobesignsandbox.com', production: 'https://api.adobesign.com' },
   },
 ];
@@ -233,7 +236,7 @@ for (const c of CASES) {
         const got = project(req, want);
         const authorized =
           JSON.stringify(got.query) === JSON.stringify(want.query) && Object.entries(want.headers).every(([k, v]) => got.headers[k] === v);
-        return authorized ? { status: state.acceptStatus } : { status: 401, body: { message: 'Authenticate' } };
+        return authorized ? { status: state.acceptStatus, body: c.acceptBody } : { status: 401, body: { message: 'Authenticate' } };
       });
     });
     afterAll(() => fake.close());
@@ -484,7 +487,7 @@ describe('provider catalog', () => {
     clicksign: ['access_token', 'hmac_secret'],
     d4sign: ['token_api', 'crypt_key', 'hmac_secret'],
     certisign: ['api_token'],
-    adobe_sign: ['access_token'],
+    adobe_sign: ['access_token', 'refresh_token', 'client_secret'],
   };
   /** Inbound-webhook verification fields: optional until webhooks are configured. */
   const WEBHOOK_FIELDS: Record<string, string> = {

@@ -23,12 +23,12 @@ describe('checkOperationInput', () => {
     ]);
   });
 
-  it('takes provider references of letters, digits and _ . : - only', () => {
+  it('takes provider references of letters, digits, _ and - only (one path segment as they stand)', () => {
     expect(checkOperationInput('process_refund', { paymentReference: 'pi_3Mtw', amount: 500 })).toEqual({
       input: { paymentReference: 'pi_3Mtw', amount: 500 },
       errors: [],
     });
-    for (const ref of ['', 'pi_1/../../v1/charges', 'pi 1', 'x'.repeat(256), 'pi_1?expand=x']) {
+    for (const ref of ['', '..', '.', 'pi_1.x', 'pi_1/../../v1/charges', 'pi 1', 'x'.repeat(256), 'pi_1?expand=x', 'a:b']) {
       expect(paths(checkOperationInput('verify_payment', { paymentReference: ref }).errors)).toEqual(['paymentReference']);
       expect(paths(checkOperationInput('track_signature', { signatureReference: ref }).errors)).toEqual(['signatureReference']);
     }
