@@ -213,7 +213,69 @@ query LatestSms {
   }
 }
 
-# 8. What happened, newest first: what the webhook receives. Page on with after: <endCursor>.
+# 8. Payments run the same way: connect Stripe as in step 2 (provider "stripe", credentials
+#    secret_key and publishable_key), route "initiate_payment" to it as in step 5, then take one.
+#    Stripe gets the operation's id as Idempotency-Key, so a retry never charges twice; give
+#    result.clientSecret to the paying customer's browser (Stripe.js). processRefund and
+#    verifyPayment take its providerReference and go to the same Stripe integration.
+mutation TakePayment {
+  initiatePayment(input: { amount: 1999, currency: "usd", description: "Order 1042", waitSeconds: 10 }) {
+    __typename
+    ... on InitiatePaymentPayload {
+      operation {
+        id
+        status
+        providerReference
+        result
+        error {
+          code
+          message
+        }
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 9. So do signatures: connect DocuSign, Acrobat Sign, Clicksign, D4Sign or Certisign, route
+#    "request_signature" (and "track_signature") to it, then send a document (base64, up to 7 MiB).
+#    Its status comes back through the provider's callbacks as deliveryStatus (sent, completed,
+#    declined…), or ask now: trackSignature(input: { signatureReference: "<its providerReference>" }).
+mutation RequestSignature {
+  requestSignature(
+    input: {
+      documentName: "contract.pdf"
+      documentBase64: "JVBERi0xLjQKJcfsj6IKJSVFT0YK"
+      signers: [{ name: "Ana Lima", email: "ana@example.com" }]
+      message: "Please sign by Friday"
+      waitSeconds: 20
+    }
+  ) {
+    __typename
+    ... on RequestSignaturePayload {
+      operation {
+        id
+        status
+        providerReference
+        result
+        integration {
+          provider {
+            name
+          }
+        }
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+  }
+}
+
+# 10. What happened, newest first: what the webhook receives. Page on with after: <endCursor>.
 query Events {
   events(first: 10) {
     totalCount

@@ -132,6 +132,8 @@ describe('GraphiQL’s default document', () => {
       'mutation RouteSms',
       'mutation SendSms',
       'query LatestSms',
+      'mutation TakePayment',
+      'mutation RequestSignature',
       'query Events',
     ]);
   });
