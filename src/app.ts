@@ -31,6 +31,7 @@ import { createMetrics } from './observability/metrics.ts';
 import { readQueueStats } from './observability/queue-stats.ts';
 import { createTracing } from './observability/tracing.ts';
 import { startOperationRetention } from './operations/retention.ts';
+import { RoutingTable } from './routing/table.ts';
 import type { Services } from './services.ts';
 import { sealPlaintextHeaders } from './webhooks/headers.ts';
 
@@ -114,9 +115,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await queue.start(queueDefinitions(config));
     // on a PostgreSQL server, subscribers hear changes made by every instance
     const eventTarget = config.databaseUrl ? await createPgEventTarget(config.databaseUrl, logger) : undefined;
-    // followed from the moment the LISTEN connection is up, so no loss of it goes unseen
+    // followed from the moment the LISTEN connection is up, so no loss of it goes unseen; always:
+    // the routing table reads them whether or not the response cache is on
     const versions = new ChangeVersions();
-    if (config.responseCache) await followChanges(versions, { eventTarget, database }, logger);
+    await followChanges(versions, { eventTarget, database }, logger);
     const metrics = createMetrics({
       logger,
       readQueues: () => readQueueStats(queue.boss.getDb(), QUEUE_NAMES, database.queue.schema),
@@ -131,6 +133,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       queue,
       outbox: new Outbox(queue),
       pubsub: createAppPubSub(eventTarget),
+      routes: new RoutingTable(versions),
     };
     const tracing = await createTracing(config.tracing, logger);
     if (config.worker) await startWorkers(services, metrics, tracing);
@@ -147,7 +150,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const guard = createClientGuard(config.clientLimits, config.trustProxyHops, logger);
     const accessLog = createAccessLog(logger);
     const graphql = createGraphQL({ config, services, logger, authenticate, rateLimit, guard, metrics, tracing, versions, accessLog });
-    serve = createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql });
+    serve = createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql, authenticate });
 
     phase = 'ready';
     return {

@@ -12,6 +12,7 @@ import type { PubSub } from './events/pubsub.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { JobQueue } from './jobs/queue.ts';
 import type { Logger } from './log.ts';
+import type { RoutingTable } from './routing/table.ts';
 
 export interface Services {
   config: Config;
@@ -26,6 +27,8 @@ export interface Services {
   queue: JobQueue;
   outbox: Outbox;
   pubsub: PubSub;
+  /** Each tenant's rules and their integrations by capability, kept while unchanged (src/routing/table.ts). */
+  routes: RoutingTable;
 }
 
 /** What a use case runs as: the caller, the caller's tenant-scoped data path, and the services. */

@@ -2,8 +2,9 @@
  * The response cache of the integrations read model: answers of queries whose every field is in
  * CACHED_FIELDS (Integration rows and the provider catalog) are given again while the tenant's
  * change version stays where it was. The version moves when a database trigger announces a
- * committed change of the tenant's Integration rows and, in this process, when a mutation of the
- * tenant ends. Keys, loss of LISTEN, expiry and `Cache-Control`: docs/design-notes.md.
+ * committed change of the tenant's Integration or RoutingRule rows and, in this process, when a
+ * mutation of the tenant ends (changeVersions). The routing table (src/routing/table.ts) follows the
+ * same versions. Keys, loss of LISTEN, expiry and `Cache-Control`: docs/design-notes.md.
  */
 import { BREAK, type DocumentNode, type GraphQLSchema, getOperationAST, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -156,40 +157,41 @@ export interface ResponseCacheStats {
   onLookup?(outcome: 'hit' | 'miss' | 'bypass'): void;
 }
 
+/**
+ * Moves the tenant's version when one of its mutations ends: whatever it did is committed then, so
+ * this process reads from the database next, before the announcement arrives (or without it).
+ * Installed whether or not answers are kept: the routing table reads the same versions.
+ */
+export function changeVersions(versions: ChangeVersions): Plugin<Context> {
+  const isMutation = memoPerDocument((document, name) => getOperationAST(document, name)?.operation === 'mutation');
+  return {
+    onExecute({ args }) {
+      if (!isMutation(args.document, args.operationName ?? undefined)) return;
+      const { tenantId } = args.contextValue.viewer;
+      return { onExecuteDone: () => versions.changed(tenantId) };
+    },
+  };
+}
+
 export function responseCache(versions: ChangeVersions, stats: ResponseCacheStats = {}): Plugin<Context> {
   const answers = new LRUCache<string, object>({
     maxSize: MAX_BYTES, // sized at set() by the answer's JSON
     ttl: TTL_MS,
   });
-  /**
-   * What one operation of a parsed document is to the cache: a mutation (moves its tenant's
-   * version), kept (with an id that stands for its document and name in keys), or neither.
-   */
-  let handlingOf:
-    | ((document: DocumentNode, operationName: string | undefined) => { kind: 'mutation' | 'kept' | 'executed'; id: number })
-    | undefined;
+  /** What one operation of a parsed document is to the cache: kept (with an id that stands for its document and name in keys), or not. */
+  let handlingOf: ((document: DocumentNode, operationName: string | undefined) => { kind: 'kept' | 'executed'; id: number }) | undefined;
   let operations = 0;
 
   return {
     onSchemaChange({ schema }) {
       handlingOf = memoPerDocument((document, name) => ({
-        kind:
-          getOperationAST(document, name)?.operation === 'mutation'
-            ? 'mutation'
-            : isCacheable(schema, document, name)
-              ? 'kept'
-              : 'executed',
+        kind: isCacheable(schema, document, name) ? 'kept' : 'executed',
         id: ++operations,
       }));
     },
     onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
       const handling = handlingOf?.(args.document, args.operationName ?? undefined);
-      if (handling?.kind === 'mutation') {
-        const { tenantId } = ctx.viewer;
-        // whatever it did is committed when it ends: this process answers from the database next
-        return { onExecuteDone: () => versions.changed(tenantId) };
-      }
       if (handling?.kind !== 'kept') return;
       const version = versions.of(ctx.viewer.tenantId);
       const asked = ctx.request.headers.get('cache-control');

@@ -1,6 +1,6 @@
 /**
  * The GraphQL endpoint: Yoga with its options, the plugin list in its order (CSRF, document
- * limits, error masking, introspection, metrics, tracing, audit, lean path, response cache),
+ * limits, error masking, introspection, metrics, tracing, audit, lean path, change versions, response cache),
  * GraphiQL, and the request context (authentication, then the tenant's rate limit).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,7 +12,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { auditPlugin } from '../audit/plugin.ts';
 import { AuthenticationError, type Authenticator } from '../auth/viewer.ts';
-import { type ChangeVersions, responseCache } from '../cache/response-cache.ts';
+import { type ChangeVersions, changeVersions, responseCache } from '../cache/response-cache.ts';
 import type { Config } from '../config.ts';
 import { type Context, createContext } from '../context.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
@@ -173,6 +173,8 @@ export function createGraphQL({
       ...tracing.plugins,
       auditPlugin((req) => accessLog.info(req)?.requestId),
       ...(lean ? [lean.plugin] : []),
+      // a mutation's change is read at once on this instance, by the response cache and the routing table
+      changeVersions(versions),
       // last: an answer it gives stops execution after every other plugin has seen it start
       ...(config.responseCache ? [responseCache(versions, { onLookup: (outcome) => metrics.responseCache.inc({ outcome }) })] : []),
     ],

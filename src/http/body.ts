@@ -21,6 +21,8 @@ export class BodyTooLarge extends Error {
  */
 export interface LargerLimit {
   limit: number;
+  /** A body admitted to it must have arrived within this time, else the connection is cut. */
+  readWithinMs: number;
   admit(): boolean;
   release(): void;
 }
@@ -32,7 +34,9 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, larger?: 
     let refused = false;
     let admitted = false;
     let max = limit;
+    let deadline: NodeJS.Timeout | undefined;
     const release = () => {
+      clearTimeout(deadline);
       if (admitted) larger?.release();
       admitted = false;
     };
@@ -48,6 +52,13 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES, larger?: 
       if (!larger || admitted || bytes > larger.limit || !larger.admit()) return false;
       admitted = true;
       max = larger.limit;
+      deadline = setTimeout(() => {
+        release();
+        refused = true;
+        chunks.length = 0;
+        req.destroy();
+        reject(new BodyTooLarge(limit));
+      }, larger.readWithinMs);
       return true;
     };
     // chunked bodies have no length to check up front; declared ones are refused at once

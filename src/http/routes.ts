@@ -4,6 +4,7 @@
  * service is ready. Nothing a request does may take the process down.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticator } from '../auth/viewer.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { GraphQL } from '../graphql/yoga.ts';
@@ -60,12 +61,24 @@ export interface RouteDeps {
   guard: ClientGuard;
   accessLog: AccessLog;
   graphql: GraphQL;
+  /** Checks a large body's credentials before it is read (large-bodies.ts). */
+  authenticate: Authenticator;
 }
 
 /** The ready service's request listener: failures are logged and answered 500. */
-export function createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql }: RouteDeps): Listener {
+export function createRoutes({
+  config,
+  services,
+  database,
+  logger,
+  metrics,
+  guard,
+  accessLog,
+  graphql,
+  authenticate,
+}: RouteDeps): Listener {
   const { yoga, lean } = graphql;
-  const large = largeBodies();
+  const large = largeBodies(authenticate);
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -76,7 +89,7 @@ export function createRoutes({ config, services, database, logger, metrics, guar
         const tooLarge = () => sendJson(res, 413, { errors: [{ message: LARGE_BODY_REFUSAL, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
         try {
           // read with the limit here; Yoga takes an already-read body as is
-          body = await readBody(req, MAX_BODY_BYTES, large.limitFor(req));
+          body = await readBody(req, MAX_BODY_BYTES, await large.limitFor(req));
           (req as IncomingMessage & { body?: unknown }).body = preRead(body);
         } catch (err) {
           if (!(err instanceof BodyTooLarge)) throw err;

@@ -83,7 +83,7 @@ async function store(
         },
       });
       const delivery = provider.deliveryUpdate?.(event);
-      const operation = delivery && (await trackDelivery(tx, services.outbox, integration, delivery));
+      const operation = delivery && (await trackDelivery(tx, services.outbox, integration, delivery, provider));
       if (operation) tracked.set(operation.id, { operationId: operation.id, status: operation.status, appId: operation.appId });
       const revoked = revocationReason(provider.name, event.type);
       if (revoked) {
@@ -107,7 +107,11 @@ async function store(
     }
     return { fresh, statusChanged, tracked };
   });
-  if (outcome.statusChanged) services.pubsub.publish('integration:status', integration.tenantId, { integrationId: integration.id });
+  if (outcome.statusChanged) {
+    // this process's routes see the revocation at once; others when the database announces it
+    services.routes.changed(integration.tenantId);
+    services.pubsub.publish('integration:status', integration.tenantId, { integrationId: integration.id });
+  }
   for (const update of outcome.tracked.values()) services.pubsub.publish('operation:updated', integration.tenantId, update);
   return outcome.fresh;
 }

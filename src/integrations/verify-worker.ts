@@ -117,6 +117,8 @@ export function verifyIntegrationWorker(services: Services, report: JobReporter 
       report.verification(current.provider, 'superseded');
       return;
     }
+    // read at once by this process's routing table and response cache, ahead of the announcement
+    services.routes.changed(tenantId);
     services.logger.info(log, 'integration verified');
     report.verification(current.provider, outcome.kind);
     if (outcome.kind === 'retry') throw new Error(`verification will be retried: ${outcome.lastError}`);

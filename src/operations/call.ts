@@ -6,6 +6,7 @@
  */
 
 import { redactValues } from '../log.ts';
+import { readTextBounded } from '../providers/http.ts';
 import type {
   Credentials,
   NextCall,
@@ -32,30 +33,13 @@ export interface CallResult {
   succeeded?: OperationOutcome;
   /** A 429's Retry-After, in ms. */
   retryAfterMs?: number;
+  /** What a sequence's first calls made before a later one failed (NextCall.madeReference). */
+  madeReference?: string;
 }
 
 /** A provider answer larger than this is not read (an embedding of 3,072 floats is about 70 KB). */
 export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_CHARS = 300;
-
-/** The body, up to MAX_ANSWER_BYTES; past that the rest is dropped and the answer reads as too large. */
-async function readBounded(response: Response): Promise<string | null> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function parseBody(text: string, contentType: string | null): unknown {
   if (!text) return null;
@@ -157,7 +141,7 @@ async function sendOnce(call: ProviderCall, deadline: AbortSignal, timeoutMs: nu
     // A kept-alive connection the provider closed while idle fails before any answer: that request
     // is made again, once, on a new connection (a reset then, or once an answer began, is a failure).
     const response = await send().catch((err) => (isStaleConnection(err) ? send() : Promise.reject(err)));
-    return { response, text: await readBounded(response) };
+    return { response, text: await readTextBounded(response, MAX_ANSWER_BYTES) };
   } catch (err) {
     const name = (err as Error)?.name;
     return {
@@ -201,6 +185,7 @@ export async function callProvider(
     };
   }
   let carry: Readonly<Record<string, unknown>> = {};
+  let made: string | undefined;
   const deadline = AbortSignal.timeout(timeoutMs);
   for (let step = 1; ; step++) {
     const failure = (outcome: Exclude<AttemptOutcome, 'SUCCEEDED'>, httpStatus: number | null, error: string): CallResult => ({
@@ -212,6 +197,7 @@ export async function callProvider(
         step > 1 ? `${error} (call ${step} of a sequence whose first calls succeeded: not tried elsewhere)` : error,
         secretsOf(provider, credentials, call, ctx.session),
       ),
+      ...(made ? { madeReference: made } : {}),
     });
     const sent = await sendOnce(call, deadline, timeoutMs);
     if ('failed' in sent) return failure('TRANSIENT_FAILURE', null, `${provider.displayName} ${sent.failed}`);
@@ -246,5 +232,6 @@ export async function callProvider(
     if (step >= MAX_STEPS) return failure('REJECTED', status, `${provider.displayName} took more than ${MAX_STEPS} calls`);
     call = parsed.next;
     carry = parsed.carry ?? {};
+    made = parsed.madeReference ?? made;
   }
 }

@@ -236,11 +236,18 @@ export const CAPABILITY_INPUTS: Readonly<Record<string, Check>> = {
  * request): when an operation of the tenant made the reference, they go to the integration that
  * made it, and to no other (another provider does not know the reference).
  */
-export const FOLLOW_UPS: Readonly<Record<string, { after: readonly string[]; reference: string }>> = {
-  process_refund: { after: ['initiate_payment'], reference: 'paymentReference' },
-  verify_payment: { after: ['initiate_payment'], reference: 'paymentReference' },
-  track_signature: { after: ['request_signature'], reference: 'signatureReference' },
+export const FOLLOW_UPS: Readonly<Record<string, { after: readonly string[]; reference: string; reads: boolean }>> = {
+  // a refund is an object of its own, with its own id and callbacks
+  process_refund: { after: ['initiate_payment'], reference: 'paymentReference', reads: false },
+  verify_payment: { after: ['initiate_payment'], reference: 'paymentReference', reads: true },
+  track_signature: { after: ['request_signature'], reference: 'signatureReference', reads: true },
 };
+
+/**
+ * Capabilities whose providerReference is the reference they read, not something they made: the
+ * provider's callbacks about it belong to the operation that made it (tracking.ts).
+ */
+export const REFERENCE_READS: readonly string[] = Object.keys(FOLLOW_UPS).filter((c) => FOLLOW_UPS[c]!.reads);
 
 /** The stored form of a request's input, with every problem found (empty when it is valid). */
 export function checkOperationInput(capability: string, input: Record<string, unknown>): { input: OperationInput; errors: FieldError[] } {

@@ -14,7 +14,7 @@ import type { ProviderDefinition } from '../providers/types.ts';
 import type { Services } from '../services.ts';
 import { groupBy } from '../webhooks/attempts.ts';
 import type { CallResult } from './call.ts';
-import { FOLLOW_UPS } from './capabilities.ts';
+import { REFERENCE_READS } from './capabilities.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 import { sealPart } from './sealed.ts';
 import { catchUpDeliveries } from './tracking.ts';
@@ -42,7 +42,7 @@ const END_OPERATIONS = `
 UPDATE "Operation" AS o
 SET "status" = v.status::"OperationStatus", "attemptCount" = v.attempts, "integrationId" = v.integration,
     "usedFallback" = v.fallback, "completedAt" = v.completed, "errorCode" = v.code, "errorMessage" = v.message,
-    "providerReference" = CASE WHEN v.status = 'SUCCEEDED' THEN v.reference ELSE o."providerReference" END,
+    "providerReference" = CASE WHEN v.status = 'SUCCEEDED' OR v.reference IS NOT NULL THEN v.reference ELSE o."providerReference" END,
     "resultKeyId" = COALESCE(v.key, o."resultKeyId"),
     "resultDataKey" = COALESCE(decode(v.data_key, 'base64'), o."resultDataKey"),
     "resultIv" = COALESCE(decode(v.iv, 'base64'), o."resultIv"),
@@ -82,7 +82,8 @@ function endedOperation(services: Services, e: Ending, now: Date): Operation {
     completedAt: now,
     errorCode: succeeded ? null : 'PROVIDER_REJECTED',
     errorMessage: succeeded ? null : call.error,
-    providerReference: succeeded ? succeeded.providerReference : op.providerReference,
+    // a failed sequence keeps what its first calls made, so the tenant can find it at the provider
+    providerReference: succeeded ? succeeded.providerReference : (call.madeReference ?? op.providerReference),
     updatedBy: OPERATIONS_ACTOR,
     updatedAt: now,
   };
@@ -204,8 +205,8 @@ class EndingRecorder {
       this.services.outbox,
       recorded.flatMap(({ op, provider, integration }) => {
         const { providerReference, status } = updated.get(op.id)!;
-        // a follow-up (a refund, a status read) shares its reference with what it acts on, which is tracked
-        const tracked = status === 'SUCCEEDED' && providerReference && !FOLLOW_UPS[op.capability];
+        // a status read shares its reference with what made it, which is the one tracked
+        const tracked = status === 'SUCCEEDED' && providerReference && !REFERENCE_READS.includes(op.capability);
         return tracked ? [{ provider, integration, providerReference }] : [];
       }),
     );

@@ -8,6 +8,17 @@ import type { QueueDefinition, QueuedJob } from '../jobs/queue.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
 
 export const OPERATION_QUEUE = 'operation-run';
+/**
+ * Operations whose input may weigh megabytes (a document to sign): a queue of their own, run fewer
+ * at once (LARGE_OPERATION_CONCURRENCY), so a process never holds hundreds of documents.
+ */
+export const LARGE_OPERATION_QUEUE = 'operation-run-large';
+const LARGE_INPUT_CAPABILITIES: ReadonlySet<string> = new Set(['request_signature']);
+
+/** The queue an operation of this capability runs on. */
+export function operationQueueOf(capability: string): string {
+  return LARGE_INPUT_CAPABILITIES.has(capability) ? LARGE_OPERATION_QUEUE : OPERATION_QUEUE;
+}
 
 export interface OperationJob {
   tenantId: string;
@@ -43,12 +54,12 @@ export function operationJob(job: OperationJob, timeoutMs: number, startAfter?: 
 }
 
 /** Provider failures are retried by the worker on its schedule; the queue's retries cover a worker that threw or died. */
-export function operationQueue(operations: Config['operations']): QueueDefinition {
-  return {
-    name: OPERATION_QUEUE,
+export function operationQueues(operations: Config['operations']): QueueDefinition[] {
+  return [OPERATION_QUEUE, LARGE_OPERATION_QUEUE].map((name) => ({
+    name,
     retryLimit: 20,
     retryDelaySeconds: 1,
     retryBackoff: true,
     expireInSeconds: walkExpirySeconds(operations.timeoutMs),
-  };
+  }));
 }

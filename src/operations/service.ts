@@ -10,9 +10,10 @@ import { isDecryptionError } from '../crypto/unreadable.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, NoActiveProviderError, ValidationError } from '../errors.ts';
 import type { Integration, Operation } from '../generated/prisma/client.ts';
+import { routeCandidateIds } from '../routing/choose.ts';
 import type { RequestScope } from '../services.ts';
 import { checkOperationInput, checkOperationOptions, FOLLOW_UPS } from './capabilities.ts';
-import { OPERATION_QUEUE, operationJob } from './queue.ts';
+import { operationJob, operationQueueOf } from './queue.ts';
 import { openPart, sealPart } from './sealed.ts';
 import { servingNow } from './start.ts';
 
@@ -31,13 +32,10 @@ export function operationVisibility(scope: Pick<RequestScope, 'viewer'>): { appI
   return scope.viewer.appId ? { appId: scope.viewer.appId } : {};
 }
 
-/** Whether any integration the capability's rules name could serve it now. */
-async function anyCandidateActive(tx: TenantTx, capability: string): Promise<boolean> {
-  const rules = await tx.routingRule.findMany({
-    where: { capability },
-    include: { integration: true, fallbackIntegration: true },
-  });
-  return rules.some((r) => [r.integration, r.fallbackIntegration ?? undefined].some((i) => servingNow(i, capability)));
+/** Whether any integration the capability's rules name could serve it now (from the routing table, src/routing/table.ts). */
+async function anyCandidateActive(scope: RequestScope, capability: string): Promise<boolean> {
+  const { rules, integrations } = await scope.services.routes.routes(scope, capability);
+  return routeCandidateIds(rules).some((id) => servingNow(integrations.get(id), capability));
 }
 
 /**
@@ -94,6 +92,9 @@ export async function requestOperation(
   errors.push(...checkOperationOptions(options));
   if (errors.length) throw new ValidationError(errors);
   const key = options.idempotencyKey ?? null;
+  // before the transaction, not inside it: a miss reads in a transaction of its own, which on the
+  // embedded database's single connection would wait behind this one
+  const candidateActive = await anyCandidateActive(scope, capability);
 
   const { operation, stored } = await services.queue.transaction(scope.db, async (tx) => {
     if (key) {
@@ -104,7 +105,7 @@ export async function requestOperation(
     if (pinned && !servingNow(pinned, capability)) {
       throw new NoActiveProviderError(capability, `the ${pinned.provider} integration that made it is not ACTIVE for it`);
     }
-    if (!pinned && !(await anyCandidateActive(tx, capability))) throw new NoActiveProviderError(capability);
+    if (!pinned && !candidateActive) throw new NoActiveProviderError(capability);
     const id = uuidv7();
     const created = await tx.operation.create({
       data: {
@@ -119,7 +120,7 @@ export async function requestOperation(
         updatedBy: viewer.actorId,
       },
     });
-    await services.queue.enqueueMany(tx, OPERATION_QUEUE, [
+    await services.queue.enqueueMany(tx, operationQueueOf(capability), [
       operationJob(
         { tenantId: viewer.tenantId, operationId: id, walk: 1, ...(pinned ? { integrationId: pinned.id } : {}) },
         services.config.operations.timeoutMs,

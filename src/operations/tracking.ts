@@ -16,6 +16,8 @@
  *                 dropped, succeeded, payment_failed, completed, closed, declined, refused, voided,
  *                 expired
  *   6 engagement  read, open, click, spamreport, unsubscribe, group_unsubscribe, group_resubscribe
+ * A provider whose words mean something else places them itself (`deliveryStages`: DocuSign's
+ * `delivered` is a signer opening the envelope, before `completed`).
  */
 
 import { lockForUpdate } from '../db/lock.ts';
@@ -24,7 +26,7 @@ import type { Outbox } from '../events/outbox.ts';
 import type { Integration, Operation } from '../generated/prisma/client.ts';
 import { tryParseGlobalId } from '../ids.ts';
 import type { DeliveryUpdate, InboundEvent, ProviderDefinition } from '../providers/types.ts';
-import { FOLLOW_UPS } from './capabilities.ts';
+import { REFERENCE_READS } from './capabilities.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
 
 const STAGES: ReadonlyArray<readonly [stage: number, statuses: readonly string[]]> = [
@@ -75,15 +77,19 @@ export const UNKNOWN_STAGE = 4;
 
 const STAGE_OF = new Map(STAGES.flatMap(([stage, statuses]) => statuses.map((status) => [status, stage] as const)));
 
-/** The stage of a delivery status (table above). */
-export function deliveryStage(status: string): number {
-  return STAGE_OF.get(status.toLowerCase()) ?? UNKNOWN_STAGE;
+/** A provider's own stages for its words, where they differ from the table (ProviderDefinition.deliveryStages). */
+type Stages = Readonly<Record<string, number>> | undefined;
+
+/** The stage of a delivery status: the provider's own for its word, else the table above. */
+export function deliveryStage(status: string, stages?: Stages): number {
+  const word = status.toLowerCase();
+  return (stages && Object.hasOwn(stages, word) ? stages[word] : STAGE_OF.get(word)) ?? UNKNOWN_STAGE;
 }
 
 /** Whether `next` becomes the delivery status over `current`: not of an earlier stage, and not the same status again. */
-export function replacesDeliveryStatus(current: string | null, next: string): boolean {
+export function replacesDeliveryStatus(current: string | null, next: string, stages?: Stages): boolean {
   if (current === null) return true;
-  return next !== current && deliveryStage(next) >= deliveryStage(current);
+  return next !== current && deliveryStage(next, stages) >= deliveryStage(current, stages);
 }
 
 /** The operation a callback names, among those the receiving integration served; its id only. */
@@ -96,8 +102,8 @@ async function findOperation(tx: TenantTx, integration: Pick<Integration, 'id' |
   }
   if (!update.providerReference) return null;
   return tx.operation.findFirst({
-    // the operation that made it: a refund or status read of the same reference is not tracked
-    where: { ...served, providerReference: update.providerReference, capability: { notIn: Object.keys(FOLLOW_UPS) } },
+    // the operation that made it: a status read of the same reference is not tracked
+    where: { ...served, providerReference: update.providerReference, capability: { notIn: [...REFERENCE_READS] } },
     orderBy: { createdAt: 'desc' },
     select: { id: true },
   });
@@ -113,13 +119,14 @@ export async function trackDelivery(
   outbox: Outbox,
   integration: Pick<Integration, 'id' | 'tenantId'>,
   update: DeliveryUpdate,
+  provider: Pick<ProviderDefinition, 'deliveryStages'>,
 ): Promise<Operation | null> {
   const found = await findOperation(tx, integration, update);
   if (!found) return null;
   // two callbacks of one message may arrive together: the second waits and compares with the first
   await lockForUpdate(tx, 'Operation', integration.tenantId, found.id);
   const current = await tx.operation.findUniqueOrThrow({ where: { id: found.id } });
-  if (!replacesDeliveryStatus(current.deliveryStatus, update.status)) return null;
+  if (!replacesDeliveryStatus(current.deliveryStatus, update.status, provider.deliveryStages)) return null;
   const updated = await tx.operation.update({
     where: { id: current.id },
     data: { deliveryStatus: update.status, deliveryUpdatedAt: new Date(), version: { increment: 1 }, updatedBy: OPERATIONS_ACTOR },
@@ -206,8 +213,8 @@ export async function catchUpDeliveries(
           return provider.deliveryUpdate!(event);
         })
         .filter((u): u is DeliveryUpdate => u !== null && u.providerReference === providerReference)
-        .sort((a, b) => deliveryStage(a.status) - deliveryStage(b.status));
-      for (const update of updates) latest = (await trackDelivery(tx, outbox, integration, update)) ?? latest;
+        .sort((a, b) => deliveryStage(a.status, provider.deliveryStages) - deliveryStage(b.status, provider.deliveryStages));
+      for (const update of updates) latest = (await trackDelivery(tx, outbox, integration, update, provider)) ?? latest;
     }
     results.push(latest);
   }

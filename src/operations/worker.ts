@@ -25,7 +25,7 @@ import { type CallResult, callProvider, scrubbed, secretValues } from './call.ts
 import { credentialsOpener } from './credentials.ts';
 import { endingRecorder } from './ending.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
-import { OPERATION_QUEUE, type OperationJob, operationJob } from './queue.ts';
+import { type OperationJob, operationJob, operationQueueOf } from './queue.ts';
 import { openPart } from './sealed.ts';
 import { sessionKeeper, withoutSession } from './sessions.ts';
 import { servingNow, walkStarter } from './start.ts';
@@ -36,6 +36,8 @@ import { servingNow, walkStarter } from './start.ts';
  * whose call ended it releases the slot while the ending is recorded (docs/performance.md).
  */
 export const OPERATION_CONCURRENCY = 256;
+/** Walks of LARGE_OPERATION_QUEUE at once: their inputs may be 7 MiB documents (about 30 MiB each in flight). */
+export const LARGE_OPERATION_CONCURRENCY = 8;
 
 const ACTOR = (op: Operation) => ({ tenantId: op.tenantId, actorId: OPERATIONS_ACTOR, appId: op.appId });
 
@@ -170,10 +172,10 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
   }
 
   /** Queues the same job for later in place of this one; nothing about the operation changes. */
-  async function holdForLater(db: TenantDb, job: OperationJob) {
+  async function holdForLater(db: TenantDb, job: OperationJob, queueName: string) {
     const held = job.held ?? 0;
     const next = operationJob({ ...job, held: held + 1 }, config.operations.timeoutMs, new Date(Date.now() + heldJobDelayMs(held)));
-    await queue.transaction(db, (tx) => queue.enqueueMany(tx, OPERATION_QUEUE, [next]));
+    await queue.transaction(db, (tx) => queue.enqueueMany(tx, queueName, [next]));
   }
 
   return async (job: PgBoss.JobWithMetadata<OperationJob>, control: JobControl) => {
@@ -191,7 +193,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
     } catch (err) {
       if (!isDecryptionError(err)) throw err;
       services.decryptionFailed('operation_input', err, { operationId: op.id, work: 'operation', held: (job.data.held ?? 0) + 1 });
-      return holdForLater(db, job.data);
+      return holdForLater(db, job.data, job.name);
     }
     if (!input) {
       op = await fail(db, op, { code: 'PROVIDER_REJECTED', message: 'the operation’s input is no longer stored' });
@@ -216,7 +218,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
       } catch (err) {
         if (!isDecryptionError(err)) throw err;
         services.decryptionFailed('integration_credentials', err, { integrationId: integration.id, operationId: op.id, work: 'operation' });
-        return holdForLater(db, job.data);
+        return holdForLater(db, job.data, job.name);
       }
       const callContext = {
         origin: (fallback: string) => config.providerOrigins[provider.name] ?? fallback,
@@ -243,7 +245,11 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
       op = await record(db, op, attempt, {}, async (tx) => {
         if (result.outcome === 'AUTH_FAILURE') refused = await refuseIntegration(tx, integration, result.error!);
       });
-      if (refused) services.pubsub.publish('integration:status', tenantId, { integrationId: integration.id });
+      if (refused) {
+        // this process's routes see it at once; others when the database announces it
+        services.routes.changed(tenantId);
+        services.pubsub.publish('integration:status', tenantId, { integrationId: integration.id });
+      }
       if (result.outcome === 'TRANSIENT_FAILURE') {
         if (result.retryAfterMs) restingUntil.set(integration.id, Date.now() + result.retryAfterMs);
         transient = { error: result.error!, retryAfterMs: Math.max(transient?.retryAfterMs ?? 0, result.retryAfterMs ?? 0) };
@@ -258,7 +264,7 @@ export function operationWorker(services: Services, report: JobReporter = SILENT
           where: { id: op.id },
           data: { status: 'QUEUED', walk: walk + 1, nextAttemptAt, errorMessage: transient.error, version: { increment: 1 } },
         });
-        await queue.enqueueMany(tx, OPERATION_QUEUE, [
+        await queue.enqueueMany(tx, operationQueueOf(op.capability), [
           operationJob({ ...job.data, operationId: op.id, walk: walk + 1, held: undefined }, config.operations.timeoutMs, nextAttemptAt),
         ]);
         return queued;

@@ -22,6 +22,18 @@
  * Agreements take no per-request callback URL: status webhooks come from the webhook the account
  * registers with the integration's inbound URL.
  *
+ * Agreement statuses (REST v6 AgreementInfo.status; asmusz-adobe/AdobeSign-Resources
+ * API_AGREEMENT_STATUS): DRAFT, AUTHORING, PREFILL, DOCUMENTS_NOT_YET_PROCESSED before sending;
+ * OUT_FOR_SIGNATURE / _APPROVAL / _DELIVERY / _ACCEPTANCE / _FORM_FILLING while waiting (the
+ * agreement stays OUT_FOR_SIGNATURE until its last signer signs); SIGNED, APPROVED, DELIVERED,
+ * ACCEPTED, FORM_FILLED (completed), CANCELLED (two Ls: recalled or rejected) and EXPIRED final.
+ * ADOBE_SIGN_STAGES places them (and the webhook event names, read when a notification carries no
+ * agreement status) so a late notification never takes the status back.
+ *
+ * Tokens and the client secret go to `api_access_point` (the refresh) and to baseUris'
+ * `apiAccessPoint` (every call), so both must be https on Adobe's own domains
+ * (ADOBE_SIGN_DOMAINS) unless ADOBE_SIGN_API_BASE_URL overrides the origin.
+ *
  * Inbound (Acrobat Sign webhook guide): no payload signature and no timestamp. The check is
  * that `X-AdobeSign-ClientId` equals the integration's `client_id` (compared in constant time),
  * and the answer echoes it in the same header, without which Adobe counts a failed delivery and
@@ -31,7 +43,7 @@
  * `webhookNotificationId`, else the body's sha256.
  */
 import { randomBytes } from 'node:crypto';
-import { classifyStatus, form, json, networkFailure, send, textOf } from './http.ts';
+import { classifyStatus, foreignHostReason, form, json, networkFailure, readJsonBounded, send, textOf } from './http.ts';
 import { header, isRecord, parseJsonObject, textAt } from './inbound/body.ts';
 import { safeEqual, sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, type InboundFailure, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
@@ -56,6 +68,52 @@ const ORIGINS = { stage: 'https://api.adobesignsandbox.com', production: 'https:
 const DEFAULT_EXPIRES_IN_SECONDS = 3600;
 /** A legacy integration key, or an access token that cannot be refreshed, is treated as not expiring. */
 const NO_EXPIRY_MS = 365 * 24 * 3600_000;
+
+/**
+ * Where Acrobat Sign serves accounts: its shards api.{na1,na4,eu1,jp1,au1,in1…}.adobesign.com
+ * (developer guide "API Best Practices", Base URI), the legacy echosign.com hosts
+ * (secure.na1.echosign.com, developer guide "API Usage"), Sign for Government on adobesign.us
+ * (secure.na1.adobesign.us, "Sign Gov and Commercial Comparison"), and the sandbox on
+ * adobesignsandbox.com (the stage discovery host above; assumed to shard the same way).
+ */
+export const ADOBE_SIGN_DOMAINS: readonly string[] = ['adobesign.com', 'echosign.com', 'adobesign.us', 'adobesignsandbox.com'];
+
+/** Why Acrobat Sign's tokens or client secret may not go to `url` (null when they may); names the host only. */
+export function adobeSignHostProblem(url: string, what: string): string | null {
+  const why = foreignHostReason(url, ADOBE_SIGN_DOMAINS);
+  return why && `${NAME} ${what} is not one of Adobe's hosts: ${why}`;
+}
+
+/** Lower-cased agreement statuses and event names → delivery stages (src/operations/tracking.ts). */
+export const ADOBE_SIGN_STAGES: Readonly<Record<string, number>> = {
+  draft: 1,
+  authoring: 1,
+  prefill: 1,
+  documents_not_yet_processed: 1,
+  agreement_created: 1,
+  in_process: 2,
+  out_for_signature: 3,
+  out_for_approval: 3,
+  out_for_delivery: 3,
+  out_for_acceptance: 3,
+  out_for_form_filling: 3,
+  agreement_action_requested: 3,
+  waiting_for_verification: 4,
+  widget_waiting_for_verification: 4,
+  waiting_for_faxin: 4,
+  agreement_action_completed: 4,
+  signed: 5,
+  approved: 5,
+  delivered: 5,
+  accepted: 5,
+  form_filled: 5,
+  cancelled: 5,
+  expired: 5,
+  agreement_workflow_completed: 5,
+  agreement_recalled: 5,
+  agreement_rejected: 5,
+  agreement_expired: 5,
+};
 
 /** Acrobat Sign proves who it is only by sending our application's client id. */
 function checkClientId(req: InboundRequest, credentials: Credentials): InboundFailure | string {
@@ -105,8 +163,10 @@ function apiHeaders(credentials: Credentials, accessToken: string): Record<strin
 const canRefresh = (c: Credentials) => !!(textOf(c.refresh_token) && textOf(c.client_id) && textOf(c.client_secret));
 
 /** A new access token from the refresh token, at the account's shard when configured. */
-async function refreshed(credentials: Credentials, ctx: VerifyContext): Promise<SessionResult> {
+async function refreshed(credentials: Credentials, ctx: VerifyContext, overridden: boolean): Promise<SessionResult> {
   const shard = textOf(credentials.api_access_point)?.replace(/\/+$/, '');
+  const foreign = shard && !overridden ? adobeSignHostProblem(shard, 'api_access_point') : null;
+  if (foreign) return { ok: false, refused: true, httpStatus: null, reason: foreign };
   const response = await send(ctx, {
     method: 'POST',
     url: `${ctx.origin(shard ?? environmentOrigin(credentials, ORIGINS))}/oauth/v2/refresh`,
@@ -118,7 +178,7 @@ async function refreshed(credentials: Credentials, ctx: VerifyContext): Promise<
       refresh_token: String(credentials.refresh_token),
     }),
   });
-  const body = json.object(await response.json().catch(() => null));
+  const body = json.object(await readJsonBounded(response));
   if (!response.ok) {
     const code = typeof body.error === 'string' && /^[a-z_]{1,40}$/.test(body.error) ? ` (${body.error})` : '';
     return failedWith(response.status, `the refresh token${code}`);
@@ -131,20 +191,26 @@ async function refreshed(credentials: Credentials, ctx: VerifyContext): Promise<
 
 /** The token (refreshed, or the configured one), then the account's API access point. Never throws. */
 async function obtainSession(credentials: Credentials, ctx: VerifyContext): Promise<SessionResult> {
+  const discovery = environmentOrigin(credentials, ORIGINS);
+  const origin = ctx.origin(discovery);
+  // ADOBE_SIGN_API_BASE_URL set: a test or proxy stands in for Adobe, hosts and all
+  const overridden = origin !== discovery;
   try {
     const token: SessionResult = canRefresh(credentials)
-      ? await refreshed(credentials, ctx)
+      ? await refreshed(credentials, ctx, overridden)
       : { ok: true, session: { accessToken: String(credentials.access_token ?? ''), expiresAt: Date.now() + NO_EXPIRY_MS } };
     if (!token.ok) return token;
     const { accessToken, expiresAt } = token.session;
     const response = await send(ctx, {
-      url: `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/rest/v6/baseUris`,
+      url: `${origin}/api/rest/v6/baseUris`,
       headers: apiHeaders(credentials, accessToken),
     });
-    const body = json.object(await response.json().catch(() => null));
+    const body = json.object(await readJsonBounded(response));
     if (!response.ok) return failedWith(response.status, 'the access token');
     const accessPoint = textOf(body.apiAccessPoint);
     if (!accessPoint) return transient(response.status, `${NAME} baseUris answered without an apiAccessPoint`);
+    const foreign = overridden ? null : adobeSignHostProblem(accessPoint, 'baseUris apiAccessPoint');
+    if (foreign) return { ok: false, refused: true, httpStatus: response.status, reason: foreign };
     return { ok: true, session: { accessToken, expiresAt, apiBase: `${accessPoint.replace(/\/+$/, '')}/api/rest/v6` } };
   } catch (err) {
     const failure = networkFailure(NAME, err);
@@ -354,4 +420,5 @@ export const adobeSign: ProviderDefinition = {
   inbound: adobeSignInbound,
   operations: { request_signature: requestSignature, track_signature: trackSignature },
   deliveryUpdate: adobeSignDeliveryUpdate,
+  deliveryStages: ADOBE_SIGN_STAGES,
 };

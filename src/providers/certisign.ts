@@ -55,6 +55,12 @@ export const certisignInbound: InboundVerifier = {
   },
 };
 
+/**
+ * The document id create answers (a number in what integrations show): a plain token, so nothing
+ * in it (`/`, `.`, `?`, `&`…) can change the URLs it is later put in.
+ */
+const DOCUMENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 function apiCall(credentials: Credentials, ctx: OperationCallContext, path: string, body?: unknown): ProviderCall {
   const url = `${ctx.origin(environmentOrigin(credentials, ORIGINS))}/api/v2/${path}`;
   const token = String(credentials.api_token);
@@ -70,7 +76,8 @@ function apiCall(credentials: Credentials, ctx: OperationCallContext, path: stri
  * of a signer who has none registered when they sign — assumption), `callback` true (status
  * callbacks go to the URL registered on the subscription, not per request) and the message.
  * It answers `{ id, chave, signUrl, inProcessing }`: `id` is the document id callbacks and
- * flowActions use; `chave` is the package (download) key.
+ * flowActions use; `chave` is the package (download) key. No document exists before create
+ * answers (an upload is a temporary file), so the first call names no `madeReference`.
  */
 export const certisignRequestSignature: OperationAdapter = {
   request(input, credentials, ctx) {
@@ -97,6 +104,7 @@ export const certisignRequestSignature: OperationAdapter = {
     }
     const id = textAt(body, 'id');
     if (!id) throw new Error('Certisign answered the document creation without an id');
+    if (!DOCUMENT_ID.test(id)) throw new Error('Certisign answered a document id that is not a plain id');
     return { providerReference: id, result: { envelopeId: id, status: body.inProcessing === true ? 'processing' : 'created' } };
   },
 };
@@ -109,6 +117,7 @@ export const certisignRequestSignature: OperationAdapter = {
  */
 export const certisignTrackSignature: OperationAdapter = {
   request(input, credentials, ctx) {
+    // the reference only ever goes into the query, encoded by URLSearchParams
     return apiCall(credentials, ctx, `document/flowActions?${new URLSearchParams({ id: String(input.signatureReference) })}`);
   },
   parse(answer, { input }) {
@@ -128,6 +137,12 @@ export const certisignTrackSignature: OperationAdapter = {
  * Certisign documents no callback body. Assumed: the document id is `documentId`, `document.id`
  * or `id`, and the event type the inbound verifier read (its `event`/`status`… field) is the
  * status word; a body with neither names no operation.
+ *
+ * These callbacks are NOT signed: Certisign documents no signing scheme, so `certisignInbound`
+ * checks nothing and the only protection is the unguessable token in the hook URL. They are
+ * accepted anyway (refusing them would leave Certisign operations untracked); whoever learns the
+ * URL can set the deliveryStatus of any of the integration's documents by id, so deliveryStatus
+ * from Certisign is a hint and trackSignature (which asks Certisign) the authority.
  */
 export function certisignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
   const p = event.payload;
@@ -135,6 +150,33 @@ export function certisignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | n
   if (!reference || event.type === 'callback') return null;
   return { providerReference: reference, status: event.type.toLowerCase() };
 }
+
+/**
+ * Where Certisign's words sit among the delivery stages (src/operations/tracking.ts), for those
+ * the shared table lacks or places otherwise. Certisign documents no callback words, so these are
+ * assumptions: the end of the flow in English or Portuguese (concluded, finished, concluido,
+ * finalizado, cancelled, cancelado, recusado, expirado) is final; one signer's `signed`/`assinado`
+ * and a view come before it. Any other word sits at the unknown stage (4), below the final ones.
+ */
+const DELIVERY_STAGES: Readonly<Record<string, number>> = {
+  signed: 4,
+  assinado: 4,
+  viewed: 4,
+  visualizado: 4,
+  concluded: 5,
+  finished: 5,
+  completed: 5,
+  concluido: 5,
+  finalizado: 5,
+  canceled: 5,
+  cancelled: 5,
+  cancelado: 5,
+  refused: 5,
+  rejected: 5,
+  recusado: 5,
+  expired: 5,
+  expirado: 5,
+};
 
 export const certisign: ProviderDefinition = {
   name: 'certisign',
@@ -169,4 +211,5 @@ export const certisign: ProviderDefinition = {
   inbound: certisignInbound,
   operations: { request_signature: certisignRequestSignature, track_signature: certisignTrackSignature },
   deliveryUpdate: certisignDeliveryUpdate,
+  deliveryStages: DELIVERY_STAGES,
 };

@@ -80,10 +80,17 @@ function v1Call(credentials: Credentials, ctx: OperationCallContext, method: 'GE
   };
 }
 
-/** The `key` of the object v1 answers under `name` (`{ document: { key } }`…). */
-function keyOf(body: unknown, name: string): string {
-  const key = textOf(json.object(json.object(body)[name]).key);
-  if (!key) throw new Error(`Clicksign answered without ${name}.key`);
+/**
+ * Clicksign's keys are UUIDs; any plain token is taken (letters, digits, `-`, `_`), nothing that
+ * could change a URL they are later put in (`/`, `.`, `?`, `%`…).
+ */
+const KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `field` of the object v1 answers under `name` (`{ document: { key } }`…), a plain key. */
+function keyOf(body: unknown, name: string, field = 'key'): string {
+  const key = textOf(json.object(json.object(body)[name])[field]);
+  if (!key) throw new Error(`Clicksign answered without ${name}.${field}`);
+  if (!KEY.test(key)) throw new Error(`Clicksign answered a ${name}.${field} that is not a plain key`);
   return key;
 }
 
@@ -93,7 +100,9 @@ function keyOf(body: unknown, name: string): string {
  * auth, email delivery) and `POST /api/v1/lists` (sign_as "sign", refusable); then, once all are
  * listed, per signer `POST /api/v1/notifications` with the list's request_signature_key and the
  * message (the docs put the message there when signing is not sequenced). 1 + 3 calls per
- * signer: more than MAX_STEPS (src/operations/call.ts) allows beyond one signer.
+ * signer. Every call after the first carries the document key as `madeReference`: a document
+ * whose signers or notifications then fail still exists at Clicksign, and the failed operation
+ * names it so the tenant can find and cancel it.
  */
 export const clicksignRequestSignature: OperationAdapter = {
   request(input, credentials, ctx) {
@@ -123,24 +132,27 @@ export const clicksignRequestSignature: OperationAdapter = {
       const document = json.object(json.object(answer.body).document);
       const documentKey = keyOf(answer.body, 'document');
       const status = textOf(document.status) ?? 'running';
-      return { next: signerCall(0), carry: { documentKey, status, index: 0, keys: [], phase: 'signer' } };
+      return { next: signerCall(0), carry: { documentKey, status, index: 0, keys: [], phase: 'signer' }, madeReference: documentKey };
     }
     const index = Number(carry.index);
     const documentKey = String(carry.documentKey);
     const keys = carry.keys as string[];
     if (carry.phase === 'signer') {
       const list = { document_key: documentKey, signer_key: keyOf(answer.body, 'signer'), sign_as: 'sign', refusable: true };
-      return { next: v1Call(credentials, ctx, 'POST', 'lists', { list }), carry: { ...carry, phase: 'list' } };
+      return { next: v1Call(credentials, ctx, 'POST', 'lists', { list }), carry: { ...carry, phase: 'list' }, madeReference: documentKey };
     }
     if (carry.phase === 'list') {
-      const requestSignatureKey = textOf(json.object(json.object(answer.body).list).request_signature_key);
-      if (!requestSignatureKey) throw new Error('Clicksign answered without list.request_signature_key');
+      const requestSignatureKey = keyOf(answer.body, 'list', 'request_signature_key');
       const next = { ...carry, keys: [...keys, requestSignatureKey] };
       // nobody is notified before every signer is on the list
-      if (index + 1 < signers.length) return { next: signerCall(index + 1), carry: { ...next, index: index + 1, phase: 'signer' } };
-      return { next: notify(next.keys[0]!), carry: { ...next, index: 0, phase: 'notify' } };
+      if (index + 1 < signers.length) {
+        return { next: signerCall(index + 1), carry: { ...next, index: index + 1, phase: 'signer' }, madeReference: documentKey };
+      }
+      return { next: notify(next.keys[0]!), carry: { ...next, index: 0, phase: 'notify' }, madeReference: documentKey };
     }
-    if (index + 1 < keys.length) return { next: notify(keys[index + 1]!), carry: { ...carry, index: index + 1 } };
+    if (index + 1 < keys.length) {
+      return { next: notify(keys[index + 1]!), carry: { ...carry, index: index + 1 }, madeReference: documentKey };
+    }
     return { providerReference: documentKey, result: { envelopeId: documentKey, status: String(carry.status) } };
   },
 };
@@ -152,6 +164,7 @@ export const clicksignRequestSignature: OperationAdapter = {
  */
 export const clicksignTrackSignature: OperationAdapter = {
   request(input, credentials, ctx) {
+    // the capability's input check already keeps the reference to letters, digits, _ and -
     return v1Call(credentials, ctx, 'GET', `documents/${encodeURIComponent(String(input.signatureReference))}`);
   },
   parse(answer) {
@@ -176,6 +189,13 @@ const DELIVERY_STATUS = new Map([
   ['cancel', 'canceled'],
   ['deadline', 'expired'],
 ]);
+
+/**
+ * Where these statuses sit among the delivery stages (src/operations/tracking.ts), stated here so
+ * they hold whatever the shared table becomes: one signer's `signed` before the document's end;
+ * closed, refused, canceled and expired (a deadline closes or cancels the document) are final.
+ */
+const DELIVERY_STAGES = { signed: 4, closed: 5, refused: 5, canceled: 5, expired: 5 };
 
 /** A webhook names the document by `document.key`; other events (upload, add_signer…) say nothing of the outcome. */
 export function clicksignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
@@ -217,4 +237,5 @@ export const clicksign: ProviderDefinition = {
   inbound: clicksignInbound,
   operations: { request_signature: clicksignRequestSignature, track_signature: clicksignTrackSignature },
   deliveryUpdate: clicksignDeliveryUpdate,
+  deliveryStages: DELIVERY_STAGES,
 };

@@ -63,6 +63,17 @@ export const d4signInbound: InboundVerifier = {
   },
 };
 
+/** D4Sign's document and safe ids: UUIDs, the only shape put into a path beside the tokens in the query. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A uuid of D4Sign's answer, checked: anything else (`../`, `?`…) is not what the API documents. */
+function uuidOf(value: unknown, what: string): string {
+  const uuid = textOf(value);
+  if (!uuid) throw new Error(`D4Sign answered without ${what}`);
+  if (!UUID.test(uuid)) throw new Error(`D4Sign answered ${what} that is not a UUID`);
+  return uuid;
+}
+
 function authQuery(credentials: Credentials): URLSearchParams {
   const query = new URLSearchParams({ tokenAPI: String(credentials.token_api) });
   if (credentials.crypt_key) query.set('cryptKey', String(credentials.crypt_key));
@@ -113,30 +124,30 @@ export const d4signRequestSignature: OperationAdapter = {
   parse(answer, { carry, input, credentials, ctx }) {
     const phase = carry.phase ?? (credentials.safe_uuid ? 'upload' : 'safes');
     const documentUuid = String(carry.uuid);
-    const next = (call: ProviderCall, nextPhase: string, extra: Record<string, unknown> = {}) => ({
-      next: call,
-      carry: { ...carry, ...extra, phase: nextPhase },
-    });
+    const documentPath = (action: string) => `documents/${encodeURIComponent(documentUuid)}/${action}`;
+    // once uploaded the document exists at D4Sign: a later failure names it (madeReference)
+    const next = (call: ProviderCall, nextPhase: string, extra: Record<string, unknown> = {}) => {
+      const made = textOf(extra.uuid ?? carry.uuid);
+      return { next: call, carry: { ...carry, ...extra, phase: nextPhase }, ...(made ? { madeReference: made } : {}) };
+    };
     switch (phase) {
       case 'safes': {
-        const safe = textOf(unwrap(answer.body).uuid_safe);
-        if (!safe) throw new Error('D4Sign lists no safe to store the document in');
+        const safe = uuidOf(unwrap(answer.body).uuid_safe, 'a safe uuid (uuid_safe) to store the document in');
         return next(upload(input, credentials, ctx, safe), 'upload');
       }
       case 'upload': {
-        const uuid = textOf(unwrap(answer.body).uuid);
-        if (!uuid) throw new Error('D4Sign answered the upload without a uuid');
+        const uuid = uuidOf(unwrap(answer.body).uuid, 'the uploaded document uuid');
         const webhook = { url: ctx.callbackUrl };
-        return next(apiCall(credentials, ctx, `documents/${uuid}/webhooks`, webhook), 'webhook', { uuid });
+        return next(apiCall(credentials, ctx, `documents/${encodeURIComponent(uuid)}/webhooks`, webhook), 'webhook', { uuid });
       }
       case 'webhook': {
         const signers = (input.signers as { email: string }[]).map((s) => listEntry(s.email));
-        return next(apiCall(credentials, ctx, `documents/${documentUuid}/createlist`, { signers }), 'list');
+        return next(apiCall(credentials, ctx, documentPath('createlist'), { signers }), 'list');
       }
       case 'list': {
         const body: Record<string, unknown> = { skip_email: '0', workflow: '0', tokenAPI: String(credentials.token_api) };
         if (typeof input.message === 'string') body.message = input.message;
-        return next(apiCall(credentials, ctx, `documents/${documentUuid}/sendtosigner`, body), 'send');
+        return next(apiCall(credentials, ctx, documentPath('sendtosigner'), body), 'send');
       }
       default:
         return { providerReference: documentUuid, result: { envelopeId: documentUuid, status: 'sent' } };
@@ -160,6 +171,7 @@ function upload(input: Readonly<Record<string, unknown>>, credentials: Credentia
  */
 export const d4signTrackSignature: OperationAdapter = {
   request(input, credentials, ctx) {
+    // the capability's input check already keeps the reference to letters, digits, _ and -
     return apiCall(credentials, ctx, `documents/${encodeURIComponent(String(input.signatureReference))}/list`);
   },
   parse(answer, { input }) {
@@ -186,6 +198,14 @@ const DELIVERY_STATUS = new Map([
   ['3', 'canceled'],
   ['4', 'signed'],
 ]);
+
+/**
+ * Where these statuses sit among the delivery stages (src/operations/tracking.ts): an email that
+ * could not reach one signer (2) and one signer's signature (4) happen while the document is
+ * still open, so they sit before its end; finished (1) and canceled (3) are final. The shared
+ * table puts `undelivered` among outcomes, which would let it replace `completed`.
+ */
+const DELIVERY_STAGES = { undelivered: 4, signed: 4, completed: 5, canceled: 5 };
 
 export function d4signDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null {
   const uuid = textAt(event.payload, 'uuid');
@@ -230,6 +250,9 @@ export const d4sign: ProviderDefinition = {
       sensitive: false,
       required: false,
       description: 'The safe (cofre) documents sent for signature are stored in; the first safe of the account when absent.',
+      // it goes into a URL path: a UUID, so nothing in it can step out of that path
+      pattern: UUID,
+      patternHint: 'a UUID such as 06b3ddb1-abc9-4ab8-b944-0d7c940486af',
     },
     ...E_SIGNATURE_COMMON_FIELDS,
   ],
@@ -241,4 +264,5 @@ export const d4sign: ProviderDefinition = {
   inbound: d4signInbound,
   operations: { request_signature: d4signRequestSignature, track_signature: d4signTrackSignature },
   deliveryUpdate: d4signDeliveryUpdate,
+  deliveryStages: DELIVERY_STAGES,
 };

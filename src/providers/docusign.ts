@@ -13,8 +13,16 @@
  * placed, so each signer signs free-form (assumed allowed on the account, DocuSign's default).
  * `eventNotification` asks for envelope-level Connect JSON callbacks (eventData restv2.1, the
  * envelope-sent/-delivered/-completed/-declined/-voided events) at the integration's callback
- * URL; they are assumed HMAC-signed with the account's Connect keys like account-level ones.
+ * URL, with `includeHMAC: "true"` (a string, as every EventNotification flag): without it DocuSign
+ * sends them unsigned and the inbound check refuses them. They are signed with the account's
+ * Connect HMAC keys (developers.docusign.com/platform/webhooks/connect/hmac, "Event Notifications
+ * using JSON SIM and HMAC"); the account must have HMAC enabled with at least one key.
  * Tracking: `GET …/envelopes/{id}?include=recipients`, one call for status and signers.
+ * Envelope statuses in order: created, sent, delivered (a signer opened it), signed, then the
+ * outcomes completed, declined, voided: `delivered` is not the messaging outcome it is elsewhere.
+ *
+ * The session's `base_uri` receives the Bearer token, so it must be https on DocuSign's own
+ * domains (DOCUSIGN_DOMAINS) unless DOCUSIGN_API_BASE_URL overrides the origin.
  *
  * Inbound (developers.docusign.com/platform/webhooks/connect/hmac): `X-DocuSign-Signature-1…N`,
  * one per HMAC key active on the Connect configuration, each the base64 HMAC-SHA256 of the raw
@@ -25,7 +33,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import { classifyStatus, json, networkFailure, send, textOf } from './http.ts';
+import { classifyStatus, foreignHostReason, json, networkFailure, readJsonBounded, send, textOf } from './http.ts';
 import { isRecord, parseJsonObject, textAt } from './inbound/body.ts';
 import { hmac, matchesAny, sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
@@ -54,6 +62,20 @@ const GRANT_ERRORS = new Map([
 
 /** DocuSign's JWT access tokens last an hour; used when an answer leaves `expires_in` out. */
 const DEFAULT_EXPIRES_IN_SECONDS = 3600;
+
+/**
+ * Where DocuSign serves accounts: `https://{server}.docusign.net` (www, na2, na3, eu, au, ca… and
+ * demo for the developer sandbox; docs.docusign.com "Requests and Responses",
+ * developers.docusign.com/platform/auth/reference/user-info) and docusign.com (the account
+ * servers account[-d].docusign.com, and newer API hosts).
+ */
+export const DOCUSIGN_DOMAINS: readonly string[] = ['docusign.net', 'docusign.com'];
+
+/** Why DocuSign's tokens may not go to this userinfo `base_uri` (null when they may); names the host only. */
+export function docusignHostProblem(baseUri: string): string | null {
+  const why = foreignHostReason(baseUri, DOCUSIGN_DOMAINS);
+  return why && `DocuSign userinfo names an account base_uri its tokens may not go to: ${why}`;
+}
 
 const refused = (reason: string, httpStatus: number | null = null): SessionResult => ({ ok: false, refused: true, httpStatus, reason });
 
@@ -116,7 +138,10 @@ function chooseAccount(user: UserInfo | null, accountId: Credentials[string] | u
 async function obtainSession(credentials: Credentials, ctx: VerifyContext): Promise<SessionResult> {
   const key = await signingKey(String(credentials.private_key ?? ''));
   if (!key) return refused('DocuSign private key is not a valid RSA private key PEM');
-  const authOrigin = ctx.origin(environmentOrigin(credentials, ORIGINS));
+  const ownOrigin = environmentOrigin(credentials, ORIGINS);
+  const authOrigin = ctx.origin(ownOrigin);
+  // DOCUSIGN_API_BASE_URL set: a test or proxy stands in for DocuSign, hosts and all
+  const overridden = authOrigin !== ownOrigin;
   const iat = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ scope: 'signature impersonation' })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
@@ -133,7 +158,7 @@ async function obtainSession(credentials: Credentials, ctx: VerifyContext): Prom
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
     });
-    const token = json.object(await grant.json().catch(() => null));
+    const token = json.object(await readJsonBounded(grant));
     if (grant.status === 400) {
       return refused(GRANT_ERRORS.get(String(token.error)) ?? 'DocuSign refused the JWT grant (HTTP 400)', 400);
     }
@@ -144,8 +169,10 @@ async function obtainSession(credentials: Credentials, ctx: VerifyContext): Prom
     const expiresIn = typeof token.expires_in === 'number' && token.expires_in > 0 ? token.expires_in : DEFAULT_EXPIRES_IN_SECONDS;
     const expiresAt = Date.now() + expiresIn * 1000;
     const info = await send(ctx, { url: `${authOrigin}/oauth/userinfo`, headers: { authorization: `Bearer ${accessToken}` } });
-    const user = (await info.json().catch(() => null)) as UserInfo | null;
+    const user = (await readJsonBounded(info)) as UserInfo | null;
     if (!info.ok) return failedWith(info.status);
+    if (user === null)
+      return { ok: false, refused: false, httpStatus: info.status, reason: 'DocuSign userinfo answer is not JSON or too large' };
     const account = chooseAccount(user, credentials.account_id);
     if (!account) {
       return refused(
@@ -158,6 +185,8 @@ async function obtainSession(credentials: Credentials, ctx: VerifyContext): Prom
     if (!accountId || !baseUri) {
       return { ok: false, refused: false, httpStatus: info.status, reason: 'DocuSign userinfo names no account_id or base_uri' };
     }
+    const foreign = overridden ? null : docusignHostProblem(baseUri);
+    if (foreign) return refused(foreign, info.status);
     const apiBase = `${baseUri.replace(/\/+$/, '')}/restapi/v2.1/accounts/${encodeURIComponent(accountId)}`;
     return { ok: true, session: { accessToken, expiresAt, apiBase } };
   } catch (err) {
@@ -210,6 +239,7 @@ const requestSignature: OperationAdapter = {
       eventNotification: {
         url: ctx.callbackUrl,
         requireAcknowledgment: 'true',
+        includeHMAC: 'true',
         deliveryMode: 'SIM',
         eventData: { version: 'restv2.1', format: 'json' },
         events: ENVELOPE_EVENTS,
@@ -313,4 +343,6 @@ export const docusign: ProviderDefinition = {
   inbound: docusignInbound,
   operations: { request_signature: requestSignature, track_signature: trackSignature },
   deliveryUpdate: docusignDeliveryUpdate,
+  // a signer opened it: after sent, before the outcomes (completed, declined, voided)
+  deliveryStages: { delivered: 4 },
 };

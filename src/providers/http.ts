@@ -80,3 +80,56 @@ export const json = {
 export function textOf(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
+
+/** Token and discovery answers are a few hundred bytes; anything past this is not one. */
+export const MAX_SESSION_ANSWER_BYTES = 1 << 20;
+
+/** The answer's body as text, up to `maxBytes`: past that the rest is dropped and null is the answer. */
+export async function readTextBounded(response: Response, maxBytes: number): Promise<string | null> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The answer's JSON, read up to `maxBytes`: null when it is larger, unreadable or not JSON. */
+export async function readJsonBounded(response: Response, maxBytes = MAX_SESSION_ANSWER_BYTES): Promise<unknown> {
+  try {
+    const text = await readTextBounded(response, maxBytes);
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why `url` may not receive a provider's tokens: not https, credentials in it, or a host that is
+ * neither one of `domains` nor under one. Null when it may. The reason names the host only (a
+ * path or query could carry anything).
+ */
+export function foreignHostReason(url: string, domains: readonly string[]): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL';
+  }
+  const host = parsed.hostname;
+  if (parsed.protocol !== 'https:') return `${host || 'its host'} is not served over https`;
+  if (parsed.username || parsed.password) return `${host} is given with credentials in the URL`;
+  if (!domains.some((domain) => host === domain || host.endsWith(`.${domain}`))) {
+    return `${host} is not under ${domains.join(', ')}`;
+  }
+  return null;
+}

@@ -104,8 +104,8 @@ function stripePost(path: string, fields: Record<string, string>, credentials: C
 
 /**
  * The path segment of a reference. One not shaped like a Stripe id names nothing Stripe made: it
- * is sent so that Stripe answers 404 for it, its dots escaped twice so that `.` or `..` can never
- * be resolved by URL parsing into another path (`%2E` alone would be).
+ * is sent encoded so that Stripe answers 404 for it (the input check allows letters, digits, `_`
+ * and `-` only, so no `.` or `..` reaches here to be resolved into another path).
  */
 function stripeIdSegment(reference: string): string {
   return STRIPE_ID.test(reference) ? reference : encodeURIComponent(reference);

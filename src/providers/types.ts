@@ -52,6 +52,12 @@ export interface ProviderDefinition {
   /** Reads a delivery status update for an operation out of one of its verified inbound events. */
   deliveryUpdate?(event: InboundEvent): DeliveryUpdate | null;
   /**
+   * Where this provider's own status words sit among the delivery stages (src/operations/tracking.ts),
+   * lower-cased, where they differ from the shared table: DocuSign's `delivered` (a signer opened
+   * it) comes before `completed`.
+   */
+  deliveryStages?: Readonly<Record<string, number>>;
+  /**
    * Providers whose API takes short-lived access tokens obtained from the stored credentials
    * (DocuSign's JWT grant, Acrobat Sign's refresh token): operations and verification obtain one
    * here; src/operations/sessions.ts keeps it, sealed with the credentials, until near its expiry.
@@ -126,6 +132,11 @@ export interface OperationOutcome {
 export interface NextCall {
   next: ProviderCall;
   carry?: Readonly<Record<string, unknown>>;
+  /**
+   * The provider's id of what the calls so far made (the document created at step 1), kept as the
+   * operation's providerReference if a later call fails, so the tenant can find and cancel it.
+   */
+  madeReference?: string;
 }
 
 /** What `parse` knows besides the answer: where in a sequence of calls it is. */

@@ -13,7 +13,7 @@ import type { Integration, Prisma, RoutingRule } from '../generated/prisma/clien
 import { integrationGlobalId, routingRuleGlobalId } from '../ids.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import type { RequestScope } from '../services.ts';
-import { chooseRoute, ruleOrder } from './choose.ts';
+import { chooseRoute } from './choose.ts';
 
 export const DEFAULT_PRIORITY = 100;
 const MAX_PRIORITY = 1_000_000;
@@ -217,14 +217,11 @@ export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationI
 }
 
 /**
- * Resolves a capability to an integration in two indexed queries, whatever the number of
- * rules: the capability's rules, then every integration they name (choose.ts decides).
+ * Resolves a capability to an integration from the routing table (src/routing/table.ts): the
+ * capability's rules and every integration they name, kept while the tenant's version stands, or
+ * read in one statement (choose.ts decides).
  */
-export async function resolveRoute(scope: Pick<RequestScope, 'db'>, capability: string) {
-  const rules = await scope.db.routingRule.findMany({ where: { capability } });
-  const ids = [
-    ...new Set(rules.flatMap((r) => (r.fallbackIntegrationId ? [r.integrationId, r.fallbackIntegrationId] : [r.integrationId]))),
-  ];
-  const integrations = ids.length ? await scope.db.integration.findMany({ where: { id: { in: ids }, status: 'ACTIVE' } }) : [];
-  return chooseRoute(capability, rules.sort(ruleOrder), new Map(integrations.map((i) => [i.id, i])));
+export async function resolveRoute(scope: Pick<RequestScope, 'viewer' | 'db' | 'services'>, capability: string) {
+  const { rules, integrations } = await scope.services.routes.routes(scope, capability);
+  return chooseRoute(capability, rules, integrations);
 }

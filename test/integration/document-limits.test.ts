@@ -234,14 +234,32 @@ describe('request body', () => {
       const over = await post(signatureBody(LARGE_BODY_BYTES + 1));
       expect(over.status).toBe(413);
       expect(await code(over)).toBe('PAYLOAD_TOO_LARGE');
-      const anonymous = await post(signatureBody(2 * 1024 * 1024), {});
-      expect(anonymous.status).toBe(413);
+      // the credentials are checked before the body is read on: none, a made-up one, or one that may not request operations
+      const readOnly = await server.token({ tenant_id: 'limits', scope: 'integrations:read' });
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer x' },
+        { 'x-api-key': 'icp_made_up' },
+        { authorization: `Bearer ${readOnly}` },
+      ]) {
+        const res = await post(signatureBody(2 * 1024 * 1024), headers);
+        expect(res.status, JSON.stringify(headers)).toBe(413);
+      }
       // a large body of another operation, or mixing another field in, or a batch
       const sms = `mutation Sign($input: RequestSignatureInput!) { sendSms(input: { to: "+14155550123", body: "x" }) { __typename }
         requestSignature(input: $input) { __typename } }`;
       for (const body of [
         signatureBody(2 * 1024 * 1024, sms),
         signatureBody(2 * 1024 * 1024, 'query Sign($input: RequestSignatureInput) { __typename }'),
+        // one document, one operation: the same field twice under aliases is refused
+        signatureBody(
+          2 * 1024 * 1024,
+          'mutation Sign($input: RequestSignatureInput!) { a: requestSignature(input: $input) { __typename } b: requestSignature(input: $input) { __typename } }',
+        ),
+        signatureBody(
+          2 * 1024 * 1024,
+          'mutation Sign($input: RequestSignatureInput!) { a: requestSignature(input: $input) { __typename } }',
+        ),
         `[${signatureBody(2 * 1024 * 1024)}]`,
       ]) {
         const res = await post(body);

@@ -50,7 +50,11 @@ const DS_EXPIRES_IN = new Map(Object.values(DS_USERS).map((u) => [u.id, u.expire
 /** Access token → the user it was granted to, and the tokens DocuSign no longer accepts. */
 const dsTokens = new Map<string, string>();
 const dsRevoked = new Set<string>();
-const dsEnvelopes = new Map<string, { signers: { email: string; name: string }[]; status: string }>();
+/** Each envelope as DocuSign keeps it, with the Connect settings its eventNotification asked for. */
+const dsEnvelopes = new Map<
+  string,
+  { signers: { email: string; name: string }[]; status: string; callbackUrl: string; includeHMAC: boolean }
+>();
 
 const dsError = (status: number, errorCode: string, message: string): Reply => ({ status, body: { errorCode, message } });
 
@@ -144,15 +148,59 @@ function dsCreateEnvelope(req: Seen): Reply {
     if (s.recipientId !== String(i + 1) || !/^[1-9]\d*$/.test(String(s.routingOrder))) return bad(`signer ${i} ids`);
   }
   const notification = body.eventNotification;
-  if (keysOf(notification) !== 'deliveryMode,eventData,events,requireAcknowledgment,url')
+  const notificationKeys = keysOf(notification).replace('includeHMAC,', '');
+  if (notificationKeys !== 'deliveryMode,eventData,events,requireAcknowledgment,url')
     return bad(`eventNotification ${keysOf(notification)}`);
+  // EventNotification flags are strings ("true"/"false")
+  if (notification.includeHMAC !== undefined && notification.includeHMAC !== 'true' && notification.includeHMAC !== 'false') {
+    return bad('eventNotification.includeHMAC');
+  }
   if (!/^http:\/\/127\.0\.0\.1:\d+\/hooks\/docusign\/[^/]+$/.test(notification.url))
     return bad(`eventNotification.url ${notification.url}`);
   if (JSON.stringify(notification.eventData) !== JSON.stringify({ version: 'restv2.1', format: 'json' })) return bad('eventData');
   if (notification.deliveryMode !== 'SIM' || notification.requireAcknowledgment !== 'true') return bad('delivery');
   const envelopeId = randomUUID();
-  dsEnvelopes.set(envelopeId, { signers: signers.map((s) => ({ email: String(s.email), name: String(s.name) })), status: 'sent' });
+  dsEnvelopes.set(envelopeId, {
+    signers: signers.map((s) => ({ email: String(s.email), name: String(s.name) })),
+    status: 'sent',
+    callbackUrl: notification.url,
+    includeHMAC: notification.includeHMAC === 'true',
+  });
   return { status: 201, body: { envelopeId, uri: `/envelopes/${envelopeId}`, statusDateTime: new Date().toISOString(), status: 'sent' } };
+}
+
+/**
+ * DocuSign Connect delivering one of an envelope's events to the URL the envelope named: signed
+ * with the account's HMAC key only when the envelope asked for it (includeHMAC), as DocuSign does.
+ */
+async function dsConnect(envelopeId: string, event: string, data: Record<string, unknown> = {}) {
+  const envelope = dsEnvelopes.get(envelopeId);
+  if (!envelope) throw new Error(`no envelope ${envelopeId}`);
+  const body = JSON.stringify({
+    event,
+    generatedDateTime: new Date().toISOString(),
+    data: { accountId: DS_ACCOUNT, envelopeId, ...data },
+  });
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (envelope.includeHMAC) headers['x-docusign-signature-1'] = createHmac('sha256', DS_HMAC).update(body).digest('base64');
+  return fetch(envelope.callbackUrl, { method: 'POST', headers, body });
+}
+
+/**
+ * A careless provider: its error answers repeat what the request carried (the Authorization
+ * header, the form's refresh token, client secret and assertion), so the checks that no secret
+ * reaches an error have something to find.
+ */
+function echoingSecrets(route: (req: Seen) => Reply | Promise<Reply>) {
+  return async (req: Seen): Promise<Reply> => {
+    const reply = await route(req);
+    if (reply.status < 400) return reply;
+    const form = mediaType(req) === 'application/x-www-form-urlencoded' ? [...new URLSearchParams(req.body)] : [];
+    const echo = [`authorization=${req.headers.authorization ?? ''}`, ...form.map(([k, v]) => `${k}=${v}`)].join(' ');
+    const body = isRecord(reply.body) ? reply.body : {};
+    const message = typeof body.message === 'string' ? `${body.message} (request: ${echo})` : `request: ${echo}`;
+    return { ...reply, body: { ...body, message, error_description: `${String(body.error_description ?? 'refused')} (${echo})` } };
+  };
 }
 
 // ---------------------------------------------------------------- Acrobat Sign (refresh token, REST v6)
@@ -274,8 +322,8 @@ let docusignApi: FakeApi;
 let adobeApi: FakeApi;
 
 beforeAll(async () => {
-  docusignApi = await startFakeApi(docusignFake);
-  adobeApi = await startFakeApi(adobeFake);
+  docusignApi = await startFakeApi(echoingSecrets(docusignFake));
+  adobeApi = await startFakeApi(echoingSecrets(adobeFake));
   server = await startTestServer({ DOCUSIGN_API_BASE_URL: docusignApi.url, ADOBE_SIGN_API_BASE_URL: adobeApi.url });
 });
 afterAll(async () => {
@@ -309,6 +357,8 @@ const secrets = () => [
   ...Object.values(ADOBE_REFRESH),
   ...dsTokens.keys(),
   ...adobeTokens,
+  // a JWT grant assertion is exchangeable for a token until it expires
+  ...docusignApi.seen.filter((s) => s.path === '/oauth/token').map((s) => new URLSearchParams(s.body).get('assertion')!),
 ];
 
 const dsGrants = (user: { id: string }) =>
@@ -449,31 +499,36 @@ describe('DocuSign', () => {
     });
   });
 
-  it('sets deliveryStatus from the envelope’s Connect events', async () => {
+  it('sets deliveryStatus from the envelope’s Connect events, which DocuSign signs because the envelope asks', async () => {
     const op = await requestSignature(gql);
-    const post = async (event: Record<string, unknown>) => {
-      const body = JSON.stringify(event);
-      const signature = createHmac('sha256', DS_HMAC).update(body).digest('base64');
-      const res = await fetch(docusign.inboundWebhookUrl!, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-docusign-signature-1': signature },
-        body,
-      });
-      expect(res.status).toBe(200);
-    };
     const envelope = op.providerReference;
-    await post({
-      event: 'envelope-sent',
-      generatedDateTime: '2026-12-03T10:00:00Z',
-      data: { accountId: DS_ACCOUNT, envelopeId: envelope },
-    });
+    expect(dsEnvelopes.get(envelope)).toMatchObject({ callbackUrl: docusign.inboundWebhookUrl, includeHMAC: true });
+    const post = async (event: string, data?: Record<string, unknown>) => expect((await dsConnect(envelope, event, data)).status).toBe(200);
+    await post('envelope-sent');
     expect(await deliveryStatus(gql, op.id)).toBe('sent');
-    await post({
-      event: 'envelope-completed',
-      generatedDateTime: '2026-12-03T10:05:00Z',
-      data: { accountId: DS_ACCOUNT, envelopeId: envelope, envelopeSummary: { status: 'completed', envelopeId: envelope } },
-    });
+    await post('envelope-delivered');
+    expect(await deliveryStatus(gql, op.id)).toBe('delivered');
+    await post('envelope-completed', { envelopeSummary: { status: 'completed', envelopeId: envelope } });
     expect(await deliveryStatus(gql, op.id)).toBe('completed');
+  });
+
+  it('keeps completed when a late envelope-delivered arrives (a signer opening it comes before the outcome)', async () => {
+    const op = await requestSignature(gql);
+    const envelope = op.providerReference;
+    expect((await dsConnect(envelope, 'envelope-completed', { envelopeSummary: { status: 'completed' } })).status).toBe(200);
+    expect(await deliveryStatus(gql, op.id)).toBe('completed');
+    expect((await dsConnect(envelope, 'envelope-delivered', { envelopeSummary: { status: 'delivered' } })).status).toBe(200);
+    expect(await deliveryStatus(gql, op.id)).toBe('completed');
+  });
+
+  it('fails tracking an unknown envelope with DocuSign’s message, and no secret it echoed', async () => {
+    const op = await trackSignature(gql, 'f0000000-0000-4000-8000-000000000000');
+    expect(op).toMatchObject({ status: 'FAILED', attempts: [{ outcome: 'REJECTED', httpStatus: 404 }] });
+    expect(op.attempts[0].error).toMatch(/envelope specified either does not exist/);
+    // the fake echoed the Bearer token in that message, and the echo reached the error
+    expect(op.attempts[0].error).toContain('(request: authorization=Bearer ');
+    expectNoSecrets(op.attempts[0].error);
+    expectNoSecrets(op.error?.message);
   });
 });
 
@@ -544,22 +599,35 @@ describe('Acrobat Sign', () => {
     expect(adobeRefreshes(ADOBE_REFRESH.main)).toBe(2);
   });
 
-  it('sets deliveryStatus from the agreement’s webhook events', async () => {
-    const body = JSON.stringify({
-      webhookNotificationId: `n-${randomUUID()}`,
-      event: 'AGREEMENT_WORKFLOW_COMPLETED',
-      agreement: { id: agreementId, status: 'SIGNED' },
-    });
-    const res = await fetch(adobe.inboundWebhookUrl!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-adobesign-clientid': ADOBE_CLIENT_ID },
-      body,
-    });
-    expect(res.status).toBe(200);
+  it('sets deliveryStatus from the agreement’s webhook events, never back from SIGNED', async () => {
+    const notify = async (event: string, status: string) => {
+      const body = JSON.stringify({ webhookNotificationId: `n-${randomUUID()}`, event, agreement: { id: agreementId, status } });
+      const res = await fetch(adobe.inboundWebhookUrl!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-adobesign-clientid': ADOBE_CLIENT_ID },
+        body,
+      });
+      expect(res.status).toBe(200);
+    };
     const requested = (
       await gql(`{ operations(capability: "request_signature") { edges { node { id providerReference } } } }`)
     ).operations.edges.find((e: { node: { providerReference: string } }) => e.node.providerReference === agreementId).node;
+    await notify('AGREEMENT_ACTION_REQUESTED', 'OUT_FOR_SIGNATURE');
+    expect(await deliveryStatus(gql, requested.id)).toBe('OUT_FOR_SIGNATURE');
+    await notify('AGREEMENT_WORKFLOW_COMPLETED', 'SIGNED');
     expect(await deliveryStatus(gql, requested.id)).toBe('SIGNED');
+    // a late notification of the second signer's request
+    await notify('AGREEMENT_ACTION_REQUESTED', 'OUT_FOR_SIGNATURE');
+    expect(await deliveryStatus(gql, requested.id)).toBe('SIGNED');
+  });
+
+  it('fails tracking an unknown agreement with Adobe’s message, and no secret it echoed', async () => {
+    const op = await trackSignature(gql, 'CBJCHBCAABAAunknown');
+    expect(op).toMatchObject({ status: 'FAILED', attempts: [{ outcome: 'REJECTED', httpStatus: 404 }] });
+    expect(op.attempts[0].error).toMatch(/Agreement ID specified is invalid/);
+    expect(op.attempts[0].error).toContain('(request: authorization=Bearer ');
+    expectNoSecrets(op.attempts[0].error);
+    expectNoSecrets(op.error?.message);
   });
 });
 

@@ -73,6 +73,8 @@ function clicksignV1(req: Seen): Reply {
       if (d.path === '/busy.pdf') return clicksignError(503, 'Service Unavailable');
       if (!/^\/[^/]+\.pdf$/.test(d.path) || d.auto_close !== true) return clicksignError(422, 'Path inválido');
       if (d.content_base64 !== `data:application/pdf;base64,${PDF_BASE64}`) return clicksignError(422, 'Conteúdo inválido');
+      // a key that would step out of a URL path, to be refused before any further call
+      if (d.path === '/odd-key.pdf') return { status: 201, body: { document: { key: '../doc?x=1', path: d.path, status: 'running' } } };
       const key = `doc-${++clicksignCounter}`;
       clicksignDocs.set(key, { status: 'running', lists: [] });
       return { status: 201, body: { document: { key, path: d.path, status: 'running', signers: [] } } };
@@ -105,6 +107,7 @@ function clicksignV1(req: Seen): Reply {
       if (!isRecord(body) || Object.keys(body).some((k) => !allowed.includes(k))) return clicksignError(422, 'Parâmetros inválidos');
       const rsk = String(body.request_signature_key);
       if (!clicksignLists.has(rsk)) return clicksignError(404, 'Requisição de assinatura não encontrada');
+      if (body.message === 'unavailable at notification') return clicksignError(503, 'Service Unavailable');
       clicksignNotified.set(rsk, body);
       return { status: 202, raw: '' };
     }
@@ -183,6 +186,7 @@ function d4signFake(req: Seen): Reply {
     if (keysOf(body) !== 'base64_binary_file,mime_type,name') return d4signError(400, 'Parâmetros inválidos');
     if (body.name === 'refused.pdf') return d4signError(400, 'Arquivo corrompido ou inválido');
     if (body.base64_binary_file !== PDF_BASE64 || body.mime_type !== 'application/pdf') return d4signError(400, 'Arquivo inválido');
+    if (body.name === 'odd-uuid.pdf') return { status: 200, body: { uuid: '../../safes?tokenAPI=x' } };
     const uuid = `9f08bf18-0000-4000-8000-${String(++d4signCounter).padStart(12, '0')}`;
     d4signDocs.set(uuid, { name: body.name });
     return { status: 200, body: { uuid } };
@@ -214,6 +218,7 @@ function d4signFake(req: Seen): Reply {
   if (!isRecord(body) || Object.keys(body).some((k) => !allowed.includes(k))) return d4signError(400, 'Parâmetros inválidos');
   if (body.skip_email !== '0' || body.workflow !== '0' || body.tokenAPI !== D4SIGN_TOKEN) return d4signError(400, 'Parâmetros inválidos');
   if (!doc.signers || !doc.webhook) return d4signError(400, 'Documento sem signatários');
+  if (body.message === 'refused at send') return d4signError(400, 'Saldo de envios insuficiente');
   doc.sent = body;
   return { status: 200, body: { message: 'File sent to successfully signing' } };
 }
@@ -269,6 +274,7 @@ function certisignFake(req: Seen): Reply {
       return { status: 400, body: { message: 'Signatário inválido' } };
     if (s.name === 'Refused Signer') return { status: 400, body: { message: 'O e-mail do signatário está bloqueado' } };
   }
+  if (signers[0].name === 'Odd Id') return { status: 200, body: { id: '7001/../x?id=1', chave: 'chave-odd', inProcessing: false } };
   const id = 7000 + ++certisignCounter;
   certisignDocs.set(id, { body, signed: new Set() });
   return { status: 200, body: { id, chave: `chave-${id}`, signUrl: null, inProcessing: false } };
@@ -466,6 +472,37 @@ describe('Clicksign', () => {
     expect(await integrationStatus('clicksign')).toBe('ACTIVE');
   });
 
+  it('a notification failing after the document was made fails the operation naming that document', async () => {
+    const from = clicksignApi.seen.length;
+    const op = await requestSignature('clicksign', {
+      signers: [{ name: 'Ivo', email: 'ivo@example.com' }],
+      message: 'unavailable at notification',
+    });
+    expect(op.status).toBe('FAILED');
+    expect(op.error.code).toBe('PROVIDER_REJECTED');
+    expect(op.error.message).toContain('Clicksign is unavailable (HTTP 503)');
+    expect(calls(clicksignApi, from)).toEqual([
+      'POST /api/v1/documents',
+      'POST /api/v1/signers',
+      'POST /api/v1/lists',
+      'POST /api/v1/notifications',
+    ]);
+    // the document exists at Clicksign, with its signer listed: the tenant can find and cancel it
+    expect(op.providerReference).toMatch(/^doc-\d+$/);
+    expect(clicksignDocs.get(op.providerReference)!.lists).toHaveLength(1);
+    expectNoSecret(op);
+  });
+
+  it('a document key that could change a URL is PROVIDER_REJECTED before any further call', async () => {
+    const from = clicksignApi.seen.length;
+    const op = await requestSignature('clicksign', { documentName: 'odd-key.pdf', signers: [{ name: 'Jo', email: 'jo@example.com' }] });
+    expect(op.status).toBe('FAILED');
+    expect(op.error.code).toBe('PROVIDER_REJECTED');
+    expect(op.error.message).toContain('not a plain key');
+    expect(calls(clicksignApi, from)).toEqual(['POST /api/v1/documents']);
+    expect(op.providerReference).toBeNull();
+  });
+
   it('an unknown document to track is PROVIDER_REJECTED (404)', async () => {
     const op = await trackSignature('clicksign', 'doc-unknown');
     expect(op.status).toBe('FAILED');
@@ -480,6 +517,9 @@ describe('Clicksign', () => {
     expect(await clicksignCallback(op.providerReference, 'sign')).toBe(200);
     expect(await deliveryStatus('clicksign', op.id)).toBe('signed');
     expect(await clicksignCallback(op.providerReference, 'auto_close')).toBe(200);
+    expect(await deliveryStatus('clicksign', op.id)).toBe('closed');
+    // a signer's sign event delivered late does not reopen it
+    expect(await clicksignCallback(op.providerReference, 'sign')).toBe(200);
     expect(await deliveryStatus('clicksign', op.id)).toBe('closed');
   });
 
@@ -552,6 +592,45 @@ describe('D4Sign', () => {
     expect(calls(d4signApi, from)).toEqual(['GET /api/v1/safes', `POST /api/v1/documents/${D4SIGN_SAFE}/uploadbinary`]);
     expectNoSecret(op);
     expect(await integrationStatus('d4sign')).toBe('ACTIVE');
+  });
+
+  it('a send failing after the upload fails the operation naming the uploaded document', async () => {
+    const from = d4signApi.seen.length;
+    const op = await requestSignature('d4sign', { signers: [{ name: 'Iara', email: 'iara@example.com' }], message: 'refused at send' });
+    expect(op.status).toBe('FAILED');
+    expect(op.error.code).toBe('PROVIDER_REJECTED');
+    expect(op.error.message).toContain('D4Sign rejected the request (HTTP 400): Saldo de envios insuficiente');
+    const uuid = op.providerReference;
+    expect(uuid).toMatch(/^9f08bf18-/);
+    expect(calls(d4signApi, from)).toEqual([
+      'GET /api/v1/safes',
+      `POST /api/v1/documents/${D4SIGN_SAFE}/uploadbinary`,
+      `POST /api/v1/documents/${uuid}/webhooks`,
+      `POST /api/v1/documents/${uuid}/createlist`,
+      `POST /api/v1/documents/${uuid}/sendtosigner`,
+    ]);
+    expect(d4signDocs.get(uuid)!.signers!.map((s) => s.email)).toEqual(['iara@example.com']);
+    expectNoSecret(op);
+  });
+
+  it('an uploaded document uuid that is not a UUID is PROVIDER_REJECTED before any further call', async () => {
+    const from = d4signApi.seen.length;
+    const op = await requestSignature('d4sign', { documentName: 'odd-uuid.pdf', signers: [{ name: 'Juca', email: 'juca@example.com' }] });
+    expect(op.status).toBe('FAILED');
+    expect(op.error.code).toBe('PROVIDER_REJECTED');
+    expect(op.error.message).toContain('not a UUID');
+    expect(calls(d4signApi, from)).toEqual(['GET /api/v1/safes', `POST /api/v1/documents/${D4SIGN_SAFE}/uploadbinary`]);
+    expect(op.providerReference).toBeNull();
+    expectNoSecret(op);
+  });
+
+  it('late partial POSTbacks (signed 4, undelivered 2) do not replace completed (1)', async () => {
+    const op = await requestSignature('d4sign', { signers: [{ name: 'Lia', email: 'lia@example.com' }] });
+    expect(await d4signCallback(op.providerReference, '1')).toBe(200);
+    expect(await deliveryStatus('d4sign', op.id)).toBe('completed');
+    expect(await d4signCallback(op.providerReference, '4')).toBe(200);
+    expect(await d4signCallback(op.providerReference, '2')).toBe(200);
+    expect(await deliveryStatus('d4sign', op.id)).toBe('completed');
   });
 
   it('POSTbacks set deliveryStatus by uuid: signed (4), then completed (1); a bad Content-Hmac changes nothing', async () => {
@@ -629,8 +708,27 @@ describe('Certisign', () => {
     expect(op.status).toBe('FAILED');
     expect(op.error.code).toBe('PROVIDER_REJECTED');
     expect(op.error.message).toContain('Certisign rejected the request (HTTP 400): O e-mail do signatário está bloqueado');
+    // no document exists before create answers: an upload names nothing to cancel
+    expect(op.providerReference).toBeNull();
     expectNoSecret(op);
     expect(await integrationStatus('certisign')).toBe('ACTIVE');
+  });
+
+  it('a document id that could change a URL is PROVIDER_REJECTED', async () => {
+    const from = certisignApi.seen.length;
+    const op = await requestSignature('certisign', { signers: [{ name: 'Odd Id', email: 'odd@example.com' }] });
+    expect(op.status).toBe('FAILED');
+    expect(op.error.code).toBe('PROVIDER_REJECTED');
+    expect(op.error.message).toContain('not a plain id');
+    expect(calls(certisignApi, from)).toEqual(['POST /api/v2/document/upload', 'POST /api/v2/document/create']);
+  });
+
+  it('a late partial callback (Signed) does not replace a final one (Concluded)', async () => {
+    const op = await requestSignature('certisign', { signers: [{ name: 'Gil', email: 'gil@example.com' }] });
+    expect(await certisignCallback({ documentId: Number(op.providerReference), status: 'Concluded' })).toBe(200);
+    expect(await deliveryStatus('certisign', op.id)).toBe('concluded');
+    expect(await certisignCallback({ documentId: Number(op.providerReference), status: 'Signed' })).toBe(200);
+    expect(await deliveryStatus('certisign', op.id)).toBe('concluded');
   });
 
   it('callbacks set deliveryStatus of the document named by its id', async () => {

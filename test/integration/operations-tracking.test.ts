@@ -232,11 +232,19 @@ afterAll(async () => {
 
 describe('the stage order', () => {
   it('ranks each provider’s statuses by stage, unknown ones between sent and an outcome', () => {
-    expect(['queued', 'sending', 'sent', 'delivered', 'read'].map(deliveryStage)).toEqual([1, 2, 3, 5, 6]);
-    expect(['processed', 'deferred', 'bounce', 'open'].map(deliveryStage)).toEqual([1, 2, 5, 6]);
+    const stages = (statuses: string[]) => statuses.map((s) => deliveryStage(s));
+    expect(stages(['queued', 'sending', 'sent', 'delivered', 'read'])).toEqual([1, 2, 3, 5, 6]);
+    expect(stages(['processed', 'deferred', 'bounce', 'open'])).toEqual([1, 2, 5, 6]);
     expect(deliveryStage('DELIVERED')).toBe(5);
     expect(deliveryStage('carrier_accepted')).toBe(UNKNOWN_STAGE);
     expect(deliveryStage('constructor')).toBe(UNKNOWN_STAGE);
+    // a provider's own word where it differs from the table, in any case; not its prototype's keys
+    const own = { delivered: 4 };
+    expect(deliveryStage('Delivered', own)).toBe(4);
+    expect(deliveryStage('completed', own)).toBe(5);
+    expect(deliveryStage('constructor', own)).toBe(UNKNOWN_STAGE);
+    expect(replacesDeliveryStatus('completed', 'delivered', own)).toBe(false);
+    expect(replacesDeliveryStatus('completed', 'delivered')).toBe(true);
   });
 
   it('lets a status replace one of an earlier or equal stage, never a later one, and not itself', () => {

@@ -446,6 +446,25 @@ describe('docusign verify', () => {
     expect(result).toMatchObject({ ok: false, permanent: false });
   });
 
+  it('reads userinfo up to 1 MiB: a larger answer is a transient failure, not an account', async () => {
+    const route = fake.route;
+    const padding = 'x'.repeat(1 << 20);
+    fake.route = async (req) => {
+      if (req.path !== '/oauth/userinfo') return route(req);
+      const body = {
+        sub: USER_ID,
+        accounts: [{ account_id: ACCOUNT_ID, is_default: true, base_uri: 'https://demo.docusign.net' }],
+        padding,
+      };
+      return { status: 200, body };
+    };
+    try {
+      expect(await run(good)).toEqual({ ok: false, permanent: false, reason: 'DocuSign userinfo answer is not JSON or too large' });
+    } finally {
+      fake.route = route;
+    }
+  });
+
   it('picks account-d or account from `environment` when there is no override', async () => {
     const pick = async (environment: string) => {
       const defaults: string[] = [];
@@ -454,6 +473,58 @@ describe('docusign verify', () => {
     };
     expect(await pick('stage')).toEqual(['https://account-d.docusign.com']);
     expect(await pick('production')).toEqual(['https://account.docusign.com']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Acrobat Sign: the refresh posts the client secret to the configured api_access_point
+
+describe('adobe_sign verify: where the refresh goes', () => {
+  const subject = provider('adobe_sign');
+  const SECRET = 'adobe-client-secret-verify-0123';
+  const REFRESH = '3AAABLKrefresh-verify-0123';
+  const credentials = (apiAccessPoint: string): Credentials => ({
+    access_token: '3AAABLKunused',
+    refresh_token: REFRESH,
+    client_id: 'CBJCHBCAAB',
+    client_secret: SECRET,
+    api_access_point: apiAccessPoint,
+  });
+  /** No ADOBE_SIGN_API_BASE_URL: every origin is Adobe's own. */
+  const noOverride = (): VerifyContext => ({ origin: (defaultOrigin) => defaultOrigin, signal: AbortSignal.timeout(5000) });
+  let fake: Fake;
+
+  beforeAll(async () => {
+    fake = await startFake((req) => {
+      if (req.method === 'POST' && req.path === '/oauth/v2/refresh') {
+        const form = new URLSearchParams(req.body);
+        if (form.get('client_secret') !== SECRET || form.get('refresh_token') !== REFRESH)
+          return { status: 400, body: { error: 'invalid_grant' } };
+        return { status: 200, body: { access_token: '3AAABLKfresh', expires_in: 3600 } };
+      }
+      if (req.method === 'GET' && req.path === '/api/rest/v6/baseUris') {
+        return { status: 200, body: { apiAccessPoint: 'https://api.na1.adobesign.com/' } };
+      }
+      return { status: 421 };
+    });
+  });
+  afterAll(() => fake.close());
+
+  it('sends the refresh to a loopback api_access_point only when the origin is overridden', async () => {
+    fake.seen.length = 0;
+    expect(await subject.verify(credentials(fake.url), ctxFor(fake.url))).toEqual({ ok: true });
+    expect(fake.seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /oauth/v2/refresh', 'GET /api/rest/v6/baseUris']);
+  });
+
+  it.each([
+    ['an http api_access_point', () => fake.url, '127.0.0.1 is not served over https'],
+    ['a host outside Adobe’s domains', () => 'https://api.na1.adobesign.com.attacker.example/', 'is not under adobesign.com'],
+  ])('refuses %s permanently without sending the client secret or refresh token anywhere', async (_, url, reason) => {
+    fake.seen.length = 0;
+    const result = await subject.verify(credentials(url()), noOverride());
+    expectPermanentWithout(result, [SECRET, REFRESH]);
+    expect(result).toMatchObject({ reason: expect.stringContaining(reason) });
+    expect(fake.seen).toHaveLength(0);
   });
 });
 

@@ -190,15 +190,17 @@ describe('routing rules', () => {
     expect(res.data.eventTypes).toEqual(expect.arrayContaining(['routing_rule.created', 'routing_rule.updated', 'routing_rule.deleted']));
   });
 
-  it('resolves in two SQL statements however many rules there are', async () => {
+  it('resolves in one SQL statement however many rules there are, and again in none (src/routing/table.ts)', async () => {
     for (let i = 0; i < 20; i++) await createRule({ capability: 'send_whatsapp', integrationId: twilio, priority: 200 + i });
-    const before = server.queries.length;
-    const r = await resolve('send_whatsapp');
-    expect(r.integration.id).toBe(twilio);
-    const statements = server.queries
-      .slice(before)
-      .filter((q) => !/^(BEGIN|COMMIT|-- Implicit|SELECT 1|SELECT set_config)/i.test(q.trim()));
-    expect(statements).toHaveLength(2);
+    const statementsOf = async () => {
+      const before = server.queries.length;
+      const r = await resolve('send_whatsapp');
+      expect(r.integration.id).toBe(twilio);
+      return server.queries.slice(before).filter((q) => !/^(BEGIN|COMMIT|-- Implicit|SELECT 1|SELECT set_config)/i.test(q.trim()));
+    };
+    expect(await statementsOf()).toHaveLength(1);
+    // the count is the whole server's: a job of the queue may add a statement to one resolution
+    await eventually(async () => ((await statementsOf()).length === 0 ? true : undefined), 5_000, 'a resolution without SQL');
   });
 });
 
