@@ -65,10 +65,21 @@ export function credentialsFor(provider: string): Record<string, unknown> {
   return credentials;
 }
 
-/** Answers every provider's credential check: 200 with what DocuSign's token and userinfo calls read. */
+/**
+ * Answers every provider's credential check: 200 with what DocuSign's token and userinfo calls and
+ * Acrobat Sign's baseUris read (the API hosts they name are under the providers' own domains, as
+ * their sessions require; nothing calls them in the bench).
+ */
 export const fakeProviderRoute = () => ({
   status: 200,
-  body: { access_token: 'fake-access-token', token_type: 'Bearer', expires_in: 3600, accounts: [] },
+  body: {
+    access_token: 'fake-access-token',
+    token_type: 'Bearer',
+    expires_in: 3600,
+    accounts: [{ account_id: 'bench-account', is_default: true, base_uri: 'https://demo.docusign.net' }],
+    apiAccessPoint: 'https://api.na1.adobesign.com/',
+    webAccessPoint: 'https://secure.na1.adobesign.com/',
+  },
 });
 
 export const CONFIGURE = `mutation Configure($input: ConfigureIntegrationInput!) {

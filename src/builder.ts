@@ -18,6 +18,7 @@ import { forbidden } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { limitJson } from './graphql-hardening/input-limits.ts';
+import { schemaClient } from './schema/client.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/paging.ts';
 
 export const builder = new SchemaBuilder<{
@@ -91,7 +92,7 @@ export const builder = new SchemaBuilder<{
     mutationInputArgOptions: { description: 'The mutation’s arguments; its input type describes each.' },
   },
   prisma: {
-    client: (ctx) => ctx.db as never,
+    client: (ctx) => schemaClient(ctx.db) as never,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     defaultConnectionSize: DEFAULT_PAGE_SIZE,

@@ -6,12 +6,13 @@
 import DataLoader from 'dataloader';
 import type { TenantDb } from './db/tenant.ts';
 import { TENANT_CAPS } from './db/tenant-caps.ts';
-import type { Integration, RoutingRule } from './generated/prisma/client.ts';
+import type { RoutingRule } from './generated/prisma/client.ts';
+import { SEALED_COLUMNS, type ShownIntegration } from './integrations/present.ts';
 import { RULE_LIST_ORDER } from './routing/service.ts';
 
 export interface Loaders {
-  /** The tenant's live integration of a provider, by provider name. */
-  integrationByProvider: DataLoader<string, Integration | null>;
+  /** The tenant's live integration of a provider, by provider name; without its sealed columns, which nothing shown reads. */
+  integrationByProvider: DataLoader<string, ShownIntegration | null>;
   /** The live routing rules naming an integration as primary or fallback, by integration id. */
   rulesByIntegration: DataLoader<string, RoutingRule[]>;
 }
@@ -19,7 +20,7 @@ export interface Loaders {
 export function createLoaders(db: TenantDb): Loaders {
   return {
     integrationByProvider: new DataLoader(async (names) => {
-      const rows = await db.integration.findMany({ where: { provider: { in: [...names] } } });
+      const rows = await db.integration.findMany({ where: { provider: { in: [...names] } }, omit: SEALED_COLUMNS });
       const byName = new Map(rows.map((r) => [r.provider, r]));
       return names.map((n) => byName.get(n) ?? null);
     }),

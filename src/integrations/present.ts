@@ -7,6 +7,22 @@ import { integrationGlobalId } from '../ids.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { CredentialValue } from '../providers/types.ts';
 
+/**
+ * The sealed credential columns (src/crypto/credentials.ts), as a Prisma `omit`: nothing shown
+ * reads them, so GraphQL reads leave them out (whether a secret is set is `secretKeys`). The
+ * paths that open or re-seal them (operations, verification, key rotation) read them on their own.
+ */
+export const SEALED_COLUMNS = {
+  secretKeyId: true,
+  secretDataKey: true,
+  secretIv: true,
+  secretTag: true,
+  secretCiphertext: true,
+} as const satisfies Prisma.IntegrationOmit;
+
+/** An integration as GraphQL reads it: every column but the sealed ones. */
+export type ShownIntegration = Omit<Integration, keyof typeof SEALED_COLUMNS>;
+
 export function publicCredentials(row: Pick<Integration, 'provider' | 'config'>): Record<string, CredentialValue | null> {
   const out: Record<string, CredentialValue | null> = { ...(row.config as Record<string, CredentialValue>) };
   for (const field of findProvider(row.provider)?.credentialSchema ?? []) {

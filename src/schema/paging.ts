@@ -49,7 +49,16 @@ function selects(info: GraphQLResolveInfo, name: string): boolean {
   return info.fieldNodes.some((node) => within(node.selectionSet));
 }
 
-type PageArgs = { first?: number | null; last?: number | null };
+type PageArgs = { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+
+/**
+ * Whether a page of these arguments holds every row that matches, given that at most `most` can
+ * (a bound the database holds, such as one live integration per provider): the first page, read
+ * forward, at least that long.
+ */
+export function holdsEveryRow(args: PageArgs, most: number): boolean {
+  return args.after == null && args.before == null && args.last == null && (args.first ?? DEFAULT_PAGE_SIZE) >= most;
+}
 
 /**
  * A connection's count, started in the same tick as its page when the request selects
@@ -57,14 +66,21 @@ type PageArgs = { first?: number | null; last?: number | null };
  * instead of the count running in a second one after the page (the connection's `totalCount` runs
  * only once the page resolved). The page resolver calls `start` after its argument guard; `totalCount`
  * is the connection's option of that name, and takes the started count (or counts anew).
+ *
+ * A first page that comes back with no more rows than asked for holds every matching row, so its
+ * length is the count: where a page is expected to (`holdsEveryRow`), `start` is given its rows and
+ * no COUNT is sent, unless it comes back cut after all; then the count is sent.
  */
 export function pageCount<Args extends object>(count: (args: Args, ctx: Context) => Promise<number>) {
   /** Counts this connection's page resolver started, per request, by arguments. */
   const startedCounts = new WeakMap<Context, Map<string, Promise<number>>>();
   return {
-    start(ctx: Context, args: Args, info: GraphQLResolveInfo): void {
+    start(ctx: Context, args: Args & PageArgs, info: GraphQLResolveInfo, wholePage?: Promise<readonly unknown[]>): void {
       if (!selects(info, 'totalCount')) return;
-      const promise = count(args, ctx);
+      const size = args.first ?? DEFAULT_PAGE_SIZE;
+      const first = args.after == null && args.before == null && args.last == null;
+      const promise =
+        wholePage && first ? wholePage.then((rows) => (rows.length <= size ? rows.length : count(args, ctx))) : count(args, ctx);
       // when the page fails, its count is never read: the page's error is the one reported
       promise.catch(() => {});
       let byArgs = startedCounts.get(ctx);

@@ -1,0 +1,117 @@
+/**
+ * What GraphQL reads of integrations fetch from the database: the sealed credential columns
+ * (ciphertext, data key, IV, tag, key id) are never shown, so no page, node or lookup reads them;
+ * a first page that holds every row is its own totalCount. Checked on the SQL the running service
+ * sends, with a Stripe integration verified against a fake and an OpenAI one that cannot be.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
+import { configureActive, configureIntegration, gqlAs } from '../helpers/integrations.ts';
+
+const GOOD = 'sk_test_sealedReads123';
+const FIELDS = `id status version metadata enabledCapabilities lastError verifiedAt createdAt updatedAt createdBy updatedBy
+  credentials credentialFields { key sensitive isSet value } inboundWebhookUrl provider { name }`;
+const SEALED = /"secret(KeyId|DataKey|Iv|Tag|Ciphertext)"/;
+const READS_INTEGRATION = /^SELECT\b.*\bFROM "(\w+"\.")?Integration"/s;
+const COUNT = /\bCOUNT\(/i;
+
+let server: TestServer;
+let stripe: FakeApi;
+let token: string;
+let id: string;
+
+beforeAll(async () => {
+  stripe = await startFakeApi(stripeBalance(GOOD));
+  server = await startTestServer({ STRIPE_API_BASE_URL: stripe.url, OPENAI_API_BASE_URL: 'http://127.0.0.1:9', VERIFY_RETRY_LIMIT: '0' });
+  token = await server.token({ tenant_id: 'sealed-reads' });
+  const gql = gqlAs(server, { token });
+  ({ id } = await configureActive(gql, 'stripe', { publishable_key: 'pk_test_sealed', secret_key: GOOD }));
+  // a second live integration, never ACTIVE (its API is unreachable), for counts and cut pages
+  await configureIntegration(gql, 'openai', { api_key: 'sk-proj-sealed' });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await stripe?.close();
+});
+
+/** The answer, executed (not from the response cache), and the SELECTs of Integration it sent. */
+async function reads(query: string, variables: Record<string, unknown> = {}) {
+  const before = server.queries.length;
+  const res = await server.gql(query, variables, { token, headers: { 'cache-control': 'no-cache' } });
+  expect(res.errors).toBeUndefined();
+  const selects = server.queries.slice(before).filter((sql) => READS_INTEGRATION.test(sql));
+  return { data: res.data, selects, counts: selects.filter((sql) => COUNT.test(sql)).length };
+}
+
+/** The integration as every read must show it: the secret known to be set, never its value. */
+function expectShown(node: any) {
+  expect(node).toMatchObject({
+    id,
+    status: 'ACTIVE',
+    credentials: { publishable_key: 'pk_test_sealed', secret_key: null },
+    provider: { name: 'stripe' },
+  });
+  expect(node.credentialFields).toContainEqual({ key: 'secret_key', sensitive: true, isSet: true, value: null });
+  expect(node.inboundWebhookUrl).toMatch(/\/hooks\/stripe\//);
+  expect(JSON.stringify(node)).not.toContain(GOOD);
+}
+
+describe('a GraphQL read of integrations', () => {
+  it('sends no sealed column for an executed page with its count', async () => {
+    const { data, selects } = await reads(
+      `query($first: Int) { integrations(first: $first) { totalCount edges { node { ${FIELDS} } } } }`,
+      {
+        first: 25,
+      },
+    );
+    expect(data.integrations.totalCount).toBe(2);
+    expectShown(data.integrations.edges.find((e: any) => e.node.id === id).node);
+    expect(selects.length).toBeGreaterThan(0);
+    for (const sql of selects) expect(sql).not.toMatch(SEALED);
+  });
+
+  it('sends no sealed column for integration(id), node(id) or a provider’s integration', async () => {
+    for (const [query, pick] of [
+      [`query($id: ID!) { integration(id: $id) { ${FIELDS} } }`, (d: any) => d.integration],
+      [`query($id: ID!) { node(id: $id) { ... on Integration { ${FIELDS} } } }`, (d: any) => d.node],
+      [`{ providers { name integration { ${FIELDS} } } }`, (d: any) => d.providers.find((p: any) => p.name === 'stripe').integration],
+    ] as const) {
+      const { data, selects } = await reads(query, { id });
+      expectShown(pick(data));
+      expect(selects.length, query).toBeGreaterThan(0);
+      for (const sql of selects) expect(sql, query).not.toMatch(SEALED);
+    }
+  });
+});
+
+describe('an integrations page’s totalCount', () => {
+  const PAGE = `query($first: Int, $after: String, $status: IntegrationStatus) {
+    integrations(first: $first, after: $after, status: $status) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`;
+
+  it('is the first page’s rows when the page is not cut: no COUNT is sent', async () => {
+    for (const [variables, total] of [
+      [{ first: 25 }, 2],
+      [{}, 2],
+      [{ first: 25, status: 'ACTIVE' }, 1],
+    ] as const) {
+      const { data, counts } = await reads(PAGE, variables);
+      expect(data.integrations.totalCount, JSON.stringify(variables)).toBe(total);
+      expect(data.integrations.edges).toHaveLength(total);
+      expect(counts, JSON.stringify(variables)).toBe(0);
+    }
+  });
+
+  it('is counted when the page is cut or starts at a cursor', async () => {
+    const cut = await reads(PAGE, { first: 1 });
+    expect(cut.data.integrations).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true } });
+    expect(cut.data.integrations.edges).toHaveLength(1);
+    expect(cut.counts).toBe(1);
+
+    const next = await reads(PAGE, { first: 25, after: cut.data.integrations.pageInfo.endCursor });
+    expect(next.data.integrations).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: false } });
+    expect(next.data.integrations.edges).toHaveLength(1);
+    expect(next.counts).toBe(1);
+  });
+});
