@@ -4,20 +4,31 @@
  * (`operations.ts`), each in its own process.
  * Embedded PGlite by default; DATABASE_URL names a PostgreSQL server, and `--postgres` starts a
  * throwaway cluster on 127.0.0.1 for the run (as `npm run test:postgres` does) and removes it after.
- * Each bench's own settings are environment variables documented at the top of its file.
+ * Each bench's own settings are environment variables documented at the top of its file. `--help`: its usage.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { type Command, parseCommandLine, usageError } from '../src/scripts/cli.ts';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
 
 const BENCHES = ['requests', 'deliveries', 'operations'] as const;
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, postgres: { type: 'boolean', default: false } } });
+const COMMAND = {
+  usage: `npm run bench [-- --only ${BENCHES.join('|')}] [-- --postgres]`,
+  summary:
+    'Runs the GraphQL request, webhook delivery and operations benches, each in its own process, against ceilings measured in the same run (docs/performance.md).',
+  options: {
+    only: { type: 'string', value: `<${BENCHES.join('|')}>`, description: 'run this bench only' },
+    postgres: { type: 'boolean', default: false, description: 'start a throwaway PostgreSQL cluster on 127.0.0.1 for the run' },
+  },
+  env: { DATABASE_URL: 'a PostgreSQL server to bench on (default: embedded PGlite)' },
+  notes: ["Each bench's own settings are environment variables documented at the top of bench/<name>.ts."],
+} as const satisfies Command;
+
+const { values } = parseCommandLine(COMMAND);
 const only = values.only;
 if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
-  console.error(`usage: npm run bench [-- --only ${BENCHES.join('|')}] [-- --postgres]`);
-  process.exit(2);
+  usageError(COMMAND, `--only: one of ${BENCHES.join(', ')}, got "${only}"`);
 }
 
 let cluster: Cluster | undefined;

@@ -500,8 +500,12 @@ try {
   const server = await startChild('server.ts', { env, logFile: serverLog });
   children.push(server);
   const startSeconds = (performance.now() - startAt) / 1000;
+  // idle after start: what a process holds before any request (docs/performance.md → Memory)
+  await settle(server);
+  const rssStart = (await server.stats()).rss / 2 ** 20;
   console.log(
-    `server: ${server.database === 'embedded' ? 'embedded PGlite' : 'PostgreSQL'}, ready in ${startSeconds.toFixed(1)} s (migrations included)`,
+    `server: ${server.database === 'embedded' ? 'embedded PGlite' : 'PostgreSQL'}, ready in ${startSeconds.toFixed(1)} s (migrations included), ` +
+      `RSS idle after start ${rssStart.toFixed(0)} MB`,
   );
 
   const seedAt = performance.now();
@@ -608,7 +612,9 @@ try {
       `p50 ${activation.p50.toFixed(0)} ms, p99 ${activation.p99.toFixed(0)} ms, max ${activation.max.toFixed(0)} ms ` +
       `(configureIntegration answers in ${activation.answerP50.toFixed(0)} ms, p50)`,
   );
-  console.log(`server RSS at the end ${rssEnd.toFixed(0)} MB; error lines in the server log: ${serverErrors.length}`);
+  console.log(
+    `server RSS idle after start ${rssStart.toFixed(0)} MB, idle at the end ${rssEnd.toFixed(0)} MB; error lines in the server log: ${serverErrors.length}`,
+  );
   for (const line of serverErrors.slice(0, 5)) console.log(`  ${line.slice(0, 300)}`);
 
   // absent when BENCH_SCENARIOS left it out: its targets read "not measured"
@@ -675,6 +681,7 @@ try {
       ...Object.fromEntries(Object.entries(flat).map(([k, c]) => [k, c.statements])),
     },
     configureToActiveMs: { p50: Math.round(activation.p50), p99: Math.round(activation.p99) },
+    rssMB: { idleAfterStart: Math.round(rssStart), idleAtEnd: Math.round(rssEnd) },
     serverLogErrors: serverErrors.length,
     targetsMet: targets.filter((t) => t[2]).length,
     targets: targets.length,

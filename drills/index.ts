@@ -2,33 +2,45 @@
  * `npm run drill [-- <name>…]`: runs the fault drills (all, or the ones named) one after another
  * and prints a PASS/FAIL/SKIP report with the figures each measured. Exits 1 when any drill
  * failed. Drills: crash, database-outage, hanging-receiver, fuzz (`fuzz` takes `--runs=<n>` and
- * `--seed=<n>`).
+ * `--seed=<n>`). `--help`: its usage.
  */
-import { crashDrill } from './crash.ts';
-import { databaseOutageDrill } from './database-outage.ts';
-import { fuzzDrill } from './fuzz.ts';
-import { hangingReceiverDrill } from './hanging-receiver.ts';
+
+import { type Command, parseCommandLine, usageError } from '../src/scripts/cli.ts';
 import type { DrillReport } from './harness.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const value = args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  return value === undefined ? undefined : Number(value);
-};
+const COMMAND = {
+  usage: 'npm run drill [-- <name>…] [-- --runs=<n>] [-- --seed=<n>]',
+  summary: 'Runs the fault drills (all, or the ones named) one after another and prints a PASS/FAIL/SKIP report; exits 1 when any failed.',
+  positionals: { '<name>': 'crash, database-outage, hanging-receiver or fuzz' },
+  options: {
+    runs: { type: 'string', value: '<n>', description: 'requests of the fuzz drill (default 10000)' },
+    seed: { type: 'string', value: '<n>', description: 'seed of the fuzz drill, to reproduce a run (default: from the clock)' },
+  },
+} as const satisfies Command;
 
+const { values, positionals: named } = parseCommandLine(COMMAND);
+const whole = (name: 'runs' | 'seed', positive: boolean) => {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!raw.trim() || !Number.isSafeInteger(n) || (positive && n < 1)) {
+    usageError(COMMAND, `--${name}: a ${positive ? 'positive ' : ''}whole number, got "${raw}"`);
+  }
+  return n;
+};
+const runs = whole('runs', true);
+const seed = whole('seed', false);
+
+// each drill's module loads when it runs: --help and a mistyped name answer at once
 const DRILLS: Record<string, () => Promise<DrillReport>> = {
-  crash: () => crashDrill(),
-  'database-outage': () => databaseOutageDrill(),
-  'hanging-receiver': () => hangingReceiverDrill(),
-  fuzz: () => fuzzDrill({ runs: flag('runs'), seed: flag('seed') }),
+  crash: async () => (await import('./crash.ts')).crashDrill(),
+  'database-outage': async () => (await import('./database-outage.ts')).databaseOutageDrill(),
+  'hanging-receiver': async () => (await import('./hanging-receiver.ts')).hangingReceiverDrill(),
+  fuzz: async () => (await import('./fuzz.ts')).fuzzDrill({ runs, seed }),
 };
 
-const named = args.filter((a) => !a.startsWith('--'));
 const unknown = named.filter((n) => !(n in DRILLS));
-if (unknown.length) {
-  console.error(`unknown drill: ${unknown.join(', ')} (drills: ${Object.keys(DRILLS).join(', ')})`);
-  process.exit(2);
-}
+if (unknown.length) usageError(COMMAND, `unknown drill: ${unknown.join(', ')} (drills: ${Object.keys(DRILLS).join(', ')})`);
 
 function print(report: DrillReport) {
   const verdict = report.skipped ? 'SKIP' : report.failures.length ? 'FAIL' : 'PASS';

@@ -1,11 +1,25 @@
 /**
  * `npm run worker`: background work only (verification and webhook deliveries), no HTTP. Any
  * number of these and of API instances (WORKER=false) share the queue in the database; pg-boss
- * gives each job to one of them.
+ * gives each job to one of them. `--help`: the main variables.
  */
-import { createApp } from './app.ts';
 import { createLogger } from './log.ts';
 import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
+import { DATABASE_ENV, parseCommandLine } from './scripts/cli.ts';
+
+parseCommandLine({
+  usage: 'npm run worker',
+  summary:
+    'Runs background work only (integration verification, webhook deliveries, operations), no HTTP, beside API instances on the same PostgreSQL database.',
+  env: {
+    ...DATABASE_ENV,
+    'ENCRYPTION_KEYS, ENCRYPTION_KEY': 'key-encryption keys of stored credentials, the same as the API instances',
+    LOG_LEVEL: 'pino level (default info)',
+  },
+  notes: ['It reads the same configuration as npm start (WORKER is always true here): docs/configuration.md.'],
+});
+// loaded once the command line is read: --help answers without loading the whole service
+const { createApp } = await import('./app.ts');
 
 const config = loadConfigOrExit({ ...process.env, WORKER: 'true' });
 const logger = createLogger(config.logLevel);

@@ -162,22 +162,25 @@ END $$;
 `;
 
 /**
+ * PGlite's shared_buffers. Its default, 128MB, is allocated inside the WebAssembly heap and zeroed
+ * at start, so all of it stays resident and the heap never shrinks: most of what an idle embedded
+ * service held. Pages the buffers do not keep are read from the data directory's files, which the
+ * OS caches. On the command line, so a data directory's postgresql.conf is left as it is.
+ */
+export const EMBEDDED_SHARED_BUFFERS = '16MB';
+const EMBEDDED_START_PARAMS = [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`];
+
+/**
  * PGlite runs as its bootstrap superuser; the service runs as APP_ROLE instead, so row-level
- * security applies here as on a server. A data directory is reopened with that role; an
- * in-memory database (tests), which cannot be reopened, switches to it with SET ROLE, which is
- * what PGlite's `username` option amounts to in its single-user backend.
+ * security applies here as on a server. The one instance switches to it with SET ROLE after the
+ * bootstrap, which is all PGlite's `username` option does in its single-user backend: opening a
+ * second instance for that would hold a second WebAssembly heap until it is collected.
  */
 async function openEmbeddedAsAppRole(options: DatabaseOptions): Promise<PGlite> {
-  const bootstrap = new PGlite(options.inMemory ? undefined : options.dataDir);
-  await bootstrap.waitReady;
-  await bootstrap.exec(EMBEDDED_BOOTSTRAP);
-  if (options.inMemory) {
-    await bootstrap.exec(`SET ROLE ${APP_ROLE}`);
-    return bootstrap;
-  }
-  await bootstrap.close();
-  const pglite = new PGlite({ dataDir: options.dataDir, username: APP_ROLE });
+  const pglite = new PGlite({ dataDir: options.inMemory ? undefined : options.dataDir, startParams: EMBEDDED_START_PARAMS });
   await pglite.waitReady;
+  await pglite.exec(EMBEDDED_BOOTSTRAP);
+  await pglite.exec(`SET ROLE ${APP_ROLE}`);
   return pglite;
 }
 

@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { auditPlugin } from '../audit/plugin.ts';
@@ -146,7 +145,8 @@ export function createGraphQL({
     landingPage: false,
     logging: false,
     graphiql: graphiqlOptions(config),
-    renderGraphiQL,
+    // GraphiQL's bundle is ~27 MiB of strings once loaded: an API-only process never pays for it
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // route() reads every POST body with readBody's limit before Yoga sees it (a 413 over
     // it); Yoga's own limit would pass the read body through another stream for nothing
     maxRequestBodySize: false,

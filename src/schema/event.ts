@@ -11,12 +11,15 @@ builder.prismaNode('Event', {
   nullable: true,
   description: 'Something that happened to the tenant’s objects; webhooks deliver these.',
   authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
+  // select mode: a delivery page reads its events' type and time, not every payload it does not show
+  select: { id: true },
   findUnique: (id, ctx) => ({ id, AND: [eventVisibility(ctx)] }),
   fields: (t) => ({
     type: t.exposeString('type', { description: 'e.g. integration.status_changed.' }),
     payload: t.field({
       type: 'JSONObject',
       description: 'The event’s data (never a credential).',
+      select: { payload: true },
       resolve: (e) => e.payload as Record<string, unknown>,
     }),
     occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened.' }),

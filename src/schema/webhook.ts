@@ -5,11 +5,13 @@
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import { notFound } from '../errors.ts';
+import type { Webhook } from '../generated/prisma/client.ts';
 import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
 import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
+import { withoutSealed } from './client.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 /** How many attempts a delivery lists: a full round of the default retry policy (8), and more (redeliveries add rounds; attemptCount counts them all). */
@@ -50,6 +52,8 @@ const RetryPolicyRef = builder.objectRef<{ maxAttempts: number; timeoutMs: numbe
 
 const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   description: 'One HTTP request of a delivery.',
+  // select mode: a page reads the columns its query names (not every response body it does not show)
+  select: { id: true },
   fields: (t) => ({
     attemptNumber: t.exposeInt('attemptNumber', { description: '1 for the first attempt.' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When the request started.' }),
@@ -169,7 +173,10 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
         webhookCount.start(ctx, args, info);
-        return ctx.db.webhook.findMany({ ...query, where: webhooks.webhookVisibility(ctx), orderBy: { id: 'desc' } });
+        // without the sealed columns (withoutSealed): the type's shape is the model's, and none of its fields reads one
+        return ctx.db.webhook.findMany(
+          withoutSealed({ ...query, where: webhooks.webhookVisibility(ctx), orderBy: { id: 'desc' as const } }, 'webhook'),
+        ) as Promise<Webhook[]>;
       },
       totalCount: webhookCount.totalCount,
     },
@@ -188,7 +195,11 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'The webhook’s id.' }) },
     resolve: (query, _root, args, ctx) => {
       const id = tryParseGlobalId('Webhook', String(args.id));
-      return id ? ctx.db.webhook.findFirst({ ...query, where: { id, ...webhooks.webhookVisibility(ctx) } }) : null;
+      return id
+        ? (ctx.db.webhook.findFirst(
+            withoutSealed({ ...query, where: { id, ...webhooks.webhookVisibility(ctx) } }, 'webhook'),
+          ) as Promise<Webhook | null>)
+        : null;
     },
   }),
 }));

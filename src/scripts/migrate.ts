@@ -1,8 +1,15 @@
-/** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits. */
+/** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits; `--help`: its usage. */
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger } from '../log.ts';
+import { DATABASE_ENV, parseCommandLine } from './cli.ts';
+
+parseCommandLine({
+  usage: 'npm run db:migrate',
+  summary: 'Applies the pending migrations of prisma/migrations to the database, then exits.',
+  env: { ...DATABASE_ENV, LOG_LEVEL: 'pino level of its log lines (default info)' },
+});
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { schema } from '../schema/index.ts';
+import { parseCommandLine } from './cli.ts';
 
 export const SCHEMA_FILE = path.resolve(import.meta.dirname, '../../schema.graphql');
 
@@ -14,8 +15,13 @@ export function printedSchema(): string {
 }
 
 if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+  const { values } = parseCommandLine({
+    usage: ['npm run schema:print [-- --check]', 'npm run schema:check   (the same as schema:print -- --check)'],
+    summary: 'Writes schema.graphql from the schema the code builds (sorted); --check only compares and fails on a difference.',
+    options: { check: { type: 'boolean', description: 'write nothing; exit 1 when the committed schema.graphql differs' } },
+  });
   const printed = printedSchema();
-  if (process.argv.includes('--check')) {
+  if (values.check) {
     const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');
     if (committed !== printed) {
       console.error('schema.graphql differs from the schema the code builds. Fix: npm run schema:print');

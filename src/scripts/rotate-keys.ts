@@ -11,6 +11,19 @@ import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { RoleSeparationError } from '../db/owner.ts';
 import { createLogger } from '../log.ts';
+import { DATABASE_ENV, parseCommandLine } from './cli.ts';
+
+parseCommandLine({
+  usage: 'npm run keys:rotate',
+  summary:
+    'Re-wraps every stored data key under the first key of ENCRYPTION_KEYS (migrating first). Put the new key first, keep the old ones after it, run this, then drop the old ones; resumable.',
+  env: {
+    ENCRYPTION_KEYS: 'keyring id:base64,…: the first key wraps, all unwrap; unset: the key generated in DATA_DIR',
+    ENCRYPTION_KEY: 'a single key-encryption key (base64, 32 bytes), when ENCRYPTION_KEYS is unset',
+    ...DATABASE_ENV,
+    LOG_LEVEL: 'pino level of its log lines (default info)',
+  },
+});
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { type Change, CriticalityLevel, diff } from '@graphql-inspector/core';
 import { buildSchema } from 'graphql';
+import { parseCommandLine } from './cli.ts';
 
 export const INTENDED_CHANGES_FILE = 'schema-changes.json';
 const SCHEMA_FILE = 'schema.graphql';
@@ -157,6 +158,11 @@ export async function runSchemaGuard(options: { cwd: string; baseRef?: string })
 }
 
 if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
+  parseCommandLine({
+    usage: 'npm run schema:guard',
+    summary: `Fails on changes to ${SCHEMA_FILE} that break existing clients, unless ${INTENDED_CHANGES_FILE} marks them intended (docs/development.md, "Breaking-change guard").`,
+    env: { SCHEMA_BASE_REF: 'the git ref to compare with (default: HEAD, or the version before the last commit that changed the file)' },
+  });
   const outcome = await runSchemaGuard({
     cwd: path.resolve(import.meta.dirname, '../..'),
     baseRef: process.env.SCHEMA_BASE_REF || undefined,
