@@ -47,6 +47,10 @@ export interface RecordedEvent {
 
 type FanOutTarget = { id: string; eventTypes: string[]; timeoutMs: number };
 
+/** The tenant's ACTIVE webhooks ($2: the tenant), as `tx.webhook.findMany` in `record` reads them. */
+const ACTIVE_WEBHOOKS = `SELECT "id", "eventTypes", "timeoutMs" FROM "Webhook"
+  WHERE "tenantId" = $2 AND "status" = 'ACTIVE' AND "deletedAt" IS NULL`;
+
 export class Outbox {
   /** The tenant's ACTIVE webhooks, read once per transaction however many events it records. */
   private readonly activeWebhooks = new WeakMap<object, Promise<FanOutTarget[]>>();
@@ -125,8 +129,9 @@ export class Outbox {
 
   /**
    * Records events of one tenant and fans them out as `record` does each, in three statements
-   * however many there are (the events, their deliveries, the deliveries' jobs) and the webhook
-   * read shared with the transaction's other events: for writers that commit many at once.
+   * however many there are (the events with the webhook read unless the transaction read them
+   * already, their deliveries, the deliveries' jobs): for writers that commit many at once, and
+   * the integration changes.
    */
   async recordMany(
     tx: TenantTx,
@@ -148,10 +153,12 @@ export class Outbox {
       createdBy: e.actor.actorId,
       updatedBy: e.actor.actorId,
     }));
-    await tx.$executeRawUnsafe(...insertManyStatement('Event', eventRows)!);
+    const [insertEvents, rowsJson] = insertManyStatement('Event', eventRows)!;
     let cached = this.activeWebhooks.get(tx);
-    if (!cached) {
-      cached = tx.webhook.findMany({ where: { status: 'ACTIVE' }, select: { id: true, eventTypes: true, timeoutMs: true } });
+    if (cached) await tx.$executeRawUnsafe(insertEvents, rowsJson);
+    else {
+      // the first events of the transaction read the webhooks in the same statement: one round trip
+      cached = tx.$queryRawUnsafe<FanOutTarget[]>(`WITH inserted AS (${insertEvents}) ${ACTIVE_WEBHOOKS}`, rowsJson, tenantId);
       this.activeWebhooks.set(tx, cached);
     }
     const webhooks = await cached;

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
+import { auditWithin, offeredAudit } from '../audit/plugin.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
-import { lockForUpdate } from '../db/lock.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
@@ -86,8 +86,11 @@ export async function configureIntegration(scope: RequestScope, input: Configure
           updatedBy: viewer.actorId,
         },
       });
-      await scope.services.outbox.record(tx, viewer, { type: 'integration.created', subjectId: id, data: integrationEventData(created) });
+      await scope.services.outbox.recordMany(tx, viewer.tenantId, [
+        { actor: viewer, type: 'integration.created', subjectId: id, data: integrationEventData(created) },
+      ]);
       await queueVerification(scope, tx, created);
+      await auditWithin(scope, tx);
       return created;
     });
   } catch (err) {
@@ -97,6 +100,29 @@ export async function configureIntegration(scope: RequestScope, input: Configure
     throw err;
   }
   return row;
+}
+
+/**
+ * The live row, locked `FOR UPDATE` (concurrent changes wait for each other instead of failing a
+ * version check the caller never asked for), in one statement that also writes the request's audit
+ * entry, which commits or rolls back with the change (src/audit/plugin.ts). Raw SQL, so its values
+ * are as Prisma maps a raw row: the same types as `findUnique`'s for every column of Integration
+ * (test/integration/update-statements.test.ts compares them).
+ */
+export async function lockAndRead(scope: RequestScope, tx: TenantTx, id: string): Promise<Integration | undefined> {
+  const audit = offeredAudit(scope);
+  const read = (first: number) =>
+    `SELECT * FROM "Integration" WHERE "id" = $${first} AND "tenantId" = $${first + 1} AND "deletedAt" IS NULL FOR UPDATE`;
+  const rows = audit
+    ? await tx.$queryRawUnsafe<Integration[]>(
+        `WITH audit AS (${audit.statement[0]}) ${read(2)}`,
+        audit.statement[1],
+        id,
+        scope.viewer.tenantId,
+      )
+    : await tx.$queryRawUnsafe<Integration[]>(read(1), id, scope.viewer.tenantId);
+  audit?.written();
+  return rows[0];
 }
 
 /** What a change to an existing integration does, decided from its current row. */
@@ -116,8 +142,7 @@ async function changeIntegration(
   let outcome: { row: Integration; statusChanged: boolean; queued: boolean };
   try {
     outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
-      await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
-      const row = await tx.integration.findUnique({ where: { id } });
+      const row = await lockAndRead(scope, tx, id);
       if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
       if (expectedVersion != null && expectedVersion !== row.version) {
         throw ConflictError.staleVersion('the integration', expectedVersion, row.version);
@@ -132,6 +157,7 @@ async function changeIntegration(
       const statusChanged = status !== row.status;
       if (!decision.data && !statusChanged && !queued) return { row, statusChanged, queued };
 
+      // the row as UPDATE … RETURNING gives it: no read after the write
       const updated = await tx.integration.update({
         where: { id, version: row.version },
         data: {
@@ -143,20 +169,17 @@ async function changeIntegration(
         },
       });
       const data = integrationEventData(updated);
-      for (const event of decision.events ?? []) {
-        await scope.services.outbox.record(tx, viewer, {
-          type: event.type,
-          subjectId: id,
-          data: { ...data, ...event.extra } as Prisma.InputJsonObject,
-        });
-      }
+      const events = (decision.events ?? []).map((event) => ({
+        actor: viewer,
+        type: event.type,
+        subjectId: id,
+        data: { ...data, ...event.extra } as Prisma.InputJsonObject,
+      }));
       if (statusChanged) {
-        await scope.services.outbox.record(tx, viewer, {
-          type: 'integration.status_changed',
-          subjectId: id,
-          data: { ...data, previousStatus: row.status },
-        });
+        events.push({ actor: viewer, type: 'integration.status_changed', subjectId: id, data: { ...data, previousStatus: row.status } });
       }
+      // every event, delivery and job in one statement each, by raw inserts Prisma need not plan
+      await scope.services.outbox.recordMany(tx, viewer.tenantId, events);
       if (queued) await queueVerification(scope, tx, updated);
       return { row: updated, statusChanged, queued };
     });
@@ -278,14 +301,15 @@ export async function deleteIntegration(
 ): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
   const { viewer } = scope;
   return scope.services.queue.transaction(scope.db, async (tx) => {
-    await lockForUpdate(tx, 'Integration', viewer.tenantId, id);
-    const row = await tx.integration.findUnique({ where: { id } });
+    const row = await lockAndRead(scope, tx, id);
     if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
     const deleted = await tx.integration.update({
       where: { id, version: row.version },
       data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },
     });
-    await scope.services.outbox.record(tx, viewer, { type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) });
+    await scope.services.outbox.recordMany(tx, viewer.tenantId, [
+      { actor: viewer, type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) },
+    ]);
     return { deleted, affectedRoutingRules: await rulesReferencing(tx, id) };
   });
 }
