@@ -142,13 +142,28 @@ describe('/hooks', () => {
   });
 
   it('counts per address and, separately, per integration token', async () => {
-    const server = await start({ HOOKS_LIMIT_PER_MINUTE: '3', TRUST_PROXY_HOPS: '1' });
+    // Stripe unreachable and no retry: the verification (which reads the integration) ends before anything is counted
+    const server = await start({
+      HOOKS_LIMIT_PER_MINUTE: '3',
+      TRUST_PROXY_HOPS: '1',
+      STRIPE_API_BASE_URL: 'http://127.0.0.1:9',
+      VERIFY_RETRY_LIMIT: '0',
+    });
     const token = await server.token({ tenant_id: 'hooks-limited' });
     const configured = await server.gql(
       `mutation { configureIntegration(input: { provider: "stripe", credentials: { publishable_key: "pk_test_1", secret_key: "sk_test_1", webhook_secret: "whsec_limits" } }) {
-        ... on ConfigureIntegrationPayload { integration { inboundWebhookUrl } } } }`,
+        ... on ConfigureIntegrationPayload { integration { id inboundWebhookUrl } } } }`,
       {},
       { token },
+    );
+    const { id } = configured.data.configureIntegration.integration;
+    await eventually(
+      async () =>
+        (await server.gql(`query($id: ID!) { integration(id: $id) { status } }`, { id }, { token })).data.integration.status === 'ERROR'
+          ? true
+          : undefined,
+      20_000,
+      'the Stripe integration verified (ERROR)',
     );
     const url = new URL(configured.data.configureIntegration.integration.inboundWebhookUrl);
     const known = url.pathname.split('/').pop()!;

@@ -5,7 +5,7 @@
  * sends, with a Stripe integration verified against a fake and an OpenAI one that cannot be.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
 import { configureActive, configureIntegration, gqlAs } from '../helpers/integrations.ts';
 
@@ -28,7 +28,16 @@ beforeAll(async () => {
   const gql = gqlAs(server, { token });
   ({ id } = await configureActive(gql, 'stripe', { publishable_key: 'pk_test_sealed', secret_key: GOOD }));
   // a second live integration, never ACTIVE (its API is unreachable), for counts and cut pages
-  await configureIntegration(gql, 'openai', { api_key: 'sk-proj-sealed' });
+  const openai = await configureIntegration(gql, 'openai', { api_key: 'sk-proj-sealed' });
+  // its verification (which reads the sealed columns, as it must) is over before anything is counted
+  await eventually(
+    async () =>
+      (await gql(`query($id: ID!) { integration(id: $id) { status } }`, { id: openai.id })).integration?.status === 'ERROR'
+        ? true
+        : undefined,
+    20_000,
+    'the OpenAI integration verified (ERROR)',
+  );
 });
 
 afterAll(async () => {
