@@ -4,6 +4,7 @@
  * "Did you mean …?" hints, or introspect with GRAPHQL_INTROSPECTION=false. And what keeps
  * working: JSON POSTs without any extra header, GET queries with the CSRF header, GraphiQL.
  */
+import { Client, fetchExchange } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_HEADER } from '../../src/graphql-hardening/csrf.ts';
 import { withoutSuggestions } from '../../src/graphql-hardening/suggestions.ts';
@@ -58,8 +59,40 @@ describe('CSRF prevention', () => {
     expect(await integrationCount()).toBe(before);
   });
 
-  it('refuses a GET without the header; with it (or Apollo’s), a GET query runs', async () => {
-    await expectCsrfRefusal(await get('{ viewer { tenantId } }'));
+  it('runs a GET query that carries credentials (urql sending queries as GET), without the CSRF header', async () => {
+    // urql 4's default, and the usual setting with urql 5: queries as GET within the URL limit
+    const client = new Client({
+      url: `${server.url}/graphql`,
+      preferGetMethod: 'within-url-limit',
+      exchanges: [fetchExchange],
+      fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    });
+    let method: string | undefined;
+    const result = await client
+      .query(
+        '{ viewer { tenantId } }',
+        {},
+        {
+          fetch: (url: RequestInfo | URL, init?: RequestInit) => {
+            method = init?.method;
+            return fetch(url, init);
+          },
+        },
+      )
+      .toPromise();
+    expect(method).toBe('GET');
+    expect(result.error).toBeUndefined();
+    expect(result.data).toEqual({ viewer: { tenantId: 'hardening' } });
+    // an API key too; without either, the header is still needed
+    const withKey = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'x-api-key': 'icp_made_up' },
+    });
+    expect(withKey.status).not.toBe(403);
+    await expectCsrfRefusal(await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`));
+  });
+
+  it('refuses a GET without credentials or the header; with it (or Apollo’s), a GET query runs', async () => {
+    await expectCsrfRefusal(await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ viewer { tenantId } }')}`));
     for (const header of [CSRF_HEADER, 'apollo-require-preflight']) {
       const res = await get('{ viewer { tenantId } }', { [header]: '1' });
       expect(res.status).toBe(200);
