@@ -1,18 +1,17 @@
 /**
  * Records the calls that end an operation (SUCCEEDED, or FAILED because the provider rejected the
- * input) in group commits, as src/webhooks/attempts.ts does for deliveries: endings that arrive
- * while a recording transaction runs are written together by the next one, one transaction per
- * tenant and one statement per kind of write (the guarded update of the operations, their re-read,
- * the attempt rows, the events with their fan-out, the early delivery callbacks of the stored
- * references). A group that fails is retried ending by ending, so one bad row fails only its job.
+ * input) in group commits (src/jobs/group-commit.ts, as deliveries' attempts are): one
+ * transaction per tenant and one statement per kind of write (the guarded update of the
+ * operations, the attempt rows, the events with their fan-out, the early delivery callbacks of the
+ * stored references).
  */
 import { v7 as uuidv7 } from 'uuid';
 import { insertManyStatement } from '../db/insert-many.ts';
-import { type TenantTx, tenantDb } from '../db/tenant.ts';
+import type { TenantTx } from '../db/tenant.ts';
 import type { Integration, Operation } from '../generated/prisma/client.ts';
+import { groupCommit } from '../jobs/group-commit.ts';
 import type { ProviderDefinition } from '../providers/types.ts';
 import type { Services } from '../services.ts';
-import { groupBy } from '../webhooks/attempts.ts';
 import type { CallResult } from './call.ts';
 import { REFERENCE_READS } from './capabilities.ts';
 import { OPERATIONS_ACTOR, operationEventData } from './present.ts';
@@ -27,10 +26,6 @@ export interface Ending {
   integration: Integration;
   usedFallback: boolean;
   call: CallResult;
-}
-
-interface Pending extends Ending {
-  settle: { resolve(updated: Operation | null): void; reject(err: unknown): void };
 }
 
 /**
@@ -112,106 +107,60 @@ function endingRow(e: Ending, ended: Operation) {
   };
 }
 
-class EndingRecorder {
-  private pending: Pending[] = [];
-  private writing: Promise<void> | undefined;
-
-  constructor(private readonly services: Services) {}
-
-  add(ending: Ending): Promise<Operation | null> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ...ending, settle: { resolve, reject } });
-      this.schedule();
+/** Writes a group of one tenant's endings (src/jobs/group-commit.ts): the operations as recorded, by id. */
+async function writeEndings(services: Services, tx: TenantTx, tenantId: string, endings: Ending[]): Promise<Map<string, Operation>> {
+  const now = new Date();
+  const expected = new Map(endings.map((e) => [e.op.id, endedOperation(services, e, now)]));
+  const rows = endings.map((e) => endingRow(e, expected.get(e.op.id)!));
+  const claimed = await tx.$queryRawUnsafe<Ended[]>(END_OPERATIONS, tenantId, JSON.stringify(rows), OPERATIONS_ACTOR, now.toISOString());
+  const updated = new Map<string, Operation>();
+  for (const row of claimed) {
+    updated.set(row.id, {
+      ...expected.get(row.id)!,
+      deliveryStatus: row.deliveryStatus,
+      deliveryUpdatedAt: row.deliveryUpdatedMs === null ? null : new Date(Number(row.deliveryUpdatedMs)),
+      version: Number(row.version),
     });
   }
-
-  private schedule() {
-    this.writing ??= this.writeAll().finally(() => {
-      this.writing = undefined;
-      if (this.pending.length) this.schedule();
-    });
-  }
-
-  private async writeAll() {
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.pending.length) {
-      const byTenant = groupBy(this.pending.splice(0), (e) => e.op.tenantId);
-      await Promise.all([...byTenant].map(([tenantId, endings]) => this.write(tenantId, endings)));
-    }
-  }
-
-  private async write(tenantId: string, endings: Pending[]): Promise<void> {
-    // two runs of one operation in one group: the first is written, the second finds it ended
-    const unique = [...groupBy(endings, (e) => e.op.id).values()].map((runs) => runs[0]!);
-    try {
-      const updated = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) =>
-        this.writeClaimed(tx, tenantId, unique),
-      );
-      for (const e of endings) e.settle.resolve(unique.includes(e) ? (updated.get(e.op.id) ?? null) : null);
-    } catch (err) {
-      if (unique.length === 1) {
-        for (const e of endings) e.settle.reject(err);
-        return;
-      }
-      for (const e of unique) await this.write(tenantId, [e]);
-      for (const e of endings) if (!unique.includes(e)) e.settle.resolve(null);
-    }
-  }
-
-  private async writeClaimed(tx: TenantTx, tenantId: string, endings: Pending[]): Promise<Map<string, Operation>> {
-    const now = new Date();
-    const expected = new Map(endings.map((e) => [e.op.id, endedOperation(this.services, e, now)]));
-    const rows = endings.map((e) => endingRow(e, expected.get(e.op.id)!));
-    const claimed = await tx.$queryRawUnsafe<Ended[]>(END_OPERATIONS, tenantId, JSON.stringify(rows), OPERATIONS_ACTOR, now.toISOString());
-    const updated = new Map<string, Operation>();
-    for (const row of claimed) {
-      updated.set(row.id, {
-        ...expected.get(row.id)!,
-        deliveryStatus: row.deliveryStatus,
-        deliveryUpdatedAt: row.deliveryUpdatedMs === null ? null : new Date(Number(row.deliveryUpdatedMs)),
-        version: Number(row.version),
-      });
-    }
-    if (!updated.size) return updated;
-    const recorded = endings.filter((e) => updated.has(e.op.id));
-    const attempts = recorded.map(({ op, integration, call }) => ({
-      id: uuidv7(),
-      tenantId,
-      operationId: op.id,
-      attemptNumber: op.attemptCount + 1,
-      integrationId: integration.id,
-      startedAt: call.startedAt,
-      durationMs: Math.round(call.durationMs),
-      httpStatus: call.httpStatus,
-      outcome: call.outcome,
-      error: call.error,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: OPERATIONS_ACTOR,
-      updatedBy: OPERATIONS_ACTOR,
-    }));
-    await tx.$executeRawUnsafe(...insertManyStatement('OperationAttempt', attempts)!);
-    await this.services.outbox.recordMany(
-      tx,
-      tenantId,
-      recorded.map((e) => {
-        const row = updated.get(e.op.id)!;
-        const type = row.status === 'SUCCEEDED' ? 'operation.succeeded' : 'operation.failed';
-        return { actor: { actorId: OPERATIONS_ACTOR, appId: row.appId }, type, subjectId: row.id, data: operationEventData(row) };
-      }),
-    );
-    await catchUpDeliveries(
-      tx,
-      this.services.outbox,
-      recorded.flatMap(({ op, provider, integration }) => {
-        const { providerReference, status } = updated.get(op.id)!;
-        // a status read shares its reference with what made it, which is the one tracked
-        const tracked = status === 'SUCCEEDED' && providerReference && !REFERENCE_READS.includes(op.capability);
-        return tracked ? [{ provider, integration, providerReference }] : [];
-      }),
-    );
-    return updated;
-  }
+  if (!updated.size) return updated;
+  const recorded = endings.filter((e) => updated.has(e.op.id));
+  const attempts = recorded.map(({ op, integration, call }) => ({
+    id: uuidv7(),
+    tenantId,
+    operationId: op.id,
+    attemptNumber: op.attemptCount + 1,
+    integrationId: integration.id,
+    startedAt: call.startedAt,
+    durationMs: Math.round(call.durationMs),
+    httpStatus: call.httpStatus,
+    outcome: call.outcome,
+    error: call.error,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: OPERATIONS_ACTOR,
+    updatedBy: OPERATIONS_ACTOR,
+  }));
+  await tx.$executeRawUnsafe(...insertManyStatement('OperationAttempt', attempts)!);
+  await services.outbox.recordMany(
+    tx,
+    tenantId,
+    recorded.map((e) => {
+      const row = updated.get(e.op.id)!;
+      const type = row.status === 'SUCCEEDED' ? 'operation.succeeded' : 'operation.failed';
+      return { actor: { actorId: OPERATIONS_ACTOR, appId: row.appId }, type, subjectId: row.id, data: operationEventData(row) };
+    }),
+  );
+  await catchUpDeliveries(
+    tx,
+    services.outbox,
+    recorded.flatMap(({ op, provider, integration }) => {
+      const { providerReference, status } = updated.get(op.id)!;
+      // a status read shares its reference with what made it, which is the one tracked
+      const tracked = status === 'SUCCEEDED' && providerReference && !REFERENCE_READS.includes(op.capability);
+      return tracked ? [{ provider, integration, providerReference }] : [];
+    }),
+  );
+  return updated;
 }
 
 /**
@@ -219,6 +168,10 @@ class EndingRecorder {
  * or null when a duplicate job had ended it first (then nothing of this call is written).
  */
 export function endingRecorder(services: Services): (ending: Ending) => Promise<Operation | null> {
-  const recorder = new EndingRecorder(services);
-  return (ending) => recorder.add(ending);
+  return groupCommit<Ending, Operation | null>(services, {
+    tenantOf: (e) => e.op.tenantId,
+    keyOf: (e) => e.op.id,
+    write: (tx, tenantId, endings) => writeEndings(services, tx, tenantId, endings),
+    none: null,
+  });
 }

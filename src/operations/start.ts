@@ -8,11 +8,11 @@
 import DataLoader from 'dataloader';
 import { tenantDb } from '../db/tenant.ts';
 import type { Integration, Operation, RoutingRule } from '../generated/prisma/client.ts';
+import { groupBy } from '../jobs/group-commit.ts';
 import { findProvider } from '../providers/catalog.ts';
 import type { OperationAdapter, ProviderDefinition } from '../providers/types.ts';
 import { isUsable, routeCandidateIds } from '../routing/choose.ts';
 import type { Services } from '../services.ts';
-import { groupBy } from '../webhooks/attempts.ts';
 import type { OperationJob } from './queue.ts';
 
 /** A started walk: the operation as claimed and its candidates in walk order (an id whose integration is gone is undefined). */

@@ -6,26 +6,16 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { insertManyStatement } from '../db/insert-many.ts';
-import { type TenantTx, tenantDb } from '../db/tenant.ts';
+import type { TenantTx } from '../db/tenant.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { webhookGlobalId } from '../ids.ts';
+import { groupBy, groupCommit } from '../jobs/group-commit.ts';
 import type { Services } from '../services.ts';
 import { consecutiveFailuresChange, type NextStep, shouldPause } from './policy.ts';
 import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
 import type { SendResult } from './sender.ts';
 
 const SYSTEM_ACTOR = 'system:webhooks';
-
-/** The items by key, in the order each key first appears. */
-export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(key(item));
-    if (group) group.push(item);
-    else groups.set(key(item), [item]);
-  }
-  return groups;
-}
 
 /** An attempt that was made, waiting to be recorded. */
 interface Attempt {
@@ -35,8 +25,6 @@ interface Attempt {
   sent: SendResult;
   next: NextStep;
   nextAttemptAt: Date | null;
-  /** true when this run recorded it; false when a duplicate job had recorded that attempt first. */
-  settle: { resolve(recorded: boolean): void; reject(err: unknown): void };
 }
 
 /**
@@ -54,102 +42,57 @@ RETURNING d."id"`;
 
 const deliveryStatus = (next: NextStep) => (next.kind === 'succeeded' ? 'SUCCEEDED' : next.kind === 'retry' ? 'PENDING' : 'FAILED');
 
-/**
- * Group commit of attempts: those that end while a recording transaction runs are written by the
- * next one, together (per tenant). A transaction that fails is retried attempt by attempt, so one
- * bad row fails only its own job.
- */
-class AttemptRecorder {
-  private pending: Attempt[] = [];
-  private writing: Promise<void> | undefined;
-
-  constructor(private readonly services: Services) {}
-
-  add(attempt: Omit<Attempt, 'settle'>): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ ...attempt, settle: { resolve, reject } });
-      this.schedule();
-    });
-  }
-
-  private schedule() {
-    this.writing ??= this.writeAll().finally(() => {
-      this.writing = undefined;
-      if (this.pending.length) this.schedule();
-    });
-  }
-
-  private async writeAll() {
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.pending.length) {
-      const byTenant = groupBy(this.pending.splice(0), (a) => a.tenantId);
-      await Promise.all([...byTenant].map(([tenantId, attempts]) => this.write(tenantId, attempts)));
-    }
-  }
-
-  private async write(tenantId: string, attempts: Attempt[]): Promise<void> {
-    // two runs of one delivery in one batch: the first is written, the second finds it claimed
-    const unique = [...groupBy(attempts, (a) => a.delivery.id).values()].map((runs) => runs[0]!);
-    try {
-      const claimed = await this.services.queue.transaction(tenantDb(this.services.prisma, tenantId), (tx) =>
-        this.writeClaimed(tx, tenantId, unique),
-      );
-      for (const a of attempts) a.settle.resolve(unique.includes(a) && claimed.has(a.delivery.id));
-    } catch (err) {
-      if (unique.length === 1) {
-        for (const a of attempts) a.settle.reject(err);
-        return;
-      }
-      for (const a of unique) await this.write(tenantId, [a]);
-      for (const a of attempts) if (!unique.includes(a)) a.settle.resolve(false);
-    }
-  }
-
-  private async writeClaimed(tx: TenantTx, tenantId: string, attempts: Attempt[]): Promise<Set<string>> {
-    const now = new Date();
-    const outcomes = attempts.map((a) => ({
-      id: a.delivery.id,
-      previous: a.delivery.attemptCount,
-      attempts: a.attemptNumber,
-      status: deliveryStatus(a.next),
-      next: a.nextAttemptAt?.toISOString() ?? null,
-    }));
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
-      CLAIM_ATTEMPTS,
-      tenantId,
-      JSON.stringify(outcomes),
-      SYSTEM_ACTOR,
-      now.toISOString(),
-    );
-    const claimed = new Set(rows.map((r) => r.id));
-    const recorded = attempts.filter((a) => claimed.has(a.delivery.id));
-    if (!recorded.length) return claimed;
-    const attemptRows = recorded.map(({ delivery, attemptNumber, sent }) => ({
-      id: uuidv7(),
-      tenantId,
-      deliveryId: delivery.id,
-      attemptNumber,
-      startedAt: sent.startedAt,
-      durationMs: Math.round(sent.durationMs),
-      responseStatus: sent.status,
-      error: sent.error,
-      responseBody: sent.responseBody,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: SYSTEM_ACTOR,
-    }));
-    await tx.$executeRawUnsafe(...insertManyStatement('DeliveryAttempt', attemptRows)!);
-    const retries = recorded.flatMap((a) =>
-      a.nextAttemptAt
-        ? [deliveryJob({ tenantId, id: a.delivery.id, attemptCount: a.attemptNumber }, a.delivery.webhook.timeoutMs, a.nextAttemptAt)]
-        : [],
-    );
-    await this.services.queue.enqueueMany(tx, DELIVER_QUEUE, retries);
-    // Each webhook's health last: the row lock its update takes is held only until the commit.
-    for (const [webhookId, ofWebhook] of groupBy(recorded, (a) => a.delivery.webhookId))
-      await recordHealth(this.services, tx, webhookId, ofWebhook);
-    return claimed;
-  }
+/** Writes a group of one tenant's attempts (src/jobs/group-commit.ts): the delivery ids it recorded. */
+async function writeAttempts(
+  services: Services,
+  tx: TenantTx,
+  tenantId: string,
+  attempts: Attempt[],
+): Promise<ReadonlyMap<string, boolean>> {
+  const now = new Date();
+  const outcomes = attempts.map((a) => ({
+    id: a.delivery.id,
+    previous: a.delivery.attemptCount,
+    attempts: a.attemptNumber,
+    status: deliveryStatus(a.next),
+    next: a.nextAttemptAt?.toISOString() ?? null,
+  }));
+  const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+    CLAIM_ATTEMPTS,
+    tenantId,
+    JSON.stringify(outcomes),
+    SYSTEM_ACTOR,
+    now.toISOString(),
+  );
+  const claimed = new Set(rows.map((r) => r.id));
+  const recorded = attempts.filter((a) => claimed.has(a.delivery.id));
+  const written = new Map([...claimed].map((id) => [id, true]));
+  if (!recorded.length) return written;
+  const attemptRows = recorded.map(({ delivery, attemptNumber, sent }) => ({
+    id: uuidv7(),
+    tenantId,
+    deliveryId: delivery.id,
+    attemptNumber,
+    startedAt: sent.startedAt,
+    durationMs: Math.round(sent.durationMs),
+    responseStatus: sent.status,
+    error: sent.error,
+    responseBody: sent.responseBody,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: SYSTEM_ACTOR,
+  }));
+  await tx.$executeRawUnsafe(...insertManyStatement('DeliveryAttempt', attemptRows)!);
+  const retries = recorded.flatMap((a) =>
+    a.nextAttemptAt
+      ? [deliveryJob({ tenantId, id: a.delivery.id, attemptCount: a.attemptNumber }, a.delivery.webhook.timeoutMs, a.nextAttemptAt)]
+      : [],
+  );
+  await services.queue.enqueueMany(tx, DELIVER_QUEUE, retries);
+  // Each webhook's health last: the row lock its update takes is held only until the commit.
+  for (const [webhookId, ofWebhook] of groupBy(recorded, (a) => a.delivery.webhookId))
+    await recordHealth(services, tx, webhookId, ofWebhook);
+  return written;
 }
 
 /**
@@ -198,13 +141,17 @@ async function recordHealth(services: Services, tx: TenantTx, webhookId: string,
 }
 
 /** An attempt to record: the delivery as it was read, the attempt's number, what came back and what follows. */
-export type MadeAttempt = Omit<Attempt, 'settle'>;
+export type MadeAttempt = Attempt;
 
 /**
  * The worker's way to record an attempt: resolves true once this run recorded it, false when a
  * duplicate job had recorded that attempt first (then nothing of it is written).
  */
 export function attemptRecorder(services: Services): (attempt: MadeAttempt) => Promise<boolean> {
-  const recorder = new AttemptRecorder(services);
-  return (attempt) => recorder.add(attempt);
+  return groupCommit<Attempt, boolean>(services, {
+    tenantOf: (a) => a.tenantId,
+    keyOf: (a) => a.delivery.id,
+    write: (tx, tenantId, attempts) => writeAttempts(services, tx, tenantId, attempts),
+    none: false,
+  });
 }

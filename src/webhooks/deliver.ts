@@ -11,9 +11,10 @@ import { heldJobDelayMs, isDecryptionError, type SealedRecord } from '../crypto/
 import { tenantDb } from '../db/tenant.ts';
 import type { Event, PrismaClient, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { deliveryGlobalId } from '../ids.ts';
+import { groupBy } from '../jobs/group-commit.ts';
 import { type JobReporter, SILENT_REPORTER } from '../observability/jobs.ts';
 import type { Services } from '../services.ts';
-import { attemptRecorder, groupBy } from './attempts.ts';
+import { attemptRecorder } from './attempts.ts';
 import { headersOpener, type StaticHeaders } from './headers.ts';
 import { type AttemptResult, decideNext } from './policy.ts';
 import { DELIVER_QUEUE, type DeliverJob, deliveryJob } from './queue.ts';
