@@ -12,13 +12,13 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver, URLResolver } from 'graphql-scalars';
-import type { Scope } from './auth/scopes.ts';
+import { missingScope, type Scope } from './auth/scopes.ts';
 import type { Context } from './context.ts';
-import { forbidden } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { limitJson } from './graphql-hardening/input-limits.ts';
 import { schemaClient } from './schema/client.ts';
+import { decodeNodeId, isNodeId } from './schema/node-ids.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/paging.ts';
 
 export const builder = new SchemaBuilder<{
@@ -53,8 +53,8 @@ export const builder = new SchemaBuilder<{
       'operations:write': ctx.viewer.scopes.has('operations:write'),
       admin: ctx.viewer.scopes.has('admin'),
     }),
-    unauthorizedError: (_parent, _ctx, info) =>
-      forbidden(`${info.parentType.name}.${info.fieldName} needs a scope this credential does not have`),
+    // FORBIDDEN names the scope that would do (src/auth/scopes.ts)
+    unauthorizedError: (_parent, _ctx, info, result) => missingScope(`${info.parentType.name}.${info.fieldName}`, result.failure),
   },
   // The descriptions below are those of what the relay plugin generates: the Node interface, the
   // id of every node type, node(id), PageInfo, each connection's edges and paging arguments.
@@ -65,9 +65,12 @@ export const builder = new SchemaBuilder<{
     idFieldOptions: {
       description: 'The object’s global id: opaque and stable. Pass it to node(id) and to the arguments that take this object’s id.',
     },
+    // a malformed id answers null, like a missing one, as every xxx(id:) field does (src/schema/node-ids.ts)
+    decodeGlobalID: decodeNodeId,
     nodeQueryOptions: {
-      description: 'Any object by its global id; null when it does not exist for the caller.',
+      description: 'Any object by its global id; null when it does not exist for the caller, or the id is not one.',
       args: { id: { description: 'A global id, as read from an id field.' } },
+      resolve: (_root, args, _ctx, info, resolveNode) => (isNodeId(args.id, info) ? resolveNode(args.id) : null),
     },
     nodesQueryOptions: false,
     pageInfoTypeOptions: {

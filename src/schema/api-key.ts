@@ -1,7 +1,9 @@
 import { apiKeyVisibility, createApiKey, revokeApiKey } from '../api-keys/service.ts';
+import { isScope, scopeFromInput } from '../auth/scopes.ts';
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
+import { ScopeEnum } from './auth-enums.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
@@ -16,7 +18,11 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
   fields: (t) => ({
     name: t.exposeString('name', { description: 'What the key is for.' }),
     prefix: t.exposeString('prefix', { description: 'The key’s first characters, to tell keys apart.' }),
-    scopes: t.exposeStringList('scopes', { description: 'What the key may do.' }),
+    scopes: t.field({
+      type: [ScopeEnum],
+      description: 'What the key may do, as granted (implied scopes not repeated).',
+      resolve: (k) => k.scopes.filter(isScope),
+    }),
     appId: t.exposeString('appId', { nullable: true, description: 'The application the key belongs to, if any.' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Last use, to the minute.' }),
     revokedAt: t.expose('revokedAt', {
@@ -60,14 +66,18 @@ builder.relayMutationField(
     description: 'A new API key.',
     inputFields: (t) => ({
       name: t.string({ required: true, description: 'What the key is for (1-100 characters).' }),
-      scopes: t.stringList({ required: false, description: 'Its scopes; default: the caller’s. At most the caller’s.' }),
+      scopes: t.stringList({
+        required: false,
+        description:
+          'Its scopes, as in a token’s scope claim (integrations:read) or as Scope values (INTEGRATIONS_READ); default: the caller’s. At most the caller’s.',
+      }),
     }),
   },
   {
     description: 'Creates an API key. The secret is in the payload once and can never be read again.',
     authScopes: ADMIN,
     errors: { types: [ValidationError, ConflictError] },
-    resolve: (_root, { input }, ctx) => createApiKey(ctx, input),
+    resolve: (_root, { input }, ctx) => createApiKey(ctx, { ...input, scopes: input.scopes?.map(scopeFromInput) }),
   },
   {
     description: 'The new key and, this once, its secret.',

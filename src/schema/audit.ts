@@ -1,7 +1,32 @@
 import { builder } from '../builder.ts';
+import { AuthMethodEnum } from './auth-enums.ts';
+import { ERROR_TYPES } from './errors.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
+
+/** ValidationError → VALIDATION_ERROR: the outcome value of a typed error. */
+const outcomeName = (typename: string) => typename.replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase();
+
+/**
+ * What a mutation field's audit entry stores as its outcome (src/audit/plugin.ts): "ok", the
+ * typename of the typed error it returned, or "error". A stored name no value matches (an error
+ * type since removed) reads as ERROR.
+ */
+const AuditOutcomeEnum = builder.enumType('AuditOutcome', {
+  description: 'How a mutation ended.',
+  values: {
+    OK: { value: 'ok', description: 'It returned its payload.' },
+    ...Object.fromEntries(
+      ERROR_TYPES.map(([, typename]) => [
+        outcomeName(typename),
+        { value: typename, description: `It returned a typed error: ${typename}.` },
+      ]),
+    ),
+    ERROR: { value: 'error', description: 'It failed unexpectedly (masked for the client, logged for operators).' },
+  } as Record<string, { value: string; description: string }>,
+});
+const OUTCOMES = new Set(['ok', 'error', ...ERROR_TYPES.map(([, typename]) => typename as string)]);
 
 /** An application's credential reads the entries of its application's credentials only. */
 const auditVisibility = (ctx: { viewer: { appId: string | null } }) => (ctx.viewer.appId ? { appId: ctx.viewer.appId } : {});
@@ -18,11 +43,15 @@ builder.prismaNode('AuditEntry', {
   findUnique: (id, ctx) => ({ id, ...auditVisibility(ctx) }),
   fields: (t) => ({
     operation: t.exposeString('operation', { description: 'The mutation, e.g. configureIntegration.' }),
-    outcome: t.exposeString('outcome', { description: '"ok", the typed error returned (e.g. ValidationError), or "error".' }),
+    outcome: t.field({
+      type: AuditOutcomeEnum,
+      description: 'OK, the typed error it returned (e.g. VALIDATION_ERROR), or ERROR.',
+      resolve: (e) => (OUTCOMES.has(e.outcome) ? e.outcome : 'error'),
+    }),
     objectIds: t.exposeStringList('objectIds', { description: 'The ids its input named.' }),
     actorId: t.exposeString('actorId', { nullable: true, description: 'Who: a JWT sub or apikey:<id>.' }),
     appId: t.exposeString('appId', { nullable: true, description: 'The application, for application credentials.' }),
-    via: t.exposeString('via', { description: 'How the caller authenticated: jwt or api_key.' }),
+    via: t.field({ type: AuthMethodEnum, description: 'How the caller authenticated.', resolve: (e) => e.via as 'jwt' | 'api_key' }),
     ip: t.exposeString('ip', { nullable: true, description: 'The address the request came from.' }),
     userAgent: t.exposeString('userAgent', { nullable: true, description: 'The client’s User-Agent (first 300 characters).' }),
     requestId: t.exposeString('requestId', {

@@ -17,7 +17,8 @@ export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   } satisfies Record<ErrorCode, unknown>,
 });
 
-const ERROR_TYPES = [
+/** Every expected-error type, by its schema name (AuditEntry.outcome has a value for each). */
+export const ERROR_TYPES = [
   [ValidationError, 'ValidationError'],
   [NotFoundError, 'NotFoundError'],
   [ConflictError, 'ConflictError'],

@@ -40,14 +40,14 @@ it('records each mutation with its outcome, the ids it named, the actor and wher
   expect(log.raw).not.toContain('AUDITCANARY');
   const entries = log.data.auditLog.edges.map((e: { node: unknown }) => e.node);
   expect(entries.map((e: { operation: string; outcome: string }) => [e.operation, e.outcome])).toEqual([
-    ['disableIntegration', 'ok'],
-    ['verifyIntegration', 'NotFoundError'],
-    ['configureIntegration', 'ok'],
+    ['disableIntegration', 'OK'],
+    ['verifyIntegration', 'NOT_FOUND_ERROR'],
+    ['configureIntegration', 'OK'],
   ]);
   expect(entries[0].objectIds).toEqual([id]);
   expect(entries[2]).toMatchObject({
     actorId: 'auditor',
-    via: 'jwt',
+    via: 'JWT',
     userAgent: 'audit-test/1',
     requestId: 'audit-req-1',
     ip: expect.stringMatching(/127\.0\.0\.1/),

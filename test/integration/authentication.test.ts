@@ -43,21 +43,21 @@ describe('bearer JWT (HS256)', () => {
       tenantId: 'acme',
       actorId: 'alice',
       appId: 'app-1',
-      scopes: ['integrations:read'],
-      authenticatedBy: 'jwt',
+      scopes: ['INTEGRATIONS_READ'],
+      authenticatedBy: 'JWT',
     });
   });
 
   it('gives every scope (with write implying read) when the scope claim is absent', async () => {
     const res = await server.gql('{ viewer { scopes } }', {}, { token: await server.token() });
     expect(res.data.viewer.scopes).toEqual([
-      'admin',
-      'integrations:read',
-      'integrations:write',
-      'operations:read',
-      'operations:write',
-      'webhooks:read',
-      'webhooks:write',
+      'ADMIN',
+      'INTEGRATIONS_READ',
+      'INTEGRATIONS_WRITE',
+      'OPERATIONS_READ',
+      'OPERATIONS_WRITE',
+      'WEBHOOKS_READ',
+      'WEBHOOKS_WRITE',
     ]);
   });
 
@@ -258,7 +258,8 @@ describe('document limits', () => {
       { token: webhooksOnly },
     );
     expect(byId.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect(byId.errors?.[0]?.message).toMatch(/needs a scope this credential does not have/);
+    expect(byId.errors?.[0]?.message).toBe('Query.node needs the integrations:read scope');
+    expect(byId.errors?.[0]?.extensions?.requiredScopes).toEqual(['integrations:read']);
     expect(byId.data?.node ?? null).toBeNull();
     // through the provider catalog, which the credential may read
     const viaCatalog = await server.gql('{ providers { name integration { id status } } }', {}, { token: webhooksOnly });
@@ -274,14 +275,14 @@ describe('API keys', () => {
     const { secret: key, apiKey } = created.data.createApiKey;
     expect(key).toMatch(/^icp_[0-9A-Za-z]{46}$/);
     expect(key.startsWith(apiKey.prefix)).toBe(true);
-    expect(apiKey.scopes).toEqual(['integrations:read']);
+    expect(apiKey.scopes).toEqual(['INTEGRATIONS_READ']);
 
     const viewer = await server.gql('{ viewer { tenantId actorId scopes authenticatedBy } }', {}, { apiKey: key });
     expect(viewer.data.viewer).toEqual({
       tenantId: 'keys-tenant',
       actorId: expect.stringMatching(/^apikey:/),
-      scopes: ['integrations:read'],
-      authenticatedBy: 'api_key',
+      scopes: ['INTEGRATIONS_READ'],
+      authenticatedBy: 'API_KEY',
     });
     const write = await server.gql(
       `mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-x" } }) { __typename } }`,

@@ -152,7 +152,7 @@ describe('GraphiQL in headless Chromium', () => {
       )
       .toEqual({
         data: {
-          viewer: { tenantId: 'browser-tenant', authenticatedBy: 'jwt' },
+          viewer: { tenantId: 'browser-tenant', authenticatedBy: 'JWT' },
           providers: [{ name: 'stripe' }],
         },
       });

@@ -429,7 +429,7 @@ describe('scopes', () => {
       { token: admin },
     );
     expect(created.data.createApiKey.__typename).toBe('CreateApiKeyPayload');
-    expect(created.data.createApiKey.apiKey.scopes).toEqual(['operations:write']);
+    expect(created.data.createApiKey.apiKey.scopes).toEqual(['OPERATIONS_WRITE']);
     const apiKey = created.data.createApiKey.secret as string;
     const res = await send({ apiKey }, 'api key sender');
     expect(res.errors).toBeUndefined();

@@ -4,6 +4,13 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** How a caller authenticated. */
+export type AuthMethod =
+  /** An API key (x-api-key). */
+  | 'API_KEY'
+  /** A bearer JWT (Authorization: Bearer …). */
+  | 'JWT';
+
 /** A new integration of a provider for the caller’s tenant. */
 export type ConfigureIntegrationInput = {
   /** Values for the provider’s credentialSchema. */
@@ -122,6 +129,23 @@ export type RetryPolicyInput = {
   timeoutMs?: number | null | undefined;
 };
 
+/** A permission of a credential. Tokens (the scope claim) and createApiKey’s scopes use the spelling each value’s description starts with; createApiKey also takes these names. */
+export type Scope =
+  /** admin: API keys and the audit log (implies every other scope). */
+  | 'ADMIN'
+  /** integrations:read: read providers, integrations, routing rules and events. */
+  | 'INTEGRATIONS_READ'
+  /** integrations:write: configure, change and delete integrations and routing rules (implies integrations:read). */
+  | 'INTEGRATIONS_WRITE'
+  /** operations:read: read operations. */
+  | 'OPERATIONS_READ'
+  /** operations:write: send SMS, email and the other operations (implies operations:read). */
+  | 'OPERATIONS_WRITE'
+  /** webhooks:read: read webhooks, their deliveries and events. */
+  | 'WEBHOOKS_READ'
+  /** webhooks:write: create, change, test and delete webhooks (implies webhooks:read). */
+  | 'WEBHOOKS_WRITE';
+
 /** What sendSms asks for. */
 export type SendSmsInput = {
   /** The text, at most 1600 characters. */
@@ -154,7 +178,7 @@ export type OperationSummaryFragment = { id: string, capability: string, status:
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ViewerQuery = { viewer: { tenantId: string, authenticatedBy: string, scopes: Array<string> } };
+export type ViewerQuery = { viewer: { tenantId: string, authenticatedBy: AuthMethod, scopes: Array<Scope> } };
 
 export type ProvidersQueryVariables = Exact<{
   category?: ProviderCategory | null | undefined;

@@ -1,0 +1,33 @@
+/**
+ * The enums of credentials: Scope (what a credential may do) and AuthMethod (how the caller
+ * authenticated, on Viewer and AuditEntry). Values are the wire strings inside (`integrations:read`,
+ * `jwt`), so resolvers return what tokens, keys and rows hold.
+ */
+import { SCOPES, type Scope, scopeEnumName } from '../auth/scopes.ts';
+import { builder } from '../builder.ts';
+
+const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
+  'integrations:read': 'integrations:read: read providers, integrations, routing rules and events.',
+  'integrations:write': 'integrations:write: configure, change and delete integrations and routing rules (implies integrations:read).',
+  'webhooks:read': 'webhooks:read: read webhooks, their deliveries and events.',
+  'webhooks:write': 'webhooks:write: create, change, test and delete webhooks (implies webhooks:read).',
+  'operations:read': 'operations:read: read operations.',
+  'operations:write': 'operations:write: send SMS, email and the other operations (implies operations:read).',
+  admin: 'admin: API keys and the audit log (implies every other scope).',
+};
+
+export const ScopeEnum = builder.enumType('Scope', {
+  description:
+    'A permission of a credential. Tokens (the scope claim) and createApiKey’s scopes use the spelling each value’s description starts with; createApiKey also takes these names.',
+  values: Object.fromEntries(
+    SCOPES.map((scope) => [scopeEnumName(scope), { value: scope, description: SCOPE_DESCRIPTIONS[scope] }]),
+  ) as Record<string, { value: Scope; description: string }>,
+});
+
+export const AuthMethodEnum = builder.enumType('AuthMethod', {
+  description: 'How a caller authenticated.',
+  values: {
+    JWT: { value: 'jwt', description: 'A bearer JWT (Authorization: Bearer …).' },
+    API_KEY: { value: 'api_key', description: 'An API key (x-api-key).' },
+  } as const,
+});
