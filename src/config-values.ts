@@ -1,9 +1,11 @@
 /**
  * Configuration values with a format of their own, parsed for src/config.ts (which reports what
  * they throw, naming the variable): durations and the webhook retry schedule, the pause
- * threshold, the private-network exemptions. The webhooks apply them (src/webhooks/policy.ts,
- * src/webhooks/ssrf.ts); the defaults follow Svix (docs.svix.com/retries).
+ * threshold, the private-network exemptions, the encryption keys and the database URL. The
+ * webhooks apply theirs (src/webhooks/policy.ts, src/webhooks/ssrf.ts); the defaults follow Svix
+ * (docs.svix.com/retries). No message repeats a value that may be secret.
  */
+import { KeyringError, parseKeyring } from './crypto/keyring.ts';
 
 /** Svix's schedule: the delays before retries 1..7. */
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -79,5 +81,67 @@ function canonicalHost(host: string): string | null {
     return new URL(`http://${host}/`).hostname || null;
   } catch {
     return null;
+  }
+}
+
+const KEY_BYTES = 32;
+const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** What is wrong with one base64 key-encryption key, never quoting it; undefined when nothing is. */
+export function keyProblem(text: string): string | undefined {
+  const value = text.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return 'expected base64 (A-Z a-z 0-9 + / and = padding), found other characters';
+  const bytes = Buffer.from(value, 'base64').length;
+  if (bytes !== KEY_BYTES) {
+    return `expected ${KEY_BYTES} bytes in base64 (44 characters; make one with: openssl rand -base64 32), got ${bytes} bytes`;
+  }
+  return undefined;
+}
+
+/** ENCRYPTION_KEY and ENCRYPTION_KEYS (`id:base64,…`), each checked when set: one line per problem. */
+export function encryptionKeyProblems(env: { ENCRYPTION_KEYS?: string; ENCRYPTION_KEY?: string }): string[] {
+  const problems: string[] = [];
+  if (env.ENCRYPTION_KEY?.trim()) {
+    const problem = keyProblem(env.ENCRYPTION_KEY);
+    if (problem) problems.push(`ENCRYPTION_KEY: ${problem}`);
+  }
+  if (env.ENCRYPTION_KEYS?.trim()) {
+    const ids = new Set<string>();
+    for (const [i, entry] of env.ENCRYPTION_KEYS.split(',').entries()) {
+      const where = `ENCRYPTION_KEYS entry ${i + 1}`;
+      const at = entry.indexOf(':');
+      const id = entry.slice(0, at).trim();
+      if (at <= 0 || !id) {
+        problems.push(`${where}: expected id:base64, e.g. k2026:$(openssl rand -base64 32)`);
+        continue;
+      }
+      if (!KEY_ID.test(id)) problems.push(`${where}: the key id must be 1 to 32 of A-Z a-z 0-9 _ . -`);
+      else if (ids.has(id)) problems.push(`${where}: the key id "${id}" appears twice`);
+      ids.add(id);
+      const problem = keyProblem(entry.slice(at + 1));
+      if (problem) problems.push(`${where}: ${problem}`);
+    }
+  }
+  if (problems.length) return problems;
+  try {
+    parseKeyring(env); // the same parse the service runs: anything it refuses is reported now
+  } catch (err) {
+    if (!(err instanceof KeyringError)) throw err;
+    problems.push(err.message);
+  }
+  return problems;
+}
+
+/**
+ * A postgres:// URL's user name, password and database name as the driver decodes them: a bare
+ * `%` would make it fail later with a message that names no variable.
+ */
+export function databaseUrlProblem(name: string, value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    for (const part of [url.username, url.password, url.pathname]) decodeURIComponent(part);
+    return undefined;
+  } catch {
+    return `${name}: the user name, password or database name holds a % that starts no %XX escape; write % as %25`;
   }
 }

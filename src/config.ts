@@ -1,16 +1,23 @@
 /**
  * Configuration, read once from the environment (names fixed by CONTRACT.md). Every problem is
- * reported at start-up, all at once, naming the variable.
+ * reported at start-up, all at once, one line each naming the variable and never its value when
+ * it may be secret, before anything opens the database (docs/configuration.md).
  */
+import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import {
   DEFAULT_RETRY_SCHEDULE,
+  databaseUrlProblem,
+  encryptionKeyProblems,
   parseAllowHosts,
   parseOperationRetrySchedule,
   parsePauseThreshold,
   parseRetrySchedule,
 } from './config-values.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './db/wait-for-server.ts';
 import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
+import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
 
 /** TRUSTED_DOCUMENTS and TRUSTED_DOCUMENTS_ONLY (src/graphql-hardening/trusted-documents.ts). */
@@ -33,6 +40,8 @@ export interface Config {
    * and maintenance run as it, and the DATABASE_URL role only reads and writes rows.
    */
   databaseMigrationUrl?: string;
+  /** DATABASE_CONNECT_TIMEOUT_SECONDS, in ms: how long start-up retries an unreachable server (src/db/wait-for-server.ts). */
+  databaseConnectTimeoutMs: number;
   dataDir: string;
   auth: {
     jwtSecret?: string;
@@ -81,6 +90,8 @@ export interface Config {
   /** Persisted operations from a manifest, when TRUSTED_DOCUMENTS names one. */
   trustedDocuments?: TrustedDocumentsConfig;
   logLevel: string;
+  /** LOG_FORMAT; unset: pretty on a terminal, JSON otherwise (src/log.ts). */
+  logFormat?: LogFormat;
   /** Run the background worker in this process (`WORKER=false` for API-only instances). */
   worker: boolean;
   /** SHUTDOWN_TIMEOUT_SECONDS: how long SIGTERM waits for in-flight requests and jobs. */
@@ -110,6 +121,18 @@ export interface TracingConfig {
   serviceName: string;
 }
 
+const POSTGRES_URL_HINT = ' (postgres://user:password@host:5432/database, with @ : / # % in the password percent-encoded)';
+
+/** Why `dir` cannot be a data directory, when it names something else; a missing one is made at start. */
+function notADirectory(dir: string): string | undefined {
+  try {
+    return statSync(dir).isDirectory() ? undefined : `${dir} exists and is not a directory`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : `${dir} cannot be read (${code})`;
+  }
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -127,8 +150,8 @@ export function loadConfig(env: Env = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number) => {
     const raw = str(name);
     if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
+    const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
       problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
       return fallback;
     }
@@ -142,7 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`${name}: expected true or false, got "${raw}"`);
     return fallback;
   };
-  const url = (name: string, protocols: string[]) => {
+  const url = (name: string, protocols: string[], hint = '') => {
     const raw = str(name);
     if (raw === undefined) return undefined;
     try {
@@ -150,14 +173,26 @@ export function loadConfig(env: Env = process.env): Config {
       if (!protocols.includes(u.protocol) || !u.hostname) throw new Error();
       return raw.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL with a host`);
+      problems.push(`${name}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL with a host${hint}`);
       return undefined;
     }
+  };
+  const postgresUrl = (name: string) => {
+    const value = url(name, ['postgres:', 'postgresql:'], POSTGRES_URL_HINT);
+    const problem = value && databaseUrlProblem(name, value);
+    if (problem) problems.push(problem);
+    return problem ? undefined : value;
   };
 
   const port = int('PORT', 4000, 0, 65535);
   const host = str('HOST') ?? '127.0.0.1';
-  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  if (
+    !isIP(host.replace(/^\[(.*)\]$/, '$1')) &&
+    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
+  ) {
+    problems.push(`HOST: expected an address to listen on (an IP address such as 0.0.0.0 or ::, or a host name), got "${host}"`);
+  }
+  const databaseUrl = postgresUrl('DATABASE_URL');
   const providerOrigins: Record<string, string> = {};
   for (const p of PROVIDERS) {
     const origin = url(baseUrlEnvVar(p.name), ['http:', 'https:']);
@@ -189,6 +224,13 @@ export function loadConfig(env: Env = process.env): Config {
         only: trustedOnly,
       }
     : undefined;
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    return undefined;
+  };
   const rpm = str('RATE_LIMIT_RPM') === undefined ? undefined : int('RATE_LIMIT_RPM', 0, 1, 1_000_000);
   // the standard OpenTelemetry names; the exporter reads the other OTEL_EXPORTER_OTLP_* itself
   const otlpBase = url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
@@ -199,7 +241,8 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
     databaseUrl,
-    databaseMigrationUrl: url('DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']),
+    databaseMigrationUrl: postgresUrl('DATABASE_MIGRATION_URL'),
+    databaseConnectTimeoutMs: int('DATABASE_CONNECT_TIMEOUT_SECONDS', DEFAULT_CONNECT_TIMEOUT_MS / 1000, 0, 3600) * 1000,
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     auth: {
       jwtSecret: str('AUTH_JWT_SECRET'),
@@ -237,11 +280,26 @@ export function loadConfig(env: Env = process.env): Config {
     responseCache: bool('GRAPHQL_RESPONSE_CACHE', true),
     trustedDocuments,
     logLevel: str('LOG_LEVEL') ?? 'info',
+    logFormat: oneOf('LOG_FORMAT', LOG_FORMATS),
     worker: bool('WORKER', true),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600) * 1000,
     metricsToken: str('METRICS_TOKEN'),
     tracing: tracesUrl ? { tracesUrl, serviceName: str('OTEL_SERVICE_NAME') ?? 'integrations-control-plane' } : undefined,
   };
+  problems.push(...encryptionKeyProblems(config.encryption));
+  if (env.DATABASE_URL?.trim()) {
+    // the embedded default generates these into DATA_DIR; a server's instances must share them
+    if (!config.encryption.ENCRYPTION_KEY && !config.encryption.ENCRYPTION_KEYS) {
+      problems.push(
+        'ENCRYPTION_KEY: required with DATABASE_URL (credentials are encrypted with it): 32 bytes in base64, e.g. from: openssl rand -base64 32',
+      );
+    }
+    if (!config.auth.jwtSecret && !str('AUTH_JWKS_URL')) {
+      problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL: one is required with DATABASE_URL, or nothing could authenticate');
+    }
+  }
+  const dataDirProblem = config.databaseUrl ? undefined : notADirectory(config.dataDir);
+  if (dataDirProblem) problems.push(`DATA_DIR: ${dataDirProblem}`);
   if (config.auth.jwtSecret && config.auth.jwtSecret.length < 32) {
     problems.push('AUTH_JWT_SECRET: use at least 32 characters for an HS256 secret');
   }

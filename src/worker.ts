@@ -4,7 +4,7 @@
  * gives each job to one of them. `--help`: the main variables.
  */
 import { createLogger } from './log.ts';
-import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
+import { couldNotStart, exitOnSignals, loadConfigOrExit, stopWhileStarting, survivePromiseRejections } from './process.ts';
 import { DATABASE_ENV, parseCommandLine } from './scripts/cli.ts';
 
 parseCommandLine({
@@ -18,12 +18,12 @@ parseCommandLine({
   },
   notes: ['It reads the same configuration as npm start (WORKER is always true here): docs/configuration.md.'],
 });
-// loaded once the command line is read: --help answers without loading the whole service
-const { createApp } = await import('./app.ts');
-
 const config = loadConfigOrExit({ ...process.env, WORKER: 'true' });
 const logger = createLogger(config.logLevel);
 survivePromiseRejections(logger);
-const app = await createApp(config, { logger });
+stopWhileStarting(logger);
+// loaded once the command line and the settings are read: --help and a bad setting answer at once
+const { createApp } = await import('./app.ts');
+const app = await createApp(config, { logger }).catch((err: unknown) => couldNotStart(logger, err));
 logger.info({ database: app.database.kind }, 'worker started: verifying integrations and delivering webhooks');
 exitOnSignals(app, logger);

@@ -10,8 +10,11 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import type PgBoss from 'pg-boss';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import type { Logger } from '../log.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
 import { APP_ROLE } from './row-security.ts';
+import { waitForServer } from './wait-for-server.ts';
 
 export interface Database {
   kind: 'embedded' | 'postgres';
@@ -51,6 +54,10 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Called with every SQL statement Prisma sends (benchmarks and tests count them). */
   onQuery?: (sql: string) => void;
+  /** Hears each retry while a PostgreSQL server cannot be reached. */
+  logger?: Logger;
+  /** DATABASE_CONNECT_TIMEOUT_SECONDS, in ms: how long an unreachable server is retried (default 60 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Interactive transactions wait behind PGlite's single connection, so allow them some time. */
@@ -92,6 +99,9 @@ async function currentRole(prisma: PrismaClient): Promise<string> {
 }
 
 async function openPostgres(connectionString: string, options: DatabaseOptions): Promise<Database> {
+  // a clear line per attempt and a clear failure, rather than the first query's driver error
+  await waitForServer(connectionString, 'DATABASE_URL', options);
+  if (options.migrationUrl) await waitForServer(options.migrationUrl, 'DATABASE_MIGRATION_URL', options);
   const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
   const prisma = createClient(adapter, options.onQuery);
   try {
@@ -186,10 +196,20 @@ async function openEmbeddedAsAppRole(options: DatabaseOptions): Promise<PGlite> 
 
 async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   if (!options.inMemory) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const pglite = await openEmbeddedAsAppRole(options);
-  const adapter = new EmbeddedAdapterFactory(pglite);
-  const prisma = createClient(adapter, options.onQuery);
-  await assertRowSecurityApplies(prisma, 'the embedded database could not switch to its service role');
+  // before PGlite reads a byte: a second process on the directory is refused (src/db/data-dir-lock.ts)
+  const lock = options.inMemory ? undefined : lockDataDir(options.dataDir);
+  let pglite: PGlite;
+  let prisma: PrismaClient;
+  let adapter: EmbeddedAdapterFactory;
+  try {
+    pglite = await openEmbeddedAsAppRole(options);
+    adapter = new EmbeddedAdapterFactory(pglite);
+    prisma = createClient(adapter, options.onQuery);
+    await assertRowSecurityApplies(prisma, 'the embedded database could not switch to its service role');
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   return {
     kind: 'embedded',
     prisma,
@@ -199,8 +219,12 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     queue: { db: pgliteExecutor(pglite) },
     listen: (channel, onPayload) => pglite.listen(channel, onPayload),
     close: async () => {
-      await prisma.$disconnect();
-      await pglite.close();
+      try {
+        await prisma.$disconnect();
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

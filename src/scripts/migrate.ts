@@ -1,8 +1,8 @@
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits; `--help`: its usage. */
-import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, exitOnOperatorError } from '../log.ts';
+import { loadConfigOrExit } from '../process.ts';
 import { DATABASE_ENV, parseCommandLine } from './cli.ts';
 
 parseCommandLine({
@@ -11,13 +11,15 @@ parseCommandLine({
   env: { ...DATABASE_ENV, LOG_LEVEL: 'pino level of its log lines (default info)' },
 });
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   migrationUrl: config.databaseMigrationUrl,
   dataDir: config.dataDir,
-});
+  logger,
+  connectTimeoutMs: config.databaseConnectTimeoutMs,
+}).catch((err: unknown) => exitOnOperatorError(logger, err));
 try {
   const applied = await migrate(database, logger);
   logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');

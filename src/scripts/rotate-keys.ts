@@ -3,14 +3,14 @@
  * (see src/crypto/rotate.ts). Put the new key first, keep the old ones after it, run this, then
  * drop the old ones. Resumable: run it again after an interruption.
  */
-import { loadConfig } from '../config.ts';
 import { KeyCheckError } from '../crypto/key-check.ts';
 import { loadOrCreateLocalKeyring, parseKeyring } from '../crypto/keyring.ts';
 import { rotateKeys } from '../crypto/rotate.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { RoleSeparationError } from '../db/owner.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, exitOnOperatorError } from '../log.ts';
+import { loadConfigOrExit } from '../process.ts';
 import { DATABASE_ENV, parseCommandLine } from './cli.ts';
 
 parseCommandLine({
@@ -25,13 +25,15 @@ parseCommandLine({
   },
 });
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   migrationUrl: config.databaseMigrationUrl,
   dataDir: config.dataDir,
-});
+  logger,
+  connectTimeoutMs: config.databaseConnectTimeoutMs,
+}).catch((err: unknown) => exitOnOperatorError(logger, err));
 try {
   await migrate(database, logger);
   const keyring = parseKeyring(config.encryption) ?? (await loadOrCreateLocalKeyring(config.dataDir, () => {}));
