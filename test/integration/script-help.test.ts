@@ -15,7 +15,9 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const scripts: Record<string, string> = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts;
 
 /** The project's own programs (`tsx <file>` or `node <file>`), as argv for this Node; third-party tools are left out. */
-const COMMANDS = Object.entries(scripts).flatMap(([name, line]) => {
+const COMMANDS = Object.entries(scripts).flatMap(([name, script]) => {
+  // `exec node --import tsx <file>` is `tsx <file>` run as one process (docs/deployment.md, signals)
+  const line = script.replace(/^exec node --import tsx /, 'tsx ');
   const [runner, file, ...args] = line.split(' ');
   if (name === 'postinstall' || !file || !['tsx', 'node'].includes(runner!)) return [];
   return [{ name, argv: [...(runner === 'tsx' ? ['--import', 'tsx'] : []), file, ...args] }];
