@@ -24,6 +24,7 @@ import { createClientGuard } from './http/client-limits.ts';
 import { createRateLimit } from './http/rate-limit.ts';
 import { answerWhileNotReady, createRoutes, type Listener, type Phase } from './http/routes.ts';
 import { closeServer, listen, listeningUrl, origin } from './http/server.ts';
+import { createWebSocketEndpoint, type GraphQLWebSocket, refuseUpgrade } from './http/websocket.ts';
 import { JobQueue } from './jobs/queue.ts';
 import { QUEUE_NAMES, queueDefinitions, startWorkers } from './jobs/registry.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -89,12 +90,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let serve: Listener | undefined;
   const server = options.server ?? createServer();
   server.on('request', (req, res) => (serve && phase === 'ready' ? serve(req, res) : answerWhileNotReady(phase, req, res)));
+  // GraphQL over WebSocket at /graphql (src/http/websocket.ts), once ready
+  let websocket: GraphQLWebSocket | undefined;
+  server.on('upgrade', (req, socket, head) =>
+    websocket && phase === 'ready'
+      ? websocket.upgrade(req, socket, head)
+      : refuseUpgrade(socket, 503, `the service is ${phase}`, 'UNAVAILABLE', { 'retry-after': '5' }),
+  );
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     migrationUrl: config.databaseMigrationUrl,
     dataDir: config.dataDir,
     inMemory: options.inMemory,
     onQuery: options.onQuery,
+    logger,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
   });
   try {
     phase = 'migrating';
@@ -151,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const accessLog = createAccessLog(logger);
     const graphql = createGraphQL({ config, services, logger, authenticate, rateLimit, guard, metrics, tracing, versions, accessLog });
     serve = createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql, authenticate });
+    websocket = createWebSocketEndpoint({ config, graphql, authenticate, guard, logger });
 
     phase = 'ready';
     return {
@@ -173,7 +184,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         phase = 'draining';
         const deadline = Date.now() + config.shutdownTimeoutMs;
         graphql.endStreams();
+        const sockets = websocket?.close(deadline);
         await closeServer(server, deadline);
+        await sockets;
         await retention?.stop();
         await queue.stop(Math.max(1000, deadline - Date.now()));
         await tracing.shutdown(); // after the last job's span ended

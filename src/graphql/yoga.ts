@@ -24,10 +24,11 @@ import { executionLimitsPlugin } from '../graphql-hardening/execution-limits.ts'
 import { inputLimitsPlugin } from '../graphql-hardening/input-limits.ts';
 import { trustedDocumentsPlugin } from '../graphql-hardening/persisted-operations.ts';
 import { refuseSubscriptionsUpFront } from '../graphql-hardening/refused-subscriptions.ts';
+import { refuseUnsupportedSubscriptionTransports } from '../graphql-hardening/subscription-transports.ts';
 import { blockFieldSuggestions } from '../graphql-hardening/suggestions.ts';
 import { valueFreeErrors, withoutOriginalError } from '../graphql-hardening/value-free-errors.ts';
 import type { AccessLog } from '../http/access-log.ts';
-import type { ClientGuard } from '../http/client-limits.ts';
+import type { ClientGuard, StreamEnd } from '../http/client-limits.ts';
 import { createLeanPath, type LeanPath } from '../http/lean-graphql.ts';
 import type { RateLimit } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
@@ -48,8 +49,11 @@ import { graphiqlOptions } from './graphiql.ts';
  */
 export const DOCUMENT_LIMITS = { depth: 12, aliases: 30, tokens: 5000, cost: 100_000 };
 
-/** What Node's HTTP server hands Yoga with each request. */
-export type ServerContext = { req: IncomingMessage; res: ServerResponse };
+/**
+ * What Node's HTTP server hands Yoga with each request. An operation over a WebSocket
+ * (src/http/websocket.ts) has the upgrade request as `req`, no `res`, and `websocket`.
+ */
+export type ServerContext = { req: IncomingMessage; res: ServerResponse; websocket?: { end: StreamEnd } };
 
 export interface GraphQLDeps {
   config: Config;
@@ -124,10 +128,12 @@ export function createGraphQL({
    */
   const streamAdmission: Plugin<ServerContext & Partial<Context>> = {
     onSubscribe({ args, setResultAndStopExecution }) {
-      const { req, res, viewer } = args.contextValue;
+      const { req, res, viewer, websocket } = args.contextValue;
       if (!viewer) return;
-      const refusal = guard.admitStream(req, res, viewer.tenantId);
+      const refusal = guard.admitStream(req, websocket?.end ?? res, viewer.tenantId);
       if (refusal) return setResultAndStopExecution({ errors: [refusal] });
+      // a WebSocket subscription's socket is ended at shutdown by src/http/websocket.ts
+      if (websocket) return;
       streams.add(res);
       res.once('close', () => streams.delete(res));
     },
@@ -154,6 +160,8 @@ export function createGraphQL({
       csrfPrevention(),
       // before every plugin that can refuse a subscription, so it sees each one start
       refuseSubscriptionsUpFront(),
+      // a subscription that could not stream to this Accept: a 406 saying what works, no stream slot
+      refuseUnsupportedSubscriptionTransports(),
       streamAdmission,
       ...(config.trustedDocuments ? [trustedDocumentsPlugin(config.trustedDocuments)] : []),
       // Limits well above every documented operation and GraphiQL's introspection, well below abuse.

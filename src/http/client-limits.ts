@@ -135,12 +135,17 @@ function sendRefusal(res: ServerResponse, refusal: LimitExceeded) {
   res.end(JSON.stringify(body));
 }
 
+/** What ends a stream: an SSE response, or a WebSocket subscription (src/http/websocket.ts); its slot is given back then. */
+export interface StreamEnd {
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** The limits at the points of the request's life where they apply (src/http/routes.ts, src/graphql/yoga.ts). */
 export interface ClientGuard {
   /** A failed authentication: the error to answer with, `unauthenticated` or 429 once past the limit. */
   authenticationFailed(req: IncomingMessage, unauthenticated: GraphQLError): Promise<GraphQLError>;
-  /** When a subscription starts: a stream slot of its address and of its tenant, given back when `res` closes; else the 429 error. */
-  admitStream(req: IncomingMessage, res: ServerResponse, tenantId: string): GraphQLError | undefined;
+  /** When a subscription starts: a stream slot of its address and of its tenant, given back when `end` closes; else the 429 error. */
+  admitStream(req: IncomingMessage, end: StreamEnd, tenantId: string): GraphQLError | undefined;
   /** Before `/hooks/<provider>/<token>` looks anything up: true when it was answered 429. */
   refusedHook(req: IncomingMessage, res: ServerResponse, token: string): Promise<boolean>;
 }
@@ -173,7 +178,7 @@ export function createClientGuard(config: ClientLimitsConfig, trustedProxyHops: 
       return rateLimitedError(refusal);
     },
 
-    admitStream(req, res, tenantId) {
+    admitStream(req, end, tenantId) {
       const byAddress = limits.openStream('address', address(req));
       if (byAddress instanceof LimitExceeded) return rateLimitedError(byAddress);
       const byTenant = limits.openStream('tenant', tenantId);
@@ -181,7 +186,7 @@ export function createClientGuard(config: ClientLimitsConfig, trustedProxyHops: 
         byAddress();
         return rateLimitedError(byTenant);
       }
-      res.once('close', () => {
+      end.once('close', () => {
         byAddress();
         byTenant();
       });
