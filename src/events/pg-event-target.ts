@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../log.ts';
+import { unboundedEventTarget } from './pubsub.ts';
 
 export const CHANNEL = 'icp_pubsub';
 
@@ -43,7 +44,7 @@ export interface PgEventTarget extends EventTarget {
 }
 
 export async function createPgEventTarget(connectionString: string, logger: Logger): Promise<PgEventTarget> {
-  const local = new EventTarget();
+  const local = unboundedEventTarget();
   const sender = new pg.Pool({ connectionString, max: 2, application_name: 'icp-pubsub-notify' });
   // an idle pooled connection the server drops reports here; without a listener it would crash the process
   sender.on('error', (err) => logger.warn({ err }, 'pub/sub NOTIFY connection lost'));

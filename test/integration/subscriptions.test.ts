@@ -1,6 +1,6 @@
 /** integrationStatusChanged over Server-Sent Events, confined to the subscriber's tenant. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
 import { subscribeSse } from '../helpers/sse.ts';
 
@@ -87,4 +87,28 @@ it('answers a subscription to another tenant’s (or a missing) webhook with one
   });
   expect(res.status).toBe(404);
   expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+});
+
+it('holds more than ten subscribers of one tenant without a listener-leak warning, and each hears the change', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const token = await server.token({ tenant_id: 'sse-many' });
+    const subscribers = await Promise.all(
+      Array.from({ length: 12 }, () => subscribe(token, 'subscription { integrationStatusChanged { id status } }')),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await server.gql(
+      `mutation { configureIntegration(input: { provider: "stripe", credentials: { publishable_key: "pk_test_1", secret_key: "sk_test_ok" } }) {
+        __typename } }`,
+      {},
+      { token },
+    );
+    await eventually(async () => subscribers.every((s) => s.events.length > 0) || undefined, 15_000, 'an event on every stream');
+    for (const s of subscribers) s.close();
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
