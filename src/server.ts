@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { listen, listeningUrl } from './http/server.ts';
 import { createLogger } from './log.ts';
-import { exitOnSignals, loadConfigOrExit, survivePromiseRejections } from './process.ts';
+import { couldNotStart, exitOnSignals, loadConfigOrExit, stopWhileStarting, survivePromiseRejections } from './process.ts';
 import { DATABASE_ENV, parseCommandLine } from './scripts/cli.ts';
 
 parseCommandLine({
@@ -25,22 +25,25 @@ parseCommandLine({
   },
   notes: ['Every variable, with its default: docs/configuration.md.'],
 });
-// loaded once the command line is read: --help answers without loading the whole service
-const { createApp } = await import('./app.ts');
-
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 survivePromiseRejections(logger);
+stopWhileStarting(logger);
+// loaded once the command line and the settings are read: --help and a bad setting answer at once
+const { createApp } = await import('./app.ts');
 const server = createServer();
 await listen(server, config);
 logger.info({ url: listeningUrl(server, config) }, 'starting: readiness at /readyz');
-const app = await createApp(config, { logger, server }).catch((err: unknown) => {
-  logger.fatal({ err }, 'could not start');
-  process.exit(1);
-});
+const app = await createApp(config, { logger, server }).catch((err: unknown) => couldNotStart(logger, err));
 const { url } = await app.listen();
-logger.info({ url: `${url}/graphql`, database: app.database.kind }, `listening: GraphQL and GraphiQL at ${url}/graphql`);
-if (!config.auth.jwksUrl) {
+// development only (embedded database on loopback): GraphiQL opens with a token; src/graphql/graphiql.ts
+const { DEVELOPMENT_TOKEN, developmentTokenRefusal } = await import('./graphql/graphiql.ts');
+const graphiqlSignedIn = developmentTokenRefusal(config) === undefined;
+logger.info(
+  { url: `${url}/graphql`, database: app.database.kind, graphiqlToken: graphiqlSignedIn ? 'development' : 'none' },
+  `listening: GraphQL and GraphiQL at ${url}/graphql${graphiqlSignedIn ? ` (GraphiQL opens signed in as development tenant "${DEVELOPMENT_TOKEN.tenant}")` : ''}`,
+);
+if (!graphiqlSignedIn && !config.auth.jwksUrl) {
   logger.info('a development token for GraphiQL: npm run token -- --tenant <tenant_id>  (send it as Authorization: Bearer <token>)');
 }
 exitOnSignals(app, logger);

@@ -1,12 +1,18 @@
 /**
  * GraphiQL (GET /graphql in a browser): the document it opens with when the browser has no saved
  * tabs (the main flow as named operations; test/integration/schema.test.ts validates it against the schema),
- * its starting headers, and the settings Yoga serves it with.
+ * its starting headers, and the settings Yoga serves it with. In development (embedded database on
+ * loopback, see developmentTokenRefusal) it opens with a development token; docs/clients.md ("GraphiQL").
  */
-import type { GraphiQLOptions } from 'graphql-yoga';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import type { GraphiQLOptions, GraphiQLOptionsOrFactory } from 'graphql-yoga';
+import { SignJWT } from 'jose';
 import type { Config } from '../config.ts';
 import { CSRF_HEADER } from '../graphql-hardening/csrf.ts';
 import { GRAPHIQL_TRUSTED_ONLY_NOTE } from '../graphql-hardening/persisted-operations.ts';
+import { isLocalClient, isLoopbackHost } from '../http/client-address.ts';
 
 export const GRAPHIQL_DEFAULT_QUERY = /* GraphQL */ `# Integrations control plane: the main flow, one operation at a time.
 # Connect Twilio, route send_sms to it, send an SMS, and follow it until delivered.
@@ -298,18 +304,108 @@ query Events {
 /** The headers editor's starting content: where the bearer token comes from. */
 export const GRAPHIQL_HEADERS = JSON.stringify({ Authorization: 'Bearer <paste the output of: npm run token -- --tenant acme>' }, null, 2);
 
-/** What GraphiQL opens with on this server. */
-export function graphiqlOptions(config: Config): GraphiQLOptions {
-  return {
+/**
+ * The development token GraphiQL opens with: the tenant `npm run token -- --tenant acme` and the
+ * README use, every scope but admin (API keys, audit log), for 12 hours (a reload mints a new one).
+ */
+export const DEVELOPMENT_TOKEN = {
+  tenant: 'acme',
+  sub: 'graphiql',
+  scope: 'integrations:write webhooks:write operations:write',
+  ttlSeconds: 12 * 60 * 60,
+} as const;
+
+const PASTE_TOKEN_NOTE = `# Every operation needs credentials. Get a development token with
+#   npm run token -- --tenant acme
+# and paste it into the Authorization header in the Headers tab below.`;
+const SIGNED_IN_NOTE = `# GraphiQL opened signed in: the Headers tab below holds a development token of tenant
+# "${DEVELOPMENT_TOKEN.tenant}" (every scope but admin, valid 12 h; reload the page for a new one).`;
+
+/**
+ * Why this setup must not hand out a development token, or undefined when it may: only the
+ * embedded database (no DATABASE_URL) bound to loopback, verifying with the local HS256 secret
+ * (no AUTH_JWKS_URL), with no proxy in front (TRUST_PROXY_HOPS 0, PUBLIC_URL unset or loopback).
+ */
+export function developmentTokenRefusal(config: Config): string | undefined {
+  if (config.databaseUrl) return 'DATABASE_URL is set';
+  if (!isLoopbackHost(config.host)) return 'HOST is not a loopback address';
+  if (config.auth.jwksUrl) return 'AUTH_JWKS_URL is set';
+  if (config.trustProxyHops > 0) return 'TRUST_PROXY_HOPS is set';
+  if (config.publicUrl && !isLoopbackHost(new URL(config.publicUrl).hostname)) return 'PUBLIC_URL is not a loopback origin';
+  if (config.trustedDocuments?.only) return 'only trusted documents run';
+  return undefined;
+}
+
+const loopbackName = (value: string | undefined, parse: (v: string) => string) => {
+  try {
+    return value !== undefined && isLoopbackHost(parse(value));
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Whether this page request may receive the token: a browser opening the page itself from this
+ * machine. Not through a proxy (peer and forwarding headers), not under another name (a DNS
+ * rebinding page has its own Host), not read by another site's script (Yoga's CORS reflects any
+ * Origin, so a fetch or frame is refused; a navigation sends no Origin).
+ */
+function mayReceiveToken(request: Request, req: IncomingMessage | undefined): boolean {
+  const header = (name: string) => request.headers.get(name) ?? undefined;
+  const origin = header('origin');
+  return (
+    req !== undefined &&
+    isLocalClient(req) &&
+    loopbackName(header('host'), (host) => new URL(`http://${host}`).hostname) &&
+    (origin === undefined || loopbackName(origin, (o) => new URL(o).hostname)) &&
+    [undefined, 'navigate'].includes(header('sec-fetch-mode')) &&
+    [undefined, 'document'].includes(header('sec-fetch-dest'))
+  );
+}
+
+async function mintDevelopmentToken(secret: string): Promise<string> {
+  return new SignJWT({ tenant_id: DEVELOPMENT_TOKEN.tenant, scope: DEVELOPMENT_TOKEN.scope })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(DEVELOPMENT_TOKEN.sub)
+    .setIssuedAt()
+    .setExpirationTime(`${DEVELOPMENT_TOKEN.ttlSeconds}s`)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** What GraphiQL opens with on this server: the same page for everyone, but in development. */
+export function graphiqlOptions(config: Config): GraphiQLOptionsOrFactory<{ req: IncomingMessage }> {
+  const options: GraphiQLOptions = {
     title: 'Integrations control plane',
     // only trusted documents run: GraphiQL can send none, and says so
     defaultQuery: config.trustedDocuments?.only ? GRAPHIQL_TRUSTED_ONLY_NOTE : GRAPHIQL_DEFAULT_QUERY,
     // Yoga makes these GraphiQL's default headers: every tab starts with the placeholder.
     headers: GRAPHIQL_HEADERS,
-    // Yoga's default is true; a pasted bearer token is not kept in the browser's storage.
+    // Yoga's default is true; a bearer token is not kept in the browser's storage.
     shouldPersistHeaders: false,
     // sent with every request GraphiQL makes, whatever the Headers tab holds, so a GET
     // (GraphiQL's SSE subscriptions can use one) passes the CSRF check too
     additionalHeaders: { [CSRF_HEADER]: '1' },
+  };
+  if (developmentTokenRefusal(config)) return options;
+  // the secret the server verifies with: AUTH_JWT_SECRET, or the one the embedded default
+  // generated in DATA_DIR before GraphQL was set up (src/app.ts)
+  let secret: Promise<string> | undefined;
+  return async (request, serverContext) => {
+    if (!mayReceiveToken(request, serverContext?.req)) return options;
+    secret ??= config.auth.jwtSecret
+      ? Promise.resolve(config.auth.jwtSecret)
+      : readFile(path.join(config.dataDir, 'jwt-secret'), 'utf8').then((text) => text.trim());
+    let token: string;
+    try {
+      token = await mintDevelopmentToken(await secret);
+    } catch {
+      secret = undefined; // unreadable for now: the page as everywhere else, and try again next time
+      return options;
+    }
+    return {
+      ...options,
+      defaultQuery: GRAPHIQL_DEFAULT_QUERY.replace(PASTE_TOKEN_NOTE, SIGNED_IN_NOTE),
+      headers: JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2),
+    };
   };
 }

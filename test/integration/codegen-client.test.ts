@@ -1,6 +1,7 @@
 /**
  * The typed client example (src/examples/client/). First, its generated code cannot drift: the
- * codegen configuration is run in memory and must reproduce the checked-in gql/ file for file.
+ * codegen configuration is run in memory and must reproduce the checked-in gql/ file for file
+ * (possible-types.ts, the Apollo recipe's possibleTypes, included).
  * Then the typed main flow runs against the real server over HTTP and SSE, with Twilio's API
  * replaced by a loopback fake that checks what the real one requires and a real TCP receiver:
  * the SMS must have reached the fake with the stored credentials, and the delivery the flow
@@ -14,8 +15,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import config, { OUTPUT_DIR } from '../../src/examples/client/codegen.ts';
+import config, { OUTPUT_DIR, POSSIBLE_TYPES_FILE } from '../../src/examples/client/codegen.ts';
 import * as documents from '../../src/examples/client/gql/graphql.ts';
+import possibleTypes from '../../src/examples/client/gql/possible-types.ts';
 import { runMainFlow, type Step, TRIGGERED_EVENT } from '../../src/examples/client/main-flow.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, type Reply, type Seen, startFakeApi } from '../helpers/fake-api.ts';
@@ -60,11 +62,19 @@ describe('npm run codegen', () => {
   it('reproduces the checked-in gql/ from schema.graphql and operations.graphql', async () => {
     const outputs = (await generate({ ...config, cwd: ROOT, silent: true }, false)) as { filename: string; content: string }[];
     const generated = new Map(outputs.map((o) => [path.relative(path.join(ROOT, OUTPUT_DIR), path.resolve(ROOT, o.filename)), o.content]));
+    expect(path.relative(OUTPUT_DIR, POSSIBLE_TYPES_FILE), 'possibleTypes are generated into gql/').toBe('possible-types.ts');
     const checkedIn = (await readdir(path.join(ROOT, OUTPUT_DIR))).sort();
     expect([...generated.keys()].sort(), 'files in gql/ (run npm run codegen)').toEqual(checkedIn);
     for (const [file, content] of generated) {
       expect(await readFile(path.join(ROOT, OUTPUT_DIR, file), 'utf8'), `gql/${file} is stale: run npm run codegen`).toBe(content);
     }
+  });
+
+  it('gives Apollo Client every member of each union and interface, the Error interface included', () => {
+    expect(possibleTypes.possibleTypes.Error).toEqual(expect.arrayContaining(['ValidationError', 'NotFoundError', 'ConflictError']));
+    expect(possibleTypes.possibleTypes.ConfigureIntegrationResult).toEqual(
+      expect.arrayContaining(['ConfigureIntegrationPayload', 'ValidationError', 'ConflictError']),
+    );
   });
 
   it('lists every operation in persisted-documents.json under the sha256 of its text', async () => {

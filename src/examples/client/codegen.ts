@@ -1,13 +1,16 @@
 /**
  * GraphQL Code Generator configuration of the typed client example (`npm run codegen`): the client
  * preset turns schema.graphql and operations.graphql into ./gql/ (checked in): a TypedDocumentNode
- * per operation, and persisted-documents.json, the manifest a trusted-documents server loads.
- * test/integration/codegen-client.test.ts fails when ./gql/ is not what this generates. Paths are
+ * per operation, persisted-documents.json (the manifest a trusted-documents server loads), and
+ * possible-types.ts (Apollo Client's cache needs it to match `... on Error`). test/integration/
+ * codegen-client.test.ts fails when ./gql/ is not what this generates. Paths are
  * relative to the repository root, where npm runs scripts.
  */
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 export const OUTPUT_DIR = 'src/examples/client/gql/';
+/** Each union's and interface's members, for Apollo Client's InMemoryCache (docs/clients.md). */
+export const POSSIBLE_TYPES_FILE = `${OUTPUT_DIR}possible-types.ts`;
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
@@ -33,6 +36,10 @@ const config: CodegenConfig = {
           URL: 'string',
         },
       },
+    },
+    [POSSIBLE_TYPES_FILE]: {
+      plugins: ['fragment-matcher'],
+      config: { useExplicitTyping: true, deterministic: true },
     },
   },
 };
