@@ -1,7 +1,7 @@
 /**
  * The HTTP paths: /graphql (body read with its limit, then the lean path or Yoga), /hooks/…
- * (inbound provider events), /metrics, /healthz and /readyz; and what is answered before the
- * service is ready. Nothing a request does may take the process down.
+ * (inbound provider events), /assets/providers/… (logos), /metrics, /healthz and /readyz; and what
+ * is answered before the service is ready. Nothing a request does may take the process down.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/viewer.ts';
@@ -12,11 +12,13 @@ import { handleInbound } from '../inbound/handler.ts';
 import type { Logger } from '../log.ts';
 import { serveMetrics } from '../observability/endpoint.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { LOGO_PATH } from '../providers/logos.ts';
 import type { Services } from '../services.ts';
 import type { AccessLog } from './access-log.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.ts';
 import type { ClientGuard } from './client-limits.ts';
 import { allowedLargeBody, LARGE_BODY_REFUSAL, largeBodies } from './large-bodies.ts';
+import { serveProviderLogo } from './provider-logos.ts';
 
 /** Where the app is in its life; /readyz is 200 only when `ready` (and the database answers). */
 export type Phase = 'starting' | 'migrating' | 'ready' | 'draining';
@@ -102,6 +104,8 @@ export function createRoutes({
     }
     const hook = /^\/hooks\/([a-z0-9_]+)\/([A-Za-z0-9_-]{16,128})$/.exec(path);
     if (hook) return (await guard.refusedHook(req, res, hook[2]!)) ? undefined : handleInbound(services, req, res, hook[1]!, hook[2]!);
+    const logo = LOGO_PATH.exec(path);
+    if (logo) return serveProviderLogo(req, res, logo[1]!);
     if (path === '/metrics') return serveMetrics(metrics, config, req, res);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {

@@ -1,9 +1,9 @@
 /**
- * Credential input validation against a provider's schema (pure). Messages name the field and
- * what was expected, never the value: the value may be a secret pasted into the wrong field. Nor
- * is a key that is not a field of the schema repeated, in the path or the message: a secret can be
- * pasted as a key as well (`{ "sk_live_…": true }`), so unknown keys are reported at the
- * credentials object itself, listing the known fields.
+ * Credential input validation against a provider's schema (pure). Format checks refuse only what is
+ * surely wrong (a field's `mistakes`; its `pattern` where the provider fixes the shape): verification
+ * judges the rest. Messages name the field and the rule, never the value (it may be a secret pasted
+ * in the wrong place), nor an unknown key (a secret can be pasted as a key): those are reported at
+ * the credentials object, listing the known fields.
  */
 import type { FieldError } from '../errors.ts';
 import type { CredentialField, CredentialValue, ProviderDefinition } from '../providers/types.ts';
@@ -31,6 +31,9 @@ function checkValue(field: CredentialField, value: unknown): string | undefined 
       if (typeof value !== 'string') return 'expected a string';
       if (!value.trim()) return 'must not be empty';
       if (value.length > 8192) return 'must be at most 8192 characters';
+      for (const mistake of field.mistakes ?? []) {
+        if (mistake.pattern.test(value)) return `has the wrong format: ${mistake.hint}`;
+      }
       if (field.pattern && !field.pattern.test(value)) return `has the wrong format (${field.patternHint ?? 'see the credential schema'})`;
       return undefined;
   }

@@ -14,6 +14,10 @@ export interface LifecycleState {
   verifiedRevision: number | null;
 }
 
+/**
+ * `credentialsChanged`: a field the provider authenticates with changed (a new credentials revision).
+ * A change of other fields only is no command: status and revisions stay (service.ts).
+ */
 export type Command = 'verify' | 'activate' | 'disable' | 'credentialsChanged';
 
 export type Transition = { ok: true; status: IntegrationStatus; queueVerification: boolean } | { ok: false; reason: string };

@@ -16,7 +16,7 @@ import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId } from '../ids.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
-import type { CredentialValue, ProviderDefinition } from '../providers/types.ts';
+import { authenticates, type CredentialValue, type ProviderDefinition } from '../providers/types.ts';
 import { rulesReferencing } from '../routing/service.ts';
 import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
@@ -193,13 +193,27 @@ async function changeIntegration(
   return outcome.row;
 }
 
-/** Applies a validated credentials patch; the decision part shared by update and rotate. */
-function credentialsDecision(
+/** A validated credentials patch applied to the row: what to write, and whether it needs a new verification. */
+interface CredentialsChange {
+  data: Prisma.IntegrationUpdateInput;
+  changedKeys: string[];
+  /** An authenticating field changed (CredentialField.authenticates): verify again. */
+  reverify: boolean;
+}
+
+/**
+ * Applies a validated credentials patch; shared by update and rotate. A change that touches a field
+ * the provider authenticates with starts a new credentials revision (an older verification result
+ * is then dropped, src/integrations/verify-worker.ts) and clears verifiedAt until the new one
+ * verifies. A change of other fields only (webhook signing secrets, sender settings, changeKeys…)
+ * keeps the revision, so the status, routing and an INACTIVE integration's verified state stand.
+ */
+function credentialsChange(
   scope: RequestScope,
   row: Integration,
   provider: ProviderDefinition,
   values: Record<string, CredentialValue | null>,
-): Decision | undefined {
+): CredentialsChange | undefined {
   let patched: ReturnType<typeof patchCredentials>;
   try {
     patched = patchCredentials(
@@ -218,16 +232,22 @@ function credentialsDecision(
     });
   }
   if (!patched.changedKeys.length) return undefined;
+  const reverify = provider.credentialSchema.some((f) => patched.changedKeys.includes(f.key) && authenticates(f));
   return {
     data: {
       config: patched.config,
       secretKeys: patched.secretKeys,
       ...toColumns(patched.sealed),
-      credentialsRevision: { increment: 1 },
+      ...(reverify ? { credentialsRevision: { increment: 1 }, verifiedAt: null } : {}),
     },
-    command: 'credentialsChanged',
-    events: [{ type: 'integration.credentials_rotated', extra: { changedFields: patched.changedKeys } }],
+    changedKeys: patched.changedKeys,
+    reverify,
   };
+}
+
+/** credentials_rotated when the change re-verifies; the field names only, never a value. */
+function rotatedEvents(change: CredentialsChange | undefined): NonNullable<Decision['events']> {
+  return change?.reverify ? [{ type: 'integration.credentials_rotated', extra: { changedFields: change.changedKeys } }] : [];
 }
 
 export interface UpdateInput {
@@ -257,13 +277,14 @@ export function updateIntegration(scope: RequestScope, input: UpdateInput): Prom
       data.metadata = input.metadata as Prisma.InputJsonObject;
       changed.push('metadata');
     }
-    const rotation = credentials ? credentialsDecision(scope, row, provider, credentials.values) : undefined;
+    const rotation = credentials ? credentialsChange(scope, row, provider, credentials.values) : undefined;
     if (rotation) changed.push('credentials');
     if (!changed.length) return {};
+    const credentialFields = rotation ? { changedCredentialFields: rotation.changedKeys } : {};
     return {
       data: { ...data, ...rotation?.data },
-      command: rotation?.command,
-      events: [{ type: 'integration.updated', extra: { changedFields: changed } }, ...(rotation?.events ?? [])],
+      command: rotation?.reverify ? 'credentialsChanged' : undefined,
+      events: [{ type: 'integration.updated', extra: { changedFields: changed, ...credentialFields } }, ...rotatedEvents(rotation)],
     };
   });
 }
@@ -275,7 +296,14 @@ export function rotateIntegrationCredentials(
   return changeIntegration(scope, input.id, input.expectedVersion, (row, provider) => {
     const credentials = validateCredentialInput(provider, input.credentials, 'patch');
     if (credentials.errors.length) throw new ValidationError(credentials.errors);
-    return credentialsDecision(scope, row, provider, credentials.values) ?? {};
+    const change = credentialsChange(scope, row, provider, credentials.values);
+    if (!change) return {};
+    if (change.reverify) return { data: change.data, command: 'credentialsChanged', events: rotatedEvents(change) };
+    // nothing the provider authenticates with changed: an update of settings, not a rotation
+    return {
+      data: change.data,
+      events: [{ type: 'integration.updated', extra: { changedFields: ['credentials'], changedCredentialFields: change.changedKeys } }],
+    };
   });
 }
 

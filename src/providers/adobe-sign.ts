@@ -60,7 +60,7 @@ import type {
   SessionResult,
   VerifyContext,
 } from './types.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin, NO_WHITESPACE } from './types.ts';
 
 const NAME = 'Adobe Acrobat Sign';
 const ORIGINS = { stage: 'https://api.adobesignsandbox.com', production: 'https://api.adobesign.com' };
@@ -358,6 +358,9 @@ export function adobeSignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | n
 export const adobeSign: ProviderDefinition = {
   name: 'adobe_sign',
   displayName: 'Adobe Acrobat Sign',
+  description: 'Electronic signatures with Adobe Acrobat Sign (REST v6), with its webhook notifications.',
+  docsUrl: 'https://opensource.adobe.com/acrobat-sign/developer_guide/gstarted.html',
+  badge: { monogram: 'AS', color: '#B30B00' },
   category: 'E_SIGNATURE',
   capabilities: ['request_signature', 'track_signature'],
   credentialSchema: [
@@ -367,6 +370,7 @@ export const adobeSign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: 'OAuth access token or legacy integration key; sent as a Bearer token when no refresh token is set.',
     },
     {
@@ -375,6 +379,7 @@ export const adobeSign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      mistakes: [NO_WHITESPACE],
       description: 'OAuth refresh token; with client_id and client_secret, fresh access tokens are obtained from it before use.',
     },
     {
@@ -383,6 +388,7 @@ export const adobeSign: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      mistakes: [NO_WHITESPACE],
       description: "The API application's client ID; answers the X-AdobeSign-ClientId webhook check and refreshes tokens.",
     },
     {
@@ -391,6 +397,7 @@ export const adobeSign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      mistakes: [NO_WHITESPACE],
       description: "The API application's client secret; needed with refresh_token to refresh access tokens.",
     },
     {

@@ -35,7 +35,7 @@ import type {
   ProviderCall,
   ProviderDefinition,
 } from './types.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin, NO_WHITESPACE } from './types.ts';
 
 const ORIGINS = {
   stage: 'https://api-sbx.portaldeassinaturas.com.br',
@@ -181,6 +181,9 @@ const DELIVERY_STAGES: Readonly<Record<string, number>> = {
 export const certisign: ProviderDefinition = {
   name: 'certisign',
   displayName: 'Certisign',
+  description: 'Electronic signatures with the Certisign Portal de Assinaturas (Brazil).',
+  docsUrl: 'https://desenvolvedor.portaldeassinaturas.com.br/how-tos/started',
+  badge: { monogram: 'CS', color: '#E30613' },
   category: 'E_SIGNATURE',
   capabilities: ['request_signature', 'track_signature'],
   credentialSchema: [
@@ -190,6 +193,7 @@ export const certisign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: 'The subscription key from the Portal de Assinaturas developer portal for the chosen environment.',
     },
     ...E_SIGNATURE_COMMON_FIELDS,

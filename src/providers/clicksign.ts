@@ -30,7 +30,7 @@ import type {
   ProviderCall,
   ProviderDefinition,
 } from './types.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin, NO_WHITESPACE } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.clicksign.com', production: 'https://app.clicksign.com' };
 
@@ -207,6 +207,9 @@ export function clicksignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | n
 export const clicksign: ProviderDefinition = {
   name: 'clicksign',
   displayName: 'Clicksign',
+  description: 'Electronic signatures with Clicksign (Brazil), with HMAC-signed webhooks.',
+  docsUrl: 'https://developers.clicksign.com/docs/access-token',
+  badge: { monogram: 'C', color: '#1C4EF0' },
   category: 'E_SIGNATURE',
   capabilities: ['request_signature', 'track_signature'],
   credentialSchema: [
@@ -216,6 +219,7 @@ export const clicksign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: "The account's API access token for the chosen environment (Settings → API).",
     },
     {
@@ -224,6 +228,8 @@ export const clicksign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      authenticates: false,
+      mistakes: [NO_WHITESPACE],
       description: "The webhook's HMAC SHA256 secret; verifies the Content-Hmac header of inbound events.",
     },
     ...E_SIGNATURE_COMMON_FIELDS,

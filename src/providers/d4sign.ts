@@ -34,7 +34,7 @@ import type {
   ProviderCall,
   ProviderDefinition,
 } from './types.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin, NO_WHITESPACE } from './types.ts';
 
 const ORIGINS = { stage: 'https://sandbox.d4sign.com.br', production: 'https://secure.d4sign.com.br' };
 
@@ -216,6 +216,9 @@ export function d4signDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null
 export const d4sign: ProviderDefinition = {
   name: 'd4sign',
   displayName: 'D4Sign',
+  description: 'Electronic signatures with D4Sign (Brazil), with HMAC-signed POSTback callbacks.',
+  docsUrl: 'https://docapi.d4sign.com.br/docs',
+  badge: { monogram: 'D4', color: '#0A5EA8' },
   category: 'E_SIGNATURE',
   capabilities: ['request_signature', 'track_signature'],
   credentialSchema: [
@@ -225,6 +228,7 @@ export const d4sign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: 'The tokenAPI from the Dev API menu of the chosen environment.',
     },
     {
@@ -233,6 +237,7 @@ export const d4sign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      mistakes: [NO_WHITESPACE],
       description: 'The cryptKey from the Dev API menu; needed only when enabled on the account.',
     },
     {
@@ -241,6 +246,8 @@ export const d4sign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      authenticates: false,
+      mistakes: [NO_WHITESPACE],
       description: "The account's Secret Key MAC; verifies the Content-Hmac header of inbound POSTbacks.",
     },
     {
@@ -249,10 +256,12 @@ export const d4sign: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      // where documents are filed, not how the account authenticates
+      authenticates: false,
       description: 'The safe (cofre) documents sent for signature are stored in; the first safe of the account when absent.',
       // it goes into a URL path: a UUID, so nothing in it can step out of that path
       pattern: UUID,
-      patternHint: 'a UUID such as 06b3ddb1-abc9-4ab8-b944-0d7c940486af',
+      patternHint: 'a UUID: 8-4-4-4-12 hexadecimal digits, e.g. 06b3ddb1-abc9-4ab8-b944-0d7c940486af',
     },
     ...E_SIGNATURE_COMMON_FIELDS,
   ],

@@ -40,6 +40,7 @@ import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './i
 import type {
   Credentials,
   DeliveryUpdate,
+  FormatMistake,
   InboundEvent,
   InboundVerifier,
   OperationAdapter,
@@ -49,7 +50,7 @@ import type {
   SessionResult,
   VerifyContext,
 } from './types.ts';
-import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin } from './types.ts';
+import { E_SIGNATURE_COMMON_FIELDS, environmentOrigin, NO_WHITESPACE } from './types.ts';
 
 const NAME = 'DocuSign';
 const ORIGINS = { stage: 'https://account-d.docusign.com', production: 'https://account.docusign.com' };
@@ -287,9 +288,18 @@ export function docusignDeliveryUpdate(event: InboundEvent): DeliveryUpdate | nu
   return envelopeId && status ? { providerReference: envelopeId, status } : null;
 }
 
+/** The GUID fields are not sensitive (stored in clear and returned): the private key must not land in them. */
+const PEM_HERE: FormatMistake = {
+  pattern: /-----BEGIN /,
+  hint: 'this is a PEM key; it goes in private_key, never here, where it would be shown',
+};
+
 export const docusign: ProviderDefinition = {
   name: 'docusign',
   displayName: 'DocuSign',
+  description: 'Electronic signatures with DocuSign eSignature (JWT grant), with HMAC-signed Connect events.',
+  docsUrl: 'https://developers.docusign.com/platform/configuring-app',
+  badge: { monogram: 'DS', color: '#4C00FF' },
   category: 'E_SIGNATURE',
   capabilities: ['request_signature', 'track_signature'],
   credentialSchema: [
@@ -299,6 +309,7 @@ export const docusign: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      mistakes: [PEM_HERE, NO_WHITESPACE],
       description: "The app's integration key (client ID, a GUID) from Apps and Keys.",
     },
     {
@@ -307,6 +318,7 @@ export const docusign: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      mistakes: [PEM_HERE, NO_WHITESPACE],
       description: 'GUID of the user the integration impersonates (API Username in Apps and Keys).',
     },
     {
@@ -315,6 +327,7 @@ export const docusign: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      mistakes: [PEM_HERE, NO_WHITESPACE],
       description: 'The API account ID to use; when set, the check confirms the user belongs to it.',
     },
     {
@@ -331,6 +344,8 @@ export const docusign: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
+      authenticates: false,
+      mistakes: [NO_WHITESPACE],
       description: 'A Connect HMAC secret; verifies X-DocuSign-Signature-* on inbound Connect events.',
     },
     ...E_SIGNATURE_COMMON_FIELDS,

@@ -4,7 +4,13 @@
  * with the wrong organization or project fails here rather than on the first real call.
  */
 import { check, json, textOf } from './http.ts';
-import type { Credentials, OperationAdapter, ProviderDefinition } from './types.ts';
+import { type Credentials, type FormatMistake, NO_WHITESPACE, type OperationAdapter, type ProviderDefinition } from './types.ts';
+
+/** The ids are not sensitive (stored in clear and returned): an API key must not land in them. */
+const SECRET_KEY_HERE: FormatMistake = {
+  pattern: /^sk-/,
+  hint: 'this is an API key (sk-…); it goes in api_key, never here, where it would be shown',
+};
 
 /** Models used when the caller names none. */
 export const OPENAI_DEFAULT_MODELS = { text: 'gpt-4o-mini', embedding: 'text-embedding-3-small' } as const;
@@ -88,6 +94,9 @@ export const openaiCreateEmbedding: OperationAdapter = {
 export const openai: ProviderDefinition = {
   name: 'openai',
   displayName: 'OpenAI',
+  description: 'Text generation and embeddings through the OpenAI API.',
+  docsUrl: 'https://platform.openai.com/docs/api-reference/authentication',
+  badge: { monogram: 'AI', color: '#10A37F' },
   category: 'AI',
   capabilities: ['generate_text', 'create_embedding'],
   credentialSchema: [
@@ -97,6 +106,8 @@ export const openai: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
+      // every OpenAI secret key starts sk- (sk-proj-…, sk-svcacct-…, sk-admin-…, legacy sk-…)
       pattern: /^sk-/,
       patternHint: 'starts with sk-',
       description: 'A project, service-account or user API key (sk-proj-…, sk-svcacct-…, sk-…).',
@@ -107,6 +118,7 @@ export const openai: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      mistakes: [NO_WHITESPACE, SECRET_KEY_HERE],
       description: 'Sent as OpenAI-Organization (org-…); only for keys that belong to several organizations.',
     },
     {
@@ -115,6 +127,7 @@ export const openai: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      mistakes: [NO_WHITESPACE, SECRET_KEY_HERE],
       description: 'Sent as OpenAI-Project (proj_…); bills usage to that project for legacy user keys.',
     },
   ],

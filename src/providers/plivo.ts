@@ -23,6 +23,7 @@ import { header, isForm, parseForm, textAt } from './inbound/body.ts';
 import { hmac, matchesAny } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import type { InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
+import { NO_WHITESPACE } from './types.ts';
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -112,6 +113,9 @@ export const plivoSendSms: OperationAdapter = {
 export const plivo: ProviderDefinition = {
   name: 'plivo',
   displayName: 'Plivo',
+  description: 'SMS through the Plivo Messaging API, with signed (V3) delivery callbacks.',
+  docsUrl: 'https://plivo.com/docs/faq/account/account-management',
+  badge: { monogram: 'P', color: '#323DFE' },
   category: 'COMMUNICATION',
   capabilities: ['send_sms'],
   credentialSchema: [
@@ -121,6 +125,7 @@ export const plivo: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: 'Identifies the Plivo account or subaccount (MA… or SA…, shown on the console overview).',
     },
     {
@@ -129,6 +134,7 @@ export const plivo: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
       description: "The account's Auth Token; authenticates API calls and signs inbound callbacks.",
     },
     {
@@ -137,8 +143,9 @@ export const plivo: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      authenticates: false,
       pattern: /^\+[1-9]\d{6,14}$/,
-      patternHint: 'an E.164 number such as +14155550123',
+      patternHint: 'an E.164 number: + then 7 to 15 digits, the first not 0, e.g. +14155550123',
       description: 'The Plivo number messages are sent from, in E.164 format.',
     },
   ],

@@ -20,6 +20,7 @@ import { sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import { isFresh, TIMESTAMP_TOLERANCE_SECONDS } from './inbound/timestamp.ts';
 import type { InboundEvent, InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
+import { NO_WHITESPACE } from './types.ts';
 
 /** The verification key, or undefined when it is not a base64 DER SPKI public key. */
 export function sendgridPublicKey(base64Der: string): KeyObject | undefined {
@@ -107,6 +108,9 @@ export const sendgridSendEmail: OperationAdapter = {
 export const sendgrid: ProviderDefinition = {
   name: 'sendgrid',
   displayName: 'SendGrid',
+  description: 'Transactional email through the Twilio SendGrid v3 Mail Send API, with signed event webhooks.',
+  docsUrl: 'https://www.twilio.com/docs/sendgrid/ui/account-and-settings/api-keys',
+  badge: { monogram: 'SG', color: '#1A82E2' },
   category: 'EMAIL',
   capabilities: ['send_email'],
   credentialSchema: [
@@ -116,6 +120,8 @@ export const sendgrid: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
+      mistakes: [NO_WHITESPACE],
+      // every SendGrid API key is SG.<id>.<secret>
       pattern: /^SG\./,
       patternHint: 'starts with SG.',
       description: 'A SendGrid API key with at least the Mail Send permission.',
@@ -126,6 +132,7 @@ export const sendgrid: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      authenticates: false,
       description: 'The verified sender address emails are sent from.',
     },
     {
@@ -134,6 +141,7 @@ export const sendgrid: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      authenticates: false,
       description: 'The display name shown with the sender address.',
     },
     {
@@ -142,6 +150,14 @@ export const sendgrid: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: false,
+      authenticates: false,
+      mistakes: [
+        {
+          // not sensitive, so stored in clear and returned: an API key must not land here
+          pattern: /^SG\./,
+          hint: 'this is an API key (SG.…); the verification key is the public key SendGrid shows for the Signed Event Webhook',
+        },
+      ],
       description: 'Public ECDSA key (base64) of the Signed Event Webhook; verifies inbound event posts.',
     },
   ],

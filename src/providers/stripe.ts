@@ -24,6 +24,7 @@ import type {
   ProviderCall,
   ProviderDefinition,
 } from './types.ts';
+import { NO_WHITESPACE } from './types.ts';
 
 /** `t=…,v1=…,v1=…` → the first `t` and every `v1`. */
 function parseSignatureHeader(value: string): { timestamp?: string; signatures: string[] } {
@@ -191,6 +192,9 @@ export function stripeDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null
 export const stripe: ProviderDefinition = {
   name: 'stripe',
   displayName: 'Stripe',
+  description: 'Online payments: payment intents, refunds and their status, with signed webhook events.',
+  docsUrl: 'https://docs.stripe.com/keys',
+  badge: { monogram: 'S', color: '#635BFF' },
   category: 'PAYMENT',
   capabilities: ['initiate_payment', 'process_refund', 'verify_payment'],
   credentialSchema: [
@@ -200,7 +204,17 @@ export const stripe: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
-      pattern: /^pk_(test|live)_[A-Za-z0-9]+$/,
+      // neither the balance check nor the operations send it: it is for the tenant's browsers
+      authenticates: false,
+      mistakes: [
+        NO_WHITESPACE,
+        {
+          // it would be stored in clear and returned: refused before anything is stored
+          pattern: /^(sk|rk)_/,
+          hint: 'this is a secret or restricted key (sk_…, rk_…); it goes in secret_key, never here, where it would be shown',
+        },
+      ],
+      pattern: /^pk_(test|live)_/,
       patternHint: 'starts with pk_test_ or pk_live_',
       description: 'Used by browsers and mobile apps to tokenize payment details.',
     },
@@ -210,7 +224,8 @@ export const stripe: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
-      pattern: /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/,
+      mistakes: [NO_WHITESPACE, { pattern: /^pk_/, hint: 'this is a publishable key (pk_…); the secret key starts with sk_ or rk_' }],
+      pattern: /^(sk|rk)_(test|live)_/,
       patternHint: 'starts with sk_test_, sk_live_, rk_test_ or rk_live_',
       description: 'Secret or restricted API key; authenticates server-side calls.',
     },
@@ -220,7 +235,10 @@ export const stripe: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: false,
-      pattern: /^whsec_[A-Za-z0-9+/=_-]+$/,
+      // checks Stripe's callbacks to us, not our calls to Stripe
+      authenticates: false,
+      mistakes: [NO_WHITESPACE],
+      pattern: /^whsec_/,
       patternHint: 'starts with whsec_',
       description: "The endpoint's signing secret; verifies the Stripe-Signature of inbound events.",
     },

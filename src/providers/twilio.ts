@@ -25,6 +25,7 @@ import type {
   VerifyContext,
   VerifyResult,
 } from './types.ts';
+import { NO_WHITESPACE } from './types.ts';
 
 /** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
 export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
@@ -34,9 +35,18 @@ export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
     type: 'STRING',
     sensitive: false,
     required: true,
-    pattern: /^AC[0-9a-fA-F]{32}$/,
-    patternHint: 'AC followed by 32 hexadecimal characters',
-    description: 'Identifies the Twilio account (Console → Account info).',
+    // Not a must-match pattern (real SIDs are AC + 32 hex): a wrong SID fails verification with a
+    // clear error. Refused here are the other values of the same Console page that look like one.
+    mistakes: [
+      NO_WHITESPACE,
+      { pattern: /^SK[0-9a-fA-F]{32}$/, hint: 'this is an API key SID (SK…); the Account SID starts with AC' },
+      {
+        // stored in clear and returned: an Auth Token must not land here
+        pattern: /^[0-9a-fA-F]{32}$/,
+        hint: 'looks like an Auth Token (32 hexadecimal characters and no prefix); it goes in auth_token, and the Account SID starts with AC',
+      },
+    ],
+    description: 'Identifies the Twilio account (Console → Account info); starts with AC.',
   },
   {
     key: 'auth_token',
@@ -44,6 +54,7 @@ export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
     type: 'STRING',
     sensitive: true,
     required: true,
+    mistakes: [NO_WHITESPACE, { pattern: /^(AC|SK)[0-9a-fA-F]{32}$/, hint: 'this is a SID (AC… or SK…), not the Auth Token' }],
     description: "The account's primary Auth Token; authenticates API calls and signs inbound webhooks.",
   },
 ];
@@ -118,6 +129,10 @@ export function twilioDeliveryUpdate(event: InboundEvent): DeliveryUpdate | null
 export const twilio: ProviderDefinition = {
   name: 'twilio',
   displayName: 'Twilio',
+  description: 'SMS and WhatsApp messages through Twilio Programmable Messaging, with signed status callbacks.',
+  // Twilio's own article on the Account SID and Auth Token (support.twilio.com now redirects to help.twilio.com)
+  docsUrl: 'https://support.twilio.com/hc/en-us/articles/223136027-Auth-Tokens-and-How-to-Change-Them',
+  badge: { monogram: 'T', color: '#F22F46' },
   category: 'COMMUNICATION',
   capabilities: ['send_sms', 'send_whatsapp'],
   credentialSchema: [
@@ -128,8 +143,10 @@ export const twilio: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
+      // the sender of each message, not a credential
+      authenticates: false,
       pattern: /^\+[1-9]\d{6,14}$/,
-      patternHint: 'an E.164 number such as +14155550123',
+      patternHint: 'an E.164 number: + then 7 to 15 digits, the first not 0, e.g. +14155550123',
       description: 'The Twilio phone number messages are sent from, in E.164 format.',
     },
   ],

@@ -20,10 +20,53 @@ export interface CredentialField {
   description?: string;
   /** Applied when the field is absent on configure. */
   defaultValue?: CredentialValue;
-  /** STRING only: the value's shape, checked on input (catches pasting the wrong key). */
+  /**
+   * STRING only: a shape every valid value has because the provider issues or requires it in that
+   * shape (Stripe's key prefixes, E.164 numbers), checked on input. Left out where the provider's
+   * format is not a hard rule: verification judges those values.
+   */
   pattern?: RegExp;
-  /** Said in the validation error when `pattern` does not match, e.g. "starts with sk_". */
+  /** Said in the validation error when `pattern` does not match: the rule itself, e.g. "starts with sk_". */
   patternHint?: string;
+  /**
+   * STRING only: shapes a value must NOT have, each a known slip (a secret key pasted where the
+   * publishable one goes, whitespace copied with a key). Checked before `pattern`; the first match
+   * is reported with its hint.
+   */
+  mistakes?: readonly FormatMistake[];
+  /**
+   * Whether the provider's authentication uses it: verification or the operations' credentials
+   * (keys, tokens, account ids, the `environment` that picks the origin they are checked against).
+   * A change to an authenticating field re-verifies the integration; a change to the others (inbound
+   * signing secrets, sender settings, changeKeys…) is stored without re-verifying. Default true, so
+   * a new field re-verifies unless declared otherwise.
+   */
+  authenticates?: boolean;
+}
+
+/** A shape a credential value must not have, and what to say when it does (never the value). */
+export interface FormatMistake {
+  pattern: RegExp;
+  hint: string;
+}
+
+/** Whether changing `field` needs a new verification (CredentialField.authenticates). */
+export function authenticates(field: Pick<CredentialField, 'authenticates'>): boolean {
+  return field.authenticates !== false;
+}
+
+/** Whitespace inside or around a key, token or id: copied with it, never part of it. */
+export const NO_WHITESPACE: FormatMistake = {
+  pattern: /\s/,
+  hint: 'contains whitespace (a space, tab or line break); keys, tokens and ids have none',
+};
+
+/** A monogram badge the service draws as the provider's logo (src/providers/logos.ts). */
+export interface ProviderBadge {
+  /** One to three letters. */
+  monogram: string;
+  /** Background colour, `#rrggbb`: the provider's brand colour. */
+  color: string;
 }
 
 /** The outcome of a credential check. `permanent` failures are not retried. */
@@ -40,6 +83,12 @@ export interface ProviderDefinition {
   /** Fixed public name (`stripe`, `adobe_sign`…), also the `<NAME>_API_BASE_URL` prefix. */
   name: string;
   displayName: string;
+  /** One sentence saying what the provider is, for catalog listings. */
+  description: string;
+  /** The provider's own documentation on finding the credentials its schema asks for (https). */
+  docsUrl: string;
+  /** The logo the service draws and serves itself: no external images (src/providers/logos.ts). */
+  badge: ProviderBadge;
   category: ProviderCategory;
   capabilities: readonly string[];
   credentialSchema: readonly CredentialField[];
@@ -221,6 +270,7 @@ export const E_SIGNATURE_COMMON_FIELDS: readonly CredentialField[] = [
     enumValues: ['stage', 'production'],
     defaultValue: 'stage',
     description: "Which of the provider's origins to use: its sandbox (stage) or live (production) API.",
+    // every e-signature provider checks its credentials against the origin this picks
   },
   {
     key: 'changeKeys',
@@ -228,6 +278,7 @@ export const E_SIGNATURE_COMMON_FIELDS: readonly CredentialField[] = [
     type: 'BOOLEAN',
     sensitive: false,
     required: false,
+    authenticates: false,
     defaultValue: false,
     description: 'When true, relayed inbound events have their payload keys converted to camelCase.',
   },
@@ -237,6 +288,7 @@ export const E_SIGNATURE_COMMON_FIELDS: readonly CredentialField[] = [
     type: 'URL',
     sensitive: false,
     required: false,
+    authenticates: false,
     description:
       "Where the provider is told to send its callbacks, when a proxy sits in front of this service; defaults to the integration's inboundWebhookUrl.",
   },

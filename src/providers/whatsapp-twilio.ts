@@ -11,6 +11,9 @@ import type { ProviderDefinition } from './types.ts';
 export const whatsappTwilio: ProviderDefinition = {
   name: 'whatsapp_twilio',
   displayName: 'WhatsApp (Twilio)',
+  description: 'WhatsApp messages sent from a WhatsApp-enabled Twilio sender, with signed status callbacks.',
+  docsUrl: 'https://www.twilio.com/docs/whatsapp/quickstart',
+  badge: { monogram: 'WA', color: '#25D366' },
   category: 'COMMUNICATION',
   capabilities: ['send_whatsapp'],
   credentialSchema: [
@@ -21,9 +24,11 @@ export const whatsappTwilio: ProviderDefinition = {
       type: 'STRING',
       sensitive: false,
       required: true,
-      pattern: /^whatsapp:\+[1-9]\d{6,14}$/,
-      patternHint: 'whatsapp: followed by an E.164 number, e.g. whatsapp:+14155238886',
-      description: 'The WhatsApp-enabled Twilio sender messages come from, as whatsapp:+E164.',
+      authenticates: false,
+      // sent as whatsapp:+E164 (twilioMessage adds the prefix when it is left out)
+      pattern: /^(whatsapp:)?\+[1-9]\d{6,14}$/,
+      patternHint: 'an E.164 number (+ then 7 to 15 digits, the first not 0), optionally after whatsapp:, e.g. whatsapp:+14155238886',
+      description: 'The WhatsApp-enabled Twilio sender messages come from, as whatsapp:+E164 (or +E164).',
     },
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('WhatsApp (Twilio)', credentials, ctx),

@@ -30,8 +30,17 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
       nullable: true,
       description: 'When it was revoked; revoked keys authenticate nothing.',
     }),
+    revokedBy: t.exposeString('revokedBy', { nullable: true, description: 'Who revoked it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed (revoked, renamed).' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was deleted; a deleted key authenticates nothing.',
+    }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
   }),
 });
 

@@ -88,8 +88,10 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       nullable: true,
       description: 'When it was deleted (seen only through a routing rule that still names it); a deleted integration is never chosen.',
     }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who configured it: a JWT sub or apikey:<id>.' }),
     updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    appId: t.exposeString('appId', { nullable: true, description: 'The application whose credential configured it, if any.' }),
   }),
 });
 

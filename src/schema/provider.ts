@@ -1,7 +1,8 @@
 import { builder } from '../builder.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
-import type { CredentialField, ProviderDefinition } from '../providers/types.ts';
+import { logoPath } from '../providers/logos.ts';
+import { authenticates, type CredentialField, type ProviderDefinition } from '../providers/types.ts';
 
 /** The most credential fields any provider has: the bound of every list of them. */
 export const MAX_CREDENTIAL_FIELDS = Math.max(...PROVIDERS.map((p) => p.credentialSchema.length));
@@ -55,8 +56,13 @@ const CredentialFieldRef = builder.objectRef<CredentialField>('CredentialField')
     }),
     pattern: t.string({
       nullable: true,
-      description: 'A regular expression a STRING value must match, when the provider’s format is known.',
+      description: 'A regular expression a STRING value must match, where the provider fixes the format.',
       resolve: (f) => f.pattern?.source ?? null,
+    }),
+    authenticates: t.boolean({
+      description:
+        'Whether the provider authenticates with it: changing it re-verifies the integration (PENDING_VERIFY, verifiedAt null). Changing only fields that do not (webhook signing secrets, sender settings, changeKeys…) keeps the integration as it is.',
+      resolve: (f) => authenticates(f),
     }),
   }),
 });
@@ -70,7 +76,21 @@ builder.node(ProviderRef, {
   isTypeOf: (value) => PROVIDERS.includes(value as ProviderDefinition),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The fixed identifier, e.g. "stripe".' }),
+    slug: t.exposeString('name', { description: 'The same as name: the identifier for URLs and lookups.' }),
     displayName: t.exposeString('displayName', { description: 'The name to show people.' }),
+    description: t.exposeString('description', { description: 'One sentence saying what the provider is.' }),
+    logoUrl: t.field({
+      type: 'URL',
+      nullable: true,
+      description: 'A square SVG badge (monogram in the provider’s colour) served by this service, below its public URL.',
+      resolve: (p, _args, ctx) => `${ctx.services.publicUrl}${logoPath(p.name)}`,
+    }),
+    docsUrl: t.field({
+      type: 'URL',
+      nullable: true,
+      description: 'The provider’s own documentation on finding the credentials credentialSchema asks for.',
+      resolve: (p) => p.docsUrl,
+    }),
     category: t.field({ type: ProviderCategoryEnum, description: 'The provider’s category.', resolve: (p) => p.category }),
     capabilities: t.stringList({ description: 'What the provider can do, e.g. send_sms.', resolve: (p) => [...p.capabilities] }),
     credentialSchema: t.field({

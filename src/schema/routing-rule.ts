@@ -34,6 +34,13 @@ export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
     createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
     updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it was deleted; a deleted rule routes nothing.',
+    }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
+    appId: t.exposeString('appId', { nullable: true, description: 'The application whose credential created it, if any.' }),
   }),
 });
 

@@ -5,7 +5,7 @@ import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { webhookGlobalId } from '../ids.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { payload } from './payload.ts';
-import { WebhookDeliveryRef, WebhookRef } from './webhook.ts';
+import { SourceTypeEnum, WebhookDeliveryRef, WebhookRef } from './webhook.ts';
 
 const WRITE = { 'webhooks:write': true } as const;
 
@@ -17,6 +17,29 @@ const RetryPolicyInput = builder.inputType('RetryPolicyInput', {
       description: 'Attempts per delivery (1-50); default: one more than the retry schedule’s length.',
     }),
     timeoutMs: t.int({ required: false, description: 'Timeout of one attempt (100-30000 ms); default 15000.' }),
+  }),
+});
+
+/** What createWebhook and updateWebhook take about where a webhook comes from and who owns it. */
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+const provenanceFields = (t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>, creating: boolean) => ({
+  source: t.string({
+    required: false,
+    description: `A provenance tag (1-64 letters, digits and . _ : / @ + -)${creating ? '; default "api"' : ''}.`,
+  }),
+  sourceType: t.field({
+    type: SourceTypeEnum,
+    required: false,
+    description: `Where it is created from${creating ? '; default API' : ''}.`,
+  }),
+  tags: t.stringList({
+    required: false,
+    description: `${creating ? 'Labels' : 'Replaces the labels'} to find it by (at most 20, each as source; duplicates dropped).`,
+  }),
+  connectorId: t.string({
+    required: false,
+    description: `The connector that owns it (1-128 characters as source)${creating ? '' : '; an empty string clears it'}.`,
   }),
 });
 
@@ -44,6 +67,7 @@ builder.relayMutationField(
           'Static string headers sent with every delivery (at most 20; values of visible ASCII, at most 1024 characters; 8192 characters in all), e.g. the receiver’s Authorization. Write-only: reads show the names with null values.',
       }),
       retryPolicy: t.field({ type: RetryPolicyInput, required: false, description: 'Attempts and timeout.' }),
+      ...provenanceFields(t, true),
     }),
   },
   {
@@ -70,6 +94,7 @@ builder.relayMutationField(
         description: 'Replaces the static headers; a header given as null keeps its stored value (so what was read can be sent back).',
       }),
       retryPolicy: t.field({ type: RetryPolicyInput, required: false, description: 'Attempts and timeout.' }),
+      ...provenanceFields(t, false),
       expectedVersion: t.int({
         required: false,
         description: 'Refuse the change (VERSION_CONFLICT) unless the webhook is at this version.',

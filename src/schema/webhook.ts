@@ -6,7 +6,7 @@ import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import { notFound } from '../errors.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
-import { DeliveryStatus, WebhookStatus } from '../generated/prisma/enums.ts';
+import { DeliveryStatus, SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
 import { headerNames } from '../webhooks/headers.ts';
@@ -28,6 +28,18 @@ const WebhookStatusEnum = builder.enumType(WebhookStatus, {
       description: 'Receives nothing until resumed: paused by hand, or after WEBHOOK_PAUSE_AFTER_FAILURES failed attempts in a row.',
     },
     DISABLED: { description: 'Its endpoint answered 410 Gone; receives nothing until resumed.' },
+  },
+});
+
+export const SourceTypeEnum = builder.enumType(SourceType, {
+  name: 'SourceType',
+  description: 'Where a webhook was created from, as its creator said (API unless told).',
+  values: {
+    FRONTEND: { description: 'A browser or mobile frontend.' },
+    BACKEND: { description: 'A backend service of the tenant.' },
+    SERVER: { description: 'A server-side job or script.' },
+    SYSTEM: { description: 'The platform itself (e.g. a connector setting up its own webhook).' },
+    API: { description: 'A direct API call (the default).' },
   },
 });
 
@@ -136,8 +148,23 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'When it was deleted (seen only through an older delivery); nothing is sent to a deleted webhook.',
+      description:
+        'When it was deleted (seen through an older delivery or webhooks(includeDeleted: true)); nothing is sent to a deleted webhook.',
     }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
+    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it: a JWT sub or apikey:<id>.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    appId: t.exposeString('appId', {
+      nullable: true,
+      description: 'The application whose credential created it; set only when that credential was minted for an application.',
+    }),
+    source: t.exposeString('source', { description: 'A provenance tag its creator chose ("api" unless told), e.g. "console".' }),
+    sourceType: t.field({ type: SourceTypeEnum, description: 'Where it was created from.', resolve: (w) => w.sourceType }),
+    schemaVersion: t.exposeInt('schemaVersion', {
+      description: 'The version of its stored document’s shape, bumped by a migration that changes it incompatibly (1 today).',
+    }),
+    tags: t.exposeStringList('tags', { description: 'Labels its owner chose, to find and group webhooks (webhooks(tag:)).' }),
+    connectorId: t.exposeString('connectorId', { nullable: true, description: 'The connector that owns it, when one does.' }),
     deliveries: t.relatedConnection(
       'deliveries',
       {
@@ -161,7 +188,9 @@ export const WebhookRef = builder.prismaNode('Webhook', {
   }),
 });
 
-const webhookCount = pageCount((_args, ctx) => ctx.db.webhook.count({ where: webhooks.webhookVisibility(ctx) }));
+type WebhookListArgs = webhooks.WebhookListFilter;
+
+const webhookCount = pageCount((args: WebhookListArgs, ctx) => ctx.db.webhook.count({ where: webhooks.webhookListWhere(ctx, args) }));
 
 builder.queryFields((t) => ({
   webhooks: t.prismaConnection(
@@ -170,20 +199,35 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'The tenant’s webhooks, newest first (an application credential sees its application’s).',
       authScopes: READ,
+      args: {
+        status: t.arg({ type: WebhookStatusEnum, required: false, description: 'Only webhooks in this status.' }),
+        tag: t.arg.string({ required: false, description: 'Only webhooks with this tag.' }),
+        eventType: t.arg.string({
+          required: false,
+          description: 'Only webhooks that receive this event type (subscribed to it exactly, by a prefix.* pattern, or by *).',
+        }),
+        includeDeleted: t.arg.boolean({
+          required: false,
+          description: 'Also deleted webhooks (with deletedAt and deletedBy); default false.',
+        }),
+      },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        const where = webhooks.webhookListWhere(ctx, args);
         webhookCount.start(ctx, args, info);
         // without the sealed columns (withoutSealed): the type's shape is the model's, and none of its fields reads one
-        return ctx.db.webhook.findMany(
-          withoutSealed({ ...query, where: webhooks.webhookVisibility(ctx), orderBy: { id: 'desc' as const } }, 'webhook'),
-        ) as Promise<Webhook[]>;
+        return ctx.db.webhook.findMany(withoutSealed({ ...query, where, orderBy: { id: 'desc' as const } }, 'webhook')) as Promise<
+          Webhook[]
+        >;
       },
       totalCount: webhookCount.totalCount,
     },
     {
       name: 'WebhookConnection',
       description: 'A page of webhooks.',
-      fields: (t) => ({ totalCount: t.int(totalCountField('How many webhooks the caller can see, across all pages.')) }),
+      fields: (t) => ({
+        totalCount: t.int(totalCountField('How many webhooks the caller can see that match the filters, across all pages.')),
+      }),
     },
     { name: 'WebhookEdge', description: 'A webhook in a page.' },
   ),

@@ -8,9 +8,10 @@ import { isDecryptionError } from '../crypto/unreadable.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { type TenantTx, tenantTransaction } from '../db/tenant.ts';
 import { assertUnderCap } from '../db/tenant-caps.ts';
-import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
+import { badArgument, ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import { EVENT_TYPES } from '../events/outbox.ts';
 import type { Prisma, Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
+import type { SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { CONTROL_CHARACTERS } from '../graphql-hardening/input-limits.ts';
 import { deliveryGlobalId, webhookGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
@@ -29,10 +30,54 @@ const MAX_EVENT_TYPES = 50;
 const DEFAULT_GRACE_SECONDS = 24 * 3600;
 const MAX_NAME_LENGTH = 100;
 const MAX_EVENT_TYPE_LENGTH = 200;
+const MAX_TAGS = 20;
+/** Tags, `source` and `connectorId`: short printable words, so they filter, log and display safely. */
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
+const MAX_LABEL_LENGTH = 64;
+const MAX_CONNECTOR_ID_LENGTH = 128;
+
+function labelProblem(value: string, most = MAX_LABEL_LENGTH): string | null {
+  if (value.length < 1 || value.length > most) return `must be 1 to ${most} characters`;
+  if (!LABEL.test(value)) return 'must start with a letter or digit and hold only letters, digits and . _ : / @ + -';
+  return null;
+}
 
 /** Reads of webhooks by an application credential see only that application's webhooks. */
 export function webhookVisibility(scope: Pick<RequestScope, 'viewer'>): Prisma.WebhookWhereInput {
   return scope.viewer.appId ? { appId: scope.viewer.appId } : {};
+}
+
+export interface WebhookListFilter {
+  status?: WebhookStatus | null;
+  tag?: string | null;
+  eventType?: string | null;
+  includeDeleted?: boolean | null;
+}
+
+/**
+ * The webhooks a list shows: the caller's visible ones, filtered. `eventType` finds those that
+ * receive it: subscribed to it exactly, to `*`, or to a `prefix.*` above it (as delivery matches).
+ */
+export function webhookListWhere(scope: Pick<RequestScope, 'viewer'>, filter: WebhookListFilter): Prisma.WebhookWhereInput {
+  const where: Prisma.WebhookWhereInput = { ...webhookVisibility(scope) };
+  if (filter.status) where.status = filter.status;
+  if (filter.tag != null) {
+    const problem = labelProblem(filter.tag);
+    if (problem) throw badArgument('tag', problem);
+    where.tags = { has: filter.tag };
+  }
+  if (filter.eventType != null) {
+    const type = filter.eventType;
+    if (!type || type.length > MAX_EVENT_TYPE_LENGTH || CONTROL_CHARACTERS.test(type)) {
+      throw badArgument('eventType', `must be 1 to ${MAX_EVENT_TYPE_LENGTH} characters without control characters`);
+    }
+    const parts = type.split('.');
+    const prefixes = parts.slice(1).map((_, i) => `${parts.slice(0, i + 1).join('.')}.*`);
+    where.eventTypes = { hasSome: [type, '*', ...prefixes] };
+  }
+  // naming deletedAt is what lets deleted rows through the tenant client (src/db/tenant.ts)
+  if (filter.includeDeleted) where.deletedAt = undefined;
+  return where;
 }
 
 export interface WebhookInput {
@@ -41,6 +86,20 @@ export interface WebhookInput {
   eventTypes?: string[] | null;
   headers?: Record<string, unknown> | null;
   retryPolicy?: { maxAttempts?: number | null; timeoutMs?: number | null } | null;
+  source?: string | null;
+  sourceType?: SourceType | null;
+  tags?: string[] | null;
+  connectorId?: string | null;
+}
+
+/** The provenance and ownership fields a create or update sets (validated). */
+function provenance(input: WebhookInput): Pick<Prisma.WebhookUncheckedCreateInput, 'source' | 'sourceType' | 'tags' | 'connectorId'> {
+  return {
+    ...(input.source != null ? { source: input.source } : {}),
+    ...(input.sourceType != null ? { sourceType: input.sourceType } : {}),
+    ...(input.tags != null ? { tags: [...new Set(input.tags)] } : {}),
+    ...(input.connectorId != null ? { connectorId: input.connectorId || null } : {}),
+  };
 }
 
 /** `allowNullHeaders`: an update, where a header's null keeps its stored value. */
@@ -69,6 +128,22 @@ async function validate(scope: RequestScope, input: WebhookInput, errors: FieldE
     for (const { name, message } of headerProblems(input.headers, { allowNull: allowNullHeaders })) {
       errors.push({ path: name === null ? ['headers'] : ['headers', name], message });
     }
+  }
+  if (input.source != null) {
+    const problem = labelProblem(input.source);
+    if (problem) errors.push({ path: ['source'], message: problem });
+  }
+  if (input.tags != null) {
+    if (input.tags.length > MAX_TAGS) errors.push({ path: ['tags'], message: `at most ${MAX_TAGS} tags` });
+    input.tags.slice(0, MAX_TAGS).forEach((tag, i) => {
+      const problem = labelProblem(tag);
+      if (problem) errors.push({ path: ['tags', String(i)], message: problem });
+    });
+  }
+  // an empty connectorId on update clears it
+  if (input.connectorId) {
+    const problem = labelProblem(input.connectorId, MAX_CONNECTOR_ID_LENGTH);
+    if (problem) errors.push({ path: ['connectorId'], message: problem });
   }
   const policy = input.retryPolicy;
   if (policy?.maxAttempts != null && (policy.maxAttempts < 1 || policy.maxAttempts > MAX_ATTEMPTS)) {
@@ -111,6 +186,7 @@ export async function createWebhook(
         timeoutMs: input.retryPolicy?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...sealSecret(services.keyring, viewer.tenantId, id, signingSecret),
         secretFingerprint: secretFingerprint(signingSecret),
+        ...provenance(input),
         createdBy: viewer.actorId,
         updatedBy: viewer.actorId,
       },
@@ -190,6 +266,7 @@ export async function updateWebhook(
     ...(input.headers != null ? sealHeaders(scope.services.keyring, row.tenantId, row.id, mergeHeaders(scope, row, input.headers)) : {}),
     ...(input.retryPolicy?.maxAttempts != null ? { maxAttempts: input.retryPolicy.maxAttempts } : {}),
     ...(input.retryPolicy?.timeoutMs != null ? { timeoutMs: input.retryPolicy.timeoutMs } : {}),
+    ...provenance(input),
   }));
 }
 

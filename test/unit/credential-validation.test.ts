@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateCapabilities, validateCredentialInput } from '../../src/integrations/credentials.ts';
 import { findProvider, PROVIDERS } from '../../src/providers/catalog.ts';
-import type { ProviderDefinition } from '../../src/providers/types.ts';
+import { authenticates, type CredentialField, type CredentialValue, type ProviderDefinition } from '../../src/providers/types.ts';
 
 function provider(name: string): ProviderDefinition {
   const p = findProvider(name);
@@ -246,5 +246,129 @@ describe('validateCapabilities', () => {
     const { capabilities, errors } = validateCapabilities(stripe, ['verify_payment', 'initiate_payment', 'verify_payment']);
     expect(errors).toEqual([]);
     expect(capabilities).toEqual(['verify_payment', 'initiate_payment']);
+  });
+});
+
+describe('format checks: only what is surely wrong', () => {
+  const errorsOf = (name: string, input: Record<string, unknown>, mode: 'configure' | 'patch' = 'patch') =>
+    validateCredentialInput(provider(name), input, mode).errors;
+
+  /** What example payloads carry: `<field>_placeholder`, or the first allowed value of a non-string. */
+  function placeholder(field: CredentialField): CredentialValue {
+    if (field.type === 'BOOLEAN') return false;
+    if (field.type === 'ENUM') return field.enumValues![0]!;
+    if (field.type === 'URL') return 'https://example.com/placeholder';
+    return `${field.key}_placeholder`;
+  }
+
+  it('accepts the example payloads’ placeholders: `<field>_placeholder`, or one in the shape the provider fixes', () => {
+    const shaped: Record<string, Record<string, CredentialValue>> = {
+      stripe: { publishable_key: 'pk_test_placeholder', secret_key: 'sk_test_placeholder', webhook_secret: 'whsec_placeholder' },
+      twilio: { from_number: '+15005550006' },
+      whatsapp_twilio: { from_number: 'whatsapp:+14155238886' },
+      plivo: { from_number: '+14155550123' },
+      sendgrid: { api_key: 'SG.placeholder' },
+      openai: { api_key: 'sk-placeholder' },
+      d4sign: { safe_uuid: '06b3ddb1-abc9-4ab8-b944-0d7c940486af' },
+    };
+    for (const p of PROVIDERS) {
+      const input = Object.fromEntries(p.credentialSchema.map((f) => [f.key, shaped[p.name]?.[f.key] ?? placeholder(f)]));
+      const { errors, values } = validateCredentialInput(p, input, 'configure');
+      expect(errors, p.name).toEqual([]);
+      expect(values, p.name).toEqual(input);
+    }
+    // the ones the issue names, in the fields they were refused from
+    expect(errorsOf('twilio', { account_sid: 'account_sid_placeholder' })).toEqual([]);
+    expect(errorsOf('whatsapp_twilio', { account_sid: 'account_sid_placeholder', auth_token: 'auth_token_placeholder' })).toEqual([]);
+    expect(errorsOf('stripe', { publishable_key: 'pk_test_placeholder', secret_key: 'sk_test_placeholder' })).toEqual([]);
+    expect(errorsOf('stripe', { webhook_secret: 'whsec_placeholder', secret_key: 'rk_live_placeholder_2' })).toEqual([]);
+  });
+
+  it('the WhatsApp sender may leave out the whatsapp: prefix, which the send adds', () => {
+    expect(errorsOf('whatsapp_twilio', { from_number: '+14155238886' })).toEqual([]);
+    expect(errorsOf('whatsapp_twilio', { from_number: 'whatsapp:14155238886' }).map((e) => e.path)).toEqual([
+      ['credentials', 'from_number'],
+    ]);
+  });
+
+  it.each([
+    ['stripe', 'secret_key', 'pk_live_51Hx', /publishable key \(pk_…\); the secret key starts with sk_ or rk_/],
+    ['stripe', 'publishable_key', 'sk_live_51Hx', /secret or restricted key \(sk_…, rk_…\); it goes in secret_key/],
+    ['stripe', 'publishable_key', 'rk_test_51Hx', /secret or restricted key/],
+    ['stripe', 'secret_key', 'sk_test_abc ', /contains whitespace/],
+    ['stripe', 'secret_key', ' sk_test_abc', /contains whitespace/],
+    ['stripe', 'webhook_secret', 'whsec_abc\n', /contains whitespace/],
+    ['stripe', 'secret_key', 'whsec_abc', /starts with sk_test_, sk_live_, rk_test_ or rk_live_/],
+    ['stripe', 'webhook_secret', 'sk_test_abc', /starts with whsec_/],
+    ['twilio', 'account_sid', `SK${'a1'.repeat(16)}`, /API key SID \(SK…\); the Account SID starts with AC/],
+    ['twilio', 'account_sid', 'ab'.repeat(16), /looks like an Auth Token \(32 hexadecimal characters and no prefix\)/],
+    ['whatsapp_twilio', 'account_sid', 'F0'.repeat(16), /looks like an Auth Token/],
+    ['twilio', 'auth_token', `AC${'0'.repeat(32)}`, /this is a SID/],
+    ['twilio', 'from_number', '4155550199', /an E\.164 number: \+ then 7 to 15 digits, the first not 0/],
+    ['twilio', 'from_number', '+04155550123', /E\.164/],
+    ['plivo', 'from_number', '+1 415 555 0123', /E\.164/],
+    ['sendgrid', 'api_key', 'api_key_placeholder', /starts with SG\./],
+    ['sendgrid', 'webhook_verification_key', 'SG.abc.def', /this is an API key \(SG\.…\)/],
+    ['openai', 'api_key', 'sk_test_abc', /starts with sk-/],
+    ['openai', 'organization_id', 'sk-proj-abc', /this is an API key \(sk-…\); it goes in api_key/],
+    ['openai', 'project_id', 'sk-abc', /this is an API key/],
+    ['docusign', 'integration_key', '-----BEGIN RSA PRIVATE KEY-----\nMIIE', /this is a PEM key; it goes in private_key/],
+    ['docusign', 'account_id', '-----BEGIN PRIVATE KEY-----', /PEM key/],
+    ['d4sign', 'safe_uuid', '../documents', /a UUID: 8-4-4-4-12 hexadecimal digits/],
+    ['clicksign', 'access_token', 'abc def', /contains whitespace/],
+  ])('%s.%s refuses a known slip: %j', (name, key, value, hint) => {
+    const errors = errorsOf(name, { [key]: value });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.path).toEqual(['credentials', key]);
+    expect(errors[0]!.message).toMatch(/^has the wrong format/);
+    expect(errors[0]!.message).toMatch(hint);
+    expect(errors[0]!.message).not.toContain(value.trim());
+  });
+
+  it('a private key’s PEM keeps its line breaks, and a sender name its spaces', () => {
+    expect(errorsOf('docusign', { private_key: '-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n' })).toEqual([]);
+    expect(errorsOf('sendgrid', { from_name: 'Acme Billing Team' })).toEqual([]);
+  });
+
+  it('every hint says a rule, and every pattern has its hint', () => {
+    for (const p of PROVIDERS) {
+      for (const f of p.credentialSchema) {
+        if (f.pattern) expect(f.patternHint, `${p.name}.${f.key}`).toBeTruthy();
+        for (const m of f.mistakes ?? []) expect(m.hint.length, `${p.name}.${f.key}`).toBeGreaterThan(10);
+        if (f.pattern || f.mistakes) expect(f.type, `${p.name}.${f.key}`).toBe('STRING');
+      }
+    }
+  });
+});
+
+describe('which fields authenticate', () => {
+  it('every provider declares its non-authenticating fields: inbound signing secrets, senders, settings', () => {
+    const declared = Object.fromEntries(
+      PROVIDERS.map((p) => [p.name, p.credentialSchema.filter((f) => !authenticates(f)).map((f) => f.key)]),
+    );
+    const settings = ['changeKeys', 'webhookCatcherEndpoint'];
+    expect(declared).toEqual({
+      stripe: ['publishable_key', 'webhook_secret'],
+      twilio: ['from_number'],
+      plivo: ['from_number'],
+      whatsapp_twilio: ['from_number'],
+      sendgrid: ['from_email', 'from_name', 'webhook_verification_key'],
+      openai: [],
+      docusign: ['connect_hmac_key', ...settings],
+      clicksign: ['hmac_secret', ...settings],
+      d4sign: ['hmac_secret', 'safe_uuid', ...settings],
+      certisign: settings,
+      adobe_sign: settings,
+    });
+  });
+
+  it('a field authenticates unless it says otherwise', () => {
+    expect(authenticates({})).toBe(true);
+    expect(authenticates({ authenticates: true })).toBe(true);
+    expect(authenticates({ authenticates: false })).toBe(false);
+    // environment picks the origin every e-signature check runs against
+    for (const p of PROVIDERS.filter((x) => x.category === 'E_SIGNATURE')) {
+      expect(authenticates(p.credentialSchema.find((f) => f.key === 'environment')!), p.name).toBe(true);
+    }
   });
 });

@@ -39,6 +39,8 @@ export type CreateRoutingRuleInput = {
 
 /** A new webhook. */
 export type CreateWebhookInput = {
+  /** The connector that owns it (1-128 characters as source). */
+  connectorId?: string | null | undefined;
   /** Event types: exact, prefix.* or *. */
   eventTypes: Array<string>;
   /** Static string headers sent with every delivery (at most 20; values of visible ASCII, at most 1024 characters; 8192 characters in all), e.g. the receiver’s Authorization. Write-only: reads show the names with null values. */
@@ -47,6 +49,12 @@ export type CreateWebhookInput = {
   name: string;
   /** Attempts and timeout. */
   retryPolicy?: RetryPolicyInput | null | undefined;
+  /** A provenance tag (1-64 letters, digits and . _ : / @ + -); default "api". */
+  source?: string | null | undefined;
+  /** Where it is created from; default API. */
+  sourceType?: SourceType | null | undefined;
+  /** Labels to find it by (at most 20, each as source; duplicates dropped). */
+  tags?: Array<string> | null | undefined;
   /** An http(s) URL on the public internet, at most 2048 characters. */
   url: string;
 };
@@ -157,6 +165,19 @@ export type SendSmsInput = {
   /** Hold the answer until the operation ends, or this many seconds pass (0 to 30; default 0: answer as soon as it is queued). */
   waitSeconds?: number | null | undefined;
 };
+
+/** Where a webhook was created from, as its creator said (API unless told). */
+export type SourceType =
+  /** A direct API call (the default). */
+  | 'API'
+  /** A backend service of the tenant. */
+  | 'BACKEND'
+  /** A browser or mobile frontend. */
+  | 'FRONTEND'
+  /** A server-side job or script. */
+  | 'SERVER'
+  /** The platform itself (e.g. a connector setting up its own webhook). */
+  | 'SYSTEM';
 
 /** Whether a webhook receives events. */
 export type WebhookStatus =
