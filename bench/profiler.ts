@@ -3,8 +3,9 @@
  * bench server per scenario, the delivery bench around its deliveries). `profile-summary.ts`
  * reads the file.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 
 export async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   const session = new Session();
@@ -16,6 +17,7 @@ export async function startProfile(): Promise<{ stop(file: string): Promise<void
     async stop(file) {
       const { profile } = await session.post('Profiler.stop');
       session.disconnect();
+      await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(profile));
     },
   };
