@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import type { GraphiQLOptions, GraphiQLOptionsOrFactory } from 'graphql-yoga';
+import type { GraphiQLOptions, GraphiQLOptionsOrFactory, Plugin } from 'graphql-yoga';
 import { SignJWT } from 'jose';
 import type { Config } from '../config.ts';
 import { CSRF_HEADER } from '../graphql-hardening/csrf.ts';
@@ -370,6 +370,18 @@ async function mintDevelopmentToken(secret: string): Promise<string> {
     .setIssuedAt()
     .setExpirationTime(`${DEVELOPMENT_TOKEN.ttlSeconds}s`)
     .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * GraphiQL's page is never stored by a browser or a proxy: in development it carries a token
+ * (below), and it is cheap to render again.
+ */
+export function graphiqlNeverStored(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('cache-control', 'no-store');
+    },
+  };
 }
 
 /** What GraphiQL opens with on this server: the same page for everyone, but in development. */

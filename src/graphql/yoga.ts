@@ -36,7 +36,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import { schema } from '../schema/index.ts';
 import type { Services } from '../services.ts';
-import { graphiqlOptions } from './graphiql.ts';
+import { graphiqlNeverStored, graphiqlOptions } from './graphiql.ts';
 
 /**
  * What one GraphQL document may ask, checked before anything runs: depth, aliases and tokens
@@ -157,6 +157,7 @@ export function createGraphQL({
     // it); Yoga's own limit would pass the read body through another stream for nothing
     maxRequestBodySize: false,
     plugins: [
+      graphiqlNeverStored(),
       csrfPrevention(),
       // before every plugin that can refuse a subscription, so it sees each one start
       refuseSubscriptionsUpFront(),

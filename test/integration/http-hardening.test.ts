@@ -114,6 +114,13 @@ describe('CSRF prevention', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain(`"additionalHeaders":{"${CSRF_HEADER}":"1"}`);
   });
+
+  it('GraphiQL’s page is never stored (in development it carries a token)', async () => {
+    const res = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    await res.text();
+  });
 });
 
 describe('mutations over GET', () => {
