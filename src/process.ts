@@ -1,7 +1,7 @@
 /** What both entry points (server.ts, worker.ts) do around the app: configuration and shutdown. */
 import type { App } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { exitOnOperatorError, type Logger, OperatorError } from './log.ts';
+import type { Logger } from './log.ts';
 
 /** The configuration, or every problem with it on stderr and exit code 2. */
 export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
@@ -26,11 +26,10 @@ export function survivePromiseRejections(logger: Logger): void {
 }
 
 /**
- * A start that failed: an operator's mistake (a locked DATA_DIR, an unreachable database) in its
- * one line, anything else with its stack; exit code 1 either way.
+ * A start that failed, exit code 1: the log's error serializer shows an operator's mistake (a
+ * locked DATA_DIR, an unreachable database) as its message alone, anything else with its stack.
  */
 export function couldNotStart(logger: Logger, err: unknown): never {
-  if (err instanceof OperatorError) exitOnOperatorError(logger, err);
   logger.fatal({ err }, 'could not start');
   process.exit(1);
 }

@@ -126,7 +126,7 @@ describe('alongside arbitrary documents', () => {
   });
 
   it('still runs documents sent as text', async () => {
-    expect((await post(server, token, { query: '{ viewer { scopes } }' })).body.data.viewer.scopes).toContain('admin');
+    expect((await post(server, token, { query: '{ viewer { scopes } }' })).body.data.viewer.scopes).toContain('ADMIN');
   });
 });
 
