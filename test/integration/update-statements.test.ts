@@ -61,7 +61,7 @@ it('sends 7 statements besides BEGIN: the locked read with the audit entry, UPDA
     expect(updated.payload).toMatchObject({ changedFields: ['metadata'] });
   }
   const audit = await server.gql(AUDIT, {}, { token });
-  expect(audit.data.auditLog.edges.map((e: any) => e.node)).toEqual([{ outcome: 'ok', objectIds: [expect.any(String)] }]);
+  expect(audit.data.auditLog.edges.map((e: any) => e.node)).toEqual([{ outcome: 'OK', objectIds: [expect.any(String)] }]);
   version += 1;
 });
 
@@ -70,7 +70,7 @@ it('refuses a stale expectedVersion with nothing written but its audit entry', a
   expect(res.data.updateIntegration).toEqual({ __typename: 'ConflictError', code: 'VERSION_CONFLICT' });
   expect(statements.filter((s) => /INSERT INTO "(Event|WebhookDelivery)"|UPDATE "public"."Integration"/.test(s))).toEqual([]);
   const audit = await server.gql(AUDIT, {}, { token });
-  expect(audit.data.auditLog.edges.map((e: any) => e.node.outcome)).toEqual(['ConflictError', 'ok']);
+  expect(audit.data.auditLog.edges.map((e: any) => e.node.outcome)).toEqual(['CONFLICT_ERROR', 'OK']);
 });
 
 it('reads the locked row with the values and types findUnique gives', async () => {
