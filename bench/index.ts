@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --only requests|deliveries|operations] [-- --postgres]`: the GraphQL request
- * bench (`requests.ts`), the webhook delivery bench (`deliveries.ts`), then the operations bench
- * (`operations.ts`), each in its own process.
+ * `npm run bench [-- --only requests|deliveries|operations|soak] [-- --postgres]`: the GraphQL
+ * request bench (`requests.ts`), the webhook delivery bench (`deliveries.ts`), then the operations
+ * bench (`operations.ts`), each in its own process; the soak (`soak.ts`) only when named.
  * Embedded PGlite by default; DATABASE_URL names a PostgreSQL server, and `--postgres` starts a
  * throwaway cluster on 127.0.0.1 for the run (as `npm run test:postgres` does) and removes it after.
  * Each bench's own settings are environment variables documented at the top of its file. `--help`: its usage.
@@ -12,13 +12,16 @@ import { type Command, parseCommandLine, usageError } from '../src/scripts/cli.t
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
 
 const BENCHES = ['requests', 'deliveries', 'operations'] as const;
+/** Run only when named: it inserts a large history (bench/soak.ts). */
+const ON_REQUEST = ['soak'] as const;
+const NAMED = [...BENCHES, ...ON_REQUEST] as const;
 
 const COMMAND = {
-  usage: `npm run bench [-- --only ${BENCHES.join('|')}] [-- --postgres]`,
+  usage: `npm run bench [-- --only ${NAMED.join('|')}] [-- --postgres]`,
   summary:
     'Runs the GraphQL request, webhook delivery and operations benches, each in its own process, against ceilings measured in the same run (docs/performance.md).',
   options: {
-    only: { type: 'string', value: `<${BENCHES.join('|')}>`, description: 'run this bench only' },
+    only: { type: 'string', value: `<${NAMED.join('|')}>`, description: 'run this bench only (soak runs only when named)' },
     postgres: { type: 'boolean', default: false, description: 'start a throwaway PostgreSQL cluster on 127.0.0.1 for the run' },
   },
   env: { DATABASE_URL: 'a PostgreSQL server to bench on (default: embedded PGlite)' },
@@ -27,8 +30,8 @@ const COMMAND = {
 
 const { values } = parseCommandLine(COMMAND);
 const only = values.only;
-if (only !== undefined && !(BENCHES as readonly string[]).includes(only)) {
-  usageError(COMMAND, `--only: one of ${BENCHES.join(', ')}, got "${only}"`);
+if (only !== undefined && !(NAMED as readonly string[]).includes(only)) {
+  usageError(COMMAND, `--only: one of ${NAMED.join(', ')}, got "${only}"`);
 }
 
 let cluster: Cluster | undefined;
@@ -53,7 +56,7 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 try {
-  for (const bench of BENCHES.filter((b) => !only || b === only)) {
+  for (const bench of only ? [only] : BENCHES) {
     console.log(`\n=== ${bench} ===`);
     const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${bench}.ts`)], {
       stdio: 'inherit',

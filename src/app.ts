@@ -31,7 +31,8 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { readQueueStats } from './observability/queue-stats.ts';
 import { createTracing } from './observability/tracing.ts';
-import { startOperationRetention } from './operations/retention.ts';
+import { type DataRetention, startDataRetention } from './retention/purge.ts';
+import { applyRetention } from './retention/windows.ts';
 import { RoutingTable } from './routing/table.ts';
 import type { Services } from './services.ts';
 import { sealPlaintextHeaders } from './webhooks/headers.ts';
@@ -56,6 +57,8 @@ export interface App {
   services: Services;
   database: Database;
   server: Server;
+  /** The retention purge, in a process that does background work (WORKER); tests run it with purgeOnce. */
+  retention?: DataRetention;
   listen(): Promise<{ url: string }>;
   close(): Promise<void>;
 }
@@ -147,8 +150,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     };
     const tracing = await createTracing(config.tracing, logger);
     if (config.worker) await startWorkers(services, metrics, tracing);
-    // payloads past OPERATION_RETENTION_DAYS go, in any process that does background work
-    const retention = config.worker ? startOperationRetention(database.prisma, config.operations.retentionDays, logger) : undefined;
+    // history past DATA_RETENTION / AUDIT_RETENTION is hidden from every read here, and purged
+    // (with payloads past OPERATION_RETENTION_DAYS) by any process that does background work
+    applyRetention(database.prisma, config.retention);
+    const retention = config.worker ? startDataRetention(database.prisma, config, logger) : undefined;
 
     const authenticate = createAuthenticator({
       verifyJwt: jwtSecret || config.auth.jwksUrl ? createJwtVerifier({ ...config.auth, secret: jwtSecret }) : undefined,
@@ -169,6 +174,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       services,
       database,
       server,
+      retention,
       listen: async () => {
         if (!server.listening) await listen(server, config);
         const url = listeningUrl(server, config);

@@ -23,6 +23,18 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/** DATA_RETENTION and AUDIT_RETENTION defaults (Stripe lists 30 days of events; audit logs keep a year). */
+export const DEFAULT_DATA_RETENTION = '30d';
+export const DEFAULT_AUDIT_RETENTION = '365d';
+const MAX_RETENTION_MS = 36_500 * 86_400_000;
+
+/** A retention window (`10s`, `5m`, `2h`, `30d`) in ms: at least one second, at most 100 years. */
+export function parseRetention(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < 1000 || ms > MAX_RETENTION_MS) throw new Error(`expected a duration from 1s to 36500d such as 30d, got "${value.trim()}"`);
+  return ms;
+}
+
 /** The delays before an operation's second, third and fourth walk over its candidates. */
 export const DEFAULT_OPERATION_RETRY_SCHEDULE = '10s,1m,5m';
 

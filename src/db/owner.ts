@@ -35,9 +35,9 @@ export const QUEUE_SCHEMA = 'pgboss';
 
 /**
  * The functions the service's role may call (EXECUTE is revoked from PUBLIC where they are made):
- * maintenance that runs as the owner and can do nothing else (operation retention).
+ * maintenance that runs as the owner and can do nothing else (operation retention, data retention).
  */
-const SERVICE_FUNCTIONS = ['icp_purge_operation_payloads(integer, integer)'];
+const SERVICE_FUNCTIONS = ['icp_purge_operation_payloads(integer, integer)', 'icp_purge_expired(text, bigint, integer)'];
 
 /**
  * Throws a RoleSeparationError unless `prisma`'s role is (a member of) the role that owns the

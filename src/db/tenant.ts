@@ -7,6 +7,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { retainedWhere, withRetained } from '../retention/windows.ts';
 import { inRowScope, type RawExecutor, transactionInRowScope } from './row-security.ts';
 
 const TENANT_MODELS = new Set([
@@ -136,6 +137,8 @@ export function forTenant(prisma: PrismaClient, tenantId: string) {
           if (!TENANT_MODELS.has(model)) return query(args);
           const a = { ...(args as Args) };
           if (WHERE_OPERATIONS.has(operation)) a.where = confine(a.where, tenantId);
+          // rows past DATA_RETENTION / AUDIT_RETENTION are gone for every read (src/retention/windows.ts)
+          if (READ_OPERATIONS.has(operation)) a.where = withRetained(a.where, retainedWhere(prisma, model));
           if (operation === 'create') a.data = stamp(a.data, tenantId);
           if (operation === 'createMany' || operation === 'createManyAndReturn') {
             a.data = ([] as unknown[]).concat(a.data).map((d) => stamp(d, tenantId));

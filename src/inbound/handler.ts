@@ -64,11 +64,11 @@ async function store(
     /** Operations whose delivery status a callback changed, announced after the commit. */
     const tracked = new Map<string, { operationId: string; status: string; appId: string | null }>();
     for (const event of events) {
-      const seen = await tx.event.findFirst({
-        where: { sourceIntegrationId: integration.id, providerEventId: event.id },
-        select: { id: true },
-      });
-      if (seen) continue;
+      // every stored event, expired ones included (ctx reads hide those: src/retention/windows.ts):
+      // the unique index still holds them until the purge deletes them
+      const seen = await tx.$queryRaw<unknown[]>`
+        SELECT 1 FROM "Event" WHERE "sourceIntegrationId" = ${integration.id} AND "providerEventId" = ${event.id} LIMIT 1`;
+      if (seen.length) continue;
       fresh++;
       await services.outbox.record(tx, actor, {
         type: `provider.${provider.name}.${event.type}`,

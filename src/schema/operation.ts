@@ -17,6 +17,7 @@ import { tryParseGlobalId } from '../ids.ts';
 import { type OperationPart, openPart } from '../operations/sealed.ts';
 import { operationVisibility } from '../operations/service.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
+import { retainedWhere, withRetained } from '../retention/windows.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const READ = { 'operations:read': true } as const;
@@ -214,7 +215,8 @@ builder.prismaObjectFields('Integration', (t) => ({
       args: { status: t.arg({ type: OperationStatusEnum, required: false, description: 'Only operations in this status.' }) },
       query: (args, ctx) => {
         pageArgsGuard(args as { first?: number | null; last?: number | null });
-        return { where: { ...(args.status ? { status: args.status } : {}), ...operationVisibility(ctx) }, orderBy: { id: 'desc' } };
+        const where = { ...(args.status ? { status: args.status } : {}), ...operationVisibility(ctx) };
+        return { where: withRetained(where, retainedWhere(ctx.services.prisma, 'Operation')), orderBy: { id: 'desc' } };
       },
     },
     {

@@ -9,6 +9,7 @@ import type { Webhook } from '../generated/prisma/client.ts';
 import { DeliveryStatus, SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
+import { retainedWhere, withRetained } from '../retention/windows.ts';
 import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { withoutSealed } from './client.ts';
@@ -172,10 +173,11 @@ export const WebhookRef = builder.prismaNode('Webhook', {
         description: 'Its deliveries, newest first.',
         totalCount: true,
         args: { status: t.arg({ type: DeliveryStatusEnum, required: false, description: 'Only deliveries in this status.' }) },
-        query: (args) => {
+        query: (args, ctx) => {
           // the connection arguments are there at run time, though not in this callback's type
           pageArgsGuard(args as { first?: number | null; last?: number | null });
-          return { where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' } };
+          const where = withRetained(args.status ? { status: args.status } : {}, retainedWhere(ctx.services.prisma, 'WebhookDelivery'));
+          return { where, orderBy: { id: 'desc' } };
         },
       },
       {

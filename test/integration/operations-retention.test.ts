@@ -62,6 +62,8 @@ async function start(env: Record<string, string> = {}): Promise<App> {
     TWILIO_API_BASE_URL: twilioApi.url,
     // an operation whose walk failed waits an hour for the next one: QUEUED, not ended
     OPERATION_RETRY_SCHEDULE: '1h',
+    // the records outlive their payloads here: DATA_RETENTION (default 30d) would remove them too
+    DATA_RETENTION: '3650d',
     ...(database ? { DATABASE_URL: database.url, DATABASE_MIGRATION_URL: database.ownerUrl! } : { DATA_DIR: dataDir }),
     ...env,
   });
