@@ -8,9 +8,12 @@ WORKDIR /app
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma/ ./prisma/
 COPY src/scripts/generate.mjs ./src/scripts/
+COPY console/build.mjs ./console/
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
+# the web console's sources, built by npm run build into console/dist/ (served at /console)
+COPY console/ ./console/
 RUN npm run build
 
 # runtime: dist/ already holds the compiled Prisma client, so no install script is needed here
@@ -26,6 +29,7 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 # read at run time from dist/: migrations and the schema the migration engine checks them against
 COPY prisma/ ./prisma/
 COPY --from=build /app/dist/ ./dist/
+COPY --from=build /app/console/dist/ ./console/dist/
 # the embedded database and its generated keys; created here so a new volume is owned by `node`
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

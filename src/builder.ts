@@ -52,6 +52,7 @@ export const builder = new SchemaBuilder<{
       'operations:read': ctx.viewer.scopes.has('operations:read'),
       'operations:write': ctx.viewer.scopes.has('operations:write'),
       admin: ctx.viewer.scopes.has('admin'),
+      connect: ctx.viewer.scopes.has('connect'),
     }),
     // FORBIDDEN names the scope that would do (src/auth/scopes.ts)
     unauthorizedError: (_parent, _ctx, info, result) => missingScope(`${info.parentType.name}.${info.fieldName}`, result.failure),

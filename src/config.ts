@@ -7,16 +7,20 @@ import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import {
+  DEFAULT_AUDIT_RETENTION,
+  DEFAULT_DATA_RETENTION,
   DEFAULT_RETRY_SCHEDULE,
   databaseUrlProblem,
   encryptionKeyProblems,
   parseAllowHosts,
   parseOperationRetrySchedule,
   parsePauseThreshold,
+  parseRetention,
   parseRetrySchedule,
 } from './config-values.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './db/wait-for-server.ts';
 import { readTrustedDocuments } from './graphql-hardening/trusted-documents.ts';
+import { parseFrameAncestors } from './http/console-static.ts';
 import { LOG_FORMATS, type LogFormat } from './log.ts';
 import { baseUrlEnvVar, PROVIDERS } from './providers/catalog.ts';
 
@@ -75,6 +79,11 @@ export interface Config {
     /** OPERATION_RETENTION_DAYS: after this many days an ended operation's input and result are removed. */
     retentionDays: number;
   };
+  /**
+   * DATA_RETENTION and AUDIT_RETENTION, in ms: how long history is kept (src/retention/windows.ts);
+   * `purgeIntervalMs` (RETENTION_PURGE_INTERVAL_SECONDS) is how often the purge runs.
+   */
+  retention: { dataMs: number; auditMs: number; purgeIntervalMs: number };
   /** How often the queue looks for expired jobs (a crashed worker's) and other maintenance. */
   queueMaintenanceSeconds: number;
   rateLimitRpm?: number;
@@ -98,6 +107,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** METRICS_TOKEN: when set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, only local clients get it. */
   metricsToken?: string;
+  console: {
+    /** CONSOLE_DIR (advanced): the built web console; default console/dist of this checkout. */
+    dir?: string;
+    /** CONNECT_FRAME_ANCESTORS as CSP frame-ancestors sources (default `*`): who may frame the connect page. */
+    connectFrameAncestors: string;
+  };
   /** OpenTelemetry tracing, on when an OTLP endpoint is configured (src/observability/tracing.ts). */
   tracing?: TracingConfig;
 }
@@ -206,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
       return fallback;
     }
   };
+  const retention = (name: string, fallback: string) => parsed(name, (v) => parseRetention(v ?? fallback), parseRetention(fallback));
   const retryScheduleText = str('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_RETRY_SCHEDULE;
   const webhooks = {
     retrySchedule: parsed('WEBHOOK_RETRY_SCHEDULE', parseRetrySchedule, parseRetrySchedule(undefined)),
@@ -263,6 +279,11 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int('OPERATION_TIMEOUT_MS', 30_000, 100, 300_000),
       retentionDays: int('OPERATION_RETENTION_DAYS', 30, 1, 3650),
     },
+    retention: {
+      dataMs: retention('DATA_RETENTION', DEFAULT_DATA_RETENTION),
+      auditMs: retention('AUDIT_RETENTION', DEFAULT_AUDIT_RETENTION),
+      purgeIntervalMs: int('RETENTION_PURGE_INTERVAL_SECONDS', 60, 1, 86_400) * 1000,
+    },
     queueMaintenanceSeconds: int('QUEUE_MAINTENANCE_INTERVAL_SECONDS', 30, 1, 3600),
     rateLimitRpm: rpm,
     clientLimits: {
@@ -284,6 +305,10 @@ export function loadConfig(env: Env = process.env): Config {
     worker: bool('WORKER', true),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600) * 1000,
     metricsToken: str('METRICS_TOKEN'),
+    console: {
+      dir: str('CONSOLE_DIR') === undefined ? undefined : path.resolve(str('CONSOLE_DIR')!),
+      connectFrameAncestors: parsed('CONNECT_FRAME_ANCESTORS', parseFrameAncestors, '*'),
+    },
     tracing: tracesUrl ? { tracesUrl, serviceName: str('OTEL_SERVICE_NAME') ?? 'integrations-control-plane' } : undefined,
   };
   problems.push(...encryptionKeyProblems(config.encryption));

@@ -36,16 +36,26 @@ export interface NewApiKey {
   secretHash: string;
 }
 
-export function generateApiKey(): NewApiKey {
+/** A secret of this format under another prefix (connect session tokens use `icp_cs_`). */
+export function generateSecret(prefix: string): string {
   const body = base62(BigInt(`0x${randomBytes(32).toString('hex')}`), BODY_LENGTH);
-  const secret = `${PREFIX}${body}${checksum(body)}`;
+  return `${prefix}${body}${checksum(body)}`;
+}
+
+export function generateApiKey(): NewApiKey {
+  const secret = generateSecret(PREFIX);
   return { secret, prefix: secret.slice(0, PREFIX.length + 8), secretHash: hashApiKey(secret) };
+}
+
+/** True when the string has the format under `prefix` and its checksum matches. */
+export function isWellFormedSecret(secret: string, prefix: string): boolean {
+  if (secret.length !== prefix.length + BODY_LENGTH + CHECKSUM_LENGTH || !secret.startsWith(prefix)) return false;
+  const body = secret.slice(prefix.length, prefix.length + BODY_LENGTH);
+  if (![...body].every((c) => ALPHABET.includes(c))) return false;
+  return checksum(body) === secret.slice(prefix.length + BODY_LENGTH);
 }
 
 /** True when the string has the key format and its checksum matches. */
 export function isWellFormedApiKey(secret: string): boolean {
-  if (secret.length !== PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH || !secret.startsWith(PREFIX)) return false;
-  const body = secret.slice(PREFIX.length, PREFIX.length + BODY_LENGTH);
-  if (![...body].every((c) => ALPHABET.includes(c))) return false;
-  return checksum(body) === secret.slice(PREFIX.length + BODY_LENGTH);
+  return isWellFormedSecret(secret, PREFIX);
 }

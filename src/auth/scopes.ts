@@ -15,9 +15,17 @@ export const SCOPES = [
   'operations:write',
   'admin',
 ] as const;
-export type Scope = (typeof SCOPES)[number];
+/** A scope a token claim or an API key can grant. */
+export type GrantableScope = (typeof SCOPES)[number];
 
-export function isScope(value: string): value is Scope {
+/** A connect session's only scope: its tenant's integrations of its allowed providers. */
+export const CONNECT_SCOPE = 'connect';
+export type Scope = GrantableScope | typeof CONNECT_SCOPE;
+/** Every scope, as the schema's `Scope` enum lists them. */
+export const ALL_SCOPES: readonly Scope[] = [...SCOPES, CONNECT_SCOPE];
+
+/** Whether a claim or a key may grant it (`connect` is not). */
+export function isScope(value: string): value is GrantableScope {
   return (SCOPES as readonly string[]).includes(value);
 }
 
@@ -38,6 +46,8 @@ export function scopeFromInput(value: string): string {
 /** Expands granted scopes by the implication rules above. */
 export function effectiveScopes(granted: Iterable<Scope>): ReadonlySet<Scope> {
   const set = new Set<Scope>(granted);
+  // only a connect session holds it, and it is not built from grants
+  set.delete(CONNECT_SCOPE);
   if (set.has('admin')) return new Set(SCOPES);
   if (set.has('integrations:write')) set.add('integrations:read');
   if (set.has('webhooks:write')) set.add('webhooks:read');
@@ -62,11 +72,14 @@ export interface ScopeFailure {
   failures?: ScopeFailure[];
 }
 
-/** The scopes a refusal names, any one of which would have been enough (the schema uses only single scopes and $any). */
+/**
+ * The scopes a refusal names, any one of which would have been enough (the schema uses only single
+ * scopes and $any). `connect` is left out: no token or key can be given it, so it helps no one asking.
+ */
 export function scopesOfFailure(failure: ScopeFailure): Scope[] {
-  const found = new Set<Scope>();
+  const found = new Set<string>();
   const walk = (f: ScopeFailure) => {
-    if (f.scope && isScope(f.scope)) found.add(f.scope);
+    if (f.scope) found.add(f.scope);
     f.failures?.forEach(walk);
   };
   walk(failure);

@@ -8,6 +8,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { hashApiKey, isWellFormedApiKey } from './api-keys.ts';
 import { claimProblem } from './claims.ts';
+import { connectViewer, isConnectToken } from './connect-sessions.ts';
 import { type JwtVerifier, TokenError } from './jwt.ts';
 import { effectiveScopes, isScope, parseScopeClaim, type Scope } from './scopes.ts';
 
@@ -18,8 +19,17 @@ export interface Viewer {
   /** Set for application credentials; limits reads of webhooks and API keys to that app. */
   appId: string | null;
   scopes: ReadonlySet<Scope>;
-  via: 'jwt' | 'api_key';
+  via: 'jwt' | 'api_key' | 'connect_session';
   apiKeyId?: string;
+  /** Set for a connect session (connect-sessions.ts): what limits it beyond its `connect` scope. */
+  connect?: ConnectGrant;
+}
+
+export interface ConnectGrant {
+  sessionId: string;
+  /** Integrations of other providers behave as missing; configuring one is refused. */
+  allowedProviders: ReadonlySet<string>;
+  expiresAt: Date;
 }
 
 export class AuthenticationError extends Error {}
@@ -90,6 +100,20 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
     };
   }
 
+  async function fromConnectToken(token: string): Promise<Viewer> {
+    const viewer = await connectViewer(prisma, token);
+    if (typeof viewer === 'string') {
+      throw new AuthenticationError(
+        viewer === 'expired'
+          ? 'the connect session has expired'
+          : viewer === 'malformed'
+            ? 'the connect token is malformed'
+            : 'the connect session is unknown or revoked',
+      );
+    }
+    return viewer;
+  }
+
   return async (headers) => {
     const authorization = headers.get('authorization');
     const apiKey = headers.get('x-api-key');
@@ -101,6 +125,6 @@ export function createAuthenticator({ verifyJwt, prisma, logger }: Authenticator
     if (!authorization) throw new AuthenticationError('credentials required: Authorization: Bearer <JWT> or x-api-key');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw new AuthenticationError('the Authorization header must be "Bearer <JWT>"');
-    return fromJwt(match[1]);
+    return isConnectToken(match[1]) ? fromConnectToken(match[1]) : fromJwt(match[1]);
   };
 }

@@ -233,6 +233,8 @@ export function responseCache(versions: ChangeVersions, stats: ResponseCacheStat
         viewer.tenantId,
         viewer.appId,
         [...viewer.scopes].sort(),
+        // a connect session reads its allowed providers' integrations only (src/auth/connect-sessions.ts)
+        viewer.connect ? [...viewer.connect.allowedProviders].sort() : null,
         version,
       ]);
       const kept = answers.get(key);

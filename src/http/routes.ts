@@ -1,7 +1,8 @@
 /**
  * The HTTP paths: /graphql (body read with its limit, then the lean path or Yoga), /hooks/…
- * (inbound provider events), /assets/providers/… (logos), /metrics, /healthz and /readyz; and what
- * is answered before the service is ready. Nothing a request does may take the process down.
+ * (inbound provider events), /assets/providers/… (logos), /console (the web console), /metrics,
+ * /healthz and /readyz; and what is answered before the service is ready. Nothing a request does
+ * may take the process down.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/viewer.ts';
@@ -17,6 +18,7 @@ import type { Services } from '../services.ts';
 import type { AccessLog } from './access-log.ts';
 import { BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.ts';
 import type { ClientGuard } from './client-limits.ts';
+import { CONSOLE_PATH, createConsoleHandler } from './console-static.ts';
 import { allowedLargeBody, LARGE_BODY_REFUSAL, largeBodies } from './large-bodies.ts';
 import { serveProviderLogo } from './provider-logos.ts';
 
@@ -35,6 +37,12 @@ export function answerWhileNotReady(phase: Phase, req: IncomingMessage, res: Ser
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (path !== '/readyz') res.setHeader('retry-after', '5');
+  if (CONSOLE_PATH.test(path ?? '')) {
+    // a person's browser asks: words, not JSON
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(`The service is ${phase}; the console is available once it is ready. Retry in a few seconds.\n`);
+    return;
+  }
   sendJson(res, 503, {
     status: phase,
     errors: path === '/graphql' ? [{ message: `the service is ${phase}`, extensions: { code: 'UNAVAILABLE' } }] : undefined,
@@ -81,6 +89,7 @@ export function createRoutes({
 }: RouteDeps): Listener {
   const { yoga, lean } = graphql;
   const large = largeBodies(authenticate);
+  const serveConsole = createConsoleHandler({ dir: config.console.dir, connectFrameAncestors: config.console.connectFrameAncestors });
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -106,6 +115,8 @@ export function createRoutes({
     if (hook) return (await guard.refusedHook(req, res, hook[2]!)) ? undefined : handleInbound(services, req, res, hook[1]!, hook[2]!);
     const logo = LOGO_PATH.exec(path);
     if (logo) return serveProviderLogo(req, res, logo[1]!);
+    const consolePage = CONSOLE_PATH.exec(path);
+    if (consolePage) return serveConsole(req, res, consolePage[1]);
     if (path === '/metrics') return serveMetrics(metrics, config, req, res);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {

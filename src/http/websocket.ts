@@ -20,6 +20,7 @@ import { CloseCode, handleProtocols, makeServer, type Context as SocketContext, 
 import { isAsyncIterable } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { isConnectToken } from '../auth/connect-sessions.ts';
 import { AuthenticationError, type Authenticator } from '../auth/viewer.ts';
 import type { Config } from '../config.ts';
 import { unauthenticated } from '../errors.ts';
@@ -163,8 +164,9 @@ export function createWebSocketEndpoint({ config, graphql, authenticate, guard, 
   /** Closes the socket when its JWT expires, and checks its credentials again every so often (revoked keys). */
   function watchCredentials(socket: WebSocket, connection: Connection) {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(connection.headers.get('authorization') ?? '')?.[1];
-    // verified already: only its expiry is read here
-    const exp = bearer ? decodeJwt(bearer).exp : undefined;
+    // verified already: only its expiry is read here (a connect session's ends its subscriptions
+    // itself, and the recheck below closes the socket)
+    const exp = bearer && !isConnectToken(bearer) ? decodeJwt(bearer).exp : undefined;
     if (exp !== undefined && exp * 1000 - Date.now() < MAX_TIMER_MS) {
       const expiry = setTimeout(
         () => socket.close(CLOSE.unauthorized, 'Unauthorized: the token expired'),

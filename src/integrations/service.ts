@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
 import { auditWithin, offeredAudit } from '../audit/plugin.ts';
+import { providerAllowed } from '../auth/connect-sessions.ts';
+import type { Viewer } from '../auth/viewer.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
@@ -29,6 +31,17 @@ const METADATA_MAX_BYTES = 16 * 1024;
 function validateMetadata(metadata: Record<string, unknown> | null | undefined, errors: FieldError[]) {
   if (metadata && Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {
     errors.push({ path: ['metadata'], message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
+  }
+}
+
+/**
+ * A connect session sets credentials only: capabilities and metadata stay the tenant's to choose
+ * (docs/console.md "Connect sessions").
+ */
+function refuseTenantSettings(viewer: Viewer, input: { enabledCapabilities?: unknown; metadata?: unknown }, errors: FieldError[]) {
+  if (!viewer.connect) return;
+  for (const key of ['enabledCapabilities', 'metadata'] as const) {
+    if (input[key] != null) errors.push({ path: [key], message: 'a connect session may set credentials only' });
   }
 }
 
@@ -57,10 +70,14 @@ export async function configureIntegration(scope: RequestScope, input: Configure
   if (!provider) {
     throw ValidationError.at(['provider'], `unknown provider (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
   }
+  if (!providerAllowed(scope.viewer, provider.name)) {
+    throw ValidationError.at(['provider'], 'this connect session may not configure this provider');
+  }
   const credentials = validateCredentialInput(provider, input.credentials, 'configure');
   const capabilities = validateCapabilities(provider, input.enabledCapabilities);
   const errors = [...credentials.errors, ...capabilities.errors];
   validateMetadata(input.metadata, errors);
+  refuseTenantSettings(scope.viewer, input, errors);
   if (errors.length) throw new ValidationError(errors);
 
   const { viewer, services } = scope;
@@ -122,7 +139,8 @@ export async function lockAndRead(scope: RequestScope, tx: TenantTx, id: string)
       )
     : await tx.$queryRawUnsafe<Integration[]>(read(1), id, scope.viewer.tenantId);
   audit?.written();
-  return rows[0];
+  // a connect session's other providers' integrations are missing (the lock is released with the transaction)
+  return rows[0] && providerAllowed(scope.viewer, rows[0].provider) ? rows[0] : undefined;
 }
 
 /** What a change to an existing integration does, decided from its current row. */
@@ -265,6 +283,7 @@ export function updateIntegration(scope: RequestScope, input: UpdateInput): Prom
     const capabilities = input.enabledCapabilities ? validateCapabilities(provider, input.enabledCapabilities) : undefined;
     errors.push(...(credentials?.errors ?? []), ...(capabilities?.errors ?? []));
     validateMetadata(input.metadata, errors);
+    refuseTenantSettings(scope.viewer, input, errors);
     if (errors.length) throw new ValidationError(errors);
 
     const changed: string[] = [];

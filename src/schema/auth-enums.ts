@@ -3,7 +3,7 @@
  * authenticated, on Viewer and AuditEntry). Values are the wire strings inside (`integrations:read`,
  * `jwt`), so resolvers return what tokens, keys and rows hold.
  */
-import { SCOPES, type Scope, scopeEnumName } from '../auth/scopes.ts';
+import { ALL_SCOPES, type Scope, scopeEnumName } from '../auth/scopes.ts';
 import { builder } from '../builder.ts';
 
 const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
@@ -13,14 +13,16 @@ const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'webhooks:write': 'webhooks:write: create, change, test and delete webhooks (implies webhooks:read).',
   'operations:read': 'operations:read: read operations.',
   'operations:write': 'operations:write: send SMS, email and the other operations (implies operations:read).',
-  admin: 'admin: API keys and the audit log (implies every other scope).',
+  admin: 'admin: API keys and the audit log (implies every other scope but connect).',
+  connect:
+    'connect: held only by connect session tokens (createConnectSession): read providers, and configure, verify and read the tenant’s integrations of the session’s allowed providers. No claim or key grants it; nothing implies it.',
 };
 
 export const ScopeEnum = builder.enumType('Scope', {
   description:
     'A permission of a credential. Tokens (the scope claim) and createApiKey’s scopes use the spelling each value’s description starts with; createApiKey also takes these names.',
   values: Object.fromEntries(
-    SCOPES.map((scope) => [scopeEnumName(scope), { value: scope, description: SCOPE_DESCRIPTIONS[scope] }]),
+    ALL_SCOPES.map((scope) => [scopeEnumName(scope), { value: scope, description: SCOPE_DESCRIPTIONS[scope] }]),
   ) as Record<string, { value: Scope; description: string }>,
 });
 
@@ -29,5 +31,6 @@ export const AuthMethodEnum = builder.enumType('AuthMethod', {
   values: {
     JWT: { value: 'jwt', description: 'A bearer JWT (Authorization: Bearer …).' },
     API_KEY: { value: 'api_key', description: 'An API key (x-api-key).' },
+    CONNECT_SESSION: { value: 'connect_session', description: 'A connect session token (createConnectSession), as Authorization: Bearer.' },
   } as const,
 });

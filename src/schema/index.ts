@@ -15,6 +15,7 @@ import './operation-mutations.ts';
 import './viewer.ts';
 import './audit.ts';
 import './subscriptions.ts';
+import './connect-session.ts';
 
 builder.queryType({ description: 'Reads. Every field needs credentials (Authorization: Bearer <JWT> or x-api-key).' });
 builder.mutationType({ description: 'Changes. Each takes `input` and returns a result union of its payload and the errors it can raise.' });

@@ -11,6 +11,11 @@ import { payload } from './payload.ts';
 import { RoutingRuleRef } from './routing-rule.ts';
 
 const WRITE = { 'integrations:write': true } as const;
+/**
+ * What a connect session may do besides readers: configure, change the credentials of and verify
+ * its allowed providers' integrations (integrations/service.ts refuses the rest; docs/console.md).
+ */
+const WRITE_OR_CONNECT = { $any: { 'integrations:write': true, connect: true } } as const;
 
 /** Payload with the changed integration: what every integration mutation but delete returns. */
 const withIntegration = (description: string) =>
@@ -32,7 +37,7 @@ builder.relayMutationField(
   {
     description:
       'Configures a provider for the tenant. The integration starts PENDING_VERIFY; its credentials are checked in the background.',
-    authScopes: WRITE,
+    authScopes: WRITE_OR_CONNECT,
     errors: { types: [ValidationError, ConflictError] },
     resolve: (_root, { input }, ctx) => integrations.configureIntegration(ctx, input),
   },
@@ -59,8 +64,8 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Updates an integration.',
-    authScopes: WRITE,
+    description: 'Updates an integration (a connect session: its credentials only).',
+    authScopes: WRITE_OR_CONNECT,
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     resolve: (_root, { input }, ctx) =>
       integrations.updateIntegration(ctx, { ...input, id: parseGlobalId('Integration', String(input.id)) }),
@@ -83,7 +88,7 @@ builder.relayMutationField(
   },
   {
     description: 'Replaces credential values and re-verifies them (PENDING_VERIFY; an INACTIVE integration stays INACTIVE).',
-    authScopes: WRITE,
+    authScopes: WRITE_OR_CONNECT,
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
     resolve: (_root, { input }, ctx) =>
       integrations.rotateIntegrationCredentials(ctx, { ...input, id: parseGlobalId('Integration', String(input.id)) }),
@@ -91,7 +96,12 @@ builder.relayMutationField(
   withIntegration('The integration with its new credentials.'),
 );
 
-function lifecycleMutation(name: string, description: string, run: (ctx: RequestScope, id: string) => Promise<Integration>) {
+function lifecycleMutation(
+  name: string,
+  description: string,
+  run: (ctx: RequestScope, id: string) => Promise<Integration>,
+  authScopes: typeof WRITE | typeof WRITE_OR_CONNECT = WRITE,
+) {
   builder.relayMutationField(
     name,
     {
@@ -104,7 +114,7 @@ function lifecycleMutation(name: string, description: string, run: (ctx: Request
     },
     {
       description,
-      authScopes: WRITE,
+      authScopes,
       errors: { types: [NotFoundError, InvalidStateError, ConflictError] },
       resolve: (_root, { input }, ctx) => run(ctx, parseGlobalId('Integration', String(input.id))),
     },
@@ -116,6 +126,7 @@ lifecycleMutation(
   'verifyIntegration',
   'Checks the credentials against the provider again (PENDING_VERIFY, then ACTIVE or ERROR).',
   integrations.verifyIntegration,
+  WRITE_OR_CONNECT,
 );
 lifecycleMutation(
   'activateIntegration',

@@ -1,3 +1,5 @@
+import { allowedProvidersWhere, providerAllowed } from '../auth/connect-sessions.ts';
+import type { Viewer } from '../auth/viewer.ts';
 import { builder } from '../builder.ts';
 import { badArgument } from '../errors.ts';
 import type { Integration, Prisma } from '../generated/prisma/client.ts';
@@ -9,6 +11,11 @@ import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import { withoutSealed } from './client.ts';
 import { holdsEveryRow, pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
+
+/** Who else acted on the tenant's integrations, and its own data on them: not a connect session's to read. */
+const TENANT_READ = { 'integrations:read': true } as const;
+/** Integration reads open to connect sessions (filtered to their allowed providers). */
+const READ_OR_CONNECT = { $any: { 'integrations:read': true, connect: true } } as const;
 
 export const IntegrationStatusEnum = builder.enumType(IntegrationStatus, {
   name: 'IntegrationStatus',
@@ -38,10 +45,14 @@ const CredentialValueRef = builder.objectRef<ReturnType<typeof credentialFields>
 
 export const IntegrationRef = builder.prismaNode('Integration', {
   id: { field: 'id' },
+  // a connect session's node(id) of another provider's integration is missing too
+  findUnique: (id, ctx) => ({ id, ...allowedProvidersWhere(ctx.viewer) }),
   // a node(id) of a missing (or another tenant's) row answers null, not an error
   nullable: true,
   description: 'A tenant’s configured connection to one provider.',
-  authScopes: { 'integrations:read': true },
+  // a connect session sees its allowed providers' integrations only; the reads filter them out, and
+  // this refuses any that a read would still let through
+  authScopes: (i, ctx) => (ctx.viewer.connect ? providerAllowed(ctx.viewer, i.provider) : { 'integrations:read': true }),
   fields: (t) => ({
     provider: t.field({
       type: ProviderRef,
@@ -67,7 +78,8 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     }),
     metadata: t.field({
       type: 'JSONObject',
-      description: 'Free-form data of the tenant’s own.',
+      description: 'Free-form data of the tenant’s own (not for connect sessions).',
+      authScopes: TENANT_READ,
       resolve: (i) => i.metadata as Record<string, unknown>,
     }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Why the last verification failed, if it did.' }),
@@ -76,9 +88,11 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       type: 'URL',
       nullable: true,
       description:
-        'Where the provider should send its callbacks for this integration. It is a credential (providers that sign nothing, such as Certisign and Adobe Sign, are known only by it): null unless the caller has integrations:write.',
+        'Where the provider should send its callbacks for this integration. It is a credential (providers that sign nothing, such as Certisign and Adobe Sign, are known only by it): null unless the caller has integrations:write (or is a connect session, whose end user enters it at the provider).',
       select: { inboundToken: true, provider: true },
-      resolve: (i, _args, ctx) => (ctx.viewer.scopes.has('integrations:write') ? inboundWebhookUrl(ctx.services.publicUrl, i) : null),
+      // a connect session's end user pastes it into the provider's dashboard
+      resolve: (i, _args, ctx) =>
+        ctx.viewer.scopes.has('integrations:write') || ctx.viewer.connect ? inboundWebhookUrl(ctx.services.publicUrl, i) : null,
     }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was configured.' }),
@@ -88,10 +102,18 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       nullable: true,
       description: 'When it was deleted (seen only through a routing rule that still names it); a deleted integration is never chosen.',
     }),
-    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
-    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who configured it: a JWT sub or apikey:<id>.' }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
-    appId: t.exposeString('appId', { nullable: true, description: 'The application whose credential configured it, if any.' }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.', authScopes: TENANT_READ }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description: 'Who configured it: a JWT sub, apikey:<id> or connect:<session id>.',
+      authScopes: TENANT_READ,
+    }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.', authScopes: TENANT_READ }),
+    appId: t.exposeString('appId', {
+      nullable: true,
+      description: 'The application whose credential configured it, if any.',
+      authScopes: TENANT_READ,
+    }),
   }),
 });
 
@@ -100,15 +122,20 @@ builder.objectField(ProviderRef, 'integration', (t) =>
     type: IntegrationRef,
     nullable: true,
     description: 'The tenant’s integration of this provider, if any.',
-    authScopes: { 'integrations:read': true },
+    authScopes: READ_OR_CONNECT,
     // GraphQL's reads of integrations leave the sealed columns out (withoutSealed): the type's shape
     // is the model's, and none of its fields reads one
-    resolve: (p, _args, ctx) => ctx.loaders.integrationByProvider.load(p.name) as Promise<Integration | null>,
+    resolve: (p, _args, ctx) =>
+      providerAllowed(ctx.viewer, p.name) ? (ctx.loaders.integrationByProvider.load(p.name) as Promise<Integration | null>) : null,
   }),
 );
 
-function integrationFilter(args: { status?: IntegrationStatus | null; category?: string | null; provider?: string | null }) {
-  const where: Prisma.IntegrationWhereInput = {};
+function integrationFilter(
+  args: { status?: IntegrationStatus | null; category?: string | null; provider?: string | null },
+  viewer: Viewer,
+) {
+  // a connect session's other providers are not there at all (its count included)
+  const where: Prisma.IntegrationWhereInput = viewer.connect ? { AND: [allowedProvidersWhere(viewer)] } : {};
   if (args.status) where.status = args.status;
   const names = PROVIDERS.filter((p) => !args.category || p.category === args.category).map((p) => p.name);
   if (args.provider) {
@@ -121,7 +148,7 @@ function integrationFilter(args: { status?: IntegrationStatus | null; category?:
 }
 
 const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) =>
-  ctx.db.integration.count({ where: integrationFilter(args) }),
+  ctx.db.integration.count({ where: integrationFilter(args, ctx.viewer) }),
 );
 
 builder.queryFields((t) => ({
@@ -130,7 +157,7 @@ builder.queryFields((t) => ({
       type: 'Integration',
       cursor: 'id',
       description: 'The tenant’s integrations, newest first (default 25 a page, at most 100).',
-      authScopes: { 'integrations:read': true },
+      authScopes: READ_OR_CONNECT,
       // one live integration per provider: a page never holds more than the catalog
       extensions: maxItems(PROVIDERS.length),
       args: {
@@ -141,7 +168,7 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
         const page = ctx.db.integration.findMany(
-          withoutSealed({ ...query, where: integrationFilter(args), orderBy: { id: 'desc' as const } }),
+          withoutSealed({ ...query, where: integrationFilter(args, ctx.viewer), orderBy: { id: 'desc' as const } }),
         ) as Promise<Integration[]>;
         // one live integration per provider (a unique index): a first page that long is never cut,
         // so it is the count and no COUNT is sent
@@ -163,11 +190,13 @@ builder.queryFields((t) => ({
     type: 'Integration',
     nullable: true,
     description: 'One integration by id; null when it does not exist for the caller.',
-    authScopes: { 'integrations:read': true },
+    authScopes: READ_OR_CONNECT,
     args: { id: t.arg.id({ required: true, description: 'The integration’s id.' }) },
     resolve: (query, _root, args, ctx) => {
       const id = tryParseGlobalId('Integration', String(args.id));
-      return id ? (ctx.db.integration.findUnique(withoutSealed({ ...query, where: { id } })) as Promise<Integration | null>) : null;
+      if (!id) return null;
+      const where = { id, ...allowedProvidersWhere(ctx.viewer) };
+      return ctx.db.integration.findUnique(withoutSealed({ ...query, where })) as Promise<Integration | null>;
     },
   }),
 }));

@@ -1,3 +1,4 @@
+import { providerAllowed } from '../auth/connect-sessions.ts';
 import { builder } from '../builder.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
@@ -72,7 +73,8 @@ export const ProviderRef = builder.objectRef<ProviderDefinition>('Provider');
 builder.node(ProviderRef, {
   description: 'A provider of the catalog, as it stands for the caller’s tenant.',
   id: { resolve: (p) => p.name },
-  loadOne: (name) => findProvider(name) ?? null,
+  // a connect session's catalog is its allowed providers (the catalog is no secret: this keeps its pages to them)
+  loadOne: (name, ctx) => (providerAllowed(ctx.viewer, name) ? (findProvider(name) ?? null) : null),
   isTypeOf: (value) => PROVIDERS.includes(value as ProviderDefinition),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The fixed identifier, e.g. "stripe".' }),
@@ -101,8 +103,9 @@ builder.node(ProviderRef, {
     }),
     isConfigured: t.boolean({
       description: 'Whether the tenant has a (not deleted) integration of this provider.',
-      authScopes: { 'integrations:read': true },
-      resolve: async (p, _args, ctx) => (await ctx.loaders.integrationByProvider.load(p.name)) !== null,
+      authScopes: { $any: { 'integrations:read': true, connect: true } },
+      resolve: async (p, _args, ctx) =>
+        providerAllowed(ctx.viewer, p.name) && (await ctx.loaders.integrationByProvider.load(p.name)) !== null,
     }),
     // Provider.integration is added by integration.ts, which imports this file
   }),
@@ -111,22 +114,25 @@ builder.node(ProviderRef, {
 builder.queryFields((t) => ({
   providers: t.field({
     type: [ProviderRef],
-    description: 'The provider catalog, optionally filtered.',
+    description: 'The provider catalog, optionally filtered (for a connect session: its allowed providers).',
     extensions: maxItems(PROVIDERS.length),
     args: {
       category: t.arg({ type: ProviderCategoryEnum, required: false, description: 'Only providers of this category.' }),
       capability: t.arg.string({ required: false, description: 'Only providers with this capability.' }),
     },
-    resolve: (_root, args) =>
+    resolve: (_root, args, ctx) =>
       PROVIDERS.filter(
-        (p) => (!args.category || p.category === args.category) && (!args.capability || p.capabilities.includes(args.capability)),
+        (p) =>
+          (!args.category || p.category === args.category) &&
+          (!args.capability || p.capabilities.includes(args.capability)) &&
+          providerAllowed(ctx.viewer, p.name),
       ),
   }),
   provider: t.field({
     type: ProviderRef,
     nullable: true,
-    description: 'One provider by name (e.g. "stripe"); null when there is none.',
+    description: 'One provider by name (e.g. "stripe"); null when there is none (or a connect session may not use it).',
     args: { name: t.arg.string({ required: true, description: 'The provider’s name.' }) },
-    resolve: (_root, args) => findProvider(args.name) ?? null,
+    resolve: (_root, args, ctx) => (providerAllowed(ctx.viewer, args.name) ? (findProvider(args.name) ?? null) : null),
   }),
 }));

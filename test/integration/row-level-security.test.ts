@@ -28,6 +28,7 @@ const TENANT_TABLES = [
   'AuditEntry',
   'Operation',
   'OperationAttempt',
+  'ConnectSession',
 ];
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL);

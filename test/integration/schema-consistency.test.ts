@@ -66,11 +66,12 @@ describe('closed sets are enums', () => {
 
     expect(fieldType('Viewer', 'authenticatedBy')).toBe('AuthMethod!');
     expect(fieldType('AuditEntry', 'via')).toBe('AuthMethod!');
-    expect(values('AuthMethod')).toEqual(['API_KEY', 'JWT']);
+    expect(values('AuthMethod')).toEqual(['API_KEY', 'CONNECT_SESSION', 'JWT']);
     expect(fieldType('Viewer', 'scopes')).toBe('[Scope!]!');
     expect(fieldType('ApiKey', 'scopes')).toBe('[Scope!]!');
     expect(values('Scope')).toEqual([
       'ADMIN',
+      'CONNECT',
       'INTEGRATIONS_READ',
       'INTEGRATIONS_WRITE',
       'OPERATIONS_READ',

@@ -8,6 +8,8 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type AuthMethod =
   /** An API key (x-api-key). */
   | 'API_KEY'
+  /** A connect session token (createConnectSession), as Authorization: Bearer. */
+  | 'CONNECT_SESSION'
   /** A bearer JWT (Authorization: Bearer …). */
   | 'JWT';
 
@@ -139,8 +141,10 @@ export type RetryPolicyInput = {
 
 /** A permission of a credential. Tokens (the scope claim) and createApiKey’s scopes use the spelling each value’s description starts with; createApiKey also takes these names. */
 export type Scope =
-  /** admin: API keys and the audit log (implies every other scope). */
+  /** admin: API keys and the audit log (implies every other scope but connect). */
   | 'ADMIN'
+  /** connect: held only by connect session tokens (createConnectSession): read providers, and configure, verify and read the tenant’s integrations of the session’s allowed providers. No claim or key grants it; nothing implies it. */
+  | 'CONNECT'
   /** integrations:read: read providers, integrations, routing rules and events. */
   | 'INTEGRATIONS_READ'
   /** integrations:write: configure, change and delete integrations and routing rules (implies integrations:read). */

@@ -17,6 +17,10 @@
       "CreateApiKeyPayload",
       "ValidationError"
     ],
+    "CreateConnectSessionResult": [
+      "CreateConnectSessionPayload",
+      "ValidationError"
+    ],
     "CreateEmbeddingResult": [
       "ConflictError",
       "CreateEmbeddingPayload",
@@ -208,6 +212,10 @@
     "CreateApiKeyResult": [
       "ConflictError",
       "CreateApiKeyPayload",
+      "ValidationError"
+    ],
+    "CreateConnectSessionResult": [
+      "CreateConnectSessionPayload",
       "ValidationError"
     ],
     "CreateEmbeddingResult": [

@@ -1,0 +1,299 @@
+/**
+ * The web console (console/, served at /console) as people use it, in headless Chromium driven by
+ * playwright-core against the real service, with Stripe's balance endpoint replaced by a loopback
+ * fake. First its generated code cannot drift (console/codegen.ts run in memory). Then: sign in
+ * with a token, see a validation error beside its field, configure Stripe and watch it turn ACTIVE
+ * over the status stream, create a webhook and see its secret once, open the connect page with a
+ * session token and find nothing but its provider, and a phone-width screen without sideways
+ * scrolling. Any request to another origin fails the test. CONSOLE_SCREENSHOTS=1 saves the
+ * screenshots of docs/console.md under docs/screenshots/. Without Chromium the browser part skips.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { generate } from '@graphql-codegen/cli';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import config, { CONSOLE_GQL_DIR } from '../../console/codegen.ts';
+import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { type FakeApi, type Seen, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
+import { type Receiver, startReceiver } from '../helpers/receiver.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumFound = existsSync(CHROMIUM);
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/screenshots') : undefined;
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const STRIPE_SECRET = 'sk_test_ok';
+const STRIPE_PUBLISHABLE = 'pk_test_console';
+
+describe('npm run codegen:console', () => {
+  it('reproduces the checked-in console/src/gql/ from schema.graphql and the console’s documents', async () => {
+    const outputs = (await generate({ ...config, cwd: ROOT, silent: true }, false)) as { filename: string; content: string }[];
+    const dir = path.join(ROOT, CONSOLE_GQL_DIR);
+    const generated = new Map(outputs.map((o) => [path.relative(dir, path.resolve(ROOT, o.filename)), o.content]));
+    expect([...generated.keys()].sort(), 'files in console/src/gql/ (run npm run codegen:console)').toEqual((await readdir(dir)).sort());
+    for (const [file, content] of generated) {
+      expect(await readFile(path.join(dir, file), 'utf8'), `console/src/gql/${file} is stale: run npm run codegen:console`).toBe(content);
+    }
+  });
+});
+
+describe.skipIf(!chromiumFound)('the console in Chromium', () => {
+  let server: TestServer;
+  let stripe: FakeApi;
+  let receiver: Receiver;
+  let browser: Browser;
+  let context: BrowserContext;
+  /** Stripe's answer to the verification waits for this, so the page shows PENDING_VERIFY first. */
+  let releaseStripe!: () => void;
+  const stripeReleased = new Promise<void>((resolve) => (releaseStripe = resolve));
+  const foreign = new Set<string>();
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(ROOT, 'console/dist/index.html'))) {
+      const { build } = await import('vite');
+      await build({ configFile: path.join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
+    }
+    const balance = stripeBalance(STRIPE_SECRET);
+    stripe = await startFakeApi(async (req: Seen) => {
+      await stripeReleased;
+      return balance(req);
+    });
+    receiver = await startReceiver();
+    server = await startTestServer({ STRIPE_API_BASE_URL: stripe.url, WEBHOOK_ALLOW_HOSTS: receiver.hostPort });
+    const { origin, hostname } = new URL(server.url);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${hostname}`],
+    });
+    context = await browser.newContext({ viewport: { width: 1100, height: 760 }, serviceWorkers: 'block' });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('data:') || new URL(url).origin === origin) return route.continue();
+      foreign.add(url);
+      return route.abort('blockedbyclient');
+    });
+    if (SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    releaseStripe?.();
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+    await stripe?.close();
+    await receiver?.close();
+  });
+
+  async function newPage(viewport?: { width: number; height: number }): Promise<Page> {
+    const page = await context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    return page;
+  }
+
+  async function signIn(page: Page, token: string, tenant: string) {
+    await page.goto(`${server.url}/console/`);
+    await page.getByLabel('Token or API key').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('tenant').textContent()).toBe(tenant);
+  }
+
+  /** A screenshot for docs/, with the (throwaway) secrets on screen masked. */
+  const shot = async (page: Page, name: string) => {
+    if (!SCREENSHOTS) return;
+    await page.evaluate(() => {
+      for (const el of document.querySelectorAll('[data-testid="secret"], .callback code')) {
+        el.textContent = el.textContent?.startsWith('whsec_')
+          ? `whsec_${'•'.repeat(32)}`
+          : (el.textContent ?? '').replace(/[^/]+$/, '•'.repeat(24));
+      }
+    });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+  };
+
+  /** No sideways scrolling: the document is no wider than the viewport. */
+  const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+  it('signs in, shows a validation error beside its field, configures Stripe and turns ACTIVE without a reload', async () => {
+    const page = await newPage();
+    // a refused credential returns to the sign-in form and says why
+    await page.goto(`${server.url}/console/`);
+    await page.getByLabel('Token or API key').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('That credential was refused');
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.getByRole('link', { name: 'Providers' }).click();
+    await page.getByRole('heading', { name: 'Stripe' }).waitFor();
+    await shot(page, 'providers');
+
+    await page.getByRole('link', { name: 'Connect Stripe' }).click();
+    await page.getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+    const secret = page.getByLabel(/^Secret key/);
+    expect(await secret.getAttribute('type'), 'a sensitive field is a password input').toBe('password');
+    expect(await secret.inputValue()).toBe('');
+    await page.getByLabel(/^Publishable key/).fill(STRIPE_PUBLISHABLE);
+    await secret.fill('pk_test_wrong_field');
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+
+    const secretError = page.locator('[data-field="secret_key"] .field-error');
+    await secretError.waitFor();
+    expect(await secretError.textContent()).toMatch(/publishable key/);
+    expect(await page.locator('[data-field="publishable_key"] .field-error').count(), 'only the wrong field has an error').toBe(0);
+    expect(await secret.getAttribute('aria-invalid')).toBe('true');
+    expect(await secret.getAttribute('aria-describedby')).toContain('cred-secret_key-error');
+    await shot(page, 'configure-validation');
+
+    await secret.fill(STRIPE_SECRET);
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    const status = page.getByRole('region', { name: 'Connection status' });
+    await expect.poll(() => status.textContent()).toContain('PENDING VERIFY');
+    expect(await secret.inputValue(), 'the secret is not shown back').toBe('');
+
+    // the list, opened without a reload, hears ACTIVE over integrationStatusChanged only (it never
+    // polls): Stripe answers the check only once the row shows PENDING_VERIFY
+    await page.getByRole('link', { name: 'Integrations' }).click();
+    const row = page.locator('[data-integration="stripe"]');
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('PENDING VERIFY');
+    const loads: string[] = [];
+    page.on('load', () => loads.push(page.url()));
+    releaseStripe();
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 15_000 }).toBe('ACTIVE');
+    expect(loads, 'no reload').toEqual([]);
+    expect(stripe.seen.some((r) => r.path === '/v1/balance' && r.headers.authorization === `Bearer ${STRIPE_SECRET}`)).toBe(true);
+    await shot(page, 'integrations');
+
+    await row.getByRole('link', { name: 'Stripe', exact: true }).click();
+    await expect.poll(() => status.textContent()).toContain('ACTIVE');
+    await page.getByRole('link', { name: 'Integrations' }).click();
+
+    // a confirmation dialog: keyboard-usable, Escape cancels and nothing happens
+    await row.getByRole('button', { name: 'Disable Stripe' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), 'focus moved into the dialog').toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await row.locator('.badge').textContent()).toBe('ACTIVE');
+    await page.close();
+  }, 60_000);
+
+  it('creates a webhook and shows its signing secret once', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('button', { name: 'New webhook' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New webhook' });
+    await dialog.getByLabel('Name').fill('Orders');
+    await dialog.getByLabel('Endpoint URL').fill(`${receiver.url}/orders`);
+    await dialog.getByRole('checkbox').first().check();
+    await dialog.getByRole('button', { name: 'Create webhook' }).click();
+
+    const shown = page.getByTestId('secret');
+    await shown.waitFor();
+    const signingSecret = (await shown.textContent()) ?? '';
+    expect(signingSecret).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    await shot(page, 'webhooks');
+    await page.getByRole('button', { name: 'Done, I have copied it' }).click();
+    await shown.waitFor({ state: 'detached' });
+
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('heading', { name: /Orders/ }).waitFor();
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+    expect(await page.content(), 'the secret is never shown again').not.toContain(signingSecret);
+    await page.close();
+  }, 60_000);
+
+  it('the connect page shows only the allowed provider, connects it live, and can read nothing else', async ({ skip }) => {
+    const schema = await readFile(path.join(ROOT, 'schema.graphql'), 'utf8');
+    if (!schema.includes('createConnectSession')) {
+      skip('createConnectSession is not in schema.graphql yet (CONTRACT.md "Web console and connect sessions")');
+      return;
+    }
+    const tenantToken = await server.token({ tenant_id: 'connect-tenant' });
+    const created = await server.gql(
+      'mutation ($input: CreateConnectSessionInput!) { createConnectSession(input: $input) { ... on CreateConnectSessionPayload { token url expiresAt } ... on Error { message } } }',
+      { input: { allowedProviders: ['stripe'], expiresInSeconds: 600 } },
+      { token: tenantToken },
+    );
+    const session = created.data?.createConnectSession as { token: string; url: string };
+    expect(session?.token, created.raw).toBeTruthy();
+    expect(session.url).toBe(`${server.url}/console/connect?session=${encodeURIComponent(session.token)}`);
+
+    // the token reads nothing outside its scope
+    const webhooks = await server.gql('{ webhooks(first: 1) { totalCount } }', {}, { token: session.token });
+    expect(webhooks.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const providers = await server.gql('{ providers { name } }', {}, { token: session.token });
+    expect(providers.data?.providers).toEqual([{ name: 'stripe' }]);
+
+    const page = await newPage({ width: 375, height: 760 });
+    await page.goto(session.url);
+    await page.getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+    expect(page.url(), 'the token left the address bar').toBe(`${server.url}/console/connect`);
+    const text = ((await page.locator('body').textContent()) ?? '').toLowerCase();
+    for (const other of ['twilio', 'sendgrid', 'api keys', 'routing', 'sign out', 'connect-tenant']) expect(text).not.toContain(other);
+    expect(await page.getByRole('navigation').count(), 'no console navigation').toBe(0);
+    expect(await page.getByRole('link', { name: /webhooks|operations|integrations/i }).count()).toBe(0);
+    expect(await overflow(page), 'no sideways scroll at 375px').toBeLessThanOrEqual(0);
+
+    await page.getByLabel(/^Publishable key/).fill(STRIPE_PUBLISHABLE);
+    await page.getByLabel(/^Secret key/).fill(STRIPE_SECRET);
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    const status = page.getByRole('region', { name: 'Connection status' });
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain('ACTIVE');
+    await shot(page, 'connect-phone');
+    const integrations = await server.gql('{ integrations { edges { node { status provider { name } } } } }', {}, { token: tenantToken });
+    expect(integrations.data?.integrations.edges).toEqual([{ node: { status: 'ACTIVE', provider: { name: 'stripe' } } }]);
+
+    // a link that no longer works says so
+    const expired = await newPage({ width: 375, height: 760 });
+    await expired.goto(`${server.url}/console/connect?session=icp_cs_${'x'.repeat(46)}`);
+    await expired.getByRole('heading', { name: 'This link has expired' }).waitFor();
+    await expired.close();
+    await page.close();
+  }, 60_000);
+
+  it('fits a phone-width screen without sideways scrolling', async () => {
+    const page = await newPage({ width: 375, height: 760 });
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    for (const [to, heading] of [
+      ['integrations', 'Integrations'],
+      ['providers', 'Providers'],
+      ['providers/stripe', /Stripe$/],
+      ['routing', 'Routing'],
+      ['webhooks', 'Webhooks'],
+      ['operations', 'Operations'],
+      ['api-keys', 'API keys'],
+    ] as const) {
+      await page.goto(`${server.url}/console/${to}`);
+      await page.getByRole('heading', { name: heading, exact: true }).first().waitFor();
+      expect(await overflow(page), `${to} at 375px`).toBeLessThanOrEqual(0);
+      if (to === 'integrations') await shot(page, 'integrations-phone');
+    }
+    await page.close();
+
+    expect([...foreign], 'requests to another origin (aborted)').toEqual([]);
+    expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+    expect(
+      consoleErrors.filter((e) => !/status of 401/.test(e)),
+      'console errors (a CSP violation shows here)',
+    ).toEqual([]);
+  }, 60_000);
+});
