@@ -88,9 +88,11 @@ const plainCall = findProvider('twilio')!.operations!.send_sms!.request(SMS_INPU
   callbackUrl: 'http://127.0.0.1:4000/hooks/twilio/bench-inbound-token',
 });
 
-async function plainLoop(): Promise<number> {
+/** Calls per second, and this process's CPU per call (ms; the fake's share included, as in `completed`). */
+async function plainLoop(): Promise<{ rate: number; cpuMs: number }> {
   let next = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < N) {
@@ -104,8 +106,10 @@ async function plainLoop(): Promise<number> {
       }
     }),
   );
-  return N / ((performance.now() - started) / 1000);
+  return { rate: N / ((performance.now() - started) / 1000), cpuMs: cpuMs(process.cpuUsage(cpu)) / N };
 }
+
+const cpuMs = (used: NodeJS.CpuUsage) => (used.user + used.system) / 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Accepted: sendSms over HTTP against the same server's { __typename }
@@ -325,8 +329,10 @@ async function completed(databaseUrl: string | undefined) {
   const started = performance.now();
   const workerBefore = statements;
   const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+  const cpu = process.cpuUsage();
   await runAll(N);
   const rate = N / ((performance.now() - started) / 1000);
+  const cpuPerOperation = cpuMs(process.cpuUsage(cpu)) / N;
   await profile?.stop(path.join(process.env.BENCH_PROFILE!, 'operations.cpuprofile'));
   const perOperation = (statements - workerBefore) / N;
 
@@ -347,7 +353,7 @@ async function completed(databaseUrl: string | undefined) {
     );
   }
   await app.close();
-  return { rate, requestRate, requestStatements, perOperation, database: app.database.kind };
+  return { rate, cpuPerOperation, requestRate, requestStatements, perOperation, database: app.database.kind };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +374,8 @@ try {
   const plainFirst = await plainLoop();
   const worker = await useDatabase(completed);
   const plainLast = await plainLoop();
-  const plain = (plainFirst + plainLast) / 2;
+  const plain = (plainFirst.rate + plainLast.rate) / 2;
+  const plainCpu = (plainFirst.cpuMs + plainLast.cpuMs) / 2;
   const typename = (api.typenameFirst.rps + api.typenameLast.rps) / 2;
   const errors = api.typenameFirst.errors + api.send.errors + api.typenameLast.errors;
 
@@ -388,9 +395,9 @@ try {
   );
   console.log(`  errors                 ${errors}`);
   console.log(`operations completed, ${N} from a full queue, concurrency ${CONCURRENCY}`);
-  console.log(`  plain fetch loop       ${fmt(plain)} calls/s  (before ${plainFirst.toFixed(0)}, after ${plainLast.toFixed(0)})`);
-  console.log(`  operations completed   ${fmt(worker.rate)} operations/s  (queued → SUCCEEDED, each recorded with its attempt)`);
-  console.log(`  ratio                  ${(worker.rate / plain).toFixed(2)}`);
+  console.log(`  plain fetch loop       ${fmt(plain)} calls/s  (before ${plainFirst.rate.toFixed(0)}, after ${plainLast.rate.toFixed(0)}; ${plainCpu.toFixed(3)} ms of this process's CPU per call)`);
+  console.log(`  operations completed   ${fmt(worker.rate)} operations/s  (queued → SUCCEEDED, each recorded with its attempt; ${worker.cpuPerOperation.toFixed(3)} ms of CPU each)`);
+  console.log(`  ratio                  ${(worker.rate / plain).toFixed(2)}  (CPU per call ÷ CPU per operation: ${(plainCpu / worker.cpuPerOperation).toFixed(2)})`);
   console.log(`  Prisma SQL statements per operation run: ${worker.perOperation.toFixed(2)} (pg-boss's fetch and completion not counted)`);
   console.log(
     `  operations requested   ${fmt(worker.requestRate)} operations/s  (requestOperation in this process, 16 at once: ${worker.requestStatements.toFixed(1)} statements each)`,
@@ -407,6 +414,8 @@ try {
       plainRps: Math.round(plain),
       completedRps: Math.round(worker.rate),
       completedVsPlain: Number((worker.rate / plain).toFixed(3)),
+      cpuPerOperationMs: Number(worker.cpuPerOperation.toFixed(3)),
+      cpuPerPlainCallMs: Number(plainCpu.toFixed(3)),
       statementsPerSend: api.statements.statements,
       statementsPerRun: Number(worker.perOperation.toFixed(2)),
     })}`,
