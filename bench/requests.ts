@@ -562,6 +562,10 @@ try {
       body(Q.integrations, { first }),
       edges('integrations'),
     );
+  }
+  // the cost limit refuses 100 webhooks with their deliveries, events and attempts (as it should):
+  // the webhook page is counted at the sizes it allows
+  for (const first of [1, 10, 25]) {
     counts['webhooks + deliveries(first: 3)']![first] = await statementsPerRequest(
       server,
       tenant.token,
@@ -600,7 +604,11 @@ try {
   for (const [name, bySize] of Object.entries(counts)) {
     const cell = (c: StatementCount) =>
       c.refused ? `refused (${c.refused})` : `${c.statements} [+${c.transactionStatements}] (${c.rows})`;
-    console.log(`  ${name.padEnd(38)} ${[1, 25, 100].map((n) => `first ${n}: ${cell(bySize[n]!)}`).join('   ')}`);
+    console.log(
+      `  ${name.padEnd(38)} ${Object.entries(bySize)
+        .map(([n, c]) => `first ${n}: ${cell(c)}`)
+        .join('   ')}`,
+    );
   }
   for (const [name, c] of Object.entries(flat)) {
     console.log(`  ${name.padEnd(38)} ${c.statements} [+${c.transactionStatements}]${c.rows !== null ? ` (${c.rows})` : ''}`);
@@ -621,7 +629,11 @@ try {
   const list = rows.find((r) => r.name === 'integrations(first: 25)');
   const executed = rows.find((r) => r.name === EXECUTED_LIST);
   const errors = rows.reduce((n, r) => n + r.errors, 0);
-  const statementsGrow = Object.values(counts).some((c) => c[100]!.statements > c[1]!.statements);
+  // the largest page measured against the smallest, per query
+  const statementsGrow = Object.values(counts).some((c) => {
+    const sizes = Object.keys(c).map(Number);
+    return c[Math.max(...sizes)]!.statements > c[Math.min(...sizes)]!.statements;
+  });
   const pageRefused = Object.values(counts).some((c) => Object.values(c).some((x) => x.refused));
   const targets = [
     [
