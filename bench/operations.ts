@@ -395,9 +395,15 @@ try {
   );
   console.log(`  errors                 ${errors}`);
   console.log(`operations completed, ${N} from a full queue, concurrency ${CONCURRENCY}`);
-  console.log(`  plain fetch loop       ${fmt(plain)} calls/s  (before ${plainFirst.rate.toFixed(0)}, after ${plainLast.rate.toFixed(0)}; ${plainCpu.toFixed(3)} ms of this process's CPU per call)`);
-  console.log(`  operations completed   ${fmt(worker.rate)} operations/s  (queued → SUCCEEDED, each recorded with its attempt; ${worker.cpuPerOperation.toFixed(3)} ms of CPU each)`);
-  console.log(`  ratio                  ${(worker.rate / plain).toFixed(2)}  (CPU per call ÷ CPU per operation: ${(plainCpu / worker.cpuPerOperation).toFixed(2)})`);
+  console.log(
+    `  plain fetch loop       ${fmt(plain)} calls/s  (before ${plainFirst.rate.toFixed(0)}, after ${plainLast.rate.toFixed(0)}; ${plainCpu.toFixed(3)} ms of this process's CPU per call)`,
+  );
+  console.log(
+    `  operations completed   ${fmt(worker.rate)} operations/s  (queued → SUCCEEDED, each recorded with its attempt; ${worker.cpuPerOperation.toFixed(3)} ms of CPU each)`,
+  );
+  console.log(
+    `  ratio                  ${(worker.rate / plain).toFixed(2)}  (CPU per call ÷ CPU per operation: ${(plainCpu / worker.cpuPerOperation).toFixed(2)})`,
+  );
   console.log(`  Prisma SQL statements per operation run: ${worker.perOperation.toFixed(2)} (pg-boss's fetch and completion not counted)`);
   console.log(
     `  operations requested   ${fmt(worker.requestRate)} operations/s  (requestOperation in this process, 16 at once: ${worker.requestStatements.toFixed(1)} statements each)`,
