@@ -4,6 +4,20 @@
  */
 import { graphql } from './gql';
 
+/** What a mutation's typed error answers: its code and message, and a ValidationError's field errors. */
+export const FailureFragment = graphql(`
+  fragment Failure on Error {
+    code
+    message
+    ... on ValidationError {
+      fieldErrors {
+        path
+        message
+      }
+    }
+  }
+`);
+
 export const IntegrationRowFragment = graphql(`
   fragment IntegrationRow on Integration {
     id
@@ -79,16 +93,7 @@ export const ConfigureIntegrationMutation = graphql(`
           }
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -108,16 +113,7 @@ export const RotateCredentialsMutation = graphql(`
           }
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -131,10 +127,7 @@ export const VerifyIntegrationMutation = graphql(`
           ...IntegrationRow
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);

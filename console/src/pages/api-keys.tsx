@@ -44,16 +44,7 @@ const CreateApiKeyMutation = graphql(`
           name
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -68,10 +59,7 @@ const RevokeApiKeyMutation = graphql(`
           revokedAt
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);

@@ -41,10 +41,7 @@ const ActivateMutation = graphql(`
           ...IntegrationRow
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -58,10 +55,7 @@ const DisableMutation = graphql(`
           ...IntegrationRow
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -77,10 +71,7 @@ const DeleteMutation = graphql(`
           capability
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);

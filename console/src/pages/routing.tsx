@@ -83,16 +83,7 @@ const CreateRuleMutation = graphql(`
           id
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -101,10 +92,7 @@ const DeleteRuleMutation = graphql(`
   mutation ConsoleDeleteRoutingRule($id: ID!) {
     deleteRoutingRule(input: { id: $id }) {
       __typename
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);

@@ -53,16 +53,7 @@ const CreateWebhookMutation = graphql(`
           name
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -126,10 +117,7 @@ const PauseMutation = graphql(`
           pausedAt
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -145,10 +133,7 @@ const ResumeMutation = graphql(`
           pausedAt
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -163,10 +148,7 @@ const TestEventMutation = graphql(`
           status
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -182,16 +164,7 @@ const RotateSecretMutation = graphql(`
           secretFingerprint
         }
       }
-      ... on ValidationError {
-        fieldErrors {
-          path
-          message
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -206,10 +179,7 @@ const RedeliverMutation = graphql(`
           status
         }
       }
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
@@ -218,10 +188,7 @@ const DeleteWebhookMutation = graphql(`
   mutation ConsoleDeleteWebhook($id: ID!) {
     deleteWebhook(input: { id: $id }) {
       __typename
-      ... on Error {
-        code
-        message
-      }
+      ...Failure
     }
   }
 `);
