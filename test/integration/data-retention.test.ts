@@ -36,6 +36,9 @@ const ids = {
   opOldQueued: id(),
   auditRecent: id(),
   auditOld: id(),
+  sessionLive: id(),
+  sessionExpiredRecently: id(),
+  sessionExpiredLongAgo: id(),
   eventBNew: id(),
   eventBOld: id(),
 };
@@ -173,6 +176,20 @@ beforeAll(async () => {
   await event(B, ids.eventBNew, NOW);
   await event(B, ids.eventBOld, OLD);
   await audit(B, id(), NOW);
+  for (const [sessionId, expiresAt] of [
+    [ids.sessionLive, `${NOW} + interval '10 minutes'`],
+    [ids.sessionExpiredRecently, `${NOW} - interval '1 day'`],
+    [ids.sessionExpiredLongAgo, OLD],
+  ] as const) {
+    await sql(
+      A,
+      `INSERT INTO "ConnectSession" ("id", "tenantId", "tokenHash", "allowedProviders", "expiresAt", "createdAt")
+       VALUES ($1, $2, $3, '{stripe}', ${expiresAt}, ${OLD})`,
+      sessionId,
+      A,
+      `retention-${id()}`,
+    );
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -278,9 +295,10 @@ describe('the purge', () => {
       OperationAttempt: 1,
       Operation: 1,
       AuditEntry: OLD_AUDIT_ROWS,
+      ConnectSession: 1, // expired longer than DATA_RETENTION ago
     });
     // one short statement for each kind of row, and three for 2,500 audit entries
-    expect(statements).toHaveLength(5 + Math.ceil((OLD_AUDIT_ROWS + 1) / PURGE_BATCH));
+    expect(statements).toHaveLength(6 + Math.ceil((OLD_AUDIT_ROWS + 1) / PURGE_BATCH));
 
     expect(await count(A, 'Event', [ids.eventOldDone, ids.eventOldPlain])).toBe(0);
     expect(await count(A, 'Event', [ids.eventNew, ids.eventOldPending])).toBe(2);
@@ -292,6 +310,8 @@ describe('the purge', () => {
     expect(await count(A, 'AuditEntry', [ids.auditRecent])).toBe(1);
     expect(await count(A, 'AuditEntry', [ids.auditOld])).toBe(0);
     expect(await count(B, 'Event')).toBe(1);
+    expect(await count(A, 'ConnectSession', [ids.sessionLive, ids.sessionExpiredRecently])).toBe(2);
+    expect(await count(A, 'ConnectSession', [ids.sessionExpiredLongAgo])).toBe(0);
     // nothing but expired history
     expect(await count(A, 'Webhook')).toBe(before.webhooks);
     expect(await count(A, 'Integration')).toBe(before.integrations);
