@@ -156,7 +156,15 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env): Config {
+export interface LoadOptions {
+  /**
+   * Whether the process runs the service (API or worker), which must authenticate callers; the
+   * maintenance scripts (migrate, keys:rotate) do not, and need no AUTH_* setting.
+   */
+  runsService?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, { runsService = true }: LoadOptions = {}): Config {
   const problems: string[] = [];
   const str = (name: string) => {
     const v = env[name]?.trim();
@@ -319,7 +327,7 @@ export function loadConfig(env: Env = process.env): Config {
         'ENCRYPTION_KEY: required with DATABASE_URL (credentials are encrypted with it): 32 bytes in base64, e.g. from: openssl rand -base64 32',
       );
     }
-    if (!config.auth.jwtSecret && !str('AUTH_JWKS_URL')) {
+    if (runsService && !config.auth.jwtSecret && !str('AUTH_JWKS_URL')) {
       problems.push('AUTH_JWT_SECRET or AUTH_JWKS_URL: one is required with DATABASE_URL, or nothing could authenticate');
     }
   }

@@ -1,12 +1,12 @@
 /** What both entry points (server.ts, worker.ts) do around the app: configuration and shutdown. */
 import type { App } from './app.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, type LoadOptions, loadConfig } from './config.ts';
 import type { Logger } from './log.ts';
 
 /** The configuration, or every problem with it on stderr and exit code 2. */
-export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env, options?: LoadOptions): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(env, options);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

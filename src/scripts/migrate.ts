@@ -11,7 +11,8 @@ parseCommandLine({
   env: { ...DATABASE_ENV, LOG_LEVEL: 'pino level of its log lines (default info)' },
 });
 
-const config = loadConfigOrExit();
+// a maintenance script: it authenticates no caller, so no AUTH_* setting is asked for
+const config = loadConfigOrExit(process.env, { runsService: false });
 const logger = createLogger(config.logLevel);
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,

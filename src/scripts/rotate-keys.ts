@@ -25,7 +25,8 @@ parseCommandLine({
   },
 });
 
-const config = loadConfigOrExit();
+// a maintenance script: it authenticates no caller, so no AUTH_* setting is asked for
+const config = loadConfigOrExit(process.env, { runsService: false });
 const logger = createLogger(config.logLevel);
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,

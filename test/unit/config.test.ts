@@ -240,6 +240,12 @@ describe('loadConfig checks every setting before anything opens the database', (
     ).toBe('postgres://u@db/x');
   });
 
+  it('the maintenance scripts (migrate, keys:rotate) authenticate no caller: they need no AUTH_* setting, the key still', () => {
+    const script = { runsService: false };
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@db/x', ENCRYPTION_KEY: KEY }, script).databaseUrl).toBe('postgres://u@db/x');
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@db/x' }, script)).toThrow(/ENCRYPTION_KEY: required with DATABASE_URL/);
+  });
+
   it('a bare % in the DATABASE_URL password is refused without echoing the password', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres://app:50%off-HUNTER2@db/icp', ...SERVER_SECRETS });
     expect(problems).toEqual([
