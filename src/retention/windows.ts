@@ -19,10 +19,6 @@ export function applyRetention(prisma: object, w: RetentionWindows): void {
   windows.set(prisma, w);
 }
 
-export function retentionOf(prisma: object): RetentionWindows | undefined {
-  return windows.get(prisma);
-}
-
 type Where = Record<string, unknown>;
 
 /**
@@ -35,30 +31,25 @@ type Where = Record<string, unknown>;
  *   (nested reads follow the foreign key), but leaves `events` and `node(id)`: the rule stays a
  *   range on one indexed column, with no subquery on every list page;
  * - attempts follow their delivery or operation; audit entries: created within AUDIT_RETENTION.
+ * Each rule is built for the one read that asks for it (every read of these tables does).
  */
-export function retainedRules(w: RetentionWindows, now = Date.now()) {
-  const since = new Date(now - w.dataMs);
-  const delivery: Where = { OR: [{ status: 'PENDING' }, { updatedAt: { gte: since } }] };
-  const operation: Where = { OR: [{ completedAt: null }, { completedAt: { gte: since } }] };
-  return {
-    since,
-    auditSince: new Date(now - w.auditMs),
-    WebhookDelivery: delivery,
-    DeliveryAttempt: { delivery } as Where,
-    Event: { createdAt: { gte: since } } as Where,
-    Operation: operation,
-    OperationAttempt: { operation } as Where,
-    AuditEntry: { createdAt: { gte: new Date(now - w.auditMs) } } as Where,
-  };
-}
-
-const RETAINED_MODELS = new Set(['WebhookDelivery', 'DeliveryAttempt', 'Event', 'Operation', 'OperationAttempt', 'AuditEntry']);
+const since = (ms: number) => new Date(Date.now() - ms);
+const delivery = (w: RetentionWindows): Where => ({ OR: [{ status: 'PENDING' }, { updatedAt: { gte: since(w.dataMs) } }] });
+const operation = (w: RetentionWindows): Where => ({ OR: [{ completedAt: null }, { completedAt: { gte: since(w.dataMs) } }] });
+const RULES: Readonly<Record<string, (w: RetentionWindows) => Where>> = {
+  WebhookDelivery: delivery,
+  DeliveryAttempt: (w) => ({ delivery: delivery(w) }),
+  Event: (w) => ({ createdAt: { gte: since(w.dataMs) } }),
+  Operation: operation,
+  OperationAttempt: (w) => ({ operation: operation(w) }),
+  AuditEntry: (w) => ({ createdAt: { gte: since(w.auditMs) } }),
+};
 
 /** The condition a read of `model` through `prisma` adds; undefined when nothing expires there. */
 export function retainedWhere(prisma: object, model: string): Where | undefined {
   const w = windows.get(prisma);
-  if (!w || !RETAINED_MODELS.has(model)) return undefined;
-  return retainedRules(w)[model as 'Event'];
+  if (!w || !Object.hasOwn(RULES, model)) return undefined;
+  return RULES[model]!(w);
 }
 
 /** `where` narrowed to retained rows (its own AND kept; unique fields stay at the top level). */
