@@ -5,7 +5,7 @@
  * webhooks apply theirs (src/webhooks/policy.ts, src/webhooks/ssrf.ts); the defaults follow Svix
  * (docs.svix.com/retries). No message repeats a value that may be secret.
  */
-import { KeyringError, parseKeyring } from './crypto/keyring.ts';
+import { KEY_BYTES, KEY_ID, KeyringError, parseKeyring } from './crypto/keyring.ts';
 
 /** Svix's schedule: the delays before retries 1..7. */
 export const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
@@ -95,9 +95,6 @@ function canonicalHost(host: string): string | null {
     return null;
   }
 }
-
-const KEY_BYTES = 32;
-const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /** What is wrong with one base64 key-encryption key, never quoting it; undefined when nothing is. */
 export function keyProblem(text: string): string | undefined {

@@ -22,7 +22,9 @@ export interface Keyring {
 
 export class KeyringError extends Error {}
 
-const KEY_BYTES = 32;
+/** A key-encryption key's length, and a key id's form (the configuration's checks say the same: src/config-values.ts). */
+export const KEY_BYTES = 32;
+export const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
 
 function decodeKey(base64: string, where: string): Buffer {
   const key = Buffer.from(base64.trim(), 'base64');
@@ -55,7 +57,7 @@ export function parseKeyring(env: { ENCRYPTION_KEYS?: string; ENCRYPTION_KEY?: s
       const at = entry.indexOf(':');
       if (at <= 0) throw new KeyringError(`ENCRYPTION_KEYS entry ${i + 1}: expected id:base64`);
       const id = entry.slice(0, at).trim();
-      if (!/^[A-Za-z0-9_.-]{1,32}$/.test(id)) {
+      if (!KEY_ID.test(id)) {
         throw new KeyringError(`ENCRYPTION_KEYS entry ${i + 1}: key id must be 1-32 of [A-Za-z0-9_.-]`);
       }
       return { id, key: decodeKey(entry.slice(at + 1), `ENCRYPTION_KEYS entry ${i + 1}`) };
