@@ -9,9 +9,14 @@
 import type { Plugin } from 'graphql-yoga';
 import { amendResultErrors } from './result-errors.ts';
 
+/** Gives an error's extensions the code of an error about the client's input when they have none. */
+export function ensureCode(extensions: Record<string, unknown>): void {
+  if (typeof extensions.code !== 'string') extensions.code = 'BAD_USER_INPUT';
+}
+
 export function codeEveryError(): Plugin {
   return amendResultErrors((error) => {
-    const extensions = error.extensions as Record<string, unknown>;
-    if (extensions && typeof extensions.code !== 'string') extensions.code = 'BAD_USER_INPUT';
+    const extensions = error.extensions as Record<string, unknown> | undefined;
+    if (extensions) ensureCode(extensions);
   });
 }

@@ -25,6 +25,7 @@ import { AuthenticationError, type Authenticator } from '../auth/viewer.ts';
 import type { Config } from '../config.ts';
 import { unauthenticated } from '../errors.ts';
 import type { GraphQL } from '../graphql/yoga.ts';
+import { ensureCode } from '../graphql-hardening/error-codes.ts';
 import { requestedDocumentId } from '../graphql-hardening/persisted-operations.ts';
 import { documentKey } from '../graphql-hardening/trusted-documents.ts';
 import type { Logger } from '../log.ts';
@@ -120,7 +121,7 @@ function credentialHeaders(params: Readonly<Record<string, unknown>> | undefined
 /** An error as it goes on the wire: a code always (BAD_USER_INPUT when none, as over HTTP), no HTTP status. */
 function wireError(error: GraphQLError): GraphQLFormattedError {
   const { http: _http, ...extensions } = (error.extensions ?? {}) as Record<string, unknown>;
-  if (typeof extensions.code !== 'string') extensions.code = 'BAD_USER_INPUT';
+  ensureCode(extensions);
   return { ...error.toJSON(), extensions };
 }
 
