@@ -382,6 +382,37 @@ it('ends a session’s stream when the session expires', async () => {
   expect(live).toEqual([1, 1, 1]);
 });
 
+describe('another tenant', () => {
+  it('has its own sessions: one allowed the same provider finds nothing of this tenant, and changes nothing of it', async () => {
+    const otherAdmin = await server.token({ tenant_id: 'connect-other-tenant', sub: 'operator' });
+    const created = await createSession({ allowedProviders: ['twilio'] }, otherAdmin);
+    expect(created.data.createConnectSession.__typename).toBe('CreateConnectSessionPayload');
+    const other = created.data.createConnectSession.token;
+    const read = await server.gql(
+      `query($id: ID!) { viewer { tenantId } integration(id: $id) { id } node(id: $id) { id }
+         integrations { totalCount } provider(name: "twilio") { isConfigured integration { id } } }`,
+      { id: twilioId },
+      { token: other },
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data).toEqual({
+      viewer: { tenantId: 'connect-other-tenant' },
+      integration: null,
+      node: null,
+      integrations: { totalCount: 0 },
+      provider: { isConfigured: false, integration: null },
+    });
+    const verify = await server.gql(
+      `mutation($id: ID!) { verifyIntegration(input: { id: $id }) { __typename } }`,
+      { id: twilioId },
+      { token: other },
+    );
+    expect(verify.data.verifyIntegration.__typename).toBe('NotFoundError');
+    // this tenant's integration is as it was
+    expect((await server.gql(GET, { id: twilioId }, { token: admin })).data.integration.provider.name).toBe('twilio');
+  });
+});
+
 describe('the connect scope elsewhere', () => {
   it('is granted by no token claim', async () => {
     const token = await server.token({ tenant_id: TENANT, scope: 'connect' });
