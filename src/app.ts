@@ -153,7 +153,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // history past DATA_RETENTION / AUDIT_RETENTION is hidden from every read here, and purged
     // (with payloads past OPERATION_RETENTION_DAYS) by any process that does background work
     applyRetention(database.prisma, config.retention);
-    const retention = config.worker ? startDataRetention(database.prisma, config, logger) : undefined;
+    const retention = config.worker
+      ? startDataRetention(database.prisma, config, logger, { partitions: database.kind === 'postgres' })
+      : undefined;
 
     const authenticate = createAuthenticator({
       verifyJwt: jwtSecret || config.auth.jwksUrl ? createJwtVerifier({ ...config.auth, secret: jwtSecret }) : undefined,

@@ -5,7 +5,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type PgBoss from 'pg-boss';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -13,6 +12,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
+import { PostgresAdapterFactory, scriptError } from './postgres-adapter.ts';
 import { APP_ROLE } from './row-security.ts';
 import { waitForServer } from './wait-for-server.ts';
 
@@ -102,7 +102,7 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
   // a clear line per attempt and a clear failure, rather than the first query's driver error
   await waitForServer(connectionString, 'DATABASE_URL', options);
   if (options.migrationUrl) await waitForServer(options.migrationUrl, 'DATABASE_MIGRATION_URL', options);
-  const adapter = new PrismaPg({ connectionString, max: options.poolSize ?? 10 });
+  const adapter = new PostgresAdapterFactory({ connectionString, max: options.poolSize ?? 10 });
   const prisma = createClient(adapter, options.onQuery);
   try {
     await assertRowSecurityApplies(
@@ -234,6 +234,9 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
  * script would be reported as applied; this awaits it.
  */
 class EmbeddedAdapterFactory extends PrismaPGlite {
+  /** The last script's failure, SQL state and message (the schema engine's own error names neither). */
+  lastScriptError?: string;
+
   constructor(private readonly pglite: PGlite) {
     super(pglite);
   }
@@ -241,7 +244,12 @@ class EmbeddedAdapterFactory extends PrismaPGlite {
   override async connect() {
     const adapter = await super.connect();
     adapter.executeScript = async (script: string) => {
-      await this.pglite.exec(script);
+      try {
+        await this.pglite.exec(script);
+      } catch (error) {
+        this.lastScriptError = scriptError(error);
+        throw error;
+      }
     };
     return adapter;
   }

@@ -5,9 +5,9 @@
  * role what it needs, and start-up refuses a role that could do more; with one role a warning says
  * what is lost. The model and its reasons: docs/security-model.md ("Two roles on PostgreSQL").
  */
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { PostgresAdapterFactory } from './postgres-adapter.ts';
 
 export interface OwnerConnection {
   prisma: PrismaClient;
@@ -19,7 +19,7 @@ export interface OwnerConnection {
  * (named like the owner role, made by whoever could) can shadow what the owner's statements name.
  */
 export async function withOwnerConnection<T>(migrationUrl: string, fn: (owner: OwnerConnection) => Promise<T>): Promise<T> {
-  const adapter = new PrismaPg({ connectionString: migrationUrl, max: 2, options: '-c search_path=public' });
+  const adapter = new PostgresAdapterFactory({ connectionString: migrationUrl, max: 2, options: '-c search_path=public' });
   const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 60_000 } });
   try {
     return await fn({ prisma, adapter });
@@ -37,7 +37,12 @@ export const QUEUE_SCHEMA = 'pgboss';
  * The functions the service's role may call (EXECUTE is revoked from PUBLIC where they are made):
  * maintenance that runs as the owner and can do nothing else (operation retention, data retention).
  */
-const SERVICE_FUNCTIONS = ['icp_purge_operation_payloads(integer, integer)', 'icp_purge_expired(text, bigint, integer)'];
+const SERVICE_FUNCTIONS = [
+  'icp_purge_operation_payloads(integer, integer)',
+  'icp_purge_expired(text, bigint, integer)',
+  'icp_create_history_partition(integer, text[])',
+  'icp_drop_expired_partition(text, bigint, text)',
+];
 
 /**
  * Throws a RoleSeparationError unless `prisma`'s role is (a member of) the role that owns the
@@ -129,6 +134,13 @@ export async function grantServiceRole(owner: PrismaClient, serviceRole: string,
   await run(`GRANT USAGE ON SCHEMA public TO ${role}`);
   await run(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
   await run(`REVOKE INSERT, UPDATE, DELETE ON public."_prisma_migrations" FROM ${role}`);
+  // partitions of history are read and written through their partitioned tables, whose policies
+  // apply there; named directly they have row-level security and no policy, and no grant either
+  const partitions = await owner.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT format('public.%I', c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relispartition AND c.relkind IN ('r', 'p')`,
+  );
+  if (partitions.length) await run(`REVOKE ALL ON ${partitions.map((p) => p.name).join(', ')} FROM ${role}`);
   await run(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
   for (const fn of SERVICE_FUNCTIONS) await run(`GRANT EXECUTE ON FUNCTION public.${fn} TO ${role}`);
 

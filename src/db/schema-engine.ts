@@ -81,13 +81,21 @@ export async function applyMigrations(
   log: (line: string) => void = () => {},
 ): Promise<string[]> {
   const schema = await readFile(SCHEMA_FILE, 'utf8');
-  return withEngine(factory, schema, log, async (engine) => {
-    const out = await engine.applyMigrations({
-      migrationsList: migrationList(migrations, MIGRATIONS_DIR),
-      filters: NO_FILTERS,
+  const adapter = factory as { lastScriptError?: string };
+  adapter.lastScriptError = undefined;
+  try {
+    return await withEngine(factory, schema, log, async (engine) => {
+      const out = await engine.applyMigrations({
+        migrationsList: migrationList(migrations, MIGRATIONS_DIR),
+        filters: NO_FILTERS,
+      });
+      return out.appliedMigrationNames;
     });
-    return out.appliedMigrationNames;
-  });
+  } catch (err) {
+    // the engine reports "external connector error"; the database's own words say what to fix
+    if (!adapter.lastScriptError) throw err;
+    throw new Error(`a migration failed: ${adapter.lastScriptError}`, { cause: err });
+  }
 }
 
 /**

@@ -12,7 +12,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { credentialsAad, revealCredentials } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
-import { isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
 import { inRowScope } from '../db/row-security.ts';
 import { forTenant } from '../db/tenant.ts';
@@ -63,9 +62,15 @@ async function store(
     let statusChanged = false;
     /** Operations whose delivery status a callback changed, announced after the commit. */
     const tracked = new Map<string, { operationId: string; status: string; appId: string | null }>();
+    // One stored event per provider event id: callbacks carrying the same one wait here for each
+    // other, in one order (a partitioned Event table holds no unique index on the pair)
+    await tx.$executeRaw`
+      SELECT pg_advisory_xact_lock(k) FROM (
+        SELECT DISTINCT hashtextextended(${integration.id}::text || ':' || id, 0) AS k FROM unnest(${events.map((e) => e.id)}::text[]) AS id ORDER BY k
+      ) AS keys`;
     for (const event of events) {
-      // every stored event, expired ones included (ctx reads hide those: src/retention/windows.ts):
-      // the unique index still holds them until the purge deletes them
+      // every stored event, expired ones included (ctx reads hide those: src/retention/windows.ts),
+      // until the purge deletes them
       const seen = await tx.$queryRaw<unknown[]>`
         SELECT 1 FROM "Event" WHERE "sourceIntegrationId" = ${integration.id} AND "providerEventId" = ${event.id} LIMIT 1`;
       if (seen.length) continue;
@@ -158,15 +163,7 @@ export async function handleInbound(services: Services, req: IncomingMessage, re
     return send(res, 400, { error: outOfBounds });
   }
   const camelCase = credentials.changeKeys === true;
-  let fresh: number;
-  try {
-    fresh = await store(services, integration, provider, result.events, camelCase);
-  } catch (err) {
-    // Two callbacks carrying the same event raced and the other stored it first. Run again:
-    // the events already stored are skipped, the others of this batch are stored.
-    if (!isUniqueViolation(err)) throw err;
-    fresh = await store(services, integration, provider, result.events, camelCase);
-  }
+  const fresh = await store(services, integration, provider, result.events, camelCase);
   services.logger.info({ ...log, events: result.events.length, relayed: fresh }, 'inbound callback stored');
   const respond = result.respond;
   return send(res, 200, respond?.body ?? { received: result.events.length, relayed: fresh }, respond?.headers);

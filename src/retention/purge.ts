@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { purgeOperationPayloads } from '../operations/retention.ts';
+import { maintainPartitions, type PartitionResult } from './partitions.ts';
 import type { RetentionWindows } from './windows.ts';
 
 /** Rows deleted per statement. */
@@ -35,7 +36,11 @@ export interface PurgeResult {
   payloadsCleared: number;
   /** Another instance was purging: this run stopped and left the rest to it. */
   yielded: boolean;
+  /** What became of the time partitions (PostgreSQL servers; null on the embedded database). */
+  partitions: PartitionResult | null;
 }
+
+const emptyCounts = () => Object.fromEntries(PURGE_STEPS.map((s) => [s.table, 0])) as Record<PurgedTable, number>;
 
 /** One full pass: every step until a batch comes back short. `keepGoing` is asked between batches. */
 export async function purgeExpired(
@@ -44,20 +49,20 @@ export async function purgeExpired(
   batch = PURGE_BATCH,
   keepGoing: () => boolean = () => true,
 ): Promise<PurgeResult> {
-  const deleted = Object.fromEntries(PURGE_STEPS.map((s) => [s.table, 0])) as Record<PurgedTable, number>;
+  const deleted = emptyCounts();
   for (const step of PURGE_STEPS) {
     const seconds = Math.max(1, Math.floor(windows[step.window] / 1000));
     for (;;) {
       const [row] = await prisma.$queryRaw<{ n: number }[]>`
         SELECT icp_purge_expired(${step.table}::text, ${seconds}::bigint, ${batch}::int) AS n`;
       const n = row?.n ?? 0;
-      if (n < 0) return { deleted, payloadsCleared: 0, yielded: true };
+      if (n < 0) return { deleted, payloadsCleared: 0, yielded: true, partitions: null };
       deleted[step.table] += n;
       if (n < batch) break;
-      if (!keepGoing()) return { deleted, payloadsCleared: 0, yielded: false };
+      if (!keepGoing()) return { deleted, payloadsCleared: 0, yielded: false, partitions: null };
     }
   }
-  return { deleted, payloadsCleared: 0, yielded: false };
+  return { deleted, payloadsCleared: 0, yielded: false, partitions: null };
 }
 
 export interface DataRetention {
@@ -74,7 +79,8 @@ export interface DataRetention {
 export function startDataRetention(
   prisma: PrismaClient,
   config: Pick<Config, 'retention' | 'operations'>,
-  logger: Pick<Logger, 'info' | 'error'>,
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>,
+  options: { partitions: boolean },
 ): DataRetention {
   let stopped = false;
   let running: Promise<PurgeResult | undefined> | undefined;
@@ -82,7 +88,13 @@ export function startDataRetention(
   const keepGoing = () => !stopped;
 
   async function pass(): Promise<PurgeResult> {
-    const result = await purgeExpired(prisma, config.retention, PURGE_BATCH, keepGoing);
+    // partitions first: what they drop whole is not deleted row by row
+    const partitions = options.partitions ? await maintainPartitions(prisma, config.retention, keepGoing) : null;
+    if (partitions?.created || partitions?.dropped.length)
+      logger.info({ created: partitions.created, dropped: partitions.dropped, kept: partitions.kept }, 'retention maintained partitions');
+    if (partitions?.failed.length) logger.warn({ failed: partitions.failed }, 'partitions not made this time; the next run tries again');
+    if (partitions?.yielded) return { deleted: emptyCounts(), payloadsCleared: 0, yielded: true, partitions };
+    const result = { ...(await purgeExpired(prisma, config.retention, PURGE_BATCH, keepGoing)), partitions };
     if (!result.yielded && !stopped) {
       result.payloadsCleared = await purgeOperationPayloads(prisma, config.operations.retentionDays, undefined, keepGoing);
     }

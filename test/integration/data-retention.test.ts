@@ -7,6 +7,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { transactionInRowScope } from '../../src/db/row-security.ts';
@@ -22,25 +23,30 @@ const ANCIENT = `(now() AT TIME ZONE 'UTC') - interval '400 days'`; // past AUDI
 const OLD_AUDIT_ROWS = 2 * PURGE_BATCH + 500;
 
 const id = () => randomUUID();
+const DAY_MS = 86_400_000;
+const OLD_MS = 40 * DAY_MS;
+const ANCIENT_MS = 400 * DAY_MS;
+/** A uuid(7) of `msAgo` ago, as the service makes ids: on PostgreSQL the id decides the row's partition. */
+const idAt = (msAgo: number) => uuidv7({ msecs: Date.now() - msAgo });
 const ids = {
   integration: id(),
-  eventNew: id(),
-  eventOldDone: id(),
-  eventOldPending: id(),
-  eventOldPlain: id(),
-  deliveryNew: id(),
-  deliveryOldDone: id(),
-  deliveryOldPending: id(),
-  opNew: id(),
-  opOldDone: id(),
-  opOldQueued: id(),
-  auditRecent: id(),
-  auditOld: id(),
+  eventNew: idAt(0),
+  eventOldDone: idAt(OLD_MS),
+  eventOldPending: idAt(OLD_MS),
+  eventOldPlain: idAt(OLD_MS),
+  deliveryNew: idAt(0),
+  deliveryOldDone: idAt(OLD_MS),
+  deliveryOldPending: idAt(OLD_MS),
+  opNew: idAt(0),
+  opOldDone: idAt(OLD_MS),
+  opOldQueued: idAt(OLD_MS),
+  auditRecent: idAt(OLD_MS),
+  auditOld: idAt(ANCIENT_MS),
   sessionLive: id(),
   sessionExpiredRecently: id(),
   sessionExpiredLongAgo: id(),
-  eventBNew: id(),
-  eventBOld: id(),
+  eventBNew: idAt(0),
+  eventBOld: idAt(OLD_MS),
 };
 let webhookId = '';
 let server: TestServer;
@@ -169,9 +175,9 @@ beforeAll(async () => {
   await sql(
     A,
     `INSERT INTO "AuditEntry" ("id", "tenantId", "via", "operation", "outcome", "objectIds", "createdAt", "updatedAt")
-     SELECT gen_random_uuid()::text, $1, 'jwt', 'bulk', 'ok', '{}', ${ANCIENT}, ${ANCIENT} FROM generate_series(1, $2::int)`,
+     SELECT unnest($2::text[]), $1, 'jwt', 'bulk', 'ok', '{}', ${ANCIENT}, ${ANCIENT}`,
     A,
-    OLD_AUDIT_ROWS - 1,
+    Array.from({ length: OLD_AUDIT_ROWS - 1 }, () => idAt(ANCIENT_MS)),
   );
   await event(B, ids.eventBNew, NOW);
   await event(B, ids.eventBOld, OLD);
@@ -358,9 +364,10 @@ describe('inbound provider events', () => {
     const hook = configured.data.configureIntegration.integration.inboundWebhookUrl as string;
     expect((await post(hook)).status).toBe(200);
     expect(await listed(token)).toBe(1);
-    await sql(C, `UPDATE "Event" SET "createdAt" = ${OLD} WHERE "providerEventId" = 'evt_retention'`);
+    // made 40 days ago: its id too (on PostgreSQL the id decides its partition)
+    await sql(C, `UPDATE "Event" SET "createdAt" = ${OLD}, "id" = $1 WHERE "providerEventId" = 'evt_retention'`, idAt(OLD_MS));
     expect(await listed(token)).toBe(0);
-    // the provider sends it again: acknowledged, not stored or relayed twice (the unique index still holds it)
+    // the provider sends it again: acknowledged, not stored or relayed twice (the stored event still holds its id)
     expect((await post(hook)).status).toBe(200);
     expect(await stored()).toBe(1);
     await server.app.retention!.purgeOnce();

@@ -96,6 +96,22 @@ describe('Stripe callbacks', () => {
     expect(await eventCount('provider.stripe.payment_intent.succeeded')).toBe(1);
   });
 
+  it('stores and relays an event once when several callbacks carry it at the same moment', async () => {
+    const racing = JSON.stringify({ id: 'evt_race', object: 'event', type: 'payment_intent.canceled', data: { object: { id: 'pi_2' } } });
+    const sent = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        post(stripeHook, racing, { 'content-type': 'application/json', 'stripe-signature': stripeSignature(racing) }),
+      ),
+    );
+    expect(sent.map((r) => r.status)).toEqual(Array(8).fill(200));
+    // each answer says whether its callback was the one that stored it
+    expect(sent.map((r) => JSON.parse(r.body).relayed).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    await eventually(async () => receiver.received.find((r) => JSON.parse(r.body).type === 'provider.stripe.payment_intent.canceled'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.received.filter((r) => JSON.parse(r.body).type === 'provider.stripe.payment_intent.canceled')).toHaveLength(1);
+    expect(await eventCount('provider.stripe.payment_intent.canceled')).toBe(1);
+  });
+
   it.each([
     ['a tampered body', (b: string) => ({ body: b.replace('"data":{}', '"data":{"amount":1}'), sig: stripeSignature(b) })],
     ['another secret', (b: string) => ({ body: b, sig: stripeSignature(b, 'whsec_someoneElse') })],

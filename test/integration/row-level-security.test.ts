@@ -81,15 +81,23 @@ function rowSecuritySuite(separateOwner: boolean) {
     expect(role).toEqual({ super: false, bypass: false });
   });
 
-  it('is enabled and forced on every table with a tenantId column', async () => {
-    const tables = await server.app.database.prisma.$queryRaw<{ name: string; enabled: boolean; forced: boolean }[]>`
-      SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced
+  it('is enabled and forced on every table with a tenantId column, and on every partition, which has no policy of its own', async () => {
+    const tables = await server.app.database.prisma.$queryRaw<
+      { name: string; enabled: boolean; forced: boolean; partition: boolean; policies: number }[]
+    >`
+      SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, c.relispartition AS partition,
+             (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = 'public' AND c.relkind = 'r'
+       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
          AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenantId' AND NOT a.attisdropped)
        ORDER BY 1`;
-    expect(tables.map((t) => t.name)).toEqual([...TENANT_TABLES].sort());
+    expect(tables.filter((t) => !t.partition).map((t) => t.name)).toEqual([...TENANT_TABLES].sort());
     for (const table of tables) expect(table, table.name).toMatchObject({ enabled: true, forced: true });
+    const partitions = tables.filter((t) => t.partition);
+    // every history table has its default partition (and, on PostgreSQL servers, its days)
+    expect(partitions.length).toBeGreaterThanOrEqual(6);
+    // read through their partitioned table, whose policies apply; named directly, they show no row
+    for (const partition of partitions) expect(partition, partition.name).toMatchObject({ policies: 0 });
   });
 
   it('leaves maintenance across tenants to the tables’ owner wherever a policy names a maintenance task', async () => {
