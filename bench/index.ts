@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --only requests|deliveries|operations|soak] [-- --postgres]`: the GraphQL
+ * `npm run bench [-- --only requests|deliveries|operations|soak|convert] [-- --postgres]`: the GraphQL
  * request bench (`requests.ts`), the webhook delivery bench (`deliveries.ts`), then the operations
- * bench (`operations.ts`), each in its own process; the soak (`soak.ts`) only when named.
+ * bench (`operations.ts`), each in its own process; the soak (`soak.ts`) and the conversion (`convert.ts`) only when named.
  * Embedded PGlite by default; DATABASE_URL names a PostgreSQL server, and `--postgres` starts a
  * throwaway cluster on 127.0.0.1 for the run (as `npm run test:postgres` does) and removes it after.
  * Each bench's own settings are environment variables documented at the top of its file. `--help`: its usage.
@@ -12,8 +12,8 @@ import { type Command, parseCommandLine, usageError } from '../src/scripts/cli.t
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
 
 const BENCHES = ['requests', 'deliveries', 'operations'] as const;
-/** Run only when named: it inserts a large history (bench/soak.ts). */
-const ON_REQUEST = ['soak'] as const;
+/** Run only when named: they insert a large history (bench/soak.ts, bench/convert.ts). */
+const ON_REQUEST = ['soak', 'convert'] as const;
 const NAMED = [...BENCHES, ...ON_REQUEST] as const;
 
 const COMMAND = {
@@ -21,7 +21,7 @@ const COMMAND = {
   summary:
     'Runs the GraphQL request, webhook delivery and operations benches, each in its own process, against ceilings measured in the same run (docs/performance.md).',
   options: {
-    only: { type: 'string', value: `<${NAMED.join('|')}>`, description: 'run this bench only (soak runs only when named)' },
+    only: { type: 'string', value: `<${NAMED.join('|')}>`, description: 'run this bench only (soak and convert run only when named)' },
     postgres: { type: 'boolean', default: false, description: 'start a throwaway PostgreSQL cluster on 127.0.0.1 for the run' },
   },
   env: { DATABASE_URL: 'a PostgreSQL server to bench on (default: embedded PGlite)' },
