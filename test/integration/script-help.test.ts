@@ -161,7 +161,11 @@ describe.concurrent('a bad value', () => {
     { name: 'token', args: ['--tenant', 'acme', '--ttl', 'soon'], problem: /^--ttl: a positive whole number/ },
     { name: 'token', args: [], problem: /^--tenant is required$/ },
     { name: 'token', args: ['--tenant'], problem: /^option '--tenant <value>' argument missing$/ },
-    { name: 'bench', args: ['--only', 'everything'], problem: /^--only: one of requests, deliveries, operations, soak, convert, got "everything"$/ },
+    {
+      name: 'bench',
+      args: ['--only', 'everything'],
+      problem: /^--only: one of requests, deliveries, operations, soak, convert, got "everything"$/,
+    },
     { name: 'bench', args: ['--postgres=yes'], problem: /^option '--postgres' does not take an argument$/ },
     { name: 'drill', args: ['--runs=many'], problem: /^--runs: a positive whole number, got "many"$/ },
     { name: 'drill', args: ['earthquake'], problem: /^unknown drill: earthquake/ },
