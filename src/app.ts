@@ -168,7 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const accessLog = createAccessLog(logger);
     const graphql = createGraphQL({ config, services, logger, authenticate, rateLimit, guard, metrics, tracing, versions, accessLog });
     serve = createRoutes({ config, services, database, logger, metrics, guard, accessLog, graphql, authenticate });
-    websocket = createWebSocketEndpoint({ config, graphql, authenticate, guard, logger });
+    websocket = createWebSocketEndpoint({ config, graphql, metrics, authenticate, guard, logger });
 
     phase = 'ready';
     return {

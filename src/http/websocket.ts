@@ -29,6 +29,7 @@ import { ensureCode } from '../graphql-hardening/error-codes.ts';
 import { requestedDocumentId } from '../graphql-hardening/persisted-operations.ts';
 import { documentKey } from '../graphql-hardening/trusted-documents.ts';
 import type { Logger } from '../log.ts';
+import { errorsOutcome, type Metrics } from '../observability/metrics.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import type { ClientGuard } from './client-limits.ts';
 
@@ -48,6 +49,7 @@ export const CLOSE = { goingAway: 1001, internalError: 1011, unauthorized: 4401,
 export interface WebSocketDeps {
   config: Config;
   graphql: GraphQL;
+  metrics: Pick<Metrics, 'socketOperation'>;
   authenticate: Authenticator;
   guard: ClientGuard;
   logger: Logger;
@@ -65,6 +67,8 @@ interface Connection {
   request: IncomingMessage;
   headers: Headers;
   ends: Map<string, EventEmitter>;
+  /** When each operation's subscribe message came, for its metrics. */
+  started: Map<string, number>;
   timers: NodeJS.Timeout[];
   opened: number;
   tenantId?: string;
@@ -125,7 +129,7 @@ function wireError(error: GraphQLError): GraphQLFormattedError {
   return { ...error.toJSON(), extensions };
 }
 
-export function createWebSocketEndpoint({ config, graphql, authenticate, guard, logger }: WebSocketDeps): GraphQLWebSocket {
+export function createWebSocketEndpoint({ config, graphql, metrics, authenticate, guard, logger }: WebSocketDeps): GraphQLWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES, handleProtocols: (offered) => handleProtocols(offered) });
   const connections = new WeakMap<WebSocket, Connection>();
   const envelopedOf = new WeakMap<object, Enveloped>();
@@ -279,14 +283,28 @@ export function createWebSocketEndpoint({ config, graphql, authenticate, guard, 
           }),
         ];
       }
+      const started = performance.now();
+      let prepared: Awaited<ReturnType<typeof prepare>>;
       try {
-        return await prepare(connectionOf(ctx), ctx.extra.socket, id, payload);
+        prepared = await prepare(connectionOf(ctx), ctx.extra.socket, id, payload);
       } catch (err) {
-        return [unexpected(err, 'operation')];
+        prepared = [unexpected(err, 'operation')];
       }
+      if (Array.isArray(prepared)) {
+        metrics.socketOperation({ name: payload.operationName, executed: false, outcome: errorsOutcome(prepared, false), started });
+      } else connectionOf(ctx).started.set(id, started);
+      return prepared;
     },
-    onOperation: (ctx, _id, _payload, args, result) => {
-      if (isAsyncIterable(result) || getOperationAST(args.document, args.operationName)?.operation !== 'subscription') return;
+    onOperation: (ctx, id, _payload, args, result) => {
+      const connection = connectionOf(ctx);
+      const started = connection.started.get(id) ?? performance.now();
+      connection.started.delete(id);
+      const operation = getOperationAST(args.document, args.operationName);
+      // graphql-ws awaits the execution before this callback: a result or a stream
+      const executed = result as ExecutionResult | AsyncIterable<unknown>;
+      const outcome = isAsyncIterable(executed) ? 'ok' : errorsOutcome(executed.errors, executed.data != null);
+      metrics.socketOperation({ name: operation?.name?.value ?? null, executed: true, outcome, started });
+      if (isAsyncIterable(result) || operation?.operation !== 'subscription') return;
       // refused when it started: the scope of its field is missing (src/builder.ts authorizeOnSubscribe); no event is sent
       const forbidden = (result as ExecutionResult).errors?.find((e) => e.extensions?.code === 'FORBIDDEN');
       if (forbidden) ctx.extra.socket.close(CLOSE.forbidden, reason(`Forbidden: ${forbidden.message}`));
@@ -298,7 +316,10 @@ export function createWebSocketEndpoint({ config, graphql, authenticate, guard, 
         // thrown while a stream ran (graphql-ws wraps it): masked like any unexpected error
         e.originalError && !(e.originalError instanceof GraphQLError) ? wireError(unexpected(e.originalError, 'stream')) : wireError(e),
       ),
-    onComplete: (ctx, id) => endOf(connectionOf(ctx), id),
+    onComplete: (ctx, id) => {
+      connectionOf(ctx).started.delete(id);
+      endOf(connectionOf(ctx), id);
+    },
   });
 
   // graphql-ws's `use/ws` adapter, with this service's logging instead of console.error
@@ -307,6 +328,7 @@ export function createWebSocketEndpoint({ config, graphql, authenticate, guard, 
       request,
       headers: new Headers(),
       ends: new Map(),
+      started: new Map(),
       timers: [],
       opened: performance.now(),
       operations: 0,

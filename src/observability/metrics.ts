@@ -42,8 +42,26 @@ export interface Metrics {
    * name, whether it executed, and its start, which was before Yoga's.
    */
   handedOver(request: Request, handedOver: { operationName: string | null; started: number; executed: boolean }): void;
+  /**
+   * Counts and times an operation a WebSocket ran (src/http/websocket.ts), from its subscribe
+   * message until its result or stream was ready: its name, whether it executed (a name becomes a
+   * label only then), and the outcome its result or refusal says, as for HTTP requests.
+   */
+  socketOperation(operation: { name: string | null | undefined; executed: boolean; outcome: string; started: number }): void;
   /** The text exposition of every metric, queue gauges read fresh. */
   scrape(): Promise<string>;
+}
+
+/**
+ * The outcome of an operation whose errors came without an HTTP status (a WebSocket's): refused
+ * credentials and rate limits by their code, then as `requestOutcome` for a 200.
+ */
+export function errorsOutcome(errors: readonly { extensions?: Record<string, unknown> }[] | undefined, hasData: boolean): string {
+  if (!errors?.length) return 'ok';
+  const codes = new Set(errors.map((e) => e.extensions?.code));
+  if (codes.has('UNAUTHENTICATED')) return 'unauthenticated';
+  if (codes.has('RATE_LIMITED')) return 'rate_limited';
+  return requestOutcome(200, hasData ? 'field' : 'request');
 }
 
 /** What errors a response carried: none, a request error (nothing executed), or field errors. */
@@ -248,6 +266,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     plugin: graphqlPlugin(states, record),
     answered(operationName, started) {
       record(operationName, true, 'ok', started);
+    },
+    socketOperation({ name, executed, outcome, started }) {
+      record(name, executed, outcome, started);
     },
     handedOver(request, { operationName, started, executed }) {
       const state = states.get(request);

@@ -4,7 +4,9 @@
  * outcome, queue depth and age read from pg-boss's table, METRICS_TOKEN enforced, and no secret
  * anywhere in the exposition.
  */
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { isLoopback, isLoopbackHost } from '../../src/http/client-address.ts';
 import { authorizedScrape, scrapeAccess } from '../../src/observability/endpoint.ts';
@@ -206,6 +208,48 @@ describe('GraphQL requests', () => {
     expect(after.filter((s) => s.name === 'icp_graphql_requests_total').reduce((n, s) => n + s.value, 0)).toBe(
       samples.filter((s) => s.name === 'icp_graphql_requests_total').reduce((n, s) => n + s.value, 0),
     );
+  });
+
+  it('counts and times operations run over a WebSocket as it does requests', async () => {
+    const unknownBefore =
+      value(parseExposition((await scrape()).text), 'icp_graphql_requests_total', { operation: 'unknown', outcome: 'rejected' }) ?? 0;
+    const client = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
+    const run = (query: string) =>
+      new Promise<unknown[]>((resolve) => {
+        const results: unknown[] = [];
+        client.subscribe({ query }, { next: (r) => results.push(r), error: () => resolve(results), complete: () => resolve(results) });
+      });
+    try {
+      await run('query SocketCatalog { providers { name } }');
+      await run('query SocketCatalog { providers { name } }');
+      await run('query SocketBroken { nope }');
+      const stream = await new Promise<() => void>((resolve) => {
+        const stop = client.subscribe(
+          { query: 'subscription SocketStatus { integrationStatusChanged { id } }' },
+          { next() {}, error() {}, complete() {} },
+        );
+        // the stream opened once the server counted it
+        void eventually(async () => ((await scrape()).text.includes('operation="SocketStatus"') ? true : undefined)).then(() =>
+          resolve(stop),
+        );
+      });
+      stream();
+    } finally {
+      await client.dispose();
+    }
+    const samples = parseExposition((await scrape()).text);
+    const requests = (operation: string, outcome: string) => value(samples, 'icp_graphql_requests_total', { operation, outcome });
+    expect(requests('SocketCatalog', 'ok')).toBe(2);
+    expect(value(samples, 'icp_graphql_request_duration_seconds_count', { operation: 'SocketCatalog' })).toBe(2);
+    expect(requests('SocketStatus', 'ok')).toBe(1);
+    // invalid: refused before it ran, and its name is not read (as for a request that did not parse)
+    expect(requests('SocketBroken', 'rejected')).toBeUndefined();
+    expect(requests('unknown', 'rejected')).toBe(unknownBefore + 1);
   });
 
   it('bounds the operation label: anonymous, unknown, and at most MAX_OPERATION_NAMES names', () => {
