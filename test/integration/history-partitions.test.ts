@@ -476,6 +476,39 @@ describe.skipIf(!onPostgres)('time partitions on PostgreSQL', () => {
       expect(await count(server, 'Event', [rows.event41, api.eventId])).toBe(2);
       expect(await count(server, 'WebhookDelivery', [rows.delivery29, api.deliveryId])).toBe(2);
     });
+
+    it('deletes the expired rows the default partition holds, whatever their day (days no partition covered)', async () => {
+      // day 35 has no partition (those made cover days 45 to 41 and 29 on): its rows go to the defaults
+      const event35 = on(35);
+      const delivery35 = on(35);
+      const pending35 = on(35);
+      await insertEvent(server, event35);
+      await insertDelivery(server, delivery35, event35, api.webhookId, 'SUCCEEDED');
+      await insertDelivery(server, pending35, event35, api.webhookId, 'PENDING');
+      for (const table of ['Event', 'WebhookDelivery'] as const) {
+        const homes = (await placement(server, table)).filter((r) => [event35, delivery35, pending35].includes(r.key));
+        expect(
+          homes.map((r) => r.partition).every((p) => p === `${table}_default`),
+          table,
+        ).toBe(true);
+      }
+      const result = await server.app.retention!.purgeOnce();
+      expect(result.deleted).toMatchObject({ DeliveryAttempt: 1, WebhookDelivery: 1, Event: 0 });
+      expect(await count(server, 'WebhookDelivery', [delivery35])).toBe(0);
+      expect(await count(server, 'DeliveryAttempt', [delivery35], 'deliveryId')).toBe(0);
+      // the pending one is kept, and with it the event it carries
+      expect(await count(server, 'WebhookDelivery', [pending35])).toBe(1);
+      expect(await count(server, 'Event', [event35])).toBe(1);
+      await insert(
+        server,
+        `UPDATE "WebhookDelivery" SET "status" = 'FAILED', "updatedAt" = $2::timestamp WHERE "id" = $1`,
+        pending35,
+        sqlTime(uuid7Time(pending35) + HOUR_MS),
+      );
+      const again = await server.app.retention!.purgeOnce();
+      expect(again.deleted).toMatchObject({ DeliveryAttempt: 1, WebhookDelivery: 1, Event: 1 });
+      expect(await count(server, 'Event', [event35])).toBe(0);
+    });
   });
 
   describe('the audit log, by month', () => {

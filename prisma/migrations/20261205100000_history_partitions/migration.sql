@@ -57,8 +57,29 @@ AS $$
     END
 $$;
 
--- Converts one table (used by this migration only, dropped at its end).
-CREATE FUNCTION icp_partition_history_table(t text, partition_key text) RETURNS void
+-- The greatest value of `partition_key` in `t`, all tenants' rows seen: with row-level security
+-- forced the owner saw none, and the first version took every table for empty and dropped it with
+-- its rows. Not forced from here until the conversion forces the legacy table again, inside this
+-- migration's transaction. Used by this migration only.
+CREATE FUNCTION icp_newest_of(t text, partition_key text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = public, pg_temp
+AS $$
+DECLARE
+    newest text;
+BEGIN
+    EXECUTE format('ALTER TABLE %I NO FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('SELECT max(%I) FROM %I', partition_key, t) INTO newest;
+    IF newest IS NOT NULL AND icp_uuid7_time(newest) IS NULL THEN
+        RAISE EXCEPTION 'cannot partition "%" by "%": its greatest value is not a uuid(7)', t, partition_key;
+    END IF;
+    RETURN newest;
+END
+$$;
+
+-- Converts one table (used by this migration only, dropped at its end). `newest`: the greatest
+-- key of its family (a table and its attempts share their legacy bound), null when all are empty.
+CREATE FUNCTION icp_partition_history_table(t text, partition_key text, newest text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = public, pg_temp
 AS $$
@@ -68,7 +89,6 @@ DECLARE
     pkey_def text;
     index_names text[];
     index_defs text[];
-    newest text;
     bound timestamp;
     p record;
     i integer;
@@ -81,14 +101,6 @@ BEGIN
       FROM pg_index x
      WHERE x.indrelid = format('%I', t)::regclass
        AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = x.indexrelid);
-    -- the owner sees every row only with row-level security not forced (rows it could not see would
-    -- be dropped with the table below): not forced until the legacy table is forced again, inside
-    -- this migration's transaction
-    EXECUTE format('ALTER TABLE %I NO FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format('SELECT max(%I) FROM %I', partition_key, t) INTO newest;
-    IF newest IS NOT NULL AND icp_uuid7_time(newest) IS NULL THEN
-        RAISE EXCEPTION 'cannot partition "%" by "%": its greatest value is not a uuid(7)', t, partition_key;
-    END IF;
     -- rows of today and before stay where they are; partitions of their own start after them
     bound := greatest(date_trunc('day', now() AT TIME ZONE 'UTC'), date_trunc('day', icp_uuid7_time(newest)) + interval '1 day');
 
@@ -134,16 +146,35 @@ BEGIN
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t || '_default');
     EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t || '_default');
+    -- the default partition holds rows no day covers (all of them on the embedded database): the
+    -- batched purge reads and deletes its expired rows directly, as the owner naming the task;
+    -- no tenant policy, so to anyone else it still shows and takes no row
+    EXECUTE format($f$CREATE POLICY data_retention_read ON %I FOR SELECT USING (current_setting('app.maintenance', true) = 'data-retention')$f$, t || '_default');
+    EXECUTE format($f$CREATE POLICY data_retention ON %I FOR DELETE USING (current_setting('app.maintenance', true) = 'data-retention')$f$, t || '_default');
+    EXECUTE format($f$CREATE POLICY maintenance_by_owner_only ON %I AS RESTRICTIVE
+        USING (coalesce(current_setting('app.maintenance', true), '') = ''
+               OR pg_has_role(current_user, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = %L::regclass), 'MEMBER'))$f$,
+        t || '_default', format('%I', t || '_default'));
 END
 $$;
 
-SELECT icp_partition_history_table('Event', 'id');
-SELECT icp_partition_history_table('WebhookDelivery', 'id');
-SELECT icp_partition_history_table('DeliveryAttempt', 'deliveryId');
-SELECT icp_partition_history_table('Operation', 'id');
-SELECT icp_partition_history_table('OperationAttempt', 'operationId');
-SELECT icp_partition_history_table('AuditEntry', 'id');
-DROP FUNCTION icp_partition_history_table(text, text);
+DO $$
+DECLARE
+    events text := icp_newest_of('Event', 'id');
+    deliveries text := greatest(icp_newest_of('WebhookDelivery', 'id'), icp_newest_of('DeliveryAttempt', 'deliveryId'));
+    operations text := greatest(icp_newest_of('Operation', 'id'), icp_newest_of('OperationAttempt', 'operationId'));
+    audit text := icp_newest_of('AuditEntry', 'id');
+BEGIN
+    PERFORM icp_partition_history_table('Event', 'id', events);
+    PERFORM icp_partition_history_table('WebhookDelivery', 'id', deliveries);
+    PERFORM icp_partition_history_table('DeliveryAttempt', 'deliveryId', deliveries);
+    PERFORM icp_partition_history_table('Operation', 'id', operations);
+    PERFORM icp_partition_history_table('OperationAttempt', 'operationId', operations);
+    PERFORM icp_partition_history_table('AuditEntry', 'id', audit);
+END
+$$;
+DROP FUNCTION icp_partition_history_table(text, text, text);
+DROP FUNCTION icp_newest_of(text, text);
 
 ALTER TABLE "WebhookDelivery" ADD CONSTRAINT "WebhookDelivery_eventId_fkey" FOREIGN KEY ("eventId") REFERENCES "Event"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 ALTER TABLE "WebhookDelivery" ADD CONSTRAINT "WebhookDelivery_webhookId_fkey" FOREIGN KEY ("webhookId") REFERENCES "Webhook"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
@@ -230,13 +261,16 @@ BEGIN
 END
 $$;
 
--- The service's entry: makes ONE missing partition of a history table between today and
--- `days_ahead` days on (at most 31), as the owner, other than those named in `skip`, and says
--- 'made <name>', or 'failed <name>: <why>', or null when none is missing. One a call, each its own
--- transaction: making a partition locks its table (and the tables its foreign keys name) for a
--- moment, and waits at most 200 ms for those locks, less than PostgreSQL waits before it looks for
--- a deadlock, so a busy table fails this call rather than the service's own transactions. They are
--- made days before rows need them, so a failure is tried again by a later run.
+-- The service's entry: makes the missing partitions of ONE day (a month for AuditEntry) of one
+-- table of history between today and `days_ahead` days on (at most 31), as the owner, a table
+-- with its attempts together (they share bounds: a day of deliveries is dropped with its
+-- attempts, so neither may exist without the other), other than those named in `skip` (by the
+-- name it answered), and says 'made <name>', or 'failed <name>: <why>', or null when none
+-- is missing. One a call, each its own transaction: making a partition locks its table (and the
+-- tables its foreign keys name) for a moment, and waits at most 200 ms for those locks, less than
+-- PostgreSQL waits before it looks for a deadlock, so a busy table fails this call rather than
+-- the service's own transactions. They are made days before rows need them, so a failure is
+-- tried again by a later run.
 CREATE FUNCTION icp_create_history_partition(days_ahead integer, skip text[]) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = public, pg_temp
@@ -244,22 +278,30 @@ CREATE FUNCTION icp_create_history_partition(days_ahead integer, skip text[]) RE
 AS $$
 DECLARE
     t text;
+    child text;
     monthly boolean;
     lo timestamp;
-    name text;
+    suffix text;
+    missing text[];
+    one text;
     horizon timestamp := (now() AT TIME ZONE 'UTC') + make_interval(days => least(greatest(days_ahead, 1), 31));
 BEGIN
-    FOREACH t IN ARRAY ARRAY['Event', 'WebhookDelivery', 'DeliveryAttempt', 'Operation', 'OperationAttempt', 'AuditEntry'] LOOP
+    FOREACH t IN ARRAY ARRAY['Event', 'WebhookDelivery', 'Operation', 'AuditEntry'] LOOP
+        child := CASE t WHEN 'WebhookDelivery' THEN 'DeliveryAttempt' WHEN 'Operation' THEN 'OperationAttempt' END;
         monthly := t = 'AuditEntry';
         lo := date_trunc(CASE WHEN monthly THEN 'month' ELSE 'day' END, now() AT TIME ZONE 'UTC');
         WHILE lo < horizon LOOP
-            name := t || '_p' || to_char(lo, CASE WHEN monthly THEN 'YYYYMM' ELSE 'YYYYMMDD' END);
-            IF to_regclass(format('%I', name)) IS NULL AND NOT (name = ANY (coalesce(skip, '{}')))
-               AND NOT icp_partition_taken(t, icp_uuid7_floor(lo)) THEN
+            suffix := '_p' || to_char(lo, CASE WHEN monthly THEN 'YYYYMM' ELSE 'YYYYMMDD' END);
+            missing := ARRAY(SELECT x FROM unnest(ARRAY[t, child]) AS x
+                              WHERE x IS NOT NULL AND NOT icp_partition_taken(x, icp_uuid7_floor(lo)));
+            IF cardinality(missing) > 0 AND NOT ((missing[1] || suffix) = ANY (coalesce(skip, '{}'))) THEN
                 BEGIN
-                    RETURN 'made ' || icp_make_partition(t, lo);
+                    FOREACH one IN ARRAY missing LOOP
+                        PERFORM icp_make_partition(one, lo);
+                    END LOOP;
+                    RETURN 'made ' || missing[1] || suffix;
                 EXCEPTION WHEN check_violation OR lock_not_available OR duplicate_table OR invalid_object_definition THEN
-                    RETURN 'failed ' || name || ': ' || SQLERRM;
+                    RETURN 'failed ' || missing[1] || suffix || ': ' || SQLERRM;
                 END;
             END IF;
             lo := lo + CASE WHEN monthly THEN interval '1 month' ELSE interval '1 day' END;
@@ -355,9 +397,9 @@ REVOKE ALL ON FUNCTION icp_create_partitions(text, timestamp, timestamp) FROM PU
 REVOKE ALL ON FUNCTION icp_create_history_partition(integer, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION icp_drop_expired_partition(text, bigint, text) FROM PUBLIC;
 
--- The batched purge, as before but for the rows that partitions hold (they leave with their
--- partition, whole): only rows below the oldest partition made (icp_partitioned_from), all rows
--- while there is none. Attempts are found and deleted by their parent's id and their own, the key
+-- The batched purge, as before but for the rows that day partitions hold (they leave with their
+-- partition, whole): only rows below the oldest day partition made (icp_partitioned_from: the
+-- legacy partition's), all rows while there is none, and the default partition's wherever they are. Attempts are found and deleted by their parent's id and their own, the key
 -- of their partitions. PL/pgSQL, so a call plans only the one DELETE it runs (the SQL version
 -- planned all seven over every partition on each call).
 CREATE OR REPLACE FUNCTION icp_delete_expired(maintenance text, what text, retention_seconds bigint, batch integer) RETURNS integer
@@ -367,7 +409,8 @@ AS $$
 DECLARE
     cutoff timestamp := (now() AT TIME ZONE 'UTC') - make_interval(secs => greatest(retention_seconds, 1));
     n integer := least(greatest(batch, 0), 10000);
-    below text := chr(1114111);
+    below text := 'g'; -- above every uuid: no bound while there is no day partition
+    more integer := 0;
     deleted integer := 0;
 BEGIN
     IF what IN ('DeliveryAttempt', 'WebhookDelivery', 'Event', 'OperationAttempt', 'Operation', 'AuditEntry') THEN
@@ -411,6 +454,44 @@ BEGIN
         RETURN 0;
     END IF;
     GET DIAGNOSTICS deleted = ROW_COUNT;
-    RETURN deleted;
+    n := n - deleted;
+    IF n <= 0 THEN
+        RETURN deleted;
+    END IF;
+    -- the default partition's expired rows, whatever their id (rows of days no partition covered:
+    -- partitions missed for a week), read there directly (its own policies admit the task)
+    IF what = 'DeliveryAttempt' THEN
+        DELETE FROM "DeliveryAttempt_default" WHERE ("deliveryId", "id") IN (
+            SELECT a."deliveryId", a."id" FROM "DeliveryAttempt_default" a JOIN "WebhookDelivery" d ON d."id" = a."deliveryId"
+             WHERE d."status" <> 'PENDING' AND d."updatedAt" < cutoff LIMIT n);
+    ELSIF what = 'WebhookDelivery' THEN
+        DELETE FROM "WebhookDelivery_default" WHERE "id" IN (
+            SELECT d."id" FROM "WebhookDelivery_default" d
+             WHERE d."status" <> 'PENDING' AND d."updatedAt" < cutoff
+               AND NOT EXISTS (SELECT FROM "DeliveryAttempt" a WHERE a."deliveryId" = d."id")
+             LIMIT n);
+    ELSIF what = 'Event' THEN
+        DELETE FROM "Event_default" WHERE "id" IN (
+            SELECT e."id" FROM "Event_default" e
+             WHERE e."createdAt" < cutoff AND NOT EXISTS (SELECT FROM "WebhookDelivery" d WHERE d."eventId" = e."id")
+             LIMIT n);
+    ELSIF what = 'OperationAttempt' THEN
+        DELETE FROM "OperationAttempt_default" WHERE ("operationId", "id") IN (
+            SELECT a."operationId", a."id" FROM "OperationAttempt_default" a JOIN "Operation" o ON o."id" = a."operationId"
+             WHERE o."completedAt" < cutoff AND o."status" IN ('SUCCEEDED', 'FAILED') LIMIT n);
+    ELSIF what = 'Operation' THEN
+        DELETE FROM "Operation_default" WHERE "id" IN (
+            SELECT o."id" FROM "Operation_default" o
+             WHERE o."completedAt" < cutoff AND o."status" IN ('SUCCEEDED', 'FAILED')
+               AND NOT EXISTS (SELECT FROM "OperationAttempt" a WHERE a."operationId" = o."id")
+             LIMIT n);
+    ELSIF what = 'AuditEntry' THEN
+        DELETE FROM "AuditEntry_default" WHERE "id" IN (
+            SELECT x."id" FROM "AuditEntry_default" x WHERE x."createdAt" < cutoff LIMIT n);
+    ELSE
+        RETURN deleted;
+    END IF;
+    GET DIAGNOSTICS more = ROW_COUNT;
+    RETURN deleted + more;
 END
 $$;
