@@ -162,10 +162,16 @@ describe('a change of fields the provider authenticates with', () => {
     const verified = await read(gql, id);
     expect(verified.verifiedAt).toBeTruthy();
 
-    const rotated = (await gql(ROTATE, { input: { id, credentials: { secret_key: KEY_2 } } })).rotateIntegrationCredentials;
-    expect(rotated.integration).toMatchObject({ status: 'PENDING_VERIFY', verifiedAt: null });
-    const route = (await gql(ROUTE, { capability: 'verify_payment' })).resolveRoute;
-    expect(route).toEqual({ integration: null, error: { code: 'NO_ACTIVE_PROVIDER' } });
+    // the new key's check waits until the route is read: verified first, it would route again
+    stripeRoute.hold();
+    try {
+      const rotated = (await gql(ROTATE, { input: { id, credentials: { secret_key: KEY_2 } } })).rotateIntegrationCredentials;
+      expect(rotated.integration).toMatchObject({ status: 'PENDING_VERIFY', verifiedAt: null });
+      const route = (await gql(ROUTE, { capability: 'verify_payment' })).resolveRoute;
+      expect(route).toEqual({ integration: null, error: { code: 'NO_ACTIVE_PROVIDER' } });
+    } finally {
+      stripeRoute.release();
+    }
 
     await waitForActive(gql, id);
     const again = await read(gql, id);
