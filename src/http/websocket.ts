@@ -304,9 +304,9 @@ export function createWebSocketEndpoint({ config, graphql, metrics, authenticate
       const executed = result as ExecutionResult | AsyncIterable<unknown>;
       const outcome = isAsyncIterable(executed) ? 'ok' : errorsOutcome(executed.errors, executed.data != null);
       metrics.socketOperation({ name: operation?.name?.value ?? null, executed: true, outcome, started });
-      if (isAsyncIterable(result) || operation?.operation !== 'subscription') return;
+      if (isAsyncIterable(executed) || operation?.operation !== 'subscription') return;
       // refused when it started: the scope of its field is missing (src/builder.ts authorizeOnSubscribe); no event is sent
-      const forbidden = (result as ExecutionResult).errors?.find((e) => e.extensions?.code === 'FORBIDDEN');
+      const forbidden = executed.errors?.find((e) => e.extensions?.code === 'FORBIDDEN');
       if (forbidden) ctx.extra.socket.close(CLOSE.forbidden, reason(`Forbidden: ${forbidden.message}`));
     },
     onNext: (_ctx, _id, _payload, _args, result) =>
@@ -317,8 +317,9 @@ export function createWebSocketEndpoint({ config, graphql, metrics, authenticate
         e.originalError && !(e.originalError instanceof GraphQLError) ? wireError(unexpected(e.originalError, 'stream')) : wireError(e),
       ),
     onComplete: (ctx, id) => {
-      connectionOf(ctx).started.delete(id);
-      endOf(connectionOf(ctx), id);
+      const connection = connectionOf(ctx);
+      connection.started.delete(id);
+      endOf(connection, id);
     },
   });
 

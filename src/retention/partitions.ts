@@ -6,7 +6,7 @@
  * attempts), so a table's lock is held for a moment. docs/scaling.md ("Partitioning by time").
  */
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { RetentionWindows } from './windows.ts';
+import { type RetentionWindows, windowSeconds } from './windows.ts';
 
 /** Days of partitions kept made ahead: a run that fails has a week to succeed before rows need them. */
 export const PARTITION_DAYS_AHEAD = 7;
@@ -52,7 +52,7 @@ export async function maintainPartitions(
     else result.failed.push(done.slice('failed '.length));
   }
   for (const { family, window } of PARTITION_FAMILIES) {
-    const seconds = Math.max(1, Math.floor(windows[window] / 1000));
+    const seconds = windowSeconds(windows, window);
     let after = '';
     while (keepGoing()) {
       const [row] = await prisma.$queryRaw<{ done: string | null }[]>`

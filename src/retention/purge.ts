@@ -10,7 +10,7 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { purgeOperationPayloads } from '../operations/retention.ts';
 import { maintainPartitions, type PartitionResult } from './partitions.ts';
-import type { RetentionWindows } from './windows.ts';
+import { type RetentionWindows, windowSeconds } from './windows.ts';
 
 /** Rows deleted per statement. */
 export const PURGE_BATCH = 1000;
@@ -48,21 +48,21 @@ export async function purgeExpired(
   windows: RetentionWindows,
   batch = PURGE_BATCH,
   keepGoing: () => boolean = () => true,
-): Promise<PurgeResult> {
+): Promise<Omit<PurgeResult, 'partitions'>> {
   const deleted = emptyCounts();
   for (const step of PURGE_STEPS) {
-    const seconds = Math.max(1, Math.floor(windows[step.window] / 1000));
+    const seconds = windowSeconds(windows, step.window);
     for (;;) {
       const [row] = await prisma.$queryRaw<{ n: number }[]>`
         SELECT icp_purge_expired(${step.table}::text, ${seconds}::bigint, ${batch}::int) AS n`;
       const n = row?.n ?? 0;
-      if (n < 0) return { deleted, payloadsCleared: 0, yielded: true, partitions: null };
+      if (n < 0) return { deleted, payloadsCleared: 0, yielded: true };
       deleted[step.table] += n;
       if (n < batch) break;
-      if (!keepGoing()) return { deleted, payloadsCleared: 0, yielded: false, partitions: null };
+      if (!keepGoing()) return { deleted, payloadsCleared: 0, yielded: false };
     }
   }
-  return { deleted, payloadsCleared: 0, yielded: false, partitions: null };
+  return { deleted, payloadsCleared: 0, yielded: false };
 }
 
 export interface DataRetention {

@@ -12,6 +12,9 @@ export interface RetentionWindows {
   auditMs: number;
 }
 
+/** A window in whole seconds, at least one, as the SQL functions of retention take it. */
+export const windowSeconds = (w: RetentionWindows, which: keyof RetentionWindows) => Math.max(1, Math.floor(w[which] / 1000));
+
 const windows = new WeakMap<object, RetentionWindows>();
 
 /** Reads through `prisma` (and every tenant client built on it) hide what is past `w`. */
