@@ -13,6 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { forTenant } from '../src/db/tenant.ts';
@@ -88,21 +89,42 @@ const plainCall = findProvider('twilio')!.operations!.send_sms!.request(SMS_INPU
   callbackUrl: 'http://127.0.0.1:4000/hooks/twilio/bench-inbound-token',
 });
 
-/** Calls per second, and this process's CPU per call (ms; the fake's share included, as in `completed`). */
-async function plainLoop(): Promise<{ rate: number; cpuMs: number }> {
+/**
+ * Calls per second, and this process's CPU per call (ms; the fake's share included, as in
+ * `completed`), sent with `fetch` (the plain way) or with undici's `request` on a keep-alive
+ * agent (the client the worker itself uses: src/providers/client.ts).
+ */
+const undiciAgent = new Agent({ keepAliveTimeout: 4_000 });
+const clients = {
+  fetch: async () => {
+    const res = await fetch(plainCall.url, {
+      method: plainCall.method,
+      headers: { 'user-agent': 'integrations-control-plane', ...plainCall.headers },
+      body: plainCall.body,
+    });
+    return { status: res.status, text: await res.text() };
+  },
+  undici: async () => {
+    const res = await request(plainCall.url, {
+      dispatcher: undiciAgent,
+      method: plainCall.method,
+      headers: { 'user-agent': 'integrations-control-plane', ...plainCall.headers },
+      body: plainCall.body,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  },
+};
+async function plainLoop(client: keyof typeof clients): Promise<{ rate: number; cpuMs: number }> {
+  const call = clients[client];
   let next = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < N) {
-        const res = await fetch(plainCall.url, {
-          method: plainCall.method,
-          headers: { 'user-agent': 'integrations-control-plane', ...plainCall.headers },
-          body: plainCall.body,
-        });
-        const answer = JSON.parse(await res.text()) as { sid?: string };
-        if (res.status !== 201 || !answer.sid) throw new Error(`the fake answered HTTP ${res.status}`);
+        const { status, text } = await call();
+        const answer = JSON.parse(text) as { sid?: string };
+        if (status !== 201 || !answer.sid) throw new Error(`the fake answered HTTP ${status}`);
       }
     }),
   );
@@ -370,12 +392,17 @@ const loadStart = loadavg()[0]!.toFixed(1);
 try {
   const api = await useDatabase(accepted);
   // warm-up: the fetch path takes about three runs to reach its speed
-  for (let i = 0; i < 3; i++) await plainLoop();
-  const plainFirst = await plainLoop();
+  for (let i = 0; i < 3; i++) await plainLoop('fetch');
+  for (let i = 0; i < 3; i++) await plainLoop('undici');
+  const plainFirst = await plainLoop('fetch');
+  const undiciFirst = await plainLoop('undici');
   const worker = await useDatabase(completed);
-  const plainLast = await plainLoop();
+  const plainLast = await plainLoop('fetch');
+  const undiciLast = await plainLoop('undici');
   const plain = (plainFirst.rate + plainLast.rate) / 2;
   const plainCpu = (plainFirst.cpuMs + plainLast.cpuMs) / 2;
+  const plainUndici = (undiciFirst.rate + undiciLast.rate) / 2;
+  const plainUndiciCpu = (undiciFirst.cpuMs + undiciLast.cpuMs) / 2;
   const typename = (api.typenameFirst.rps + api.typenameLast.rps) / 2;
   const errors = api.typenameFirst.errors + api.send.errors + api.typenameLast.errors;
 
@@ -399,10 +426,14 @@ try {
     `  plain fetch loop       ${fmt(plain)} calls/s  (before ${plainFirst.rate.toFixed(0)}, after ${plainLast.rate.toFixed(0)}; ${plainCpu.toFixed(3)} ms of this process's CPU per call)`,
   );
   console.log(
+    `  plain undici loop      ${fmt(plainUndici)} calls/s  (before ${undiciFirst.rate.toFixed(0)}, after ${undiciLast.rate.toFixed(0)}; ${plainUndiciCpu.toFixed(3)} ms; undici's request, the worker's own client)`,
+  );
+  console.log(
     `  operations completed   ${fmt(worker.rate)} operations/s  (queued → SUCCEEDED, each recorded with its attempt; ${worker.cpuPerOperation.toFixed(3)} ms of CPU each)`,
   );
   console.log(
-    `  ratio                  ${(worker.rate / plain).toFixed(2)}  (CPU per call ÷ CPU per operation: ${(plainCpu / worker.cpuPerOperation).toFixed(2)})`,
+    `  ratio                  ${(worker.rate / plain).toFixed(2)}  (CPU per call ÷ CPU per operation: ${(plainCpu / worker.cpuPerOperation).toFixed(2)}); ` +
+      `to the undici loop ${(worker.rate / plainUndici).toFixed(2)} (CPU: ${(plainUndiciCpu / worker.cpuPerOperation).toFixed(2)})`,
   );
   console.log(`  Prisma SQL statements per operation run: ${worker.perOperation.toFixed(2)} (pg-boss's fetch and completion not counted)`);
   console.log(
@@ -422,6 +453,8 @@ try {
       completedVsPlain: Number((worker.rate / plain).toFixed(3)),
       cpuPerOperationMs: Number(worker.cpuPerOperation.toFixed(3)),
       cpuPerPlainCallMs: Number(plainCpu.toFixed(3)),
+      plainUndiciRps: Math.round(plainUndici),
+      completedVsPlainUndici: Number((worker.rate / plainUndici).toFixed(3)),
       statementsPerSend: api.statements.statements,
       statementsPerRun: Number(worker.perOperation.toFixed(2)),
     })}`,

@@ -6,7 +6,7 @@
  */
 
 import { redactValues } from '../log.ts';
-import { readTextBounded } from '../providers/http.ts';
+import { type CallAnswer, sendCall } from '../providers/client.ts';
 import type {
   Credentials,
   NextCall,
@@ -98,7 +98,8 @@ export function secretValues(provider: ProviderDefinition, credentials: Credenti
 }
 
 function errorCode(err: unknown): string | undefined {
-  return (err as { cause?: { code?: string } })?.cause?.code;
+  const e = err as { code?: unknown; cause?: { code?: string } } | undefined;
+  return typeof e?.code === 'string' ? e.code : e?.cause?.code;
 }
 
 /** A reset of a reused connection, before any byte of an answer. */
@@ -126,27 +127,20 @@ const WHAT: Record<Exclude<AttemptOutcome, 'SUCCEEDED'>, string> = {
 export const MAX_STEPS = 64;
 
 /** The answer of one call, read; or why there was none. */
-type Sent = { response: Response; text: string | null } | { failed: string };
+type Sent = CallAnswer | { failed: string };
 
 async function sendOnce(call: ProviderCall, deadline: AbortSignal, timeoutMs: number): Promise<Sent> {
-  const send = () =>
-    fetch(call.url, {
-      method: call.method,
-      headers: { 'user-agent': 'integrations-control-plane', ...call.headers },
-      body: call.body,
-      signal: deadline,
-      redirect: 'manual',
-    });
+  const send = () => sendCall(call, deadline, MAX_ANSWER_BYTES);
+  const again = (err: unknown): Promise<CallAnswer> => (isStaleConnection(err) ? send() : Promise.reject(err));
   try {
     // A kept-alive connection the provider closed while idle fails before any answer: that request
     // is made again, once, on a new connection (a reset then, or once an answer began, is a failure).
-    const response = await send().catch((err) => (isStaleConnection(err) ? send() : Promise.reject(err)));
-    return { response, text: await readTextBounded(response, MAX_ANSWER_BYTES) };
+    return await send().catch(again);
   } catch (err) {
     const name = (err as Error)?.name;
     return {
       failed:
-        name === 'TimeoutError' || name === 'AbortError'
+        name === 'TimeoutError' || name === 'AbortError' || deadline.aborted
           ? `did not answer within ${timeoutMs} ms`
           : `is unreachable (${errorCode(err) ?? 'network error'})`,
     };
@@ -201,22 +195,22 @@ export async function callProvider(
     });
     const sent = await sendOnce(call, deadline, timeoutMs);
     if ('failed' in sent) return failure('TRANSIENT_FAILURE', null, `${provider.displayName} ${sent.failed}`);
-    const { response, text } = sent;
-    const status = response.status;
+    const { text, headers } = sent;
+    const status = sent.status;
     const outcome = outcomeOf(status);
     if (text === null) {
       // a 2xx too large to read may still have acted, so like an unreadable 2xx (below) it is not failed over
       const tooLarge = `${provider.displayName} answered HTTP ${status} with more than ${MAX_ANSWER_BYTES} bytes`;
       return failure(outcome === 'SUCCEEDED' ? 'REJECTED' : 'TRANSIENT_FAILURE', status, tooLarge);
     }
-    const body = parseBody(text, response.headers.get('content-type'));
+    const body = parseBody(text, headers.get('content-type'));
     if (outcome !== 'SUCCEEDED') {
       const said = providerMessage(body);
       const result = failure(outcome, status, `${provider.displayName} ${WHAT[outcome]} (HTTP ${status})${said ? `: ${said}` : ''}`);
-      if (status === 429 && step === 1) result.retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), new Date()) ?? undefined;
+      if (status === 429 && step === 1) result.retryAfterMs = parseRetryAfter(headers.get('retry-after'), new Date()) ?? undefined;
       return result;
     }
-    const answer: ProviderAnswer = { status, headers: response.headers, body };
+    const answer: ProviderAnswer = { status, headers, body };
     let parsed: OperationOutcome | NextCall;
     try {
       parsed = adapter.parse(answer, { step, carry, input, credentials, ctx });

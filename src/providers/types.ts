@@ -161,10 +161,15 @@ export interface ProviderCall {
   body?: string | Uint8Array<ArrayBuffer>;
 }
 
+/** An answer's headers by name, case-insensitive (a `Headers` is one). */
+export interface AnswerHeaders {
+  get(name: string): string | null;
+}
+
 /** A provider's 2xx answer, its body parsed as JSON when it is JSON. */
 export interface ProviderAnswer {
   status: number;
-  headers: Headers;
+  headers: AnswerHeaders;
   body: unknown;
 }
 
