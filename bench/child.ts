@@ -12,7 +12,7 @@ import type { Message, Stats } from './server.ts';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 export interface BenchChild {
-  entry: 'server.ts' | 'raw-server.ts';
+  entry: 'server.ts' | 'raw-server.ts' | 'peer-server.ts';
   url: string;
   database: string;
   pid: number;
@@ -29,14 +29,15 @@ export interface BenchChild {
 }
 
 export async function startChild(
-  entry: 'server.ts' | 'raw-server.ts',
+  entry: 'server.ts' | 'raw-server.ts' | 'peer-server.ts',
   options: { env: Record<string, string>; logFile: string; nodeArgs?: string[]; readyTimeoutMs?: number },
 ): Promise<BenchChild> {
   const log = openSync(options.logFile, 'a');
   const child: ChildProcess = fork(path.join(import.meta.dirname, entry), [], {
     cwd: ROOT,
     execArgv: [...(options.nodeArgs ?? []), '--import', 'tsx'],
-    env: options.env,
+    // as deployed unless the bench says otherwise (bench/index.ts)
+    env: { NODE_ENV: process.env.NODE_ENV ?? 'production', ...options.env },
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);

@@ -36,6 +36,9 @@ if (only !== undefined && !(NAMED as readonly string[]).includes(only)) {
 
 let cluster: Cluster | undefined;
 const env = { ...process.env };
+// The service is measured as it is deployed (docs/deployment.md: NODE_ENV=production), where
+// libraries take their production paths: graphql-js's instanceOf skips its cross-realm checks.
+env.NODE_ENV ??= 'production';
 if (values.postgres) {
   const bin = postgresBinDir();
   if (!bin) {

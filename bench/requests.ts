@@ -5,6 +5,7 @@
  * run (a bare `node:http` server, and `{ __typename }`). Every answer's body is checked for errors.
  * Scenarios, settings (`BENCH_*`, DATABASE_URL) and results: docs/performance.md.
  */
+import { deepStrictEqual } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -344,6 +345,34 @@ async function statementsPerRequest(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The peer (yoga + pg)
+
+/** The peer's page must be the service's, executed: same ids, cursors, values and field order. */
+async function samePage(service: BenchChild, peer: BenchChild, bearer: string): Promise<void> {
+  const page = async (target: BenchChild) => {
+    const res = await fetch(`${target.url}/graphql`, {
+      method: 'POST',
+      headers: { ...jsonHeaders(bearer), 'cache-control': 'no-cache' },
+      body: body(Q.integrations, { first: 25 }),
+    });
+    const text = await res.text();
+    if (res.status !== 200 || !okBody(text))
+      throw new Error(`${target.entry}: the integrations page failed: ${res.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text).data;
+  };
+  const served = await page(service);
+  const peers = await page(peer);
+  if (!served.integrations.edges.length) throw new Error('the service answered an empty integrations page: nothing to compare');
+  try {
+    deepStrictEqual(peers, served);
+  } catch (err) {
+    throw new Error(`the peer's integrations page is not the service's (peer: actual, service: expected):\n${(err as Error).message}`);
+  }
+  if (JSON.stringify(peers) !== JSON.stringify(served))
+    throw new Error("the peer's integrations page holds the service's values in another order");
+}
+
+// ---------------------------------------------------------------------------------------------
 // configure → ACTIVE
 
 /** An SSE subscription to a tenant's status changes: integration id → when it was heard ACTIVE. */
@@ -521,6 +550,21 @@ try {
       `${CONNECTIONS} more tenants with one integration each for updates`,
   );
 
+  // the in-repo yardstick (#18): yoga + plain pg on the same database, role, tenant and rows
+  let peer: BenchChild | undefined;
+  let peerSkipped: string | undefined;
+  if (ONLY && !ONLY.test('peer')) peerSkipped = 'left out by BENCH_SCENARIOS';
+  else if (server.database === 'embedded' || !database) peerSkipped = 'PostgreSQL only: the embedded database cannot be shared';
+  else {
+    peer = await startChild('peer-server.ts', {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, AUTH_JWT_SECRET: BENCH_JWT_SECRET },
+      logFile: path.join(work, 'peer.log'),
+    });
+    children.push(peer);
+    await samePage(server, peer, tenant.token);
+    console.log("peer (yoga + pg): ready, its integrations page is the service's executed page (data compared)");
+  }
+
   const read = (name: string, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Scenario => ({
     name,
     request: { body: body(query, variables) },
@@ -540,6 +584,19 @@ try {
   const typenameFirst = await measure(server, tenant.token, typenameScenario);
   rows.push(typenameFirst);
   for (const s of scenarios.filter((s) => !ONLY || ONLY.test(s.name))) rows.push(await measure(server, tenant.token, s));
+  let peerRows: { typename: Row; page: Row } | undefined;
+  if (peer) {
+    peerRows = {
+      typename: await measure(peer, tenant.token, { ...typenameScenario, name: 'peer (yoga + pg): { __typename }' }),
+      // the executed scenario's body and headers
+      page: await measure(peer, tenant.token, {
+        ...scenarios.find((s) => s.name === EXECUTED_LIST)!,
+        name: 'peer (yoga + pg): integrations(first: 25)',
+      }),
+    };
+    rows.push(peerRows.typename, peerRows.page);
+    await peer.stop();
+  }
   const typenameLast = await measure(server, tenant.token, { ...typenameScenario, name: '{ __typename } (again, last)' });
   rows.push(typenameLast);
   const rawLast = await measure(raw, undefined, { ...rawScenario, name: 'raw node:http (again, last)' });
@@ -599,6 +656,18 @@ try {
     `ratios use the mean of each ceiling's two runs (raw ${rawRps.toFixed(0)} req/s, { __typename } ${typename.toFixed(0)} req/s); ` +
       `srv CPU: 100% = one core; load average ${loadStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
   );
+  const executedPage = rows.find((r) => r.name === EXECUTED_LIST);
+  if (peerRows) {
+    const own = (peerRows.page.rps / peerRows.typename.rps).toFixed(2);
+    console.log(
+      executedPage
+        ? `executed page ÷ peer's page: ${(executedPage.rps / peerRows.page.rps).toFixed(2)} (service ${executedPage.rps.toFixed(0)} req/s, ` +
+            `peer ${peerRows.page.rps.toFixed(0)} req/s); each against its own { __typename }: ${(executedPage.rps / typename).toFixed(2)} vs ${own}`
+        : `peer's page against its own { __typename }: ${own} (the executed page was not measured)`,
+    );
+  } else {
+    console.log(`peer (yoga + pg): skipped (${peerSkipped})`);
+  }
   console.log('');
   console.log('SQL statements per request sent by Prisma, [+ transaction control: BEGIN/COMMIT], (rows returned):');
   for (const [name, bySize] of Object.entries(counts)) {
@@ -695,6 +764,25 @@ try {
     configureToActiveMs: { p50: Math.round(activation.p50), p99: Math.round(activation.p99) },
     rssMB: { idleAfterStart: Math.round(rssStart), idleAtEnd: Math.round(rssEnd) },
     serverLogErrors: serverErrors.length,
+    peer: peerRows
+      ? {
+          ...Object.fromEntries(
+            Object.entries(peerRows).map(([k, r]) => [
+              k,
+              {
+                rps: Math.round(r.rps),
+                p50: r.p50,
+                p99: r.p99,
+                errors: r.errors,
+                rssMB: Math.round(r.rssMB),
+                serverCpu: Number(r.serverCpu.toFixed(2)),
+              },
+            ]),
+          ),
+          pageVsOwnTypename: Number((peerRows.page.rps / peerRows.typename.rps).toFixed(3)),
+          executedOverPeer: executedPage ? Number((executedPage.rps / peerRows.page.rps).toFixed(3)) : null,
+        }
+      : { skipped: peerSkipped },
     targetsMet: targets.filter((t) => t[2]).length,
     targets: targets.length,
   };
