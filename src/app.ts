@@ -141,6 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       publicUrl: config.publicUrl ?? origin(config.host, config.port),
       logger,
       prisma: database.prisma,
+      reader: database.reader,
       keyring,
       decryptionFailed: decryptionAlarm(logger, metrics.decryptionFailures),
       queue,

@@ -6,6 +6,7 @@ import type { Viewer } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Keyring } from './crypto/keyring.ts';
 import type { DecryptionAlarm } from './crypto/unreadable.ts';
+import type { RowReader } from './db/row-reader.ts';
 import type { TenantDb } from './db/tenant.ts';
 import type { Outbox } from './events/outbox.ts';
 import type { PubSub } from './events/pubsub.ts';
@@ -21,6 +22,8 @@ export interface Services {
   logger: Logger;
   /** Unscoped: for authentication, workers and migrations, never for request data. */
   prisma: PrismaClient;
+  /** Reads without Prisma's client, for the hottest pages (src/db/row-reader.ts). */
+  reader: RowReader;
   keyring: Keyring;
   /** A sealed record that did not open at run time: counted and logged (src/crypto/unreadable.ts). */
   decryptionFailed: DecryptionAlarm;

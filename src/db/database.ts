@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
 import { PostgresAdapterFactory, scriptError } from './postgres-adapter.ts';
+import { pgliteReader, poolReader, type RowReader } from './row-reader.ts';
 import { APP_ROLE } from './row-security.ts';
 import { waitForServer } from './wait-for-server.ts';
 
@@ -23,6 +24,8 @@ export interface Database {
   adapter: SqlMigrationAwareDriverAdapterFactory;
   /** How pg-boss reaches the same database. */
   queue: PgBoss.DatabaseOptions;
+  /** Reads without Prisma's client, on its connections (row-reader.ts). */
+  reader: RowReader;
   /**
    * Whether the schema's owner is a role of its own (DATABASE_MIGRATION_URL, src/db/owner.ts);
    * otherwise the service's role owns the tables.
@@ -114,10 +117,12 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
     throw err;
   }
   const { migrationUrl } = options;
+  const reader = poolReader(connectionString, options.onQuery);
   return {
     kind: 'postgres',
     prisma,
     adapter,
+    reader,
     queue: { connectionString, max: 4, application_name: 'icp-queue' },
     separateOwner: Boolean(migrationUrl),
     asOwner: (fn) => {
@@ -127,7 +132,10 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
       };
       return migrationUrl ? withOwnerConnection(migrationUrl, checked) : checked({ prisma, adapter });
     },
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await reader.close();
+      await prisma.$disconnect();
+    },
   };
 }
 
@@ -214,6 +222,7 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     kind: 'embedded',
     prisma,
     adapter,
+    reader: pgliteReader(pglite, options.onQuery),
     separateOwner: false,
     asOwner: (fn) => fn({ prisma, adapter }),
     queue: { db: pgliteExecutor(pglite) },

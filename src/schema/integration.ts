@@ -6,10 +6,11 @@ import type { Integration, Prisma } from '../generated/prisma/client.ts';
 import { IntegrationStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
+import { type FirstPageFilter, readFirstIntegrationPage } from '../integrations/first-page.ts';
 import { credentialFields, inboundWebhookUrl, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
 import { withoutSealed } from './client.ts';
-import { holdsEveryRow, pageArgsGuard, pageCount, totalCountField } from './paging.ts';
+import { holdsEveryRow, pageArgsGuard, pageCount, totalCountField, uncutLength } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
 
 /** Who else acted on the tenant's integrations, and its own data on them: not a connect session's to read. */
@@ -130,21 +131,46 @@ builder.objectField(ProviderRef, 'integration', (t) =>
   }),
 );
 
-function integrationFilter(
-  args: { status?: IntegrationStatus | null; category?: string | null; provider?: string | null },
-  viewer: Viewer,
-) {
-  // a connect session's other providers are not there at all (its count included)
-  const where: Prisma.IntegrationWhereInput = viewer.connect ? { AND: [allowedProvidersWhere(viewer)] } : {};
-  if (args.status) where.status = args.status;
+type FilterArgs = { status?: IntegrationStatus | null; category?: string | null; provider?: string | null };
+
+/** The providers `provider` and `category` leave, or undefined for all of them. */
+function providerNames(args: FilterArgs): string[] | undefined {
   const names = PROVIDERS.filter((p) => !args.category || p.category === args.category).map((p) => p.name);
   if (args.provider) {
     if (!findProvider(args.provider)) throw badArgument('provider', `unknown provider (known: ${PROVIDERS.map((p) => p.name).join(', ')})`);
-    where.provider = names.includes(args.provider) ? args.provider : { in: [] };
-  } else if (args.category) {
-    where.provider = { in: names };
+    return names.includes(args.provider) ? [args.provider] : [];
   }
+  return args.category ? names : undefined;
+}
+
+function integrationFilter(args: FilterArgs, viewer: Viewer) {
+  // a connect session's other providers are not there at all (its count included)
+  const where: Prisma.IntegrationWhereInput = viewer.connect ? { AND: [allowedProvidersWhere(viewer)] } : {};
+  if (args.status) where.status = args.status;
+  const names = providerNames(args);
+  if (names) where.provider = names.length === 1 ? names[0] : { in: names };
   return where;
+}
+
+/** The filter of a first page read in SQL (first-page.ts): the same rows as `integrationFilter`. */
+function firstPageFilter(args: FilterArgs, viewer: Viewer): FirstPageFilter {
+  let providers = providerNames(args);
+  if (viewer.connect) providers = (providers ?? PROVIDERS.map((p) => p.name)).filter((name) => providerAllowed(viewer, name));
+  return { ...(args.status ? { status: args.status } : {}), ...(providers ? { providers } : {}) };
+}
+
+/**
+ * A first page that needs no relation of Integration (no `include` or `select` from the
+ * selection): read in SQL. Pages after a cursor, backwards, or with a relation go through Prisma.
+ */
+function readsInSql(query: { take?: number; cursor?: unknown; include?: object; select?: object }): boolean {
+  return (
+    query.cursor === undefined &&
+    typeof query.take === 'number' &&
+    query.take > 0 &&
+    (query.include === undefined || Object.keys(query.include).length === 0) &&
+    query.select === undefined
+  );
 }
 
 const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) =>
@@ -167,12 +193,28 @@ builder.queryFields((t) => ({
       },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
+        if (readsInSql(query)) {
+          // the page and its count in one statement
+          const read = readFirstIntegrationPage(ctx.services.reader, ctx.viewer.tenantId, firstPageFilter(args, ctx.viewer), query.take!);
+          integrationCount.start(
+            ctx,
+            args,
+            info,
+            read.then((p) => p.totalCount),
+          );
+          return read.then((p) => p.rows as Integration[]);
+        }
         const page = ctx.db.integration.findMany(
           withoutSealed({ ...query, where: integrationFilter(args, ctx.viewer), orderBy: { id: 'desc' as const } }),
         ) as Promise<Integration[]>;
         // one live integration per provider (a unique index): a first page that long is never cut,
         // so it is the count and no COUNT is sent
-        integrationCount.start(ctx, args, info, holdsEveryRow(args, PROVIDERS.length) ? page : undefined);
+        integrationCount.start(
+          ctx,
+          args,
+          info,
+          holdsEveryRow(args, PROVIDERS.length) ? page.then((rows) => uncutLength(args, rows)) : undefined,
+        );
         return page;
       },
       totalCount: integrationCount.totalCount,

@@ -67,20 +67,18 @@ export function holdsEveryRow(args: PageArgs, most: number): boolean {
  * only once the page resolved). The page resolver calls `start` after its argument guard; `totalCount`
  * is the connection's option of that name, and takes the started count (or counts anew).
  *
- * A first page that comes back with no more rows than asked for holds every matching row, so its
- * length is the count: where a page is expected to (`holdsEveryRow`), `start` is given its rows and
- * no COUNT is sent, unless it comes back cut after all; then the count is sent.
+ * A page resolver that learns the count with its page gives it to `start` (`known`, resolving to
+ * undefined when it did not learn it after all): no COUNT is sent then. A first page that comes
+ * back with no more rows than asked for holds every matching row, so its length is the count
+ * (`uncutLength`).
  */
 export function pageCount<Args extends object>(count: (args: Args, ctx: Context) => Promise<number>) {
   /** Counts this connection's page resolver started, per request, by arguments. */
   const startedCounts = new WeakMap<Context, Map<string, Promise<number>>>();
   return {
-    start(ctx: Context, args: Args & PageArgs, info: GraphQLResolveInfo, wholePage?: Promise<readonly unknown[]>): void {
+    start(ctx: Context, args: Args & PageArgs, info: GraphQLResolveInfo, known?: Promise<number | undefined>): void {
       if (!selects(info, 'totalCount')) return;
-      const size = args.first ?? DEFAULT_PAGE_SIZE;
-      const first = args.after == null && args.before == null && args.last == null;
-      const promise =
-        wholePage && first ? wholePage.then((rows) => (rows.length <= size ? rows.length : count(args, ctx))) : count(args, ctx);
+      const promise = known ? known.then((n) => n ?? count(args, ctx)) : count(args, ctx);
       // when the page fails, its count is never read: the page's error is the one reported
       promise.catch(() => {});
       let byArgs = startedCounts.get(ctx);
@@ -96,4 +94,10 @@ export function pageCount<Args extends object>(count: (args: Args, ctx: Context)
       return started;
     },
   };
+}
+
+/** The length of a first page that holds every matching row (no more than asked for), else undefined. */
+export function uncutLength(args: PageArgs, rows: readonly unknown[]): number | undefined {
+  const first = args.after == null && args.before == null && args.last == null;
+  return first && rows.length <= (args.first ?? DEFAULT_PAGE_SIZE) ? rows.length : undefined;
 }

@@ -350,29 +350,41 @@ describe('reads', () => {
     expect(tooMany.errors?.[0]?.message).toMatch(/first: must be at most 100/);
   });
 
-  it('reads a page and its totalCount in one transaction, also when totalCount is in a fragment, with counts per filter', async () => {
+  it('reads a page with its totalCount: a first page in one statement, a later one in one transaction, also in a fragment, with counts per filter', async () => {
     const token = await server.token({ tenant_id: 'tenant-list' });
-    const transactionsOf = async (query: string) => {
+    const sentFor = async (query: string) => {
       const before = server.queries.length;
       const res = await server.gql(query, {}, { token });
       expect(res.errors).toBeUndefined();
-      // each transaction starts by naming the tenant (src/db/row-security.ts)
-      return { res, transactions: server.queries.slice(before).filter((q) => /^SELECT set_config/.test(q.trim())).length };
+      const sent = server.queries.slice(before);
+      return {
+        res,
+        // statements that read Integration rows (the page, a count), Prisma's or src/integrations/first-page.ts's
+        reads: sent.filter((q) => /FROM "(?:public"\.")?Integration"/.test(q)).length,
+        // each transaction Prisma runs starts by naming the tenant (src/db/row-security.ts)
+        transactions: sent.filter((q) => /^SELECT set_config\(\$1, \$2, true\)/.test(q.trim())).length,
+      };
     };
-    const direct = await transactionsOf(`{ integrations(first: 1) { totalCount edges { node { id } } } }`);
-    expect(direct).toMatchObject({ transactions: 1, res: { data: { integrations: { totalCount: 2 } } } });
-    const fragment = await transactionsOf(
+    // a first page: rows and count in one statement (count(*) OVER ()), no COUNT of its own
+    const direct = await sentFor(`{ integrations(first: 1) { totalCount pageInfo { endCursor } edges { node { id } } } }`);
+    expect(direct).toMatchObject({ reads: 1, res: { data: { integrations: { totalCount: 2 } } } });
+    const fragment = await sentFor(
       `{ integrations(first: 1) { ...Counted edges { node { id } } } } fragment Counted on IntegrationConnection { totalCount }`,
     );
-    expect(fragment).toMatchObject({ transactions: 1, res: { data: { integrations: { totalCount: 2 } } } });
+    expect(fragment).toMatchObject({ reads: 1, res: { data: { integrations: { totalCount: 2 } } } });
     // two aliases with different filters: each gets its own count
-    const aliased = await transactionsOf(
+    const aliased = await sentFor(
       `{ all: integrations { totalCount edges { node { id } } } ai: integrations(provider: "openai") { totalCount edges { node { id } } } }`,
     );
     expect(aliased.res.data).toMatchObject({ all: { totalCount: 2 }, ai: { totalCount: 1 } });
-    expect(aliased.transactions).toBe(1);
+    expect(aliased.reads).toBe(2);
+    // a page after a cursor goes through Prisma: the page and its COUNT share one transaction
+    const after = await sentFor(
+      `{ integrations(first: 1, after: "${direct.res.data.integrations.pageInfo.endCursor}") { totalCount edges { node { id } } } }`,
+    );
+    expect(after).toMatchObject({ reads: 2, transactions: 1, res: { data: { integrations: { totalCount: 2 } } } });
     // two connections with the same arguments: each its own count
-    const two = await transactionsOf(`{ integrations(first: 1) { totalCount } webhooks(first: 1) { totalCount edges { node { id } } } }`);
+    const two = await sentFor(`{ integrations(first: 1) { totalCount } webhooks(first: 1) { totalCount edges { node { id } } } }`);
     expect(two.res.data).toEqual({ integrations: { totalCount: 2 }, webhooks: { totalCount: 0, edges: [] } });
   });
 
