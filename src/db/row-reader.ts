@@ -9,9 +9,25 @@ import pg from 'pg';
 import { settingsStatement } from './row-security.ts';
 
 export interface RowReader {
-  /** The rows of one read-only statement, with row-level security naming `tenantId`. */
-  read<T>(tenantId: string, sql: string, values: readonly unknown[]): Promise<T[]>;
+  /**
+   * The rows of one read-only statement, with row-level security naming `tenantId`. Every row
+   * carries its `tenantId` column, and one of another tenant fails the read (TenantMismatchError).
+   */
+  read<T extends { tenantId: string }>(tenantId: string, sql: string, values: readonly unknown[]): Promise<T[]>;
   close(): Promise<void>;
+}
+
+/** A read that would have shown another tenant's rows (or ran as another tenant): never answered. */
+export class TenantMismatchError extends Error {
+  constructor() {
+    super('a read ran with another tenant named than its own; its rows were not used');
+  }
+}
+
+/** Throws unless every row is the tenant's own. */
+function ownRows<T extends { tenantId: string }>(tenantId: string, rows: T[]): T[] {
+  for (const row of rows) if (row.tenantId !== tenantId) throw new TenantMismatchError();
+  return rows;
 }
 
 /** Hears each statement sent, as Prisma's query events do (benchmarks and tests count them). */
@@ -25,7 +41,11 @@ export const READ_POOL_SIZE = 4;
  * session (`default_transaction_read_only`) and carry the tenant as a session setting, set again
  * only when a read names another tenant than the connection's last one. No other code uses these
  * connections, so a setting left on one is only ever read by the next read, which sets its own
- * first; a connection whose state is in doubt (any error) is closed, not reused.
+ * first; a connection whose state is in doubt (any error) is closed, not reused. And each read
+ * proves its tenant: its rows carry their tenantId (row-level security shows a row only when it is
+ * the session's tenant's), and a read with no rows asks the session which tenant it names. So a
+ * pooler that moved the session setting between clients (PgBouncer in transaction mode, which
+ * this does not support: docs/scaling.md) fails reads instead of answering another tenant's rows.
  */
 export function poolReader(connectionString: string, onQuery?: OnQuery): RowReader {
   const pool = new pg.Pool({
@@ -38,7 +58,7 @@ export function poolReader(connectionString: string, onQuery?: OnQuery): RowRead
   pool.on('error', () => {});
   const tenantOf = new WeakMap<pg.PoolClient, string>();
   return {
-    async read<T>(tenantId: string, sql: string, values: readonly unknown[]) {
+    async read<T extends { tenantId: string }>(tenantId: string, sql: string, values: readonly unknown[]) {
       const client = await pool.connect();
       const send = (text: string, params: readonly unknown[]) => {
         onQuery?.(text);
@@ -50,9 +70,13 @@ export function poolReader(connectionString: string, onQuery?: OnQuery): RowRead
           await send(`SELECT set_config('app.tenant_id', $1, false)`, [tenantId]);
           tenantOf.set(client, tenantId);
         }
-        const { rows } = await send(sql, values);
+        const rows = ownRows(tenantId, (await send(sql, values)).rows as T[]);
+        if (!rows.length) {
+          const named = (await send(`SELECT current_setting('app.tenant_id', true) AS "tenantId"`, [])).rows as T[];
+          ownRows(tenantId, named);
+        }
         client.release();
-        return rows as T[];
+        return rows;
       } catch (err) {
         client.release(err instanceof Error ? err : new Error(String(err)));
         throw err;
@@ -68,7 +92,7 @@ export function poolReader(connectionString: string, onQuery?: OnQuery): RowRead
  */
 export function pgliteReader(pglite: PGlite, onQuery?: OnQuery): RowReader {
   return {
-    read<T>(tenantId: string, sql: string, values: readonly unknown[]) {
+    read<T extends { tenantId: string }>(tenantId: string, sql: string, values: readonly unknown[]) {
       const [setText, ...setValues] = settingsStatement({ tenantId });
       return pglite.transaction(async (tx) => {
         // PGlite's transaction() sends BEGIN and COMMIT itself
@@ -80,7 +104,7 @@ export function pgliteReader(pglite: PGlite, onQuery?: OnQuery): RowReader {
         onQuery?.(sql);
         const { rows } = await tx.query<T>(sql, values as unknown[]);
         onQuery?.('COMMIT');
-        return rows;
+        return ownRows(tenantId, rows);
       });
     },
     close: async () => {},

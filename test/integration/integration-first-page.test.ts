@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TenantMismatchError } from '../../src/db/row-reader.ts';
 import { forTenant } from '../../src/db/tenant.ts';
 import { readFirstIntegrationPage } from '../../src/integrations/first-page.ts';
 import { SEALED_COLUMNS } from '../../src/integrations/present.ts';
@@ -92,9 +93,14 @@ describe('the first integrations page in SQL', () => {
     const reader = server.app.services.reader;
     const other = await readFirstIntegrationPage(reader, OTHER, {}, 25);
     expect(other.rows.map((r) => r.tenantId)).toEqual([OTHER, OTHER]);
-    // the transaction names OTHER; a statement that asks for TENANT's rows gets none
-    expect(await reader.read(OTHER, 'SELECT id FROM "Integration" WHERE "tenantId" = $1', [TENANT])).toEqual([]);
-    expect(await reader.read(OTHER, 'SELECT count(*)::int AS n FROM "Integration"', [])).toEqual([{ n: 2 }]);
+    // the read names OTHER; a statement that asks for TENANT's rows gets none, and one with no
+    // tenant filter of its own gets OTHER's rows only
+    expect(await reader.read(OTHER, 'SELECT "tenantId", id FROM "Integration" WHERE "tenantId" = $1', [TENANT])).toEqual([]);
+    expect(await reader.read(OTHER, 'SELECT "tenantId", count(*)::int AS n FROM "Integration" GROUP BY 1', [])).toEqual([
+      { tenantId: OTHER, n: 2 },
+    ]);
+    // a row that is not the tenant's own (here made up by the statement) fails the read
+    await expect(reader.read(OTHER, `SELECT $1::text AS "tenantId"`, [TENANT])).rejects.toThrow(TenantMismatchError);
   });
 
   it('names each read’s own tenant when reads of several tenants share the connections', async () => {
@@ -113,15 +119,27 @@ describe('the first integrations page in SQL', () => {
   it('runs read-only: a write is refused, nothing changes, and the next read works', async () => {
     const reader = server.app.services.reader;
     await expect(
-      reader.read(TENANT, 'UPDATE "Integration" SET "lastError" = $1 WHERE "tenantId" = $2 RETURNING id', ['x', TENANT]),
+      reader.read(TENANT, 'UPDATE "Integration" SET "lastError" = $1 WHERE "tenantId" = $2 RETURNING "tenantId"', ['x', TENANT]),
     ).rejects.toMatchObject({ code: '25006' }); // read_only_sql_transaction
     expect((await prismaPage(TENANT)).map((r) => r.lastError)).not.toContain('x');
     // a failed read leaves its connection usable (rolled back), several times over the pool's size
     for (let i = 0; i < 12; i++) {
-      await expect(reader.read(TENANT, 'SELECT 1/0 AS x', [])).rejects.toMatchObject({ code: '22012' });
+      await expect(reader.read(TENANT, 'SELECT $1::text AS "tenantId", 1/0 AS x', [TENANT])).rejects.toMatchObject({ code: '22012' });
     }
     expect((await readFirstIntegrationPage(reader, TENANT, {}, 25)).rows).toHaveLength(4);
   });
+
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    'fails a read that finds no rows while its session names another tenant, and drops that connection (PostgreSQL)',
+    async () => {
+      const reader = server.app.services.reader;
+      // a statement that moves the session's tenant (as a pooler sharing sessions would) and returns nothing
+      const moved = `WITH c AS MATERIALIZED (SELECT set_config('app.tenant_id', $2, false) AS v) SELECT v AS "tenantId" FROM c WHERE v = $1`;
+      await expect(reader.read(TENANT, moved, [TENANT, 'first-page-someone-else'])).rejects.toThrow(TenantMismatchError);
+      // every connection then names its read's own tenant again
+      for (let i = 0; i < 8; i++) expect((await readFirstIntegrationPage(reader, TENANT, {}, 25)).totalCount).toBe(4);
+    },
+  );
 
   it.runIf(process.env.TEST_DATABASE_URL)('reads again after the server closed the reader’s connections (PostgreSQL)', async () => {
     const reader = server.app.services.reader;
