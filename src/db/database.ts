@@ -117,7 +117,9 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
     throw err;
   }
   const { migrationUrl } = options;
-  const reader = poolReader(connectionString, options.onQuery);
+  // Prisma connected for the check above, so its adapter holds its pool
+  if (!adapter.pool) throw new Error('the PostgreSQL adapter has no pool after connecting');
+  const reader = poolReader(adapter.pool, options.onQuery);
   return {
     kind: 'postgres',
     prisma,
@@ -132,10 +134,7 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
       };
       return migrationUrl ? withOwnerConnection(migrationUrl, checked) : checked({ prisma, adapter });
     },
-    close: async () => {
-      await reader.close();
-      await prisma.$disconnect();
-    },
+    close: () => prisma.$disconnect(),
   };
 }
 

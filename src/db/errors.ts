@@ -12,7 +12,22 @@ export function isRecordMissing(err: unknown): boolean {
 }
 
 /** Prisma's codes for a database it cannot reach, that closed the connection, or a full pool. */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const UNAVAILABLE_CODES = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  // Node's, from a raw pg connection (src/db/row-reader.ts): Prisma maps these to P1001
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 /** PostgreSQL's and Node's: connection failures, shutdown and restart (class 08, 57P01-57P03). */
 const UNAVAILABLE_TEXT =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|terminating connection|the database system is (shutting down|starting up|in recovery)|Can't reach database|Server has closed the connection|connection (is )?closed|\b(08\d{3}|57P0[123])\b/i;
@@ -26,6 +41,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^(08\d{3}|57P0[123])$/.test(code))) return true;
     if (typeof message === 'string' && UNAVAILABLE_TEXT.test(message)) return true;
+    // a connection to every address of a host failed (Node's happy eyeballs): one error per address
+    if (e instanceof AggregateError && e.errors.some((inner) => isDatabaseUnavailable(inner))) return true;
   }
   return false;
 }

@@ -42,6 +42,7 @@ const SERVICE_FUNCTIONS = [
   'icp_purge_expired(text, bigint, integer)',
   'icp_create_history_partition(integer, text[])',
   'icp_drop_expired_partition(text, bigint, text)',
+  'icp_integration_page(text, text, text[], integer)',
 ];
 
 /**

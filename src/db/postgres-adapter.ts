@@ -10,10 +10,13 @@ import type pg from 'pg';
 export class PostgresAdapterFactory extends PrismaPg {
   /** The last script's failure, SQL state and message (the schema engine's own error names neither). */
   lastScriptError?: string;
+  /** The pool Prisma's adapter opened, once it connected: row-reader.ts reads on it too. */
+  pool?: pg.Pool;
 
   override async connect() {
     const adapter = await super.connect();
     const pool = adapter.underlyingDriver() as pg.Pool;
+    this.pool = pool;
     // the adapter's own mapping of driver errors to Prisma's (a migration's failure names its SQL state)
     const fail = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
     adapter.executeScript = async (script: string) => {

@@ -1,40 +1,14 @@
 /**
  * The first page of a tenant's integrations, read in SQL without Prisma's client (issue #18): the
  * most asked read of the API, and the one the response cache answers unless the tenant changed.
- * The same rows Prisma's `findMany` with the sealed columns omitted gives (types included: dates
- * as Date, JSON parsed, arrays), newest first; test/integration/integration-first-page.test.ts
- * compares them column by column, so a column added to the model without this list fails there.
+ * One call of `icp_integration_page` (migration 20261206090000_integration_first_page): the rows
+ * Prisma's `findMany` with the sealed columns omitted gives (dates as Date, JSON parsed, arrays),
+ * newest first; test/integration/integration-first-page.test.ts compares them column by column, so
+ * a column added to the model and not to the function fails there.
  */
 import type { RowReader } from '../db/row-reader.ts';
 import type { IntegrationStatus } from '../generated/prisma/enums.ts';
 import type { ShownIntegration } from './present.ts';
-
-/** Every column but the sealed ones; timestamps are UTC without a zone, read as instants. */
-const COLUMNS = [
-  'id',
-  'tenantId',
-  'appId',
-  'provider',
-  'status',
-  'enabledCapabilities',
-  'metadata',
-  'config',
-  'secretKeys',
-  'credentialsRevision',
-  'verifiedRevision',
-  'lastError',
-  'verifiedAt',
-  'inboundToken',
-  'version',
-  'createdAt',
-  'updatedAt',
-  'createdBy',
-  'updatedBy',
-  'deletedAt',
-  'deletedBy',
-] as const satisfies readonly (keyof ShownIntegration)[];
-const TIMESTAMPS = new Set<string>(['verifiedAt', 'createdAt', 'updatedAt', 'deletedAt']);
-const SELECT = COLUMNS.map((c) => (TIMESTAMPS.has(c) ? `("${c}" AT TIME ZONE 'UTC') AS "${c}"` : `"${c}"`)).join(', ');
 
 export interface FirstPageFilter {
   status?: IntegrationStatus;
@@ -55,11 +29,11 @@ export async function readFirstIntegrationPage(
   filter: FirstPageFilter,
   take: number,
 ): Promise<FirstPage> {
-  const values: unknown[] = [tenantId];
-  const where = ['"tenantId" = $1', '"deletedAt" IS NULL'];
-  if (filter.status) where.push(`"status" = $${values.push(filter.status)}::"IntegrationStatus"`);
-  if (filter.providers) where.push(`"provider" = ANY($${values.push(filter.providers)}::text[])`);
-  const sql = `SELECT ${SELECT}, count(*) OVER ()::int AS "matching" FROM "Integration" WHERE ${where.join(' AND ')} ORDER BY "id" DESC LIMIT $${values.push(take)}`;
-  const read = await reader.read<ShownIntegration & { matching: number }>(tenantId, sql, values);
+  const read = await reader.read<ShownIntegration & { matching: number }>('SELECT * FROM icp_integration_page($1, $2, $3, $4)', [
+    tenantId,
+    filter.status ?? null,
+    filter.providers ?? null,
+    take,
+  ]);
   return { rows: read.map(({ matching: _, ...row }) => row), totalCount: read[0]?.matching ?? 0 };
 }

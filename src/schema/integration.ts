@@ -196,12 +196,7 @@ builder.queryFields((t) => ({
         if (readsInSql(query)) {
           // the page and its count in one statement
           const read = readFirstIntegrationPage(ctx.services.reader, ctx.viewer.tenantId, firstPageFilter(args, ctx.viewer), query.take!);
-          integrationCount.start(
-            ctx,
-            args,
-            info,
-            read.then((p) => p.totalCount),
-          );
+          integrationCount.start(ctx, args, info, () => read.then((p) => p.totalCount));
           return read.then((p) => p.rows as Integration[]);
         }
         const page = ctx.db.integration.findMany(
@@ -213,7 +208,7 @@ builder.queryFields((t) => ({
           ctx,
           args,
           info,
-          holdsEveryRow(args, PROVIDERS.length) ? page.then((rows) => uncutLength(args, rows)) : undefined,
+          holdsEveryRow(args, PROVIDERS.length) ? () => page.then((rows) => uncutLength(args, rows)) : undefined,
         );
         return page;
       },

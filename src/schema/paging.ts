@@ -68,7 +68,8 @@ export function holdsEveryRow(args: PageArgs, most: number): boolean {
  * is the connection's option of that name, and takes the started count (or counts anew).
  *
  * A page resolver that learns the count with its page gives it to `start` (`known`, resolving to
- * undefined when it did not learn it after all): no COUNT is sent then. A first page that comes
+ * undefined when it did not learn it after all; called only when `totalCount` is asked for, so a
+ * failed page leaves no promise unread): no COUNT is sent then. A first page that comes
  * back with no more rows than asked for holds every matching row, so its length is the count
  * (`uncutLength`).
  */
@@ -76,9 +77,9 @@ export function pageCount<Args extends object>(count: (args: Args, ctx: Context)
   /** Counts this connection's page resolver started, per request, by arguments. */
   const startedCounts = new WeakMap<Context, Map<string, Promise<number>>>();
   return {
-    start(ctx: Context, args: Args & PageArgs, info: GraphQLResolveInfo, known?: Promise<number | undefined>): void {
+    start(ctx: Context, args: Args & PageArgs, info: GraphQLResolveInfo, known?: () => Promise<number | undefined>): void {
       if (!selects(info, 'totalCount')) return;
-      const promise = known ? known.then((n) => n ?? count(args, ctx)) : count(args, ctx);
+      const promise = known ? known().then((n) => n ?? count(args, ctx)) : count(args, ctx);
       // when the page fails, its count is never read: the page's error is the one reported
       promise.catch(() => {});
       let byArgs = startedCounts.get(ctx);

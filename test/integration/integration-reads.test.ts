@@ -13,7 +13,8 @@ const GOOD = 'sk_test_sealedReads123';
 const FIELDS = `id status version metadata enabledCapabilities lastError verifiedAt createdAt updatedAt createdBy updatedBy
   credentials credentialFields { key sensitive isSet value } inboundWebhookUrl provider { name }`;
 const SEALED = /"secret(KeyId|DataKey|Iv|Tag|Ciphertext)"/;
-const READS_INTEGRATION = /^SELECT\b.*\bFROM "(\w+"\.")?Integration"/s;
+/** Prisma's reads of Integration, and the first page read in SQL (src/integrations/first-page.ts). */
+const READS_INTEGRATION = /^SELECT\b.*\bFROM ("(\w+"\.")?Integration"|icp_integration_page\()/s;
 /** A statement of its own that counts (Prisma's `count`); a first page read in SQL counts inside its own statement. */
 const COUNT = /^SELECT\s+COUNT\(/i;
 

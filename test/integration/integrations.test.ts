@@ -360,7 +360,7 @@ describe('reads', () => {
       return {
         res,
         // statements that read Integration rows (the page, a count), Prisma's or src/integrations/first-page.ts's
-        reads: sent.filter((q) => /FROM "(?:public"\.")?Integration"/.test(q)).length,
+        reads: sent.filter((q) => /FROM (?:"(?:public"\.")?Integration"|icp_integration_page\()/.test(q)).length,
         // each transaction Prisma runs starts by naming the tenant (src/db/row-security.ts)
         transactions: sent.filter((q) => /^SELECT set_config\(\$1, \$2, true\)/.test(q.trim())).length,
       };

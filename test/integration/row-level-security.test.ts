@@ -379,6 +379,10 @@ it.skipIf(!onPostgres)(
         { token },
       );
       expect(created.errors).toBeUndefined();
+      // the first integrations page is the owner's function icp_integration_page, granted to the service role
+      const page = await mixed.gql(`{ integrations(first: 5) { totalCount edges { node { id } } } }`, {}, { token });
+      expect(page).toMatchObject({ data: { integrations: { totalCount: 0, edges: [] } } });
+      expect(page.errors).toBeUndefined();
     } finally {
       await mixed.close();
     }
