@@ -452,6 +452,18 @@ function gitDescription(): string {
   }
 }
 
+/** A measured run as BENCH_JSON reports it. */
+function runFigures(r: Row) {
+  return {
+    rps: Math.round(r.rps),
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    rssMB: Math.round(r.rssMB),
+    serverCpu: Number(r.serverCpu.toFixed(2)),
+  };
+}
+
 function printTable(rows: Row[], raw: number, typename: number) {
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'srv RSS MB', 'srv CPU', 'vs raw', 'vs {__typename}', ''];
   const lines = rows.map((r) => [
@@ -746,12 +758,7 @@ try {
     typenameRps: Math.round(typename),
     scenarios: rows.map((r) => ({
       name: r.name,
-      rps: Math.round(r.rps),
-      p50: r.p50,
-      p99: r.p99,
-      errors: r.errors,
-      rssMB: Math.round(r.rssMB),
-      serverCpu: Number(r.serverCpu.toFixed(2)),
+      ...runFigures(r),
       vsRaw: Number((r.rps / rawRps).toFixed(3)),
       vsTypename: Number((r.rps / typename).toFixed(3)),
     })),
@@ -766,19 +773,7 @@ try {
     serverLogErrors: serverErrors.length,
     peer: peerRows
       ? {
-          ...Object.fromEntries(
-            Object.entries(peerRows).map(([k, r]) => [
-              k,
-              {
-                rps: Math.round(r.rps),
-                p50: r.p50,
-                p99: r.p99,
-                errors: r.errors,
-                rssMB: Math.round(r.rssMB),
-                serverCpu: Number(r.serverCpu.toFixed(2)),
-              },
-            ]),
-          ),
+          ...Object.fromEntries(Object.entries(peerRows).map(([k, r]) => [k, runFigures(r)])),
           pageVsOwnTypename: Number((peerRows.page.rps / peerRows.typename.rps).toFixed(3)),
           executedOverPeer: executedPage ? Number((executedPage.rps / peerRows.page.rps).toFixed(3)) : null,
         }
