@@ -17,5 +17,5 @@ export interface Context {
 
 export function createContext(viewer: Viewer, services: Services): Context {
   const db = tenantDb(services.prisma, viewer.tenantId);
-  return { viewer, db, loaders: createLoaders(db), services };
+  return { viewer, db, loaders: createLoaders(db, services.reader, viewer.tenantId), services };
 }

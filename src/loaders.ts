@@ -4,10 +4,12 @@
  */
 
 import DataLoader from 'dataloader';
+import type { RowReader } from './db/row-reader.ts';
 import type { TenantDb } from './db/tenant.ts';
 import { TENANT_CAPS } from './db/tenant-caps.ts';
 import type { RoutingRule } from './generated/prisma/client.ts';
-import { SEALED_COLUMNS, type ShownIntegration } from './integrations/present.ts';
+import { readFirstIntegrationPage } from './integrations/first-page.ts';
+import type { ShownIntegration } from './integrations/present.ts';
 import { RULE_LIST_ORDER } from './routing/service.ts';
 
 export interface Loaders {
@@ -17,10 +19,11 @@ export interface Loaders {
   rulesByIntegration: DataLoader<string, RoutingRule[]>;
 }
 
-export function createLoaders(db: TenantDb): Loaders {
+export function createLoaders(db: TenantDb, reader: RowReader, tenantId: string): Loaders {
   return {
     integrationByProvider: new DataLoader(async (names) => {
-      const rows = await db.integration.findMany({ where: { provider: { in: [...names] } }, omit: SEALED_COLUMNS });
+      // one live integration per provider: the page of these providers holds them all, in one statement (first-page.ts)
+      const { rows } = await readFirstIntegrationPage(reader, tenantId, { providers: [...names] }, names.length);
       const byName = new Map(rows.map((r) => [r.provider, r]));
       return names.map((n) => byName.get(n) ?? null);
     }),
