@@ -39,7 +39,7 @@ export interface RawExecutor {
 }
 
 /** `SELECT set_config($1, $2, true), …`: the settings, for the rest of the transaction. */
-export function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
+function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
   const pairs = Object.entries(settings).filter(([, value]) => typeof value === 'string') as [keyof RowSecuritySettings, string][];
   // names are parameters, never SQL text; still, only the settings the policies read
   if (!pairs.length || pairs.some(([name]) => !Object.hasOwn(SETTING_NAMES, name)))
