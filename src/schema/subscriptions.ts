@@ -2,6 +2,7 @@ import { filter, pipe } from 'graphql-yoga';
 import { allowedProvidersWhere } from '../auth/connect-sessions.ts';
 import { builder } from '../builder.ts';
 import { tryParseGlobalId } from '../ids.ts';
+import { withoutSealed } from './client.ts';
 import { untilExpiry } from './connect-session.ts';
 import { IntegrationRef } from './integration.ts';
 
@@ -27,9 +28,10 @@ builder.subscriptionField('integrationStatusChanged', (t) =>
       return untilExpiry(pipe(events, filter(allowed)), connect.expiresAt);
     },
     resolve: async (event, _args, ctx) => {
-      const row = await ctx.db.integration.findUnique({
-        where: { id: event.integrationId, deletedAt: undefined, ...allowedProvidersWhere(ctx.viewer) },
-      });
+      // as every GraphQL read of an integration, without the sealed columns no field shows
+      const row = await ctx.db.integration.findUnique(
+        withoutSealed({ where: { id: event.integrationId, deletedAt: undefined, ...allowedProvidersWhere(ctx.viewer) } }),
+      );
       if (!row) throw new Error('integration vanished between its change and the notification');
       return row;
     },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
 import { configureActive, configureIntegration, gqlAs } from '../helpers/integrations.ts';
+import { subscribeSse } from '../helpers/sse.ts';
 
 const GOOD = 'sk_test_sealedReads123';
 const FIELDS = `id status version metadata enabledCapabilities lastError verifiedAt createdAt updatedAt createdBy updatedBy
@@ -126,5 +127,31 @@ describe('an integrations page’s totalCount', () => {
     expect(next.data.integrations).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: false } });
     expect(next.data.integrations.edges).toHaveLength(1);
     expect(next.counts).toBe(1);
+  });
+});
+
+describe('a subscription’s reload of a changed integration', () => {
+  it('sends no sealed column', async () => {
+    const heard: any[] = [];
+    const sub = await subscribeSse(server.url, token, `subscription { integrationStatusChanged(id: "${id}") { ${FIELDS} } }`, (payload) =>
+      heard.push(payload),
+    );
+    try {
+      expect(sub.response.status).toBe(200);
+      const before = server.queries.length;
+      const gql = gqlAs(server, { token });
+      // the status changes, and every subscriber's stream reloads the row
+      await gql(`mutation($id: ID!) { disableIntegration(input: { id: $id }) { __typename } }`, { id });
+      await eventually(async () => (heard.length ? true : undefined), 10_000, 'the status change heard');
+      expect(heard[0].data.integrationStatusChanged).toMatchObject({ id, status: 'INACTIVE' });
+      // the mutation's own locked read may read them (it can re-seal); the reload is a plain read
+      const reloads = server.queries.slice(before).filter((sql) => READS_INTEGRATION.test(sql) && !/FOR UPDATE/i.test(sql));
+      expect(reloads.length).toBeGreaterThan(0);
+      for (const sql of reloads) expect(sql).not.toMatch(SEALED);
+    } finally {
+      sub.close();
+      // back as it was for the other tests (its credentials verified: no new check)
+      await gqlAs(server, { token })(`mutation($id: ID!) { activateIntegration(input: { id: $id }) { __typename } }`, { id });
+    }
   });
 });
