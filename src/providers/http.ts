@@ -3,6 +3,7 @@
  * outcome is classified into a VerifyResult. Reasons name the provider and the HTTP status,
  * never a credential or the response body (which may echo one).
  */
+import { USER_AGENT } from './client.ts';
 import type { VerifyContext, VerifyResult } from './types.ts';
 
 export interface ProviderRequest {
@@ -30,7 +31,7 @@ export function classifyStatus(displayName: string, status: number): VerifyResul
 export async function send(ctx: VerifyContext, request: ProviderRequest): Promise<Response> {
   return fetch(request.url, {
     method: request.method ?? 'GET',
-    headers: { 'user-agent': 'integrations-control-plane', ...request.headers },
+    headers: { 'user-agent': USER_AGENT, ...request.headers },
     body: request.body,
     signal: ctx.signal,
     redirect: 'manual',

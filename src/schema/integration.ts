@@ -143,20 +143,19 @@ function providerNames(args: FilterArgs): string[] | undefined {
   return args.category ? names : undefined;
 }
 
-function integrationFilter(args: FilterArgs, viewer: Viewer) {
-  // a connect session's other providers are not there at all (its count included)
-  const where: Prisma.IntegrationWhereInput = viewer.connect ? { AND: [allowedProvidersWhere(viewer)] } : {};
-  if (args.status) where.status = args.status;
-  const names = providerNames(args);
-  if (names) where.provider = names.length === 1 ? names[0] : { in: names };
-  return where;
-}
-
-/** The filter of a first page read in SQL (first-page.ts): the same rows as `integrationFilter`. */
-function firstPageFilter(args: FilterArgs, viewer: Viewer): FirstPageFilter {
+/**
+ * The integrations a page shows: `status`, `provider` and `category`, and a connect session's
+ * allowed providers only (the others are not there at all, its count included). One filter for
+ * the first page read in SQL (first-page.ts) and, as a Prisma `where`, for later pages and counts.
+ */
+function integrationFilter(args: FilterArgs, viewer: Viewer): FirstPageFilter {
   let providers = providerNames(args);
   if (viewer.connect) providers = (providers ?? PROVIDERS.map((p) => p.name)).filter((name) => providerAllowed(viewer, name));
   return { ...(args.status ? { status: args.status } : {}), ...(providers ? { providers } : {}) };
+}
+
+function integrationWhere(filter: FirstPageFilter): Prisma.IntegrationWhereInput {
+  return { ...(filter.status ? { status: filter.status } : {}), ...(filter.providers ? { provider: { in: [...filter.providers] } } : {}) };
 }
 
 /**
@@ -174,7 +173,7 @@ function readsInSql(query: { take?: number; cursor?: unknown; include?: object; 
 }
 
 const integrationCount = pageCount((args: Parameters<typeof integrationFilter>[0], ctx) =>
-  ctx.db.integration.count({ where: integrationFilter(args, ctx.viewer) }),
+  ctx.db.integration.count({ where: integrationWhere(integrationFilter(args, ctx.viewer)) }),
 );
 
 builder.queryFields((t) => ({
@@ -195,12 +194,12 @@ builder.queryFields((t) => ({
         pageArgsGuard(args);
         if (readsInSql(query)) {
           // the page and its count in one statement
-          const read = readFirstIntegrationPage(ctx.services.reader, ctx.viewer.tenantId, firstPageFilter(args, ctx.viewer), query.take!);
+          const read = readFirstIntegrationPage(ctx.services.reader, ctx.viewer.tenantId, integrationFilter(args, ctx.viewer), query.take!);
           integrationCount.start(ctx, args, info, () => read.then((p) => p.totalCount));
           return read.then((p) => p.rows as Integration[]);
         }
         const page = ctx.db.integration.findMany(
-          withoutSealed({ ...query, where: integrationFilter(args, ctx.viewer), orderBy: { id: 'desc' as const } }),
+          withoutSealed({ ...query, where: integrationWhere(integrationFilter(args, ctx.viewer)), orderBy: { id: 'desc' as const } }),
         ) as Promise<Integration[]>;
         // one live integration per provider (a unique index): a first page that long is never cut,
         // so it is the count and no COUNT is sent
