@@ -34,6 +34,8 @@ let transactionStatements = 0;
 const config = loadConfigOrExit();
 const app = await createApp(config, {
   logger: createLogger(config.logLevel),
+  // as src/server.ts starts: a new embedded database is created and migrated by a child process
+  migrateApart: true,
   onQuery: (sql) => {
     // Prisma logs a driver adapter's own commit as `-- Implicit "COMMIT" query via underlying driver`
     if (/^\s*(?:--\s*Implicit\s*")?(BEGIN|COMMIT|ROLLBACK)\b/i.test(sql)) transactionStatements++;

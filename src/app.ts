@@ -15,6 +15,7 @@ import { readOrCreateSecretFile } from './crypto/local-secret.ts';
 import { decryptionAlarm } from './crypto/unreadable.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
+import { openMigratedApart } from './db/migrate-apart.ts';
 import { Outbox } from './events/outbox.ts';
 import { createPgEventTarget } from './events/pg-event-target.ts';
 import { createAppPubSub } from './events/pubsub.ts';
@@ -50,6 +51,11 @@ export interface AppOptions {
    * and the phase, while the database opens and migrates; the service takes it over when ready.
    */
   server?: Server;
+  /**
+   * An embedded DATA_DIR that is new or has pending migrations is migrated by a child process,
+   * whose memory goes with it (src/db/migrate-apart.ts): the server's own start (src/server.ts).
+   */
+  migrateApart?: boolean;
 }
 
 export interface App {
@@ -100,17 +106,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ? websocket.upgrade(req, socket, head)
       : refuseUpgrade(socket, 503, `the service is ${phase}`, 'UNAVAILABLE', { 'retry-after': '5' }),
   );
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    migrationUrl: config.databaseMigrationUrl,
-    dataDir: config.dataDir,
-    inMemory: options.inMemory,
-    onQuery: options.onQuery,
-    logger,
-    connectTimeoutMs: config.databaseConnectTimeoutMs,
-  });
+  const open = () =>
+    openDatabase({
+      databaseUrl: config.databaseUrl,
+      migrationUrl: config.databaseMigrationUrl,
+      dataDir: config.dataDir,
+      inMemory: options.inMemory,
+      onQuery: options.onQuery,
+      logger,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+    });
+  const apart = options.migrateApart && !config.databaseUrl && !options.inMemory;
+  if (apart) phase = 'migrating';
+  const database = apart ? await openMigratedApart(config.dataDir, open, logger) : await open();
   try {
     phase = 'migrating';
+    // with `apart`, nothing is left to do here: one query says so
     await migrate(database, logger);
     phase = 'starting';
     const keyring = await resolveKeyring(config, database, logger);

@@ -34,7 +34,7 @@ const { createApp } = await import('./app.ts');
 const server = createServer();
 await listen(server, config);
 logger.info({ url: listeningUrl(server, config) }, 'starting: readiness at /readyz');
-const app = await createApp(config, { logger, server }).catch((err: unknown) => couldNotStart(logger, err));
+const app = await createApp(config, { logger, server, migrateApart: true }).catch((err: unknown) => couldNotStart(logger, err));
 const { url } = await app.listen();
 // development only (embedded database on loopback): GraphiQL opens with a token; src/graphql/graphiql.ts
 const { DEVELOPMENT_TOKEN, developmentTokenRefusal } = await import('./graphql/graphiql.ts');

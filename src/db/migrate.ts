@@ -18,6 +18,12 @@ async function appliedMigrationNames(prisma: PrismaClient): Promise<Set<string> 
   return new Set(rows.map((r) => r.migration_name));
 }
 
+/** The committed migrations not applied yet (all of them on a new database). */
+export async function pendingMigrations(database: Database): Promise<string[]> {
+  const [migrations, applied] = await Promise.all([readMigrations(), appliedMigrationNames(database.prisma)]);
+  return migrations.filter((m) => !applied?.has(m.name)).map((m) => m.name);
+}
+
 export async function migrate(database: Database, logger: Logger): Promise<string[]> {
   const migrations = await readMigrations();
   const serviceRole = database.separateOwner

@@ -162,6 +162,9 @@ it.concurrent('node dist/server.js serves GraphQL and drains on SIGTERM with exi
   const port = await freePort();
   const server = start(process.execPath, ['dist/server.js'], app, { PORT: String(port), DATA_DIR: dataDir });
   await ready(server, port);
+  // the new data directory was created and migrated by a child running dist/scripts/migrate.js
+  expect(server.output()).toMatch(/"reason":"a new data directory".*"msg":"migrating the embedded database in a child process"/);
+  expect(server.output()).toContain('"msg":"migrations applied"');
   const { stdout: token } = await run(process.execPath, ['dist/scripts/token.js', '--tenant', 'built'], {
     cwd: app,
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
