@@ -11,7 +11,7 @@ import { providerAllowed } from '../auth/connect-sessions.ts';
 import type { Viewer } from '../auth/viewer.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
-import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
@@ -24,6 +24,7 @@ import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { type Command, transition } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
+import { type IntegrationChange, updateIntegrationRow } from './update-row.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const METADATA_MAX_BYTES = 16 * 1024;
@@ -145,7 +146,7 @@ export async function lockAndRead(scope: RequestScope, tx: TenantTx, id: string)
 
 /** What a change to an existing integration does, decided from its current row. */
 interface Decision {
-  data?: Prisma.IntegrationUpdateInput;
+  data?: IntegrationChange;
   command?: Command;
   events?: { type: EventType; extra?: Record<string, unknown> }[];
 }
@@ -157,63 +158,50 @@ async function changeIntegration(
   decide: (row: Integration, provider: ProviderDefinition) => Decision,
 ): Promise<Integration> {
   const { viewer } = scope;
-  let outcome: { row: Integration; statusChanged: boolean; queued: boolean };
-  try {
-    outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
-      const row = await lockAndRead(scope, tx, id);
-      if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
-      if (expectedVersion != null && expectedVersion !== row.version) {
-        throw ConflictError.staleVersion('the integration', expectedVersion, row.version);
-      }
-      const provider = findProvider(row.provider);
-      if (!provider) throw new InvalidStateError(`provider "${row.provider}" is no longer in the catalog`);
-      const decision = decide(row, provider);
-      const next = decision.command ? transition(row, decision.command) : undefined;
-      if (next && !next.ok) throw new InvalidStateError(next.reason);
-      const status = next?.ok ? next.status : row.status;
-      const queued = next?.ok === true && next.queueVerification;
-      const statusChanged = status !== row.status;
-      if (!decision.data && !statusChanged && !queued) return { row, statusChanged, queued };
+  const outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
+    const row = await lockAndRead(scope, tx, id);
+    if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
+    if (expectedVersion != null && expectedVersion !== row.version) {
+      throw ConflictError.staleVersion('the integration', expectedVersion, row.version);
+    }
+    const provider = findProvider(row.provider);
+    if (!provider) throw new InvalidStateError(`provider "${row.provider}" is no longer in the catalog`);
+    const decision = decide(row, provider);
+    const next = decision.command ? transition(row, decision.command) : undefined;
+    if (next && !next.ok) throw new InvalidStateError(next.reason);
+    const status = next?.ok ? next.status : row.status;
+    const queued = next?.ok === true && next.queueVerification;
+    const statusChanged = status !== row.status;
+    if (!decision.data && !statusChanged && !queued) return { row, statusChanged, queued };
 
-      // the row as UPDATE … RETURNING gives it: no read after the write
-      const updated = await tx.integration.update({
-        where: { id, version: row.version },
-        data: {
-          ...decision.data,
-          status,
-          ...(queued ? { lastError: null } : {}),
-          version: { increment: 1 },
-          updatedBy: viewer.actorId,
-        },
-      });
-      const data = integrationEventData(updated);
-      const events = (decision.events ?? []).map((event) => ({
-        actor: viewer,
-        type: event.type,
-        subjectId: id,
-        data: { ...data, ...event.extra } as Prisma.InputJsonObject,
-      }));
-      if (statusChanged) {
-        events.push({ actor: viewer, type: 'integration.status_changed', subjectId: id, data: { ...data, previousStatus: row.status } });
-      }
-      // every event, delivery and job in one statement each, by raw inserts Prisma need not plan
-      await scope.services.outbox.recordMany(tx, viewer.tenantId, events);
-      if (queued) await queueVerification(scope, tx, updated);
-      return { row: updated, statusChanged, queued };
-    });
-  } catch (err) {
-    if (isRecordMissing(err)) {
+    // the row as UPDATE … RETURNING gives it: no read after the write
+    const updated = await updateIntegrationRow(tx, row, decision.data, { status, clearLastError: queued, actorId: viewer.actorId });
+    // the row is locked, so this is not expected; were it to happen, the caller may retry
+    if (!updated) {
       throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
     }
-    throw err;
-  }
+    const data = integrationEventData(updated);
+    const events = (decision.events ?? []).map((event) => ({
+      actor: viewer,
+      type: event.type,
+      subjectId: id,
+      data: { ...data, ...event.extra } as Prisma.InputJsonObject,
+    }));
+    if (statusChanged) {
+      events.push({ actor: viewer, type: 'integration.status_changed', subjectId: id, data: { ...data, previousStatus: row.status } });
+    }
+    // every event, delivery and job in one statement each, by raw inserts Prisma need not plan
+    await scope.services.outbox.recordMany(tx, viewer.tenantId, events);
+    if (queued) await queueVerification(scope, tx, updated);
+    return { row: updated, statusChanged, queued };
+  });
   afterCommit(scope, outcome.row, outcome.statusChanged);
   return outcome.row;
 }
 
 /** A validated credentials patch applied to the row: what to write, and whether it needs a new verification. */
 interface CredentialsChange {
-  data: Prisma.IntegrationUpdateInput;
+  data: IntegrationChange;
   changedKeys: string[];
   /** An authenticating field changed (CredentialField.authenticates): verify again. */
   reverify: boolean;
@@ -256,7 +244,7 @@ function credentialsChange(
       config: patched.config,
       secretKeys: patched.secretKeys,
       ...toColumns(patched.sealed),
-      ...(reverify ? { credentialsRevision: { increment: 1 }, verifiedAt: null } : {}),
+      ...(reverify ? { newRevision: true } : {}),
     },
     changedKeys: patched.changedKeys,
     reverify,
@@ -287,7 +275,7 @@ export function updateIntegration(scope: RequestScope, input: UpdateInput): Prom
     if (errors.length) throw new ValidationError(errors);
 
     const changed: string[] = [];
-    const data: Prisma.IntegrationUpdateInput = {};
+    const data: IntegrationChange = {};
     if (capabilities && capabilities.capabilities.join() !== row.enabledCapabilities.join()) {
       data.enabledCapabilities = capabilities.capabilities;
       changed.push('enabledCapabilities');

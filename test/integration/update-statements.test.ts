@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forTenant, type TenantTx, tenantTransaction } from '../../src/db/tenant.ts';
 import { parseGlobalId } from '../../src/errors.ts';
 import { lockAndRead } from '../../src/integrations/service.ts';
+import { updateIntegrationRow } from '../../src/integrations/update-row.ts';
 import type { RequestScope } from '../../src/services.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 
@@ -68,7 +69,7 @@ it('sends 7 statements besides BEGIN: the locked read with the audit entry, UPDA
 it('refuses a stale expectedVersion with nothing written but its audit entry', async () => {
   const { res, statements } = await update({ expectedVersion: version - 1, metadata: { team: 'stale' } });
   expect(res.data.updateIntegration).toEqual({ __typename: 'ConflictError', code: 'VERSION_CONFLICT' });
-  expect(statements.filter((s) => /INSERT INTO "(Event|WebhookDelivery)"|UPDATE "public"."Integration"/.test(s))).toEqual([]);
+  expect(statements.filter((s) => /INSERT INTO "(Event|WebhookDelivery)"|UPDATE "Integration"/.test(s))).toEqual([]);
   const audit = await server.gql(AUDIT, {}, { token });
   expect(audit.data.auditLog.edges.map((e: any) => e.node.outcome)).toEqual(['CONFLICT_ERROR', 'OK']);
 });
@@ -86,4 +87,56 @@ it('reads the locked row with the values and types findUnique gives', async () =
   expect(
     await tenantTransaction(forTenant(server.app.services.prisma, 'someone-else'), (tx: TenantTx) => lockAndRead(other, tx, rowId)),
   ).toBeUndefined();
+});
+
+it('writes every kind of column with one UPDATE whose row has the values and types findUnique gives', async () => {
+  const db = forTenant(server.app.services.prisma, 'update-statements');
+  const rowId = parseGlobalId('Integration', id);
+  const scope = { viewer: { tenantId: 'update-statements' } } as RequestScope;
+  const before = (await db.integration.findUnique({ where: { id: rowId } }))!;
+  const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+  const change = {
+    enabledCapabilities: ['generate_text'],
+    metadata: { team: 'types', nested: { list: [1, 'two', null], quote: `it's "quoted"` } },
+    config: { organization: 'org-1' },
+    secretKeys: ['api_key'],
+    secretKeyId: 'key-id',
+    secretDataKey: bytes(40, 1),
+    secretIv: bytes(12, 2),
+    secretTag: bytes(16, 3),
+    secretCiphertext: bytes(7, 4),
+    inboundToken: `token-${Date.now()}`,
+    newRevision: true as const,
+  };
+  const returned = await tenantTransaction(db, async (tx: TenantTx) => {
+    const row = (await lockAndRead(scope, tx, rowId))!;
+    return updateIntegrationRow(tx, row, change, { status: 'PENDING_VERIFY', clearLastError: true, actorId: 'type-check' });
+  });
+  const stored = await db.integration.findUnique({ where: { id: rowId } });
+  expect(returned).toStrictEqual(stored);
+  const { newRevision: _, ...columns } = change;
+  expect(stored).toMatchObject({
+    ...columns,
+    status: 'PENDING_VERIFY',
+    version: before.version + 1,
+    credentialsRevision: before.credentialsRevision + 1,
+    verifiedAt: null,
+    lastError: null,
+    updatedBy: 'type-check',
+  });
+  // the application's clock in UTC, as Prisma's @updatedAt writes it
+  expect(Math.abs(stored!.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
+  expect(stored!.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime());
+
+  // at a version that is not the row's, or as another tenant, nothing is written
+  const stale = await tenantTransaction(db, (tx: TenantTx) =>
+    updateIntegrationRow(tx, before, { metadata: { team: 'stale' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
+  );
+  expect(stale).toBeUndefined();
+  const other = forTenant(server.app.services.prisma, 'someone-else');
+  const foreign = await tenantTransaction(other, (tx: TenantTx) =>
+    updateIntegrationRow(tx, stored!, { metadata: { team: 'foreign' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
+  );
+  expect(foreign).toBeUndefined();
+  expect(await db.integration.findUnique({ where: { id: rowId } })).toStrictEqual(stored);
 });
