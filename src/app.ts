@@ -153,6 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       prisma: database.prisma,
       reader: database.reader,
+      transactions: database.transactions,
       keyring,
       decryptionFailed: decryptionAlarm(logger, metrics.decryptionFailures),
       queue,

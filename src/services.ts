@@ -6,6 +6,7 @@ import type { Viewer } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Keyring } from './crypto/keyring.ts';
 import type { DecryptionAlarm } from './crypto/unreadable.ts';
+import type { RawTransactions } from './db/raw-transaction.ts';
 import type { RowReader } from './db/row-reader.ts';
 import type { TenantDb } from './db/tenant.ts';
 import type { Outbox } from './events/outbox.ts';
@@ -24,6 +25,8 @@ export interface Services {
   prisma: PrismaClient;
   /** Reads without Prisma's client, for the hottest pages (src/db/row-reader.ts). */
   reader: RowReader;
+  /** Row-security transactions of raw statements, for the hottest writes (src/db/raw-transaction.ts). */
+  transactions: RawTransactions;
   keyring: Keyring;
   /** A sealed record that did not open at run time: counted and logged (src/crypto/unreadable.ts). */
   decryptionFailed: DecryptionAlarm;

@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
 import { PostgresAdapterFactory, scriptError } from './postgres-adapter.ts';
+import { pgliteTransactions, poolTransactions, type RawTransactions } from './raw-transaction.ts';
 import { pgliteReader, poolReader, type RowReader } from './row-reader.ts';
 import { APP_ROLE } from './row-security.ts';
 import { waitForServer } from './wait-for-server.ts';
@@ -26,6 +27,8 @@ export interface Database {
   queue: PgBoss.DatabaseOptions;
   /** Reads without Prisma's client, on its connections (row-reader.ts). */
   reader: RowReader;
+  /** Row-security transactions of raw statements without Prisma's client, on its connections (raw-transaction.ts). */
+  transactions: RawTransactions;
   /**
    * Whether the schema's owner is a role of its own (DATABASE_MIGRATION_URL, src/db/owner.ts);
    * otherwise the service's role owns the tables.
@@ -120,11 +123,13 @@ async function openPostgres(connectionString: string, options: DatabaseOptions):
   // Prisma connected for the check above, so its adapter holds its pool
   if (!adapter.pool) throw new Error('the PostgreSQL adapter has no pool after connecting');
   const reader = poolReader(adapter.pool, options.onQuery);
+  const transactions = poolTransactions(adapter.pool, options.onQuery);
   return {
     kind: 'postgres',
     prisma,
     adapter,
     reader,
+    transactions,
     queue: { connectionString, max: 4, application_name: 'icp-queue' },
     separateOwner: Boolean(migrationUrl),
     asOwner: (fn) => {
@@ -222,6 +227,7 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     prisma,
     adapter,
     reader: pgliteReader(pglite, options.onQuery),
+    transactions: pgliteTransactions(pglite, options.onQuery),
     separateOwner: false,
     asOwner: (fn) => fn({ prisma, adapter }),
     queue: { db: pgliteExecutor(pglite) },

@@ -39,13 +39,23 @@ export interface RawExecutor {
 }
 
 /** `SELECT set_config($1, $2, true), …`: the settings, for the rest of the transaction. */
-function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
+export function settingsStatement(settings: RowSecuritySettings): [string, ...string[]] {
   const pairs = Object.entries(settings).filter(([, value]) => typeof value === 'string') as [keyof RowSecuritySettings, string][];
   // names are parameters, never SQL text; still, only the settings the policies read
   if (!pairs.length || pairs.some(([name]) => !Object.hasOwn(SETTING_NAMES, name)))
     throw new TypeError('row-security settings: expected one or more known settings');
   const calls = pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
   return [`SELECT ${calls.join(', ')}`, ...pairs.flatMap(([name, value]) => [SETTING_NAMES[name], value])];
+}
+
+/**
+ * `settingsStatement` with its values as literals quoted by `quote` (the driver's own
+ * `escapeLiteral`): a statement without parameters, which may share one simple-protocol message
+ * (one round trip) with BEGIN.
+ */
+export function settingsLiteral(settings: RowSecuritySettings, quote: (value: string) => string): string {
+  const [sql, ...values] = settingsStatement(settings);
+  return sql.replace(/\$(\d+)/g, (_, n: string) => quote(values[Number(n) - 1]!));
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { insertManyStatement } from '../db/insert-many.ts';
+import type { RawTx } from '../db/raw-transaction.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -134,7 +135,7 @@ export class Outbox {
    * the integration changes.
    */
   async recordMany(
-    tx: TenantTx,
+    tx: RawTx,
     tenantId: string,
     events: readonly { actor: Omit<Actor, 'tenantId'>; type: EventType; subjectId: string; data: Prisma.InputJsonObject }[],
   ): Promise<RecordedEvent[]> {

@@ -12,7 +12,7 @@ import type { Viewer } from '../auth/viewer.ts';
 import { credentialsAad, patchCredentials, storeCredentials, toColumns } from '../crypto/credentials.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import type { TenantTx } from '../db/tenant.ts';
+import type { RawTx } from '../db/raw-transaction.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
 import type { EventType } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
@@ -50,7 +50,7 @@ function newInboundToken() {
   return randomBytes(24).toString('base64url');
 }
 
-async function queueVerification(scope: RequestScope, tx: TenantTx, row: Integration) {
+async function queueVerification(scope: RequestScope, tx: RawTx, row: Integration) {
   const job: VerifyJob = { tenantId: row.tenantId, integrationId: row.id, revision: row.credentialsRevision };
   await scope.services.queue.enqueue(tx, VERIFY_QUEUE, job);
 }
@@ -127,7 +127,7 @@ export async function configureIntegration(scope: RequestScope, input: Configure
  * are as Prisma maps a raw row: the same types as `findUnique`'s for every column of Integration
  * (test/integration/update-statements.test.ts compares them).
  */
-export async function lockAndRead(scope: RequestScope, tx: TenantTx, id: string): Promise<Integration | undefined> {
+export async function lockAndRead(scope: RequestScope, tx: RawTx, id: string): Promise<Integration | undefined> {
   const audit = offeredAudit(scope);
   const read = (first: number) =>
     `SELECT * FROM "Integration" WHERE "id" = $${first} AND "tenantId" = $${first + 1} AND "deletedAt" IS NULL FOR UPDATE`;
@@ -158,7 +158,8 @@ async function changeIntegration(
   decide: (row: Integration, provider: ProviderDefinition) => Decision,
 ): Promise<Integration> {
   const { viewer } = scope;
-  const outcome = await scope.services.queue.transaction(scope.db, async (tx) => {
+  // raw statements only, in a transaction without Prisma's client (src/db/raw-transaction.ts)
+  const outcome = await scope.services.queue.rawTransaction(scope.services.transactions, viewer.tenantId, async (tx) => {
     const row = await lockAndRead(scope, tx, id);
     if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
     if (expectedVersion != null && expectedVersion !== row.version) {

@@ -5,6 +5,7 @@
  * across any number of processes.
  */
 import PgBoss from 'pg-boss';
+import type { RawTransactions, RawTx } from '../db/raw-transaction.ts';
 import { tenantTransaction } from '../db/tenant.ts';
 import type { Logger } from '../log.ts';
 import { JobConsumer, type JobHandler } from './consumer.ts';
@@ -73,12 +74,21 @@ export class JobQueue {
    * Runs `fn` in a transaction of `db`; after the commit, wakes this process's workers of every
    * queue the transaction enqueued to (waking them earlier would find the jobs invisible).
    */
-  async transaction<Tx extends RawExecutor, T>(
+  transaction<Tx extends RawExecutor, T>(
     db: { $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R> },
     fn: (tx: Tx) => Promise<T>,
   ): Promise<T> {
+    return this.waking((inner) => tenantTransaction<Tx, T>(db, inner), fn);
+  }
+
+  /** As `transaction`, in a raw one of `tenantId` (src/db/raw-transaction.ts). */
+  rawTransaction<T>(transactions: RawTransactions, tenantId: string, fn: (tx: RawTx) => Promise<T>): Promise<T> {
+    return this.waking((inner) => transactions.run(tenantId, inner), fn);
+  }
+
+  private async waking<Tx extends object, T>(run: (fn: (tx: Tx) => Promise<T>) => Promise<T>, fn: (tx: Tx) => Promise<T>): Promise<T> {
     const touched = new Set<string>();
-    const result = await tenantTransaction<Tx, T>(db, (tx) => {
+    const result = await run((tx) => {
       this.touched.set(tx, touched);
       return fn(tx);
     });

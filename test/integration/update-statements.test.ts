@@ -44,12 +44,13 @@ async function update(input: Record<string, unknown>) {
   return { res, statements: server.queries.slice(before) };
 }
 
-it('sends 7 statements besides BEGIN: the locked read with the audit entry, UPDATE, the event with the webhook read, deliveries, jobs', async () => {
+it('sends 8 statements: BEGIN, the locked read with the audit entry, UPDATE, the event with the webhook read, deliveries, jobs, COMMIT', async () => {
   const { res, statements } = await update({ expectedVersion: version, metadata: { team: 'billing' } });
   expect(res.data.updateIntegration.__typename).toBe('UpdateIntegrationPayload');
   expect(res.data.updateIntegration.integration).toMatchObject({ id, version: version + 1, metadata: { team: 'billing' } });
-  // set_config, audit entry + SELECT … FOR UPDATE, UPDATE … RETURNING, events + webhooks, deliveries, jobs, COMMIT
-  expect(statements, statements.join('\n\n')).toHaveLength(7);
+  // BEGIN, set_config, audit entry + SELECT … FOR UPDATE, UPDATE … RETURNING, events + webhooks, deliveries, jobs, COMMIT
+  expect(statements, statements.join('\n\n')).toHaveLength(8);
+  expect([statements[0], statements.at(-1)]).toEqual(['BEGIN', 'COMMIT']);
   expect(statements.filter((s) => /FOR UPDATE/.test(s))).toHaveLength(1);
   expect(statements.filter((s) => /^SELECT set_config/.test(s))).toHaveLength(1);
 
@@ -80,10 +81,13 @@ it('reads the locked row with the values and types findUnique gives', async () =
   const viaPrisma = await db.integration.findUnique({ where: { id: rowId } });
   expect(viaPrisma?.secretCiphertext).toBeTruthy();
   const scope = { viewer: { tenantId: 'update-statements' } } as RequestScope;
-  const raw = await tenantTransaction(db, (tx: TenantTx) => lockAndRead(scope, tx, rowId));
-  expect(raw).toStrictEqual(viaPrisma);
+  // in the raw transaction changes run in (src/db/raw-transaction.ts), and in Prisma's (deleteIntegration)
+  const { transactions } = server.app.services;
+  expect(await transactions.run('update-statements', (tx) => lockAndRead(scope, tx, rowId))).toStrictEqual(viaPrisma);
+  expect(await tenantTransaction(db, (tx: TenantTx) => lockAndRead(scope, tx, rowId))).toStrictEqual(viaPrisma);
   // another tenant's id reads nothing
   const other = { viewer: { tenantId: 'someone-else' } } as RequestScope;
+  expect(await transactions.run('someone-else', (tx) => lockAndRead(other, tx, rowId))).toBeUndefined();
   expect(
     await tenantTransaction(forTenant(server.app.services.prisma, 'someone-else'), (tx: TenantTx) => lockAndRead(other, tx, rowId)),
   ).toBeUndefined();
@@ -108,7 +112,8 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
     inboundToken: `token-${Date.now()}`,
     newRevision: true as const,
   };
-  const returned = await tenantTransaction(db, async (tx: TenantTx) => {
+  const { transactions } = server.app.services;
+  const returned = await transactions.run('update-statements', async (tx) => {
     const row = (await lockAndRead(scope, tx, rowId))!;
     return updateIntegrationRow(tx, row, change, { status: 'PENDING_VERIFY', clearLastError: true, actorId: 'type-check' });
   });
@@ -129,12 +134,11 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
   expect(stored!.updatedAt.getTime()).toBeGreaterThanOrEqual(before.updatedAt.getTime());
 
   // at a version that is not the row's, or as another tenant, nothing is written
-  const stale = await tenantTransaction(db, (tx: TenantTx) =>
+  const stale = await transactions.run('update-statements', (tx) =>
     updateIntegrationRow(tx, before, { metadata: { team: 'stale' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
   );
   expect(stale).toBeUndefined();
-  const other = forTenant(server.app.services.prisma, 'someone-else');
-  const foreign = await tenantTransaction(other, (tx: TenantTx) =>
+  const foreign = await transactions.run('someone-else', (tx) =>
     updateIntegrationRow(tx, stored!, { metadata: { team: 'foreign' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
   );
   expect(foreign).toBeUndefined();

@@ -1,0 +1,123 @@
+/**
+ * Row-security transactions of raw statements (src/db/raw-transaction.ts), on the embedded database
+ * and, under `npm run test:postgres`, on a server: one tenant per transaction however many run at
+ * once, nothing left on a connection, rollback when the work throws or a statement fails, the
+ * statements reported, and recovery when the server closes the connections under a transaction.
+ * The values and types of the rows they return: test/integration/update-statements.test.ts.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RawTx } from '../../src/db/raw-transaction.ts';
+import { forTenant } from '../../src/db/tenant.ts';
+import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
+
+const TENANTS = ['raw-a', 'raw-b', 'raw-c'];
+let server: TestServer;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  server = await startTestServer({ WORKER: 'false' });
+  for (const [n, tenant] of TENANTS.entries()) {
+    const row = await forTenant(server.app.database.prisma, tenant).integration.create({
+      data: { tenantId: tenant, provider: 'openai', inboundToken: `raw-transaction-${n}`, metadata: { n } },
+    });
+    ids[tenant] = row.id;
+  }
+}, 60_000);
+
+afterAll(() => server?.close());
+
+const run = <T>(tenant: string, fn: (tx: RawTx) => Promise<T>) => server.app.services.transactions.run(tenant, fn);
+const visible = (tx: RawTx) => tx.$queryRawUnsafe<{ tenantId: string }[]>('SELECT "tenantId" FROM "Integration"');
+const metadata = async (tenant: string) =>
+  (await forTenant(server.app.database.prisma, tenant).integration.findUniqueOrThrow({ where: { id: ids[tenant]! } })).metadata;
+
+it('shows one tenant’s rows in each of many transactions at once, and leaves no tenant on a connection', async () => {
+  const tenants = Array.from({ length: 45 }, (_, i) => TENANTS[i % 3]!);
+  const seen = await Promise.all(tenants.map((tenant) => run(tenant, visible)));
+  seen.forEach((rows, i) => {
+    expect(rows).toEqual([{ tenantId: tenants[i] }]);
+  });
+  // the setting was local to each transaction: statements after it name no tenant and see no row
+  const after = await Promise.all(
+    Array.from({ length: 12 }, () =>
+      server.app.services.reader.read<{ t: string | null }>(`SELECT current_setting('app.tenant_id', true) AS t`, []),
+    ),
+  );
+  for (const [row] of after) expect(row!.t ?? '').toBe('');
+  expect(await server.app.services.reader.read('SELECT id FROM "Integration"', [])).toEqual([]);
+});
+
+it('commits what the work wrote, reports each statement, and writes other tenants’ rows never', async () => {
+  const before = server.queries.length;
+  const changed = await run('raw-a', async (tx) => {
+    const own = await tx.$executeRawUnsafe(`UPDATE "Integration" SET "metadata" = $1::jsonb WHERE "id" = $2`, '{"n":"a"}', ids['raw-a']);
+    const foreign = await tx.$executeRawUnsafe(`UPDATE "Integration" SET "metadata" = '{}'::jsonb WHERE "id" = $1`, ids['raw-b']);
+    return [own, foreign];
+  });
+  const statements = server.queries.slice(before);
+  expect(changed).toEqual([1, 0]);
+  expect(await metadata('raw-a')).toEqual({ n: 'a' });
+  expect(await metadata('raw-b')).toEqual({ n: 1 });
+  expect(statements[0]).toBe('BEGIN');
+  expect(statements[1]).toMatch(/^SELECT set_config\(/);
+  expect(statements.filter((s) => s.startsWith('UPDATE'))).toHaveLength(2);
+  expect(statements.at(-1)).toBe('COMMIT');
+});
+
+it('rolls back when the work throws, or a statement fails, and the next transactions run', async () => {
+  await expect(
+    run('raw-c', async (tx) => {
+      await tx.$executeRawUnsafe(`UPDATE "Integration" SET "metadata" = '{"n":"lost"}'::jsonb WHERE "id" = $1`, ids['raw-c']);
+      throw new Error('the work failed');
+    }),
+  ).rejects.toThrow('the work failed');
+  expect(await metadata('raw-c')).toEqual({ n: 2 });
+
+  const before = server.queries.length;
+  await expect(
+    run('raw-c', async (tx) => {
+      await tx.$executeRawUnsafe(`UPDATE "Integration" SET "metadata" = '{"n":"lost"}'::jsonb WHERE "id" = $1`, ids['raw-c']);
+      await tx.$queryRawUnsafe('SELECT 1 / 0');
+    }),
+  ).rejects.toMatchObject({ code: '22012' });
+  expect(server.queries.slice(before).at(-1)).toBe('ROLLBACK');
+  expect(await metadata('raw-c')).toEqual({ n: 2 });
+  // every connection the failures touched serves again, each with its own tenant
+  const seen = await Promise.all(TENANTS.flatMap((tenant) => Array.from({ length: 8 }, () => run(tenant, visible))));
+  for (const rows of seen) expect(rows).toHaveLength(1);
+});
+
+it.runIf(process.env.TEST_DATABASE_URL)(
+  'fails the transaction whose connection the server closes, and the next ones run (PostgreSQL)',
+  async () => {
+    const admin = new pg.Client({ connectionString: server.databaseUrl });
+    await admin.connect();
+    try {
+      const sleeping = run('raw-a', (tx) => tx.$queryRawUnsafe(`SELECT pg_sleep(30), 'raw-transaction-sleeper' AS marker`));
+      const killed = await eventually(
+        async () => {
+          const { rows } = await admin.query(
+            `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query LIKE '%raw-transaction-sleeper%' AND pid <> pg_backend_pid()`,
+          );
+          return rows.length ? rows : undefined;
+        },
+        10_000,
+        'the sleeping transaction to start',
+      );
+      expect(killed).toEqual([{ ok: true }]);
+      // rejected, not an uncaught error event (the process would have ended)
+      await expect(sleeping).rejects.toThrow();
+    } finally {
+      await admin.end();
+    }
+    await eventually(
+      async () => {
+        const seen = await Promise.allSettled(TENANTS.map((tenant) => run(tenant, visible)));
+        return seen.every((s, i) => s.status === 'fulfilled' && s.value[0]?.tenantId === TENANTS[i]) ? true : undefined;
+      },
+      10_000,
+      'transactions to run again',
+    );
+  },
+);
