@@ -1,6 +1,6 @@
 /**
- * The lean path for the common GraphQL request, a POST of a JSON query from a client that is not a
- * browser: it runs on Yoga's own envelop without Yoga's Fetch-API layer and answers 200 with the
+ * The lean path for the common GraphQL request, a POST of a JSON query or mutation from a client
+ * that is not a browser: it runs on Yoga's own envelop without Yoga's Fetch-API layer and answers 200 with the
  * JSON Yoga would have written. Anything else is Yoga's before anything runs, and what goes wrong
  * after something ran is handed to Yoga as it is (`rethrowFailedContext`, `plugin`), so nothing is
  * executed or logged twice. What it takes, and why: docs/design-notes.md.
@@ -155,7 +155,7 @@ export function createLeanPath(options: LeanPathOptions = {}): LeanPath {
       try {
         document = enveloped.parse(params.query);
         operation = getOperationAST(document, params.operationName);
-        if (operation?.operation !== 'query' || enveloped.validate(enveloped.schema, document).length) return false;
+        if (!operation || operation.operation === 'subscription' || enveloped.validate(enveloped.schema, document).length) return false;
       } catch {
         // Yoga meets the same and answers it
         return false;

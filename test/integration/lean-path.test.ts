@@ -18,7 +18,8 @@ describe('which requests the lean path answers', () => {
   const lean = createLeanPath({ onAnswered: (name) => answered.push(name) });
   const yoga = createYoga<{ req: IncomingMessage }>({
     schema: createSchema({
-      typeDefs: 'type Query { hello(name: String): String! fails: String } type Mutation { poke: Boolean! }',
+      typeDefs:
+        'type Query { hello(name: String): String! fails: String } type Mutation { poke: Boolean! } type Subscription { ticks: Int }',
       resolvers: {
         Query: {
           hello: (_: unknown, args: { name?: string }) => `hello ${args.name ?? 'you'}`,
@@ -28,6 +29,13 @@ describe('which requests the lean path answers', () => {
           },
         },
         Mutation: { poke: () => true },
+        Subscription: {
+          ticks: {
+            subscribe: async function* () {
+              yield { ticks: 1 };
+            },
+          },
+        },
       },
     }),
     context: ({ req }) => {
@@ -78,6 +86,12 @@ describe('which requests the lean path answers', () => {
     expect(answered.at(-1)).toBeNull();
   });
 
+  it('a mutation, answered as Yoga would', async () => {
+    const res = await post({ query: 'mutation Poke { poke }', operationName: 'Poke' });
+    expect(res).toEqual({ status: 200, by: 'lean', type: 'application/json; charset=utf-8', text: '{"data":{"poke":true}}' });
+    expect(answered.at(-1)).toBe('Poke');
+  });
+
   it('leaves to Yoga what it does not take', async () => {
     for (const [what, body, headers] of [
       ['another Accept', { query: '{ hello }' }, { accept: 'text/event-stream' }],
@@ -86,7 +100,7 @@ describe('which requests the lean path answers', () => {
       ['another content type', { query: '{ hello }' }, { 'content-type': 'application/graphql+json' }],
       ['extensions', { query: '{ hello }', extensions: { persistedQuery: {} } }, {}],
       ['variables that are not an object', { query: '{ hello }', variables: [1] }, {}],
-      ['a mutation', { query: 'mutation { poke }' }, {}],
+      ['a subscription', { query: 'subscription { ticks }' }, {}],
       ['a syntax error', { query: '{ hello' }, {}],
       ['an invalid document', { query: '{ nope }' }, {}],
       ['a body that is not JSON', '{"query":', {}],
@@ -144,10 +158,24 @@ describe('on the running service', () => {
     return { lean: await send(), yoga: await send('application/json, */*') };
   }
 
-  it('answers the same either way: data, a missing scope, bad credentials, an invalid document', async () => {
+  it('answers the same either way: data, a missing scope, bad credentials, an invalid document, mutations', async () => {
     const token = await server.token({ tenant_id: 'lean-same' });
     const narrow = await server.token({ tenant_id: 'lean-same', scope: 'webhooks:read' });
+    const configured = await server.gql(
+      'mutation { configureIntegration(input: { provider: "openai", credentials: { api_key: "sk-lean" } }) { ... on ConfigureIntegrationPayload { integration { id } } } }',
+      {},
+      { token },
+    );
+    const id = configured.data.configureIntegration.integration.id as string;
+    // the second of the pair changes nothing (the same metadata): both answer the row as the first
+    // left it (its version and status are the verification worker's to change meanwhile)
+    const update = `mutation LeanUpdate { updateIntegration(input: { id: "${id}", metadata: { team: "lean" } }) { __typename
+      ... on UpdateIntegrationPayload { integration { id metadata } } ... on Error { code message } } }`;
+    const missing = `mutation { updateIntegration(input: { id: "${id.slice(0, -2)}AA", metadata: {} }) { __typename ... on Error { code } } }`;
     for (const [query, headers] of [
+      [update, { authorization: `Bearer ${token}` }],
+      [missing, { authorization: `Bearer ${token}` }],
+      [update, { authorization: `Bearer ${narrow}` }],
       [
         'query Lean($first: Int) { integrations(first: $first) { totalCount } viewer { tenantId scopes } }',
         { authorization: `Bearer ${token}` },
