@@ -61,23 +61,37 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransacti
       let failed: Error | undefined;
       const onError = (err: Error) => (failed ??= err);
       client.on('error', onError);
-      const send = async (sql: string, values: unknown[] = []) => {
+      const quote = (value: string) => client.escapeLiteral(value);
+      // BEGIN and the tenant go with the first statement, in one message when its values can be
+      // literals (one round trip instead of two), else as a message of their own before it
+      const begin = settingsLiteral({ tenantId }, quote);
+      let begun = false;
+      const send = async (sql: string, values: unknown[] = []): Promise<pg.QueryResult> => {
+        if (!begun) {
+          begun = true;
+          onQuery?.('BEGIN');
+          onQuery?.(begin);
+          const inlined = withLiterals(sql, values, quote);
+          if (inlined !== undefined) {
+            onQuery?.(sql);
+            const results = (await client.query({ text: `BEGIN; ${begin}; ${inlined}`, types: PG_TYPES })) as unknown as pg.QueryResult[];
+            return results.at(-1)!;
+          }
+          await client.query(`BEGIN; ${begin}`);
+        }
         onQuery?.(sql);
         return client.query({ text: sql, values, types: PG_TYPES });
       };
       try {
-        // BEGIN and the tenant in one round trip: one message of two statements, no parameters
-        const settings = settingsLiteral({ tenantId }, (value) => client.escapeLiteral(value));
-        onQuery?.('BEGIN');
-        onQuery?.(settings);
-        await client.query(`BEGIN; ${settings}`);
         const result = await fn({
           $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]) => (await send(sql, values)).rows as T,
           $executeRawUnsafe: async (sql: string, ...values: unknown[]) => (await send(sql, values)).rowCount ?? 0,
         });
-        await send('COMMIT');
+        // work that sent no statement opened no transaction
+        if (begun) await send('COMMIT');
         return result;
       } catch (err) {
+        if (!begun) throw err;
         // ended at once (a failed statement aborted it anyway); a rollback that fails marks the connection broken
         onQuery?.('ROLLBACK');
         await client.query('ROLLBACK').catch((rollbackError: Error) => (failed ??= rollbackError));
@@ -88,6 +102,25 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransacti
       }
     },
   };
+}
+
+/**
+ * `sql` with each `$n` replaced by its value as a quoted literal, which PostgreSQL types as it
+ * types a text parameter (unknown until the context gives it a type); undefined when a value is
+ * not a string, number, boolean or null (those are left to the driver's serialisation). `sql` is
+ * the code's own text, whose only `$n` are placeholders; `quote` is the driver's `escapeLiteral`.
+ */
+export function withLiterals(sql: string, values: readonly unknown[], quote: (value: string) => string): string | undefined {
+  const literals: string[] = [];
+  for (const value of values) {
+    if (value === null) literals.push('NULL');
+    else if (typeof value === 'string') literals.push(quote(value));
+    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') literals.push(quote(String(value)));
+    else return undefined;
+  }
+  let missing = false;
+  const text = sql.replace(/\$(\d+)/g, (_, n: string) => literals[Number(n) - 1] ?? ((missing = true), ''));
+  return missing ? undefined : text;
 }
 
 const PGLITE_PARSERS = {

@@ -121,3 +121,29 @@ it.runIf(process.env.TEST_DATABASE_URL)(
     );
   },
 );
+
+it('sends a first statement’s values inlined as literals and later ones as parameters, and both arrive as sent', async () => {
+  const values = [`it's`, 'back\\slash \\\\ two', '$1 and $2', `E'x'`, 'ünïcödé ✓', '', 42, -1.5, true, null];
+  const sql = `SELECT ${values.map((_, i) => `$${i + 1}::text AS "v${i}"`).join(', ')}`;
+  const before = server.queries.length;
+  const [first, second] = await run('raw-a', async (tx) => [
+    (await tx.$queryRawUnsafe<Record<string, string | null>[]>(sql, ...values))[0]!,
+    (await tx.$queryRawUnsafe<Record<string, string | null>[]>(sql, ...values))[0]!,
+  ]);
+  const expected = Object.fromEntries(values.map((v, i) => [`v${i}`, v === null ? null : String(v)]));
+  expect(first).toEqual(expected);
+  expect(second).toEqual(expected);
+  // reported one statement at a time, whichever message carried them
+  expect(server.queries.slice(before).map((s) => s.split(' ')[0])).toEqual(['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'COMMIT']);
+});
+
+it.runIf(process.env.TEST_DATABASE_URL)('opens no transaction for work that sends no statement (PostgreSQL)', async () => {
+  const before = server.queries.length;
+  expect(await run('raw-a', async () => 'nothing sent')).toBe('nothing sent');
+  await expect(
+    run('raw-a', async () => {
+      throw new Error('failed before any statement');
+    }),
+  ).rejects.toThrow('failed before any statement');
+  expect(server.queries.slice(before)).toEqual([]);
+});
