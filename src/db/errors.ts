@@ -30,7 +30,7 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 /** PostgreSQL's and Node's: connection failures, shutdown and restart (class 08, 57P01-57P03). */
 const UNAVAILABLE_TEXT =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|terminating connection|the database system is (shutting down|starting up|in recovery)|Can't reach database|Server has closed the connection|connection (is )?closed|\b(08\d{3}|57P0[123])\b/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|terminating connection|the database system is (shutting down|starting up|in recovery)|Can't reach database|Server has closed the connection|connection (is )?closed|not queryable|\b(08\d{3}|57P0[123])\b/i;
 
 /**
  * The database is away (restarting, failing over, unreachable) rather than the request being

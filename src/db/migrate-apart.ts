@@ -50,11 +50,10 @@ export async function openMigratedApart(
 async function migrateInChild(dataDir: string, logger: Logger, env: NodeJS.ProcessEnv, why: string): Promise<void> {
   logger.info({ dataDir, reason: why }, 'migrating the embedded database in a child process');
   // the same node and loader (tsx under `npm start`) and settings, on this data directory
-  const { DATABASE_URL: _url, DATABASE_MIGRATION_URL: _owner, ...settings } = env;
-  // (a debugger's flags stay here: a second inspector would wait for one, or fight for its port)
-  const nodeArgs = process.execArgv.filter((arg) => !/^--(inspect|debug-port)/.test(arg));
-  const child = spawn(process.execPath, [...nodeArgs, MIGRATE_SCRIPT], {
-    env: { ...settings, DATA_DIR: dataDir },
+  const { DATABASE_URL: _url, DATABASE_MIGRATION_URL: _owner, NODE_OPTIONS, ...settings } = env;
+  const nodeOptions = withoutDebugger(NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? []).join(' ');
+  const child = spawn(process.execPath, [...withoutDebugger(process.execArgv), MIGRATE_SCRIPT], {
+    env: { ...settings, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), DATA_DIR: dataDir },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // a server stopped while starting (src/process.ts) takes its migration down with it
@@ -70,6 +69,20 @@ async function migrateInChild(dataDir: string, logger: Logger, env: NodeJS.Proce
   } finally {
     process.off('exit', stopChild);
   }
+}
+
+/**
+ * Node's flags without a debugger's: a second inspector would wait for one (`--inspect-brk`) or
+ * fight for its port. `--inspect-port 9230` is two arguments.
+ */
+export function withoutDebugger(args: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!/^--(inspect|debug-port)/.test(arg)) kept.push(arg);
+    else if (/^--(inspect-port|debug-port)$/.test(arg)) i++;
+  }
+  return kept;
 }
 
 function exited(child: ChildProcess): Promise<string | number> {

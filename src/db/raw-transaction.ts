@@ -50,17 +50,59 @@ const PG_TYPES = {
 } as pg.CustomTypesConfig;
 
 /**
+ * The limits of Prisma's interactive transactions (src/db/database.ts), kept: a pooled connection
+ * waited for at most 10 s, and a transaction (a statement, or idling between two) at most 20 s,
+ * so a change stuck behind a lock fails rather than holding its connection until the pool is gone.
+ */
+const CONNECT_WAIT_MS = 10_000;
+const BEGIN = `BEGIN; SET LOCAL statement_timeout = '20s'; SET LOCAL idle_in_transaction_session_timeout = '20s'`;
+
+/** A client of `pool` within `ms`, or an error classified as a full pool (Prisma's P2024: a 503). */
+async function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // the client that comes later goes back to the pool unused
+      connecting.then(
+        (late) => late.release(),
+        () => {},
+      );
+      reject(Object.assign(new Error(`no database connection free within ${ms / 1000} s`), { code: 'P2024' }));
+    }, ms);
+  });
+  try {
+    return await Promise.race([connecting, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** pg sends a Date as local time with its offset, which a `timestamp` cast drops: UTC, as Prisma sends it. */
+const asSent = (values: unknown[]) => values.map((value) => (value instanceof Date ? value.toISOString() : value));
+
+/** The connection failure of each client this module checked out, while it is checked out. */
+const failures = new WeakMap<pg.PoolClient, Error | undefined>();
+
+/**
+ * A checked-out client's socket error has no listener of pg-pool's, and one without any listener
+ * ends the process; pg may emit it after the statement it failed has been rejected, even after the
+ * client was released. So each client gets one listener for good (a pooled client is reused).
+ */
+function watchForFailure(client: pg.PoolClient): void {
+  if (!failures.has(client)) client.on('error', (err: Error) => failures.set(client, failures.get(client) ?? err));
+  failures.set(client, undefined);
+}
+
+/**
  * On a PostgreSQL server: a client of Prisma's own pool for the transaction. A client whose
  * connection failed is closed rather than given back to the pool.
  */
-export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransactions {
+export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery, connectWaitMs = CONNECT_WAIT_MS): RawTransactions {
   return {
     async run(tenantId, fn) {
-      const client = await pool.connect();
-      // a checked-out client's socket error has no other listener: it would end the process
-      let failed: Error | undefined;
-      const onError = (err: Error) => (failed ??= err);
-      client.on('error', onError);
+      const client = await connectWithin(pool, connectWaitMs);
+      watchForFailure(client);
       const quote = (value: string) => client.escapeLiteral(value);
       // BEGIN and the tenant go with the first statement, in one message when its values can be
       // literals (one round trip instead of two), else as a message of their own before it
@@ -69,18 +111,21 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransacti
       const send = async (sql: string, values: unknown[] = []): Promise<pg.QueryResult> => {
         if (!begun) {
           begun = true;
-          onQuery?.('BEGIN');
+          onQuery?.(BEGIN);
           onQuery?.(begin);
           const inlined = withLiterals(sql, values, quote);
           if (inlined !== undefined) {
             onQuery?.(sql);
-            const results = (await client.query({ text: `BEGIN; ${begin}; ${inlined}`, types: PG_TYPES })) as unknown as pg.QueryResult[];
+            const results = (await client.query({
+              text: `${BEGIN}; ${begin}; ${inlined}`,
+              types: PG_TYPES,
+            })) as unknown as pg.QueryResult[];
             return results.at(-1)!;
           }
-          await client.query(`BEGIN; ${begin}`);
+          await client.query(`${BEGIN}; ${begin}`);
         }
         onQuery?.(sql);
-        return client.query({ text: sql, values, types: PG_TYPES });
+        return client.query({ text: sql, values: asSent(values), types: PG_TYPES });
       };
       try {
         const result = await fn({
@@ -94,11 +139,10 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransacti
         if (!begun) throw err;
         // ended at once (a failed statement aborted it anyway); a rollback that fails marks the connection broken
         onQuery?.('ROLLBACK');
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (failed ??= rollbackError));
+        await client.query('ROLLBACK').catch((rollbackError: Error) => failures.set(client, failures.get(client) ?? rollbackError));
         throw err;
       } finally {
-        client.off('error', onError);
-        client.release(failed);
+        client.release(failures.get(client));
       }
     },
   };
@@ -107,10 +151,13 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery): RawTransacti
 /**
  * `sql` with each `$n` replaced by its value as a quoted literal, which PostgreSQL types as it
  * types a text parameter (unknown until the context gives it a type); undefined when a value is
- * not a string, number, boolean or null (those are left to the driver's serialisation). `sql` is
- * the code's own text, whose only `$n` are placeholders; `quote` is the driver's `escapeLiteral`.
+ * not a string, number, boolean or null (those are left to the driver's serialisation), and when
+ * `sql` holds a string literal, a comment or a dollar quote, where a `$n` might not be a
+ * placeholder. `sql` is the code's own text; `quote` is the driver's `escapeLiteral`.
  */
 export function withLiterals(sql: string, values: readonly unknown[], quote: (value: string) => string): string | undefined {
+  // where a `$n` could be text rather than a placeholder (a string, a comment, a dollar quote), parameters
+  if (/'|--|\/\*|\$[A-Za-z_]*\$/.test(sql)) return undefined;
   const literals: string[] = [];
   for (const value of values) {
     if (value === null) literals.push('NULL');

@@ -50,7 +50,8 @@ it('sends 8 statements: BEGIN, the locked read with the audit entry, UPDATE, the
   expect(res.data.updateIntegration.integration).toMatchObject({ id, version: version + 1, metadata: { team: 'billing' } });
   // BEGIN, set_config, audit entry + SELECT … FOR UPDATE, UPDATE … RETURNING, events + webhooks, deliveries, jobs, COMMIT
   expect(statements, statements.join('\n\n')).toHaveLength(8);
-  expect([statements[0], statements.at(-1)]).toEqual(['BEGIN', 'COMMIT']);
+  expect(statements[0]).toMatch(/^BEGIN/);
+  expect(statements.at(-1)).toBe('COMMIT');
   expect(statements.filter((s) => /FOR UPDATE/.test(s))).toHaveLength(1);
   expect(statements.filter((s) => /^SELECT set_config/.test(s))).toHaveLength(1);
 

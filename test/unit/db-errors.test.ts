@@ -11,6 +11,8 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(new Error('the database system is starting up'))).toBe(true);
     expect(isDatabaseUnavailable(Object.assign(new Error('pool timeout'), { code: 'P2024' }))).toBe(true);
     expect(isDatabaseUnavailable(new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }))).toBe(true);
+    // pg, for a statement on a pooled client whose connection the server ended between statements
+    expect(isDatabaseUnavailable(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
   });
 
   it('recognises Node’s own network errors from a raw pg connection, and each address of a host failing', () => {

@@ -37,3 +37,11 @@ describe('withLiterals', () => {
     expect(settingsLiteral({ tenantId: `t'1` }, quote)).toBe(`SELECT set_config('app.tenant_id', 't''1', true)`);
   });
 });
+
+describe('withLiterals leaves to parameters SQL where a $n might be text', () => {
+  it('a string literal, a comment or a dollar quote', () => {
+    for (const sql of [`SELECT '$1', $1`, 'SELECT $1 -- $1', 'SELECT /* $1 */ $1', 'SELECT $$ $1 $$, $1', 'SELECT $q$ $1 $q$, $1']) {
+      expect(withLiterals(sql, ['x'], quote), sql).toBeUndefined();
+    }
+  });
+});
