@@ -155,6 +155,15 @@ it('sends a first statement’s values inlined as literals and later ones as par
   expect(server.queries.slice(before).map((s) => s.split(/[ ;]/)[0])).toEqual(['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'COMMIT']);
 });
 
+it('returns int8 as BigInt and timestamp as the UTC instant, as Prisma maps raw rows', async () => {
+  const [row] = await run('raw-a', (tx) =>
+    tx.$queryRawUnsafe<{ small: unknown; big: unknown; at: unknown }[]>(
+      `SELECT 5::int8 AS small, 9007199254740993::int8 AS big, '2026-03-29 01:30:00.123'::timestamp(3) AS at`,
+    ),
+  );
+  expect(row).toEqual({ small: 5n, big: 9007199254740993n, at: new Date('2026-03-29T01:30:00.123Z') });
+});
+
 it.runIf(process.env.TEST_DATABASE_URL)('opens no transaction for work that sends no statement (PostgreSQL)', async () => {
   const before = server.queries.length;
   expect(await run('raw-a', async () => 'nothing sent')).toBe('nothing sent');
