@@ -33,18 +33,15 @@ export async function openMigratedApart(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Database> {
   if (isUninitialised(dataDir)) await migrateInChild(dataDir, logger, env, 'a new data directory');
-  let database = await open();
-  try {
-    const pending = await pendingMigrations(database);
-    if (!pending.length) return database;
-    await database.close();
-    await migrateInChild(dataDir, logger, env, `${pending.length} pending migration(s)`);
-    database = await open();
-    return database;
-  } catch (err) {
+  const database = await open();
+  const pending = await pendingMigrations(database).catch(async (err: unknown) => {
     await database.close().catch(() => {});
     throw err;
-  }
+  });
+  if (!pending.length) return database;
+  await database.close();
+  await migrateInChild(dataDir, logger, env, `${pending.length} pending migration(s)`);
+  return open();
 }
 
 async function migrateInChild(dataDir: string, logger: Logger, env: NodeJS.ProcessEnv, why: string): Promise<void> {

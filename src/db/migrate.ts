@@ -18,10 +18,14 @@ async function appliedMigrationNames(prisma: PrismaClient): Promise<Set<string> 
   return new Set(rows.map((r) => r.migration_name));
 }
 
-/** The committed migrations not applied yet (all of them on a new database). */
+/** The names of `migrations` not applied yet (all of them on a new database). */
+const notApplied = (migrations: readonly { name: string }[], applied: Set<string> | null) =>
+  migrations.filter((m) => !applied?.has(m.name)).map((m) => m.name);
+
+/** The committed migrations not applied yet. */
 export async function pendingMigrations(database: Database): Promise<string[]> {
   const [migrations, applied] = await Promise.all([readMigrations(), appliedMigrationNames(database.prisma)]);
-  return migrations.filter((m) => !applied?.has(m.name)).map((m) => m.name);
+  return notApplied(migrations, applied);
 }
 
 export async function migrate(database: Database, logger: Logger): Promise<string[]> {
@@ -37,9 +41,8 @@ export async function migrate(database: Database, logger: Logger): Promise<strin
       );
     }
     if (serviceRole) await checkRolesBeforeMigrating(owner.prisma, serviceRole);
-    const applied = await appliedMigrationNames(owner.prisma);
     let names: string[] = [];
-    if (!applied || !migrations.every((m) => applied.has(m.name))) {
+    if (notApplied(migrations, await appliedMigrationNames(owner.prisma)).length) {
       names = await applyMigrations(owner.adapter, migrations, (line) => logger.debug({ engine: line }, 'schema engine'));
       if (names.length) logger.info({ migrations: names }, 'applied database migrations');
     }

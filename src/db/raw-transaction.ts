@@ -11,7 +11,8 @@
  */
 import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
-import { settingsLiteral, settingsStatement } from './row-security.ts';
+import type { OnQuery } from './row-reader.ts';
+import { type RowSecuritySettings, settingsStatement } from './row-security.ts';
 
 /** The raw half of Prisma's client, as a transaction here offers it. */
 export interface RawTx {
@@ -26,9 +27,6 @@ export interface RawTransactions {
    */
   run<T>(tenantId: string, fn: (tx: RawTx) => Promise<T>): Promise<T>;
 }
-
-/** Hears each statement sent, transaction control included (benchmarks and tests count them). */
-type OnQuery = ((sql: string) => void) | undefined;
 
 const TIMESTAMP = 1114;
 const BYTEA = 17;
@@ -146,6 +144,16 @@ export function poolTransactions(pool: pg.Pool, onQuery?: OnQuery, connectWaitMs
       }
     },
   };
+}
+
+/**
+ * `settingsStatement` with its values as literals quoted by `quote`: a statement without
+ * parameters, which may share one simple-protocol message (one round trip) with BEGIN.
+ */
+export function settingsLiteral(settings: RowSecuritySettings, quote: (value: string) => string): string {
+  const [sql, ...values] = settingsStatement(settings);
+  // its text holds no string, comment or dollar quote, and its values are strings: always inlined
+  return withLiterals(sql, values, quote)!;
 }
 
 /**

@@ -14,8 +14,11 @@ export interface RowReader {
   read<T>(sql: string, values: readonly unknown[]): Promise<T[]>;
 }
 
-/** Hears each statement sent, as Prisma's query events do (benchmarks and tests count them). */
-type OnQuery = ((sql: string) => void) | undefined;
+/**
+ * Hears each statement sent, as Prisma's query events do, transaction control included
+ * (benchmarks and tests count them).
+ */
+export type OnQuery = ((sql: string) => void) | undefined;
 
 /**
  * On a PostgreSQL server: Prisma's own pool (`pool.query` checks a connection out for the one

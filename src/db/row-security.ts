@@ -49,16 +49,6 @@ export function settingsStatement(settings: RowSecuritySettings): [string, ...st
 }
 
 /**
- * `settingsStatement` with its values as literals quoted by `quote` (the driver's own
- * `escapeLiteral`): a statement without parameters, which may share one simple-protocol message
- * (one round trip) with BEGIN.
- */
-export function settingsLiteral(settings: RowSecuritySettings, quote: (value: string) => string): string {
-  const [sql, ...values] = settingsStatement(settings);
-  return sql.replace(/\$(\d+)/g, (_, n: string) => quote(values[Number(n) - 1]!));
-}
-
-/**
  * One operation in a transaction that first applies `settings`. (Prisma runs a batch of one
  * without a transaction; the settings statement makes it two.)
  */

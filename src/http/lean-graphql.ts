@@ -1,7 +1,7 @@
 /**
  * The lean path for the common GraphQL request, a POST of a JSON query or mutation from a client
- * that is not a browser: it runs on Yoga's own envelop without Yoga's Fetch-API layer and answers 200 with the
- * JSON Yoga would have written. Anything else is Yoga's before anything runs, and what goes wrong
+ * that is not a browser: it runs on Yoga's own envelop without Yoga's Fetch-API layer and answers
+ * 200 with the JSON Yoga would have written. Anything else is Yoga's before anything runs, and what goes wrong
  * after something ran is handed to Yoga as it is (`rethrowFailedContext`, `plugin`), so nothing is
  * executed or logged twice. What it takes, and why: docs/design-notes.md.
  */

@@ -6,8 +6,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { withLiterals } from '../../src/db/raw-transaction.ts';
-import { settingsLiteral } from '../../src/db/row-security.ts';
+import { settingsLiteral, withLiterals } from '../../src/db/raw-transaction.ts';
 
 const client = new pg.Client();
 const quote = (value: string) => client.escapeLiteral(value);
