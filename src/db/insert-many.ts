@@ -26,9 +26,17 @@ const COLUMNS: { readonly [T in keyof Tables]: ReadonlySet<string> } = {
   OperationAttempt: new Set(Object.values(Prisma.OperationAttemptScalarFieldEnum)),
 };
 
-/** `[sql, rowsAsJson]` for `$executeRawUnsafe`; null when there is nothing to insert. */
-export function insertManyStatement<T extends keyof Tables>(table: T, rows: readonly Tables[T][]): [string, string] | null {
+/**
+ * `[sql, rowsAsJson]` for `$executeRawUnsafe`; null when there is nothing to insert. `placeholder`:
+ * the rows' parameter, for a statement that holds the INSERT among parameters of its own.
+ */
+export function insertManyStatement<T extends keyof Tables>(
+  table: T,
+  rows: readonly Tables[T][],
+  placeholder = '$1',
+): [string, string] | null {
   if (!Object.hasOwn(COLUMNS, table)) throw new TypeError(`insertManyStatement: "${String(table)}" is not a table it writes`);
+  if (!/^\$[1-9][0-9]*$/.test(placeholder)) throw new TypeError(`insertManyStatement: "${placeholder}" is not a placeholder`);
   if (!rows.length) return null;
   const allowed = COLUMNS[table];
   const names = new Set<string>();
@@ -36,7 +44,7 @@ export function insertManyStatement<T extends keyof Tables>(table: T, rows: read
   for (const name of names) if (!allowed.has(name)) throw new TypeError(`insertManyStatement: "${name}" is not a column of ${table}`);
   const columns = [...names].map((c) => `"${c}"`).join(', ');
   return [
-    `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", $1::jsonb)`,
+    `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", ${placeholder}::jsonb)`,
     JSON.stringify(rows),
   ];
 }

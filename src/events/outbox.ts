@@ -46,11 +46,33 @@ export interface RecordedEvent {
   deliveryIds: string[];
 }
 
-type FanOutTarget = { id: string; eventTypes: string[]; timeoutMs: number };
+export type FanOutTarget = { id: string; eventTypes: string[]; timeoutMs: number };
 
-/** The tenant's ACTIVE webhooks ($2: the tenant), as `tx.webhook.findMany` in `record` reads them. */
-const ACTIVE_WEBHOOKS = `SELECT "id", "eventTypes", "timeoutMs" FROM "Webhook"
-  WHERE "tenantId" = $2 AND "status" = 'ACTIVE' AND "deletedAt" IS NULL`;
+/** An event to record: what `recordMany` takes. */
+export interface OutboxEvent {
+  actor: Omit<Actor, 'tenantId'>;
+  type: EventType;
+  subjectId: string;
+  data: Prisma.InputJsonObject;
+}
+
+/** Events ready to be written by a statement of the caller's (`Outbox.prepare`). */
+export interface PreparedEvents {
+  tenantId: string;
+  events: readonly OutboxEvent[];
+  rows: readonly { id: string }[];
+  now: Date;
+  /** The rows, as the JSON parameter of `insert`. */
+  rowsJson: string;
+  /** The INSERT of the events, their rows in the parameter `placeholder` (`$n`). */
+  insert(placeholder: string): string;
+  /** An expression: the tenant's ACTIVE webhooks as a JSON array, the tenant in `tenantPlaceholder`. */
+  webhooks(tenantPlaceholder: string): string;
+}
+
+/** The tenant's ACTIVE webhooks (the tenant in `tenant`, a `$n`), as `tx.webhook.findMany` in `record` reads them. */
+const activeWebhooksSql = (tenant: string) => `SELECT "id", "eventTypes", "timeoutMs" FROM "Webhook"
+  WHERE "tenantId" = ${tenant} AND "status" = 'ACTIVE' AND "deletedAt" IS NULL`;
 
 export class Outbox {
   /** The tenant's ACTIVE webhooks, read once per transaction however many events it records. */
@@ -134,14 +156,31 @@ export class Outbox {
    * already, their deliveries, the deliveries' jobs): for writers that commit many at once, and
    * the integration changes.
    */
-  async recordMany(
-    tx: RawTx,
-    tenantId: string,
-    events: readonly { actor: Omit<Actor, 'tenantId'>; type: EventType; subjectId: string; data: Prisma.InputJsonObject }[],
-  ): Promise<RecordedEvent[]> {
+  async recordMany(tx: RawTx, tenantId: string, events: readonly OutboxEvent[]): Promise<RecordedEvent[]> {
     if (!events.length) return [];
+    const prepared = this.prepare(tenantId, events);
+    let cached = this.activeWebhooks.get(tx);
+    if (cached) await tx.$executeRawUnsafe(prepared.insert('$1'), prepared.rowsJson);
+    else {
+      // the first events of the transaction read the webhooks in the same statement: one round trip
+      cached = tx.$queryRawUnsafe<FanOutTarget[]>(
+        `WITH inserted AS (${prepared.insert('$1')}) ${activeWebhooksSql('$2')}`,
+        prepared.rowsJson,
+        tenantId,
+      );
+      this.activeWebhooks.set(tx, cached);
+    }
+    return this.fanOut(tx, prepared, await cached);
+  }
+
+  /**
+   * The rows of events to record within a statement of the caller's (`insert`, with the tenant's
+   * ACTIVE webhooks read in it by `webhooks`), then fanned out by `fannedOut`: the integration
+   * changes send their UPDATE, the events and the webhook read in one round trip.
+   */
+  prepare(tenantId: string, events: readonly OutboxEvent[]): PreparedEvents {
     const now = new Date();
-    const eventRows = events.map((e) => ({
+    const rows = events.map((e) => ({
       id: uuidv7(),
       tenantId,
       type: e.type,
@@ -154,19 +193,31 @@ export class Outbox {
       createdBy: e.actor.actorId,
       updatedBy: e.actor.actorId,
     }));
-    const [insertEvents, rowsJson] = insertManyStatement('Event', eventRows)!;
-    let cached = this.activeWebhooks.get(tx);
-    if (cached) await tx.$executeRawUnsafe(insertEvents, rowsJson);
-    else {
-      // the first events of the transaction read the webhooks in the same statement: one round trip
-      cached = tx.$queryRawUnsafe<FanOutTarget[]>(`WITH inserted AS (${insertEvents}) ${ACTIVE_WEBHOOKS}`, rowsJson, tenantId);
-      this.activeWebhooks.set(tx, cached);
-    }
-    const webhooks = await cached;
-    const recorded = eventRows.map((row) => ({ eventId: row.id, deliveryIds: [] as string[] }));
+    const [insert, rowsJson] = insertManyStatement('Event', rows)!;
+    return {
+      tenantId,
+      events,
+      rows,
+      now,
+      rowsJson,
+      insert: (placeholder) => (placeholder === '$1' ? insert : insertManyStatement('Event', rows, placeholder)![0]),
+      webhooks: (tenantPlaceholder) => `(SELECT coalesce(json_agg(w), '[]'::json) FROM (${activeWebhooksSql(tenantPlaceholder)}) AS w)`,
+    };
+  }
+
+  /** Fans prepared events out, once their statement wrote them and read `webhooks` (the tenant's ACTIVE ones). */
+  fannedOut(tx: RawTx, prepared: PreparedEvents, webhooks: FanOutTarget[]): Promise<RecordedEvent[]> {
+    this.activeWebhooks.set(tx, Promise.resolve(webhooks));
+    return this.fanOut(tx, prepared, webhooks);
+  }
+
+  /** The deliveries of recorded events to the webhooks whose filters match, and their jobs: two statements, or none. */
+  private async fanOut(tx: RawTx, prepared: PreparedEvents, webhooks: FanOutTarget[]): Promise<RecordedEvent[]> {
+    const { tenantId, now } = prepared;
+    const recorded = prepared.rows.map((row) => ({ eventId: row.id, deliveryIds: [] as string[] }));
     const deliveries: Prisma.WebhookDeliveryCreateManyInput[] = [];
     const jobs: ReturnType<typeof deliveryJob>[] = [];
-    events.forEach((event, i) => {
+    prepared.events.forEach((event, i) => {
       for (const w of webhooks) {
         if (!w.eventTypes.some((pattern) => eventTypeMatches(pattern, event.type))) continue;
         const id = uuidv7();

@@ -4,6 +4,7 @@
  * the commit.
  */
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { GraphQLError } from 'graphql';
 import { v7 as uuidv7 } from 'uuid';
 import { auditWithin, offeredAudit } from '../audit/plugin.ts';
@@ -14,7 +15,7 @@ import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { RawTx } from '../db/raw-transaction.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
-import type { EventType } from '../events/outbox.ts';
+import type { EventType, OutboxEvent } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId } from '../ids.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
@@ -24,7 +25,7 @@ import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { type Command, transition } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
-import { type IntegrationChange, updateIntegrationRow } from './update-row.ts';
+import { type IntegrationChange, updateWithEvents } from './update-row.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const METADATA_MAX_BYTES = 16 * 1024;
@@ -151,6 +152,23 @@ interface Decision {
   events?: { type: EventType; extra?: Record<string, unknown> }[];
 }
 
+/** The fields of the row a change writes that its events show (integrationEventData), before the UPDATE returns it. */
+function expectedRow(
+  row: Integration,
+  change: IntegrationChange | undefined,
+  status: Integration['status'],
+  clearLastError: boolean,
+): Integration {
+  return {
+    ...row,
+    status,
+    version: row.version + 1,
+    enabledCapabilities: change?.enabledCapabilities ?? row.enabledCapabilities,
+    metadata: (change?.metadata ?? row.metadata) as Integration['metadata'],
+    lastError: clearLastError ? null : row.lastError,
+  };
+}
+
 async function changeIntegration(
   scope: RequestScope,
   id: string,
@@ -175,14 +193,9 @@ async function changeIntegration(
     const statusChanged = status !== row.status;
     if (!decision.data && !statusChanged && !queued) return { row, statusChanged, queued };
 
-    // the row as UPDATE … RETURNING gives it: no read after the write
-    const updated = await updateIntegrationRow(tx, row, decision.data, { status, clearLastError: queued, actorId: viewer.actorId });
-    // the row is locked, so this is not expected; were it to happen, the caller may retry
-    if (!updated) {
-      throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
-    }
-    const data = integrationEventData(updated);
-    const events = (decision.events ?? []).map((event) => ({
+    // the event data as the updated row will give it, so the events go with the UPDATE (one round trip)
+    const data = integrationEventData(expectedRow(row, decision.data, status, queued));
+    const events: OutboxEvent[] = (decision.events ?? []).map((event) => ({
       actor: viewer,
       type: event.type,
       subjectId: id,
@@ -191,8 +204,20 @@ async function changeIntegration(
     if (statusChanged) {
       events.push({ actor: viewer, type: 'integration.status_changed', subjectId: id, data: { ...data, previousStatus: row.status } });
     }
-    // every event, delivery and job in one statement each, by raw inserts Prisma need not plan
-    await scope.services.outbox.recordMany(tx, viewer.tenantId, events);
+    const { outbox } = scope.services;
+    const prepared = events.length ? outbox.prepare(viewer.tenantId, events) : undefined;
+    // the row as UPDATE … RETURNING gives it: no read after the write
+    const written = await updateWithEvents(tx, row, decision.data, { status, clearLastError: queued, actorId: viewer.actorId }, prepared);
+    // the row is locked, so this is not expected; were it to happen, the caller may retry (the events roll back)
+    if (!written) {
+      throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
+    }
+    const updated = written.row;
+    // an event must say what was written: a difference rolls the change back (metadata is the same JSON in both)
+    if (!isDeepStrictEqual({ ...integrationEventData(updated), metadata: null }, { ...data, metadata: null })) {
+      throw new Error(`integration ${id}: the event data foreseen differs from the row written`);
+    }
+    if (prepared) await outbox.fannedOut(tx, prepared, written.webhooks);
     if (queued) await queueVerification(scope, tx, updated);
     return { row: updated, statusChanged, queued };
   });

@@ -6,6 +6,7 @@
  * values and types `findUnique` gives (test/integration/update-statements.test.ts compares them).
  */
 import type { SealedColumns } from '../crypto/credentials.ts';
+import type { FanOutTarget, PreparedEvents } from '../events/outbox.ts';
 import type { Integration, IntegrationStatus, Prisma } from '../generated/prisma/client.ts';
 import type { RawExecutor } from '../jobs/queue.ts';
 
@@ -36,6 +37,9 @@ const COLUMNS: Record<Column, string> = {
   inboundToken: 'text',
 };
 
+/** The column of the webhooks read with the UPDATE (not one of Integration's). */
+const FAN_OUT = 'icp_fan_out';
+
 export interface RowUpdate {
   status: IntegrationStatus;
   /** A verification is queued: the last one's error no longer describes the credentials. */
@@ -53,6 +57,21 @@ export async function updateIntegrationRow(
   change: IntegrationChange | undefined,
   update: RowUpdate,
 ): Promise<Integration | undefined> {
+  return (await updateWithEvents(tx, row, change, update))?.row;
+}
+
+/**
+ * `updateIntegrationRow` that also writes `events` in the same statement (a data-modifying WITH,
+ * run whether or not the UPDATE matched: the caller rolls back when it did not) and reads the
+ * tenant's ACTIVE webhooks they fan out to: one round trip for the change and its events.
+ */
+export async function updateWithEvents(
+  tx: RawExecutor,
+  row: Pick<Integration, 'id' | 'tenantId' | 'version'>,
+  change: IntegrationChange | undefined,
+  update: RowUpdate,
+  events?: PreparedEvents,
+): Promise<{ row: Integration; webhooks: FanOutTarget[] } | undefined> {
   const values: unknown[] = [];
   const param = (value: unknown, type: string) => {
     values.push(value);
@@ -74,7 +93,20 @@ export async function updateIntegrationRow(
     // as Prisma's @updatedAt: the application's clock, in UTC (a timestamp column ignores the Z)
     `"updatedAt" = ${param(new Date().toISOString(), 'timestamp(3)')}`,
   );
-  const where = `"id" = ${param(row.id, 'text')} AND "tenantId" = ${param(row.tenantId, 'text')} AND "version" = ${param(row.version, 'int4')} AND "deletedAt" IS NULL`;
-  const rows = await tx.$queryRawUnsafe<Integration[]>(`UPDATE "Integration" SET ${sets.join(', ')} WHERE ${where} RETURNING *`, ...values);
-  return rows[0];
+  const tenant = param(row.tenantId, 'text');
+  const where = `"id" = ${param(row.id, 'text')} AND "tenantId" = ${tenant} AND "version" = ${param(row.version, 'int4')} AND "deletedAt" IS NULL`;
+  const statement = `UPDATE "Integration" SET ${sets.join(', ')} WHERE ${where} RETURNING *`;
+  if (!events) {
+    const rows = await tx.$queryRawUnsafe<Integration[]>(statement, ...values);
+    return rows[0] && { row: rows[0], webhooks: [] };
+  }
+  const placeholder = `$${values.push(events.rowsJson)}`;
+  const rows = await tx.$queryRawUnsafe<(Integration & { [FAN_OUT]: FanOutTarget[] })[]>(
+    `WITH updated AS (${statement}), inserted AS (${events.insert(placeholder)}) ` +
+      `SELECT updated.*, ${events.webhooks(tenant)} AS "${FAN_OUT}" FROM updated`,
+    ...values,
+  );
+  if (!rows[0]) return undefined;
+  const { [FAN_OUT]: webhooks, ...updated } = rows[0];
+  return { row: updated as Integration, webhooks };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forTenant, type TenantTx, tenantTransaction } from '../../src/db/tenant.ts';
 import { parseGlobalId } from '../../src/errors.ts';
 import { lockAndRead } from '../../src/integrations/service.ts';
-import { updateIntegrationRow } from '../../src/integrations/update-row.ts';
+import { updateIntegrationRow, updateWithEvents } from '../../src/integrations/update-row.ts';
 import type { RequestScope } from '../../src/services.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 
@@ -44,12 +44,13 @@ async function update(input: Record<string, unknown>) {
   return { res, statements: server.queries.slice(before) };
 }
 
-it('sends 8 statements: BEGIN, the locked read with the audit entry, UPDATE, the event with the webhook read, deliveries, jobs, COMMIT', async () => {
+it('sends 7 statements: BEGIN, the locked read with the audit entry, UPDATE with the event and the webhook read, deliveries, jobs, COMMIT', async () => {
   const { res, statements } = await update({ expectedVersion: version, metadata: { team: 'billing' } });
   expect(res.data.updateIntegration.__typename).toBe('UpdateIntegrationPayload');
   expect(res.data.updateIntegration.integration).toMatchObject({ id, version: version + 1, metadata: { team: 'billing' } });
-  // BEGIN, set_config, audit entry + SELECT … FOR UPDATE, UPDATE … RETURNING, events + webhooks, deliveries, jobs, COMMIT
-  expect(statements, statements.join('\n\n')).toHaveLength(8);
+  // BEGIN, set_config, audit entry + SELECT … FOR UPDATE, UPDATE … RETURNING with events + webhooks, deliveries, jobs, COMMIT
+  expect(statements, statements.join('\n\n')).toHaveLength(7);
+  expect(statements.filter((s) => /UPDATE "Integration"[\s\S]*INSERT INTO "Event"/.test(s))).toHaveLength(1);
   expect(statements[0]).toMatch(/^BEGIN/);
   expect(statements.at(-1)).toBe('COMMIT');
   expect(statements.filter((s) => /FOR UPDATE/.test(s))).toHaveLength(1);
@@ -144,4 +145,60 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
   );
   expect(foreign).toBeUndefined();
   expect(await db.integration.findUnique({ where: { id: rowId } })).toStrictEqual(stored);
+});
+
+it('writes the events with the UPDATE and reads the webhooks they fan out to; an UPDATE that matched nothing leaves no event once rolled back', async () => {
+  const db = forTenant(server.app.services.prisma, 'update-statements');
+  const rowId = parseGlobalId('Integration', id);
+  const scope = { viewer: { tenantId: 'update-statements' } } as RequestScope;
+  const { transactions, outbox } = server.app.services;
+  const actor = { actorId: 'fold-check', appId: null };
+  const event = (team: string) => ({ actor, type: 'integration.updated' as const, subjectId: rowId, data: { team } });
+  const countEvents = () => db.event.count({ where: { createdBy: 'fold-check' } });
+
+  const prepared = outbox.prepare('update-statements', [event('folded')]);
+  const written = await transactions.run('update-statements', async (tx) => {
+    const row = (await lockAndRead(scope, tx, rowId))!;
+    return updateWithEvents(
+      tx,
+      row,
+      { metadata: { team: 'folded' } },
+      { status: 'ACTIVE', clearLastError: false, actorId: null },
+      prepared,
+    );
+  });
+  // the row without the webhooks' column, as findUnique gives it
+  expect(written!.row).toStrictEqual(await db.integration.findUnique({ where: { id: rowId } }));
+  const active = await db.webhook.findMany({ where: { status: 'ACTIVE' }, select: { id: true, eventTypes: true, timeoutMs: true } });
+  expect(active).toHaveLength(25);
+  expect([...written!.webhooks].sort((a, b) => a.id.localeCompare(b.id))).toEqual(active.sort((a, b) => a.id.localeCompare(b.id)));
+  const stored = await db.event.findUniqueOrThrow({ where: { id: prepared.rows[0]!.id } });
+  expect(stored).toMatchObject({
+    type: 'integration.updated',
+    subjectId: rowId,
+    payload: { team: 'folded' },
+    tenantId: 'update-statements',
+  });
+
+  // a stale version: nothing matched, and the caller's throw rolls the event back with the transaction
+  const stale = outbox.prepare('update-statements', [event('stale')]);
+  await expect(
+    transactions.run('update-statements', async (tx) => {
+      const before = (await lockAndRead(scope, tx, rowId))!;
+      const none = await updateWithEvents(
+        tx,
+        { ...before, version: before.version - 1 },
+        { metadata: { team: 'x' } },
+        {
+          status: 'ACTIVE',
+          clearLastError: false,
+          actorId: null,
+        },
+        stale,
+      );
+      expect(none).toBeUndefined();
+      throw new Error('roll back');
+    }),
+  ).rejects.toThrow('roll back');
+  expect(await countEvents()).toBe(1);
 });

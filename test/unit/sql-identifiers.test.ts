@@ -30,6 +30,13 @@ describe('insertManyStatement', () => {
     expect(() => insertManyStatement('DeliveryAttempt', [{ ...entry } as never])).toThrow(/"via" is not a column of DeliveryAttempt/);
   });
 
+  it('puts the rows in the placeholder given, and takes nothing else for one', () => {
+    expect(insertManyStatement('AuditEntry', [entry], '$12')![0]).toMatch(/jsonb_populate_recordset\(NULL::"AuditEntry", \$12::jsonb\)$/);
+    for (const placeholder of ['$0', '$1; DROP TABLE "ApiKey"', "'x'", '', '$']) {
+      expect(() => insertManyStatement('AuditEntry', [entry], placeholder), placeholder).toThrow(/is not a placeholder/);
+    }
+  });
+
   it('refuses a table it does not write', () => {
     for (const table of ['ApiKey', 'AuditEntry" CASCADE; --', 'constructor', 'toString']) {
       expect(() => insertManyStatement(table as never, [entry as never]), table).toThrow(/is not a table it writes/);
