@@ -22,18 +22,29 @@ export interface FirstPage {
   totalCount: number;
 }
 
-/** The tenant's live integrations matching `filter`, newest first, at most `take`, with their count. */
+/** The columns the page's JSON gives as text that a row holds as instants. */
+const INSTANTS = ['verifiedAt', 'createdAt', 'updatedAt', 'deletedAt'] as const;
+
+/**
+ * The tenant's live integrations matching `filter`, newest first, at most `take`, with their count.
+ * The rows come as one JSON array built in the database: one value to read and `JSON.parse`
+ * instead of ~20 typed fields per row (each a buffer copy and a decode in the drivers, most of
+ * the embedded page's JavaScript), then their instants made Dates again.
+ */
 export async function readFirstIntegrationPage(
   reader: RowReader,
   tenantId: string,
   filter: FirstPageFilter,
   take: number,
 ): Promise<FirstPage> {
-  const read = await reader.read<ShownIntegration & { matching: number }>('SELECT * FROM icp_integration_page($1, $2, $3, $4)', [
-    tenantId,
-    filter.status ?? null,
-    filter.providers ?? null,
-    take,
-  ]);
-  return { rows: read.map(({ matching: _, ...row }) => row), totalCount: read[0]?.matching ?? 0 };
+  const [read] = await reader.read<{ page: (Record<string, unknown> & { matching: number })[] }>(
+    `SELECT coalesce(json_agg(p ORDER BY p."id" DESC), '[]'::json) AS "page" FROM icp_integration_page($1, $2, $3, $4) AS p`,
+    [tenantId, filter.status ?? null, filter.providers ?? null, take],
+  );
+  const page = read?.page ?? [];
+  const rows = page.map(({ matching: _, ...row }) => {
+    for (const column of INSTANTS) if (row[column] != null) row[column] = new Date(row[column] as string);
+    return row as unknown as ShownIntegration;
+  });
+  return { rows, totalCount: page[0]?.matching ?? 0 };
 }

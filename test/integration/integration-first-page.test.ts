@@ -65,7 +65,7 @@ describe('the first integrations page in SQL', () => {
   it('reads the rows Prisma reads, column for column and in the same order', async () => {
     const expected = await prismaPage(TENANT);
     expect(expected).toHaveLength(4); // the deleted one left out
-    expect(await readFirstIntegrationPage(server.app.services.reader, TENANT, {}, 25)).toEqual({ rows: expected, totalCount: 4 });
+    expect(await readFirstIntegrationPage(server.app.services.reader, TENANT, {}, 25)).toStrictEqual({ rows: expected, totalCount: 4 });
     // a row with every optional column null compares too, and no sealed column is read
     const {
       rows: [row],
