@@ -35,16 +35,18 @@ export function insertManyStatement<T extends keyof Tables>(
   rows: readonly Tables[T][],
   placeholder = '$1',
 ): [string, string] | null {
+  if (!rows.length) return null;
+  return [insertManySql(table, rows, placeholder), JSON.stringify(rows)];
+}
+
+/** The SQL of `insertManyStatement` alone, for rows serialised once and placed in several statements. */
+export function insertManySql<T extends keyof Tables>(table: T, rows: readonly Tables[T][], placeholder: string): string {
   if (!Object.hasOwn(COLUMNS, table)) throw new TypeError(`insertManyStatement: "${String(table)}" is not a table it writes`);
   if (!/^\$[1-9][0-9]*$/.test(placeholder)) throw new TypeError(`insertManyStatement: "${placeholder}" is not a placeholder`);
-  if (!rows.length) return null;
   const allowed = COLUMNS[table];
   const names = new Set<string>();
   for (const row of rows) for (const [key, value] of Object.entries(row)) if (value !== undefined) names.add(key);
   for (const name of names) if (!allowed.has(name)) throw new TypeError(`insertManyStatement: "${name}" is not a column of ${table}`);
   const columns = [...names].map((c) => `"${c}"`).join(', ');
-  return [
-    `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", ${placeholder}::jsonb)`,
-    JSON.stringify(rows),
-  ];
+  return `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM jsonb_populate_recordset(NULL::"${table}", ${placeholder}::jsonb)`;
 }

@@ -6,7 +6,7 @@
  * the webhooks' (src/webhooks/queue.ts).
  */
 import { v7 as uuidv7 } from 'uuid';
-import { insertManyStatement } from '../db/insert-many.ts';
+import { insertManySql, insertManyStatement } from '../db/insert-many.ts';
 import type { RawTx } from '../db/raw-transaction.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
@@ -70,9 +70,12 @@ export interface PreparedEvents {
   webhooks(tenantPlaceholder: string): string;
 }
 
-/** The tenant's ACTIVE webhooks (the tenant in `tenant`, a `$n`), as `tx.webhook.findMany` in `record` reads them. */
-const activeWebhooksSql = (tenant: string) => `SELECT "id", "eventTypes", "timeoutMs" FROM "Webhook"
+/** The tenant's ACTIVE webhooks (the tenant in `tenant`, a `$n` or `$n::text`), as `tx.webhook.findMany` in `record` reads them. */
+function activeWebhooksSql(tenant: string): string {
+  if (!/^\$[1-9][0-9]*(::text)?$/.test(tenant)) throw new TypeError(`activeWebhooksSql: "${tenant}" is not a placeholder`);
+  return `SELECT "id", "eventTypes", "timeoutMs" FROM "Webhook"
   WHERE "tenantId" = ${tenant} AND "status" = 'ACTIVE' AND "deletedAt" IS NULL`;
+}
 
 export class Outbox {
   /** The tenant's ACTIVE webhooks, read once per transaction however many events it records. */

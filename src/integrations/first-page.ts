@@ -25,6 +25,16 @@ export interface FirstPage {
 /** The columns the page's JSON gives as text that a row holds as instants. */
 const INSTANTS = ['verifiedAt', 'createdAt', 'updatedAt', 'deletedAt'] as const;
 
+/** A `timestamptz` in JSON, whatever the session's zone: ISO 8601 with its offset (never a local time). */
+const WITH_OFFSET = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d(:\d\d)?|Z)$/;
+
+function instant(text: string): Date {
+  const at = new Date(text);
+  if (!WITH_OFFSET.test(text) || Number.isNaN(at.getTime()))
+    throw new Error(`icp_integration_page gave an instant without a zone: ${text}`);
+  return at;
+}
+
 /**
  * The tenant's live integrations matching `filter`, newest first, at most `take`, with their count.
  * The rows come as one JSON array built in the database: one value to read and `JSON.parse`
@@ -43,7 +53,7 @@ export async function readFirstIntegrationPage(
   );
   const page = read?.page ?? [];
   const rows = page.map(({ matching: _, ...row }) => {
-    for (const column of INSTANTS) if (row[column] != null) row[column] = new Date(row[column] as string);
+    for (const column of INSTANTS) if (row[column] != null) row[column] = instant(row[column] as string);
     return row as unknown as ShownIntegration;
   });
   return { rows, totalCount: page[0]?.matching ?? 0 };

@@ -46,7 +46,11 @@ export function inboundWebhookUrl(publicUrl: string, row: Pick<Integration, 'pro
   return `${publicUrl}/hooks/${row.provider}/${row.inboundToken}`;
 }
 
-/** The `data` of integration.* events. */
+/**
+ * The `data` of integration.* events. A change foresees it from the row it locked before its UPDATE
+ * (`expectedRow` in service.ts) and fails when the row written gives other data: a field added here
+ * must be foreseen there.
+ */
 export function integrationEventData(row: Integration): Prisma.InputJsonObject {
   return {
     id: integrationGlobalId(row.id),

@@ -32,7 +32,7 @@ describe('insertManyStatement', () => {
 
   it('puts the rows in the placeholder given, and takes nothing else for one', () => {
     expect(insertManyStatement('AuditEntry', [entry], '$12')![0]).toMatch(/jsonb_populate_recordset\(NULL::"AuditEntry", \$12::jsonb\)$/);
-    for (const placeholder of ['$0', '$1; DROP TABLE "ApiKey"', "'x'", '', '$']) {
+    for (const placeholder of ['$0', '$01', '$1 ', '$1; DROP TABLE "ApiKey"', "'x'", '', '$']) {
       expect(() => insertManyStatement('AuditEntry', [entry], placeholder), placeholder).toThrow(/is not a placeholder/);
     }
   });
