@@ -54,6 +54,8 @@ export const IntegrationRef = builder.prismaNode('Integration', {
   // a connect session sees its allowed providers' integrations only; the reads filter them out, and
   // this refuses any that a read would still let through
   authScopes: (i, ctx) => (ctx.viewer.connect ? providerAllowed(ctx.viewer, i.provider) : { 'integrations:read': true }),
+  // include mode: every read of an integration loads every column but the sealed ones, so no field
+  // here declares a `select` (each would wrap its resolver in plugin-prisma's per-row mapping check)
   fields: (t) => ({
     provider: t.field({
       type: ProviderRef,
@@ -67,14 +69,12 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     credentials: t.field({
       type: 'JSONObject',
       description: 'Credential values by key; sensitive keys are present with the value null.',
-      select: { config: true, provider: true },
       resolve: (i) => publicCredentials(i),
     }),
     credentialFields: t.field({
       type: [CredentialValueRef],
       description: 'Every credential field of the provider, with whether it is set.',
       extensions: maxItems(MAX_CREDENTIAL_FIELDS),
-      select: { config: true, provider: true, secretKeys: true },
       resolve: (i) => credentialFields(i),
     }),
     metadata: t.field({
@@ -90,7 +90,6 @@ export const IntegrationRef = builder.prismaNode('Integration', {
       nullable: true,
       description:
         'Where the provider should send its callbacks for this integration. It is a credential (providers that sign nothing, such as Certisign and Adobe Sign, are known only by it): null unless the caller has integrations:write (or is a connect session, whose end user enters it at the provider).',
-      select: { inboundToken: true, provider: true },
       // a connect session's end user pastes it into the provider's dashboard
       resolve: (i, _args, ctx) =>
         ctx.viewer.scopes.has('integrations:write') || ctx.viewer.connect ? inboundWebhookUrl(ctx.services.publicUrl, i) : null,
