@@ -196,14 +196,14 @@ export class Outbox {
       createdBy: e.actor.actorId,
       updatedBy: e.actor.actorId,
     }));
-    const [insert, rowsJson] = insertManyStatement('Event', rows)!;
     return {
       tenantId,
       events,
       rows,
       now,
-      rowsJson,
-      insert: (placeholder) => (placeholder === '$1' ? insert : insertManyStatement('Event', rows, placeholder)![0]),
+      // serialised once, whichever statement carries them
+      rowsJson: JSON.stringify(rows),
+      insert: (placeholder) => insertManySql('Event', rows, placeholder),
       webhooks: (tenantPlaceholder) => `(SELECT coalesce(json_agg(w), '[]'::json) FROM (${activeWebhooksSql(tenantPlaceholder)}) AS w)`,
     };
   }
