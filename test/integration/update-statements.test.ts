@@ -202,3 +202,35 @@ it('writes the events with the UPDATE and reads the webhooks they fan out to; an
   ).rejects.toThrow('roll back');
   expect(await countEvents()).toBe(1);
 });
+
+it.skipIf(!process.env.TEST_DATABASE_URL)(
+  'a row written otherwise than foreseen (here by a trigger) fails the change and rolls back its events',
+  async () => {
+    const pg = (await import('pg')).default;
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = new URL(server.databaseUrl!).pathname;
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    const db = forTenant(server.app.services.prisma, 'update-statements');
+    const rowId = parseGlobalId('Integration', id);
+    try {
+      // a status the change did not ask for, on the row its UPDATE writes
+      await admin.query(`CREATE FUNCTION test_unforeseen() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW."lastError" := 'set by a trigger'; RETURN NEW; END $$`);
+      await admin.query(`CREATE TRIGGER test_unforeseen BEFORE UPDATE ON "Integration" FOR EACH ROW
+        WHEN (NEW."metadata" ? 'unforeseen') EXECUTE FUNCTION test_unforeseen()`);
+      const before = await db.integration.findUniqueOrThrow({ where: { id: rowId } });
+      const events = await db.event.count();
+      const { res } = await update({ metadata: { unforeseen: true } });
+      expect(res.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(JSON.stringify(res)).not.toContain('foreseen');
+      expect(await db.integration.findUniqueOrThrow({ where: { id: rowId } })).toStrictEqual(before);
+      expect(await db.event.count()).toBe(events);
+      expect(server.logs.join('\n')).toContain('the event data foreseen differs from the row written');
+    } finally {
+      await admin.query('DROP TRIGGER IF EXISTS test_unforeseen ON "Integration"');
+      await admin.query('DROP FUNCTION IF EXISTS test_unforeseen()');
+      await admin.end();
+    }
+  },
+);
