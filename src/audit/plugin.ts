@@ -21,7 +21,6 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Context } from '../context.ts';
 import { insertManyStatement } from '../db/insert-many.ts';
 import { inRowScope } from '../db/row-security.ts';
-import type { TenantTx } from '../db/tenant.ts';
 
 const OUTCOME_ALIAS = '__auditOutcome';
 const ID_KEY = /^(id|.+Id)$/;
@@ -109,7 +108,10 @@ export function offeredAudit(scope: object): { statement: [string, string]; writ
 }
 
 /** `offeredAudit`'s statement on its own, in `tx`. */
-export async function auditWithin(scope: object, tx: Pick<TenantTx, '$executeRawUnsafe'>): Promise<void> {
+export async function auditWithin(
+  scope: object,
+  tx: { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> },
+): Promise<void> {
   const audit = offeredAudit(scope);
   if (!audit) return;
   await tx.$executeRawUnsafe(...audit.statement);

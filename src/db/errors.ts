@@ -3,7 +3,9 @@ import { Prisma } from '../generated/prisma/client.ts';
 
 /** A unique index refused the write (P2002). */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+  // Prisma's P2002, or a raw transaction's statement failing as PostgreSQL says it (23505: pg and PGlite alike)
+  if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
+  return err instanceof Error && (err as { code?: unknown }).code === '23505';
 }
 
 /** An update's `where` matched no row (P2025): with a version in it, someone changed the row first. */

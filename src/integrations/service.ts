@@ -25,7 +25,7 @@ import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { type Command, transition } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
-import { type IntegrationChange, updateWithEvents } from './update-row.ts';
+import { type IntegrationChange, insertWithEvents, type NewIntegration, updateWithEvents } from './update-row.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const METADATA_MAX_BYTES = 16 * 1024;
@@ -87,30 +87,31 @@ export async function configureIntegration(scope: RequestScope, input: Configure
   const stored = storeCredentials(services.keyring, provider.credentialSchema, credentials.values, credentialsAad(viewer.tenantId, id));
   let row: Integration;
   try {
-    row = await scope.services.queue.transaction(scope.db, async (tx) => {
-      const created = await tx.integration.create({
-        data: {
-          id,
-          tenantId: viewer.tenantId,
-          appId: viewer.appId,
-          provider: provider.name,
-          status: 'PENDING_VERIFY',
-          enabledCapabilities: capabilities.capabilities,
-          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
-          config: stored.config,
-          secretKeys: stored.secretKeys,
-          ...toColumns(stored.sealed),
-          inboundToken: newInboundToken(),
-          createdBy: viewer.actorId,
-          updatedBy: viewer.actorId,
-        },
-      });
-      await scope.services.outbox.recordMany(tx, viewer.tenantId, [
-        { actor: viewer, type: 'integration.created', subjectId: id, data: integrationEventData(created) },
-      ]);
-      await queueVerification(scope, tx, created);
+    // raw statements only, as every change (src/db/raw-transaction.ts)
+    row = await services.queue.rawTransaction(services.transactions, viewer.tenantId, async (tx) => {
+      const fresh: NewIntegration = {
+        id,
+        tenantId: viewer.tenantId,
+        appId: viewer.appId,
+        provider: provider.name,
+        status: 'PENDING_VERIFY',
+        enabledCapabilities: capabilities.capabilities,
+        metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+        config: stored.config,
+        secretKeys: stored.secretKeys,
+        ...toColumns(stored.sealed),
+        inboundToken: newInboundToken(),
+        actorId: viewer.actorId,
+      };
+      // the event with the INSERT: its data foreseen (version 1, no error yet) and checked against the row
+      const data = integrationEventData({ ...fresh, lastError: null, version: 1 } as unknown as Integration);
+      const prepared = services.outbox.prepare(viewer.tenantId, [{ actor: viewer, type: 'integration.created', subjectId: id, data }]);
+      const written = await insertWithEvents(tx, fresh, prepared);
+      assertForeseen(id, data, written.row);
+      await services.outbox.fannedOut(tx, prepared, written.webhooks);
+      await queueVerification(scope, tx, written.row);
       await auditWithin(scope, tx);
-      return created;
+      return written.row;
     });
   } catch (err) {
     if (isUniqueViolation(err)) {
@@ -169,6 +170,17 @@ function expectedRow(
   };
 }
 
+/**
+ * An event must say what was written: the data foreseen before the statement that wrote the row
+ * and its events is checked against the row, and a difference throws, rolling both back
+ * (metadata is left out: both are the same JSON).
+ */
+function assertForeseen(id: string, data: Prisma.InputJsonObject, row: Integration) {
+  if (!isDeepStrictEqual({ ...integrationEventData(row), metadata: null }, { ...data, metadata: null })) {
+    throw new Error(`integration ${id}: the event data foreseen differs from the row written`);
+  }
+}
+
 async function changeIntegration(
   scope: RequestScope,
   id: string,
@@ -213,10 +225,7 @@ async function changeIntegration(
       throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
     }
     const updated = written.row;
-    // an event must say what was written: a difference rolls the change back (metadata is the same JSON in both)
-    if (!isDeepStrictEqual({ ...integrationEventData(updated), metadata: null }, { ...data, metadata: null })) {
-      throw new Error(`integration ${id}: the event data foreseen differs from the row written`);
-    }
+    assertForeseen(id, data, updated);
     if (prepared) await outbox.fannedOut(tx, prepared, written.webhooks);
     if (queued) await queueVerification(scope, tx, updated);
     return { row: updated, statusChanged, queued };
@@ -360,17 +369,23 @@ export async function deleteIntegration(
   scope: RequestScope,
   id: string,
 ): Promise<{ deleted: Integration; affectedRoutingRules: RoutingRule[] }> {
-  const { viewer } = scope;
-  return scope.services.queue.transaction(scope.db, async (tx) => {
+  const { viewer, services } = scope;
+  return services.queue.rawTransaction(services.transactions, viewer.tenantId, async (tx) => {
     const row = await lockAndRead(scope, tx, id);
     if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
-    const deleted = await tx.integration.update({
-      where: { id, version: row.version },
-      data: { deletedAt: new Date(), deletedBy: viewer.actorId, version: { increment: 1 }, updatedBy: viewer.actorId },
-    });
-    await scope.services.outbox.recordMany(tx, viewer.tenantId, [
-      { actor: viewer, type: 'integration.deleted', subjectId: id, data: integrationEventData(deleted) },
-    ]);
-    return { deleted, affectedRoutingRules: await rulesReferencing(tx, id) };
+    const data = integrationEventData(expectedRow(row, undefined, row.status, false));
+    const prepared = services.outbox.prepare(viewer.tenantId, [{ actor: viewer, type: 'integration.deleted', subjectId: id, data }]);
+    const change = { deletedAt: new Date(), deletedBy: viewer.actorId };
+    const written = await updateWithEvents(
+      tx,
+      row,
+      change,
+      { status: row.status, clearLastError: false, actorId: viewer.actorId },
+      prepared,
+    );
+    if (!written) throw new ConflictError('the integration changed while it was deleted: reload it and try again', 'VERSION_CONFLICT');
+    assertForeseen(id, data, written.row);
+    await services.outbox.fannedOut(tx, prepared, written.webhooks);
+    return { deleted: written.row, affectedRoutingRules: await rulesReferencing(tx, viewer.tenantId, id) };
   });
 }

@@ -5,6 +5,7 @@
 
 import { isRecordMissing, isUniqueViolation } from '../db/errors.ts';
 import { lockForUpdate } from '../db/lock.ts';
+import type { RawTx } from '../db/raw-transaction.ts';
 import type { TenantTx } from '../db/tenant.ts';
 import { assertUnderCap, TENANT_CAPS } from '../db/tenant-caps.ts';
 import { ConflictError, type FieldError, NotFoundError, ValidationError } from '../errors.ts';
@@ -208,12 +209,19 @@ export const RULE_LIST_ORDER: Prisma.RoutingRuleOrderByWithRelationInput[] = [
 ];
 
 /** The live rules whose primary or fallback is the integration. */
-export function rulesReferencing(db: Pick<TenantTx, 'routingRule'>, integrationId: string) {
-  return db.routingRule.findMany({
-    where: { OR: [{ integrationId }, { fallbackIntegrationId: integrationId }] },
-    orderBy: RULE_LIST_ORDER,
-    take: TENANT_CAPS.routingRules,
-  });
+/**
+ * The tenant's live rules that name `integrationId`, first or as fallback, in the order of
+ * `RULE_LIST_ORDER` (at most the tenant's cap), read in a raw transaction: the rows as Prisma maps
+ * raw rows, which are `findMany`'s (test/integration/configure-delete-statements.test.ts compares them).
+ */
+export function rulesReferencing(tx: RawTx, tenantId: string, integrationId: string): Promise<RoutingRule[]> {
+  return tx.$queryRawUnsafe<RoutingRule[]>(
+    `SELECT * FROM "RoutingRule" WHERE "tenantId" = $1 AND "deletedAt" IS NULL AND ("integrationId" = $2 OR "fallbackIntegrationId" = $2)
+      ORDER BY "capability" ASC, "isDefault" DESC, "priority" ASC, "id" ASC LIMIT $3`,
+    tenantId,
+    integrationId,
+    TENANT_CAPS.routingRules,
+  );
 }
 
 /**
