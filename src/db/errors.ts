@@ -1,11 +1,15 @@
 /** Prisma error codes the services turn into typed results. */
 import { Prisma } from '../generated/prisma/client.ts';
 
-/** A unique index refused the write (P2002). */
-export function isUniqueViolation(err: unknown): boolean {
-  // Prisma's P2002, or a raw transaction's statement failing as PostgreSQL says it (23505: pg and PGlite alike)
+/**
+ * A unique index refused the write: Prisma's P2002, or a raw transaction's statement failing with
+ * SQLSTATE 23505 (pg and PGlite alike) on `index` when given, so that another index's violation
+ * is not taken for the one the caller means.
+ */
+export function isUniqueViolation(err: unknown, index?: string): boolean {
   if (err instanceof Prisma.PrismaClientKnownRequestError) return err.code === 'P2002';
-  return err instanceof Error && (err as { code?: unknown }).code === '23505';
+  const { code, constraint } = err instanceof Error ? (err as { code?: unknown; constraint?: unknown }) : {};
+  return code === '23505' && (index === undefined || constraint === index);
 }
 
 /** An update's `where` matched no row (P2025): with a version in it, someone changed the row first. */

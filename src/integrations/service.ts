@@ -114,7 +114,8 @@ export async function configureIntegration(scope: RequestScope, input: Configure
       return written.row;
     });
   } catch (err) {
-    if (isUniqueViolation(err)) {
+    // one live integration per provider per tenant (migration init)
+    if (isUniqueViolation(err, 'Integration_tenantId_provider_live_key')) {
       throw new ConflictError(`this tenant already has a ${provider.name} integration: update it, or delete it first`);
     }
     throw err;

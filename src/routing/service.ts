@@ -208,7 +208,11 @@ export const RULE_LIST_ORDER: Prisma.RoutingRuleOrderByWithRelationInput[] = [
   { id: 'asc' },
 ];
 
-/** The live rules whose primary or fallback is the integration. */
+/** `RULE_LIST_ORDER` as SQL, made from it (the same columns and directions, never from input). */
+const RULE_LIST_ORDER_SQL = RULE_LIST_ORDER.flatMap((item) =>
+  Object.entries(item).map(([column, direction]) => `"${column}" ${direction === 'desc' ? 'DESC' : 'ASC'}`),
+).join(', ');
+
 /**
  * The tenant's live rules that name `integrationId`, first or as fallback, in the order of
  * `RULE_LIST_ORDER` (at most the tenant's cap), read in a raw transaction: the rows as Prisma maps
@@ -217,7 +221,7 @@ export const RULE_LIST_ORDER: Prisma.RoutingRuleOrderByWithRelationInput[] = [
 export function rulesReferencing(tx: RawTx, tenantId: string, integrationId: string): Promise<RoutingRule[]> {
   return tx.$queryRawUnsafe<RoutingRule[]>(
     `SELECT * FROM "RoutingRule" WHERE "tenantId" = $1 AND "deletedAt" IS NULL AND ("integrationId" = $2 OR "fallbackIntegrationId" = $2)
-      ORDER BY "capability" ASC, "isDefault" DESC, "priority" ASC, "id" ASC LIMIT $3`,
+      ORDER BY ${RULE_LIST_ORDER_SQL} LIMIT $3`,
     tenantId,
     integrationId,
     TENANT_CAPS.routingRules,

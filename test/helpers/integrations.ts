@@ -113,3 +113,21 @@ export async function addRule(gql: Gql, input: Record<string, unknown>): Promise
   expect(result.__typename, `createRoutingRule: ${result.message}`).toBe('CreateRoutingRulePayload');
   return result.routingRule.id;
 }
+
+/**
+ * Columns of every kind a raw write of an integration sends (text arrays, nested JSON with quotes,
+ * bytea of several lengths), for tests comparing its row with Prisma's.
+ */
+export function everyKindOfColumn() {
+  const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+  return {
+    metadata: { team: 'types', nested: { list: [1, 'two', null], quote: `it's "quoted"` } },
+    secretKeys: ['api_key'],
+    secretKeyId: 'key-id',
+    secretDataKey: bytes(40, 1),
+    secretIv: bytes(12, 2),
+    secretTag: bytes(16, 3),
+    secretCiphertext: bytes(7, 4),
+    inboundToken: `token-${Date.now()}-${Math.random()}`,
+  };
+}

@@ -9,9 +9,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forTenant } from '../../src/db/tenant.ts';
 import { parseGlobalId } from '../../src/errors.ts';
+import { routingRuleGlobalId } from '../../src/ids.ts';
 import { insertWithEvents } from '../../src/integrations/update-row.ts';
-import { rulesReferencing } from '../../src/routing/service.ts';
+import { RULE_LIST_ORDER, rulesReferencing } from '../../src/routing/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { everyKindOfColumn } from '../helpers/integrations.ts';
 
 const TENANT = 'configure-delete-statements';
 const CREATE_WEBHOOK = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { __typename } }`;
@@ -21,6 +23,7 @@ const DELETE = `mutation($id: ID!) { deleteIntegration(input: { id: $id }) { __t
   ... on DeleteIntegrationPayload { deletedId affectedRoutingRules { id } } ... on Error { code } } }`;
 const RULE = `mutation($input: CreateRoutingRuleInput!) { createRoutingRule(input: $input) {
   ... on CreateRoutingRulePayload { routingRule { id } } } }`;
+const DELETE_RULE = `mutation($id: ID!) { deleteRoutingRule(input: { id: $id }) { __typename } }`;
 const EVENTS = `{ webhooks(first: 5) { edges { node { deliveries(first: 5) { edges { node { event { type } } } } } } } }`;
 
 let server: TestServer;
@@ -66,6 +69,7 @@ it('configures in one raw transaction: the INSERT with its event and the webhook
   });
   expect(stored.secretCiphertext).toBeInstanceOf(Uint8Array);
   const page = await server.gql(EVENTS, {}, { token });
+  expect(page.data.webhooks.edges).toHaveLength(2);
   for (const { node } of page.data.webhooks.edges) {
     expect(node.deliveries.edges.map((e: any) => e.node.event.type)).toContain('integration.created');
   }
@@ -80,7 +84,6 @@ it('configures in one raw transaction: the INSERT with its event and the webhook
 it('gives back the row it inserted as findUnique reads it, every kind of column', async () => {
   const db = forTenant(server.app.services.prisma, TENANT);
   const id = '019ae000-0000-7000-8000-000000000001';
-  const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
   const written = await server.app.services.transactions.run(TENANT, (tx) =>
     insertWithEvents(tx, {
       id,
@@ -88,16 +91,9 @@ it('gives back the row it inserted as findUnique reads it, every kind of column'
       appId: 'app-1',
       provider: 'sendgrid',
       status: 'PENDING_VERIFY',
+      ...everyKindOfColumn(),
       enabledCapabilities: ['send_email'],
-      metadata: { nested: { list: [1, 'two', null] }, quote: `it's "quoted"` },
       config: { from_email: 'a@example.com' },
-      secretKeys: ['api_key'],
-      secretKeyId: 'key-id',
-      secretDataKey: bytes(40, 1),
-      secretIv: bytes(12, 2),
-      secretTag: bytes(16, 3),
-      secretCiphertext: bytes(7, 4),
-      inboundToken: `token-${Date.now()}`,
       actorId: 'type-check',
     }),
   );
@@ -123,30 +119,41 @@ it('deletes in one raw transaction and reports the rules that named it, as Prism
   const plivo = other.data.configureIntegration.integration.id;
   const rules: string[] = [];
   for (const input of [
-    { capability: 'send_sms', integrationId: twilio, priority: 20 },
+    // the default comes first of its capability whatever its priority; the same priority falls to the id
+    { capability: 'send_sms', integrationId: twilio, priority: 20, isDefault: true },
+    { capability: 'send_sms', integrationId: plivo, fallbackIntegrationId: twilio, priority: 10 },
     { capability: 'send_sms', integrationId: plivo, fallbackIntegrationId: twilio, priority: 10 },
     { capability: 'send_whatsapp', integrationId: twilio },
+    // deleted: not reported
+    { capability: 'send_sms', integrationId: twilio, priority: 5 },
   ]) {
     rules.push((await server.gql(RULE, { input }, { token })).data.createRoutingRule.routingRule.id);
   }
+  const gone = await server.gql(DELETE_RULE, { id: rules.pop() }, { token });
+  expect(gone.data.deleteRoutingRule.__typename).toBe('DeleteRoutingRulePayload');
   const twilioId = parseGlobalId('Integration', twilio);
   // the raw read of the referencing rules is findMany's, in RULE_LIST_ORDER
   const viaPrisma = await db.routingRule.findMany({
     where: { OR: [{ integrationId: twilioId }, { fallbackIntegrationId: twilioId }] },
-    orderBy: [{ capability: 'asc' }, { isDefault: 'desc' }, { priority: 'asc' }, { id: 'asc' }],
+    orderBy: RULE_LIST_ORDER,
   });
-  expect(viaPrisma).toHaveLength(3);
-  expect(await server.app.services.transactions.run(TENANT, (tx) => rulesReferencing(tx, TENANT, twilioId))).toStrictEqual(viaPrisma);
-  expect(await server.app.services.transactions.run('someone-else', (tx) => rulesReferencing(tx, 'someone-else', twilioId))).toEqual([]);
+  expect(viaPrisma.map((r) => routingRuleGlobalId(r.id))).toEqual(rules);
+  const { transactions } = server.app.services;
+  expect(await transactions.run(TENANT, (tx) => rulesReferencing(tx, TENANT, twilioId))).toStrictEqual(viaPrisma);
+  // row-level security: a transaction of another tenant sees none of them, even asked for this tenant's
+  expect(await transactions.run('someone-else', (tx) => rulesReferencing(tx, TENANT, twilioId))).toEqual([]);
 
   const { result: res, statements } = await sent(() => server.gql(DELETE, { id: twilio }, { token }));
   expect(res.data.deleteIntegration.__typename).toBe('DeleteIntegrationPayload');
-  expect(res.data.deleteIntegration.affectedRoutingRules.map((r: { id: string }) => r.id)).toEqual([rules[1], rules[0], rules[2]]);
+  expect(res.data.deleteIntegration.affectedRoutingRules.map((r: { id: string }) => r.id)).toEqual(rules);
   // BEGIN, set_config, audit + SELECT … FOR UPDATE, UPDATE with the event and webhooks, deliveries, jobs, the rules, COMMIT
   expect(statements, statements.join('\n\n')).toHaveLength(8);
   const deleted = await db.integration.findUniqueOrThrow({ where: { id: twilioId, deletedAt: { not: null } } });
   expect(deleted).toMatchObject({ deletedBy: expect.any(String), version: 2 });
+  // the application's clock in UTC, as Prisma writes instants
+  for (const at of [deleted.deletedAt!, deleted.updatedAt]) expect(Math.abs(at.getTime() - Date.now())).toBeLessThan(60_000);
   const page = await server.gql(EVENTS, {}, { token });
+  expect(page.data.webhooks.edges).toHaveLength(2);
   for (const { node } of page.data.webhooks.edges) {
     expect(node.deliveries.edges.map((e: any) => e.node.event.type)).toContain('integration.deleted');
   }

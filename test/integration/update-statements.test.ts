@@ -10,6 +10,7 @@ import { lockAndRead } from '../../src/integrations/service.ts';
 import { updateIntegrationRow, updateWithEvents } from '../../src/integrations/update-row.ts';
 import type { RequestScope } from '../../src/services.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { everyKindOfColumn } from '../helpers/integrations.ts';
 
 const CREATE_WEBHOOK = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { __typename } }`;
 const CONFIGURE = `mutation($input: ConfigureIntegrationInput!) { configureIntegration(input: $input) {
@@ -100,18 +101,10 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
   const rowId = parseGlobalId('Integration', id);
   const scope = { viewer: { tenantId: 'update-statements' } } as RequestScope;
   const before = (await db.integration.findUnique({ where: { id: rowId } }))!;
-  const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
   const change = {
+    ...everyKindOfColumn(),
     enabledCapabilities: ['generate_text'],
-    metadata: { team: 'types', nested: { list: [1, 'two', null], quote: `it's "quoted"` } },
     config: { organization: 'org-1' },
-    secretKeys: ['api_key'],
-    secretKeyId: 'key-id',
-    secretDataKey: bytes(40, 1),
-    secretIv: bytes(12, 2),
-    secretTag: bytes(16, 3),
-    secretCiphertext: bytes(7, 4),
-    inboundToken: `token-${Date.now()}`,
     newRevision: true as const,
   };
   const { transactions } = server.app.services;
