@@ -26,20 +26,16 @@ const COLUMNS: { readonly [T in keyof Tables]: ReadonlySet<string> } = {
   OperationAttempt: new Set(Object.values(Prisma.OperationAttemptScalarFieldEnum)),
 };
 
-/**
- * `[sql, rowsAsJson]` for `$executeRawUnsafe`; null when there is nothing to insert. `placeholder`:
- * the rows' parameter, for a statement that holds the INSERT among parameters of its own.
- */
-export function insertManyStatement<T extends keyof Tables>(
-  table: T,
-  rows: readonly Tables[T][],
-  placeholder = '$1',
-): [string, string] | null {
+/** `[sql, rowsAsJson]` for `$executeRawUnsafe`; null when there is nothing to insert. */
+export function insertManyStatement<T extends keyof Tables>(table: T, rows: readonly Tables[T][]): [string, string] | null {
   if (!rows.length) return null;
-  return [insertManySql(table, rows, placeholder), JSON.stringify(rows)];
+  return [insertManySql(table, rows, '$1'), JSON.stringify(rows)];
 }
 
-/** The SQL of `insertManyStatement` alone, for rows serialised once and placed in several statements. */
+/**
+ * The SQL of `insertManyStatement` alone, the rows in the parameter `placeholder` (`$n`): for a
+ * statement that holds the INSERT among parameters of its own, the rows serialised once.
+ */
 export function insertManySql<T extends keyof Tables>(table: T, rows: readonly Tables[T][], placeholder: string): string {
   if (!Object.hasOwn(COLUMNS, table)) throw new TypeError(`insertManyStatement: "${String(table)}" is not a table it writes`);
   if (!/^\$[1-9][0-9]*$/.test(placeholder)) throw new TypeError(`insertManyStatement: "${placeholder}" is not a placeholder`);

@@ -15,7 +15,7 @@ import { isDecryptionError } from '../crypto/unreadable.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { RawTx } from '../db/raw-transaction.ts';
 import { ConflictError, type FieldError, InvalidStateError, NotFoundError, ValidationError } from '../errors.ts';
-import type { EventType, OutboxEvent } from '../events/outbox.ts';
+import type { EventType, OutboxEvent, PreparedEvents } from '../events/outbox.ts';
 import type { Integration, Prisma, RoutingRule } from '../generated/prisma/client.ts';
 import { integrationGlobalId } from '../ids.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
@@ -25,7 +25,7 @@ import type { RequestScope } from '../services.ts';
 import { validateCapabilities, validateCredentialInput } from './credentials.ts';
 import { type Command, transition } from './lifecycle.ts';
 import { integrationEventData } from './present.ts';
-import { type IntegrationChange, insertWithEvents, type NewIntegration, updateWithEvents } from './update-row.ts';
+import { type IntegrationChange, insertWithEvents, type NewIntegration, updateWithEvents, type WrittenRow } from './update-row.ts';
 import { VERIFY_QUEUE, type VerifyJob } from './verify-queue.ts';
 
 const METADATA_MAX_BYTES = 16 * 1024;
@@ -103,15 +103,13 @@ export async function configureIntegration(scope: RequestScope, input: Configure
         inboundToken: newInboundToken(),
         actorId: viewer.actorId,
       };
-      // the event with the INSERT: its data foreseen (version 1, no error yet) and checked against the row
+      // the event with the INSERT: its data foreseen (version 1, no error yet)
       const data = integrationEventData({ ...fresh, lastError: null, version: 1 } as unknown as Integration);
-      const prepared = services.outbox.prepare(viewer.tenantId, [{ actor: viewer, type: 'integration.created', subjectId: id, data }]);
-      const written = await insertWithEvents(tx, fresh, prepared);
-      assertForeseen(id, data, written.row);
-      await services.outbox.fannedOut(tx, prepared, written.webhooks);
-      await queueVerification(scope, tx, written.row);
+      const events = [{ actor: viewer, type: 'integration.created' as const, subjectId: id, data }];
+      const created = (await writeWithEvents(scope, tx, id, data, events, (prepared) => insertWithEvents(tx, fresh, prepared)))!;
+      await queueVerification(scope, tx, created);
       await auditWithin(scope, tx);
-      return written.row;
+      return created;
     });
   } catch (err) {
     // one live integration per provider per tenant (migration init)
@@ -172,14 +170,29 @@ function expectedRow(
 }
 
 /**
- * An event must say what was written: the data foreseen before the statement that wrote the row
- * and its events is checked against the row, and a difference throws, rolling both back
- * (metadata is left out: both are the same JSON).
+ * Writes an integration's row and `events` in one statement (`write`: insertWithEvents or
+ * updateWithEvents, given the prepared events or none), then fans the events out: the row
+ * written, or undefined when the write matched none. An event must say what was written: `data`,
+ * foreseen before the statement, is checked against the row, and a difference throws, rolling
+ * both back (metadata is left out: both are the same JSON).
  */
-function assertForeseen(id: string, data: Prisma.InputJsonObject, row: Integration) {
-  if (!isDeepStrictEqual({ ...integrationEventData(row), metadata: null }, { ...data, metadata: null })) {
+async function writeWithEvents(
+  scope: RequestScope,
+  tx: RawTx,
+  id: string,
+  data: Prisma.InputJsonObject,
+  events: readonly OutboxEvent[],
+  write: (prepared: PreparedEvents | undefined) => Promise<WrittenRow | undefined>,
+): Promise<Integration | undefined> {
+  const { outbox } = scope.services;
+  const prepared = events.length ? outbox.prepare(scope.viewer.tenantId, events) : undefined;
+  const written = await write(prepared);
+  if (!written) return undefined;
+  if (!isDeepStrictEqual({ ...integrationEventData(written.row), metadata: null }, { ...data, metadata: null })) {
     throw new Error(`integration ${id}: the event data foreseen differs from the row written`);
   }
+  if (prepared) await outbox.fannedOut(tx, prepared, written.webhooks);
+  return written.row;
 }
 
 async function changeIntegration(
@@ -217,17 +230,15 @@ async function changeIntegration(
     if (statusChanged) {
       events.push({ actor: viewer, type: 'integration.status_changed', subjectId: id, data: { ...data, previousStatus: row.status } });
     }
-    const { outbox } = scope.services;
-    const prepared = events.length ? outbox.prepare(viewer.tenantId, events) : undefined;
     // the row as UPDATE … RETURNING gives it: no read after the write
-    const written = await updateWithEvents(tx, row, decision.data, { status, clearLastError: queued, actorId: viewer.actorId }, prepared);
+    const update = { status, clearLastError: queued, actorId: viewer.actorId };
+    const updated = await writeWithEvents(scope, tx, id, data, events, (prepared) =>
+      updateWithEvents(tx, row, decision.data, update, prepared),
+    );
     // the row is locked, so this is not expected; were it to happen, the caller may retry (the events roll back)
-    if (!written) {
+    if (!updated) {
       throw new ConflictError('the integration changed while this change was applied: reload it and try again', 'VERSION_CONFLICT');
     }
-    const updated = written.row;
-    assertForeseen(id, data, updated);
-    if (prepared) await outbox.fannedOut(tx, prepared, written.webhooks);
     if (queued) await queueVerification(scope, tx, updated);
     return { row: updated, statusChanged, queued };
   });
@@ -375,18 +386,11 @@ export async function deleteIntegration(
     const row = await lockAndRead(scope, tx, id);
     if (!row) throw new NotFoundError('Integration', integrationGlobalId(id));
     const data = integrationEventData(expectedRow(row, undefined, row.status, false));
-    const prepared = services.outbox.prepare(viewer.tenantId, [{ actor: viewer, type: 'integration.deleted', subjectId: id, data }]);
+    const events = [{ actor: viewer, type: 'integration.deleted' as const, subjectId: id, data }];
     const change = { deletedAt: new Date(), deletedBy: viewer.actorId };
-    const written = await updateWithEvents(
-      tx,
-      row,
-      change,
-      { status: row.status, clearLastError: false, actorId: viewer.actorId },
-      prepared,
-    );
-    if (!written) throw new ConflictError('the integration changed while it was deleted: reload it and try again', 'VERSION_CONFLICT');
-    assertForeseen(id, data, written.row);
-    await services.outbox.fannedOut(tx, prepared, written.webhooks);
-    return { deleted: written.row, affectedRoutingRules: await rulesReferencing(tx, viewer.tenantId, id) };
+    const update = { status: row.status, clearLastError: false, actorId: viewer.actorId };
+    const deleted = await writeWithEvents(scope, tx, id, data, events, (prepared) => updateWithEvents(tx, row, change, update, prepared));
+    if (!deleted) throw new ConflictError('the integration changed while it was deleted: reload it and try again', 'VERSION_CONFLICT');
+    return { deleted, affectedRoutingRules: await rulesReferencing(tx, viewer.tenantId, id) };
   });
 }

@@ -52,19 +52,6 @@ export interface RowUpdate {
   actorId: string | null;
 }
 
-/**
- * Writes `change` to the row read locked at `version`, bumping the version: the updated row, or
- * undefined when no live row of the tenant has that id and version.
- */
-export async function updateIntegrationRow(
-  tx: RawExecutor,
-  row: Pick<Integration, 'id' | 'tenantId' | 'version'>,
-  change: IntegrationChange | undefined,
-  update: RowUpdate,
-): Promise<Integration | undefined> {
-  return (await updateWithEvents(tx, row, change, update))?.row;
-}
-
 /** Adds a value to `values` and gives its placeholder, cast to `type`. */
 type Param = (value: unknown, type: string) => string;
 
@@ -94,9 +81,11 @@ function changedColumns(change: IntegrationChange | undefined, param: Param): [c
 }
 
 /**
- * `updateIntegrationRow` that also writes `events` in the same statement (a data-modifying WITH,
- * run whether or not the UPDATE matched: the caller rolls back when it did not) and reads the
- * tenant's ACTIVE webhooks they fan out to: one round trip for the change and its events.
+ * Writes `change` to the row read locked at `version`, bumping the version: the updated row, or
+ * undefined when no live row of the tenant has that id and version. With `events`, the same
+ * statement also writes them (a data-modifying WITH, run whether or not the UPDATE matched: the
+ * caller rolls back when it did not) and reads the tenant's ACTIVE webhooks they fan out to: one
+ * round trip for the change and its events.
  */
 export async function updateWithEvents(
   tx: RawExecutor,

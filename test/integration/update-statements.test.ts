@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { forTenant, type TenantTx, tenantTransaction } from '../../src/db/tenant.ts';
 import { parseGlobalId } from '../../src/errors.ts';
 import { lockAndRead } from '../../src/integrations/service.ts';
-import { updateIntegrationRow, updateWithEvents } from '../../src/integrations/update-row.ts';
+import { updateWithEvents } from '../../src/integrations/update-row.ts';
 import type { RequestScope } from '../../src/services.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { everyKindOfColumn } from '../helpers/integrations.ts';
@@ -110,7 +110,7 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
   const { transactions } = server.app.services;
   const returned = await transactions.run('update-statements', async (tx) => {
     const row = (await lockAndRead(scope, tx, rowId))!;
-    return updateIntegrationRow(tx, row, change, { status: 'PENDING_VERIFY', clearLastError: true, actorId: 'type-check' });
+    return (await updateWithEvents(tx, row, change, { status: 'PENDING_VERIFY', clearLastError: true, actorId: 'type-check' }))?.row;
   });
   const stored = await db.integration.findUnique({ where: { id: rowId } });
   expect(returned).toStrictEqual(stored);
@@ -130,11 +130,11 @@ it('writes every kind of column with one UPDATE whose row has the values and typ
 
   // at a version that is not the row's, or as another tenant, nothing is written
   const stale = await transactions.run('update-statements', (tx) =>
-    updateIntegrationRow(tx, before, { metadata: { team: 'stale' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
+    updateWithEvents(tx, before, { metadata: { team: 'stale' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
   );
   expect(stale).toBeUndefined();
   const foreign = await transactions.run('someone-else', (tx) =>
-    updateIntegrationRow(tx, stored!, { metadata: { team: 'foreign' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
+    updateWithEvents(tx, stored!, { metadata: { team: 'foreign' } }, { status: 'ACTIVE', clearLastError: false, actorId: null }),
   );
   expect(foreign).toBeUndefined();
   expect(await db.integration.findUnique({ where: { id: rowId } })).toStrictEqual(stored);

@@ -4,7 +4,7 @@
  * when a caller's types were bypassed, so no string from outside can become SQL.
  */
 import { describe, expect, it } from 'vitest';
-import { insertManyStatement } from '../../src/db/insert-many.ts';
+import { insertManySql, insertManyStatement } from '../../src/db/insert-many.ts';
 import { lockForUpdate } from '../../src/db/lock.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -31,9 +31,9 @@ describe('insertManyStatement', () => {
   });
 
   it('puts the rows in the placeholder given, and takes nothing else for one', () => {
-    expect(insertManyStatement('AuditEntry', [entry], '$12')![0]).toMatch(/jsonb_populate_recordset\(NULL::"AuditEntry", \$12::jsonb\)$/);
+    expect(insertManySql('AuditEntry', [entry], '$12')).toMatch(/jsonb_populate_recordset\(NULL::"AuditEntry", \$12::jsonb\)$/);
     for (const placeholder of ['$0', '$01', '$1 ', '$1; DROP TABLE "ApiKey"', "'x'", '', '$']) {
-      expect(() => insertManyStatement('AuditEntry', [entry], placeholder), placeholder).toThrow(/is not a placeholder/);
+      expect(() => insertManySql('AuditEntry', [entry], placeholder), placeholder).toThrow(/is not a placeholder/);
     }
   });
 
