@@ -1,5 +1,5 @@
 // npm install's step for the web console (postinstall): builds console/ into console/dist/ with
-// Vite, as `npm run build:console` does, so `npm install && npm start` serves /console. Does
+// Vite (the production build, whatever NODE_ENV says; `npm run build:console` runs it too), so `npm install && npm start` serves /console. Does
 // nothing without Vite (`npm ci --omit=dev`: that image got console/dist from its build stage) or
 // without the console's sources (the Docker build stage's first install). Plain JS: it runs
 // before the install's types exist.
@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 
 const USAGE = `usage: node console/build.mjs [--quiet]
 
-Builds the web console into console/dist/ when Vite is installed (npm install runs it;
-npm run build:console always builds).
+Builds the web console into console/dist/ (the production build) when Vite is installed
+(npm install and npm run build:console run it).
 
 options:
   --quiet     print warnings only
@@ -47,5 +47,8 @@ function viteInstalled() {
 }
 
 if (!existsSync(`${here}index.html`) || !viteInstalled()) process.exit(0);
+// always the production build: Vite takes the bundle's process.env.NODE_ENV (and so React's
+// development or production build) from NODE_ENV when the shell sets one, e.g. vitest's 'test'
+process.env.NODE_ENV = 'production';
 const { build } = await import('vite');
 await build({ configFile: `${here}vite.config.ts`, logLevel: values.quiet ? 'warn' : 'info' });

@@ -8,6 +8,7 @@
  * scrolling. Any request to another origin fails the test. CONSOLE_SCREENSHOTS=1 saves the
  * screenshots of docs/console.md under docs/screenshots/. Without Chromium the browser part skips.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -62,10 +63,13 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(ROOT, 'console/dist/index.html'))) {
-      const { build } = await import('vite');
-      await build({ configFile: path.join(ROOT, 'console/vite.config.ts'), logLevel: 'warn' });
-    }
+    // npm install's build, again (under a second, and the same files when nothing changed): the
+    // page under test is the checkout's, and a NODE_ENV set in the shell does not make it a
+    // development build (checked below)
+    execFileSync(process.execPath, [path.join(ROOT, 'console/build.mjs'), '--quiet'], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_ENV: 'development' },
+    });
     const balance = stripeBalance(STRIPE_SECRET);
     stripe = await startFakeApi(async (req: Seen) => {
       await stripeReleased;
@@ -130,6 +134,15 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
 
   /** No sideways scrolling: the document is no wider than the viewport. */
   const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+  it('is React’s production build, though NODE_ENV said development when it was built', async () => {
+    const html = await (await fetch(`${server.url}/console/`)).text();
+    const script = /<script type="module" crossorigin src="([^"]+)"/.exec(html)?.[1];
+    expect(script, html).toMatch(/^\/console\/assets\/index-[\w-]+\.js$/);
+    const bundle = await (await fetch(`${server.url}${script}`)).text();
+    expect(bundle.includes('react.transitional.element'), 'React is in the bundle').toBe(true);
+    expect(bundle.includes('In HTML, %s'), 'a message only React’s development build carries').toBe(false);
+  });
 
   it('signs in, shows a validation error beside its field, configures Stripe and turns ACTIVE without a reload', async () => {
     const page = await newPage();
