@@ -1,7 +1,7 @@
 /**
  * The console's credential: a JWT (sent as Authorization: Bearer) or an API key (`icp_…`, sent as
  * x-api-key), kept in sessionStorage so it dies with the tab and never reaches a cookie or a URL.
- * The connect page keeps its session token in memory only (connect.tsx).
+ * The connect page keeps its session token apart, in this tab's sessionStorage too (connect.tsx).
  */
 export interface Credential {
   kind: 'token' | 'apiKey';

@@ -246,7 +246,7 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
       { input: { allowedProviders: ['stripe'], expiresInSeconds: 600 } },
       { token: tenantToken },
     );
-    const session = created.data?.createConnectSession as { token: string; url: string };
+    const session = created.data?.createConnectSession as { token: string; url: string; expiresAt: string };
     expect(session?.token, created.raw).toBeTruthy();
     expect(session.url).toBe(`${server.url}/console/connect?session=${encodeURIComponent(session.token)}`);
 
@@ -280,6 +280,20 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await expired.goto(`${server.url}/console/connect?session=icp_cs_${'x'.repeat(46)}`);
     await expired.getByRole('heading', { name: 'This link has expired' }).waitFor();
     await expired.close();
+
+    // a page left open past the session's expiresAt says so by itself (the browser's clock is
+    // moved on; the token is still good on the server, so nothing else could have told it)
+    const open = await newPage({ width: 375, height: 760 });
+    await open.clock.install();
+    await open.goto(session.url);
+    await open.getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+    const left = Date.parse(session.expiresAt) - Date.now();
+    await open.clock.fastForward(left - 30_000);
+    await open.getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+    await open.clock.fastForward(31_000);
+    await open.getByRole('heading', { name: 'This link has expired' }).waitFor();
+    expect(await open.evaluate(() => sessionStorage.getItem('icp.connect.session')), 'forgotten').toBeNull();
+    await open.close();
     await page.close();
   }, 60_000);
 

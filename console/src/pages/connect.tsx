@@ -3,7 +3,9 @@
  * read from the URL once and the address bar cleared (history.replaceState), then kept for this
  * tab only. It lists the providers the session allows (the server filters them), shows one's
  * form and the live result of the check, and nothing else of the tenant. UNAUTHENTICATED means
- * the link has expired.
+ * the link has expired, and so does reaching its expiresAt with the page open. Storage may be
+ * refused (a framed page whose browser blocks third-party storage): the page then works from
+ * memory until it is closed.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { Provider as UrqlProvider, useQuery } from 'urql';
@@ -25,17 +27,52 @@ const ConnectProvidersQuery = graphql(`
   }
 `);
 
+/** sessionStorage, or nothing where the browser refuses it (it throws then, e.g. in a blocked third-party frame). */
+const tabStorage = {
+  get(): string | null {
+    try {
+      return sessionStorage.getItem(SESSION_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(value: string | null) {
+    try {
+      if (value === null) sessionStorage.removeItem(SESSION_KEY);
+      else sessionStorage.setItem(SESSION_KEY, value);
+    } catch {
+      // kept in memory only (the component's state)
+    }
+  },
+};
+
 /** The session token: from ?session= (then removed from the address bar), else this tab's copy. */
 function takeSession(): string | null {
   const url = new URL(window.location.href);
   const fromUrl = url.searchParams.get('session');
   if (fromUrl) {
-    sessionStorage.setItem(SESSION_KEY, fromUrl);
+    tabStorage.set(fromUrl);
     url.searchParams.delete('session');
     window.history.replaceState(null, '', `${url.pathname}${url.search}${url.hash}`);
     return fromUrl;
   }
-  return sessionStorage.getItem(SESSION_KEY);
+  return tabStorage.get();
+}
+
+/** True from `expiresAt` on (a timer; setTimeout's longest delay is about 24.8 days). */
+function useExpired(expiresAt: string | undefined): boolean {
+  const [expired, setExpired] = useState(false);
+  useEffect(() => {
+    if (!expiresAt) return;
+    const left = Date.parse(expiresAt) - Date.now();
+    if (left <= 0) {
+      setExpired(true);
+      return;
+    }
+    const timer = setTimeout(() => setExpired(true), Math.min(left, 2 ** 31 - 1));
+    return () => clearTimeout(timer);
+  }, [expiresAt]);
+  return expired;
 }
 
 export function ConnectApp() {
@@ -67,8 +104,9 @@ function Expired({ text }: { text: string }) {
 function ConnectProviders() {
   const [{ data, error, fetching }] = useQuery({ query: ConnectProvidersQuery });
   const [chosen, setChosen] = useState<string | null>(null);
-  if (errorCode(error) === 'UNAUTHENTICATED') {
-    sessionStorage.removeItem(SESSION_KEY);
+  const expired = useExpired(data?.connectSession?.expiresAt);
+  if (expired || errorCode(error) === 'UNAUTHENTICATED') {
+    tabStorage.set(null);
     return <Expired text="Connect links are short-lived. Go back to the service that sent you here and open it again." />;
   }
   if (error) return <p className="banner error">{error.message.replace(/^\[(GraphQL|Network)\]\s*/, '')}</p>;
