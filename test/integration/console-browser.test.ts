@@ -297,6 +297,46 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('can be walked with the keyboard, each focused control ringed at 3:1 or more against what is behind it', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.goto(`${server.url}/console/webhooks`);
+    await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+    const seen: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      await page.keyboard.press('Tab');
+      const ring = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el || el === document.body) return null;
+        const rgb = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = ([r, g, b]: number[]) => {
+          const c = [r, g, b].map((v) => (v! / 255 <= 0.03928 ? v! / 255 / 12.92 : ((v! / 255 + 0.055) / 1.055) ** 2.4));
+          return 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!;
+        };
+        // the ring sits outside the control (outline-offset), over its container's background
+        let behind = el.parentElement;
+        while (behind && (rgb(getComputedStyle(behind).backgroundColor)[3] ?? 1) === 0) behind = behind.parentElement;
+        const style = getComputedStyle(el);
+        const a = luminance(rgb(style.outlineColor));
+        const b = luminance(rgb(getComputedStyle(behind ?? document.body).backgroundColor));
+        return {
+          what: `${el.tagName.toLowerCase()} ${el.textContent?.trim().slice(0, 30) ?? ''}`,
+          style: style.outlineStyle,
+          width: Number.parseFloat(style.outlineWidth),
+          contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+        };
+      });
+      if (!ring) continue;
+      seen.push(ring.what);
+      expect(ring.style, ring.what).toBe('solid');
+      expect(ring.width, ring.what).toBeGreaterThanOrEqual(2);
+      expect(ring.contrast, ring.what).toBeGreaterThanOrEqual(3);
+    }
+    expect(seen[0], 'the first Tab reaches the skip link').toMatch(/^a skip/i);
+    expect(seen.some((w) => w.includes('New webhook')), seen.join(' | ')).toBe(true);
+    await page.close();
+  }, 60_000);
+
   it('fits a phone-width screen without sideways scrolling', async () => {
     const page = await newPage({ width: 375, height: 760 });
     await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
