@@ -234,6 +234,78 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('runs a webhook’s actions: a test event, its redelivery, pause and resume with the reason shown, a rotation with grace', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+    // the page's answer to an action: a banner, ok (status) or error (alert)
+    const notice = page.locator('p.banner[role="status"], p.banner[role="alert"]');
+    const toOrders = () => receiver.received.filter((r) => r.path.endsWith('/orders') && r.body.includes('"webhook.test"')).length;
+    const before = toOrders();
+
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect.poll(() => notice.textContent()).toBe('Test event queued.');
+    await expect.poll(toOrders, { timeout: 15_000 }).toBe(before + 1);
+    const delivery = page.locator('details').filter({ hasText: 'webhook.test' }).first();
+    await delivery.waitFor();
+    await delivery.locator('summary').click();
+    await delivery.getByRole('button', { name: 'Redeliver webhook.test' }).click();
+    await expect.poll(() => notice.textContent()).toBe('Redelivery queued.');
+    await expect.poll(toOrders, { timeout: 15_000 }).toBe(before + 2);
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('dialog', { name: 'Pause this webhook?' }).getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByTestId('paused-why').textContent()).toMatch(/^Paused .* by hand\. New events are kept/);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => notice.textContent()).toBe('Resumed: held deliveries go out now.');
+    await page.getByTestId('paused-why').waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate the signing secret' });
+    await rotate.getByLabel('Grace period (seconds)').fill('3600');
+    await rotate.getByRole('button', { name: 'Rotate' }).click();
+    const secret = (await page.getByTestId('secret').textContent()) ?? '';
+    expect(secret).toMatch(/^whsec_/);
+    const listed = await server.gql(
+      '{ webhooks(first: 5) { edges { node { name secretFingerprint } } } }',
+      {},
+      { token: await server.token({ tenant_id: 'console-tenant' }) },
+    );
+    const fingerprint = listed.data?.webhooks.edges.find((e: { node: { name: string } }) => e.node.name === 'Orders')?.node
+      .secretFingerprint;
+    await expect.poll(() => page.getByText(fingerprint).count(), 'the page shows the new secret’s fingerprint').toBe(1);
+    await page.close();
+  }, 60_000);
+
+  it('asks before replacing credentials, and says so when someone changed the integration meanwhile', async () => {
+    const token = await server.token({ tenant_id: 'console-tenant' });
+    const page = await newPage();
+    await signIn(page, token, 'console-tenant');
+    await page.goto(`${server.url}/console/providers/stripe`);
+    await page.getByRole('heading', { name: 'Replace credentials' }).waitFor();
+    // another operator changes it after this page loaded its version
+    const listed = await server.gql('{ integrations { edges { node { id version } } } }', {}, { token });
+    const stripeRow = listed.data?.integrations.edges[0].node as { id: string; version: number };
+    const changed = await server.gql(
+      'mutation ($input: UpdateIntegrationInput!) { updateIntegration(input: $input) { __typename } }',
+      { input: { id: stripeRow.id, metadata: { team: 'payments' }, expectedVersion: stripeRow.version } },
+      { token },
+    );
+    expect(changed.data?.updateIntegration.__typename, changed.raw).toBe('UpdateIntegrationPayload');
+
+    await page.getByLabel(/^Secret key/).fill(STRIPE_SECRET);
+    await page.getByRole('button', { name: 'Save new credentials' }).click();
+    const ask = page.getByRole('dialog', { name: "Replace Stripe's credentials?" });
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Replace credentials' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Version conflict: someone changed this since you loaded it/);
+    const after = await server.gql('{ integrations { edges { node { status version } } } }', {}, { token });
+    expect(after.data?.integrations.edges[0].node, 'nothing replaced').toEqual({ status: 'ACTIVE', version: stripeRow.version + 1 });
+    await page.close();
+  }, 60_000);
+
   it('the connect page shows only the allowed provider, connects it live, and can read nothing else', async ({ skip }) => {
     const schema = await readFile(path.join(ROOT, 'schema.graphql'), 'utf8');
     if (!schema.includes('createConnectSession')) {
@@ -333,7 +405,10 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
       expect(ring.contrast, ring.what).toBeGreaterThanOrEqual(3);
     }
     expect(seen[0], 'the first Tab reaches the skip link').toMatch(/^a skip/i);
-    expect(seen.some((w) => w.includes('New webhook')), seen.join(' | ')).toBe(true);
+    expect(
+      seen.some((w) => w.includes('New webhook')),
+      seen.join(' | '),
+    ).toBe(true);
     await page.close();
   }, 60_000);
 

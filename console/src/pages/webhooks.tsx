@@ -391,6 +391,19 @@ function WebhookDetail({ id }: { id: string }) {
         Events: {w.eventTypes.join(', ')} · secret <code>{w.secretFingerprint}</code> · up to {w.retryPolicy.maxAttempts} attempts (
         {w.retryPolicy.backoff})
       </p>
+      {w.status === 'PAUSED' ? (
+        <p className="banner warn" data-testid="paused-why">
+          Paused <When at={w.pausedAt} />
+          {w.consecutiveFailures
+            ? `, after ${w.consecutiveFailures} failed deliveries in a row: fix the endpoint, then resume.`
+            : ' by hand.'}{' '}
+          New events are kept and delivered on resume.
+        </p>
+      ) : w.consecutiveFailures ? (
+        <p className="banner warn" data-testid="failing">
+          The last {w.consecutiveFailures} deliveries failed in a row; it pauses itself if failures go on.
+        </p>
+      ) : null}
       {notice ? (
         <p className={`banner ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
           {notice.text}

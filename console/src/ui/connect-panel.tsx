@@ -23,6 +23,7 @@ import type {
 } from '../gql/graphql';
 import { CopyButton, describeError, ErrorBanner, StatusBadge } from './common.tsx';
 import { CredentialForm, type FieldError } from './credential-form.tsx';
+import { ConfirmDialog } from './dialog.tsx';
 
 const ProviderFormQuery = graphql(`
   query ConsoleProviderForm($name: String!) {
@@ -81,7 +82,11 @@ export function ConnectPanel({
   const polledIntegration = polled.data?.provider?.integration;
   if (integration && polledIntegration?.id === integration.id) integration = freshest(integration, polledIntegration);
 
+  // replacing stored credentials is asked first: it may take the integration out of routing
+  const [replacing, setReplacing] = useState<Record<string, unknown> | null>(null);
   const submit = async (credentials: Record<string, unknown>) => {
+    if (integration && !replacing) return setReplacing(credentials);
+    setReplacing(null);
     setMessage(null);
     setFieldErrors([]);
     const current = integration;
@@ -149,6 +154,19 @@ export function ConnectPanel({
         submitLabel={integration ? 'Save new credentials' : `Connect ${provider.displayName}`}
         onSubmit={submit}
       />
+      {replacing && integration ? (
+        <ConfirmDialog
+          title={`Replace ${provider.displayName}'s credentials?`}
+          confirmLabel="Replace credentials"
+          onClose={() => setReplacing(null)}
+          onConfirm={() => submit(replacing)}
+        >
+          <p>
+            If a field that signs in to {provider.displayName} changes, the integration is checked again and is not used for routing until
+            the new credentials are accepted.
+          </p>
+        </ConfirmDialog>
+      ) : null}
     </div>
   );
 }
