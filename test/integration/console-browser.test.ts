@@ -254,6 +254,7 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await delivery.getByRole('button', { name: 'Redeliver webhook.test' }).click();
     await expect.poll(() => notice.textContent()).toBe('Redelivery queued.');
     await expect.poll(toOrders, { timeout: 15_000 }).toBe(before + 2);
+    await shot(page, 'webhook-deliveries');
 
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('dialog', { name: 'Pause this webhook?' }).getByRole('button', { name: 'Pause' }).click();
@@ -303,6 +304,65 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Version conflict: someone changed this since you loaded it/);
     const after = await server.gql('{ integrations { edges { node { status version } } } }', {}, { token });
     expect(after.data?.integrations.edges[0].node, 'nothing replaced').toEqual({ status: 'ACTIVE', version: stripeRow.version + 1 });
+    await page.close();
+  }, 60_000);
+
+  it('routes a capability: a rule added shows who serves it now, and deleting it says nothing would', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.getByRole('link', { name: 'Routing' }).click();
+    await page.getByLabel('Capability').selectOption('initiate_payment');
+    const preview = page.getByRole('heading', { name: 'Serving initiate_payment now' }).locator('..');
+    await expect.poll(() => preview.textContent()).toMatch(/no ACTIVE integration/i);
+    await page.getByLabel('Integration', { exact: true }).selectOption({ label: 'Stripe (active)' });
+    await page.getByLabel('Priority').fill('10');
+    await page.getByLabel('Default rule').check();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await expect.poll(() => preview.textContent()).toBe('Serving initiate_payment nowStripe ACTIVE');
+    const rules = page.getByRole('table').locator('tbody tr');
+    await expect.poll(() => rules.count()).toBe(1);
+    expect(await rules.first().textContent()).toContain('10 (default)');
+    await shot(page, 'routing');
+
+    await rules.first().getByRole('button', { name: 'Delete rule 10' }).click();
+    await page.getByRole('dialog', { name: 'Delete this rule?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => rules.count()).toBe(0);
+    await expect.poll(() => preview.textContent()).toMatch(/no ACTIVE integration/i);
+    await page.close();
+  }, 60_000);
+
+  it('creates an API key whose secret is shown once and works, then revokes it', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByLabel('Name').fill('billing backend');
+    await page.getByLabel('integrations:read').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.getByTestId('secret');
+    await shown.waitFor();
+    const secret = (await shown.textContent()) ?? '';
+    expect(secret).toMatch(/^icp_/);
+    await shot(page, 'api-keys');
+    const read = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': secret },
+      body: JSON.stringify({ query: '{ viewer { tenantId } }' }),
+    });
+    expect(await read.json()).toEqual({ data: { viewer: { tenantId: 'console-tenant' } } });
+
+    await page.getByRole('button', { name: 'Done, I have copied it' }).click();
+    await shown.waitFor({ state: 'detached' });
+    expect(await page.content(), 'the secret is never shown again').not.toContain(secret);
+    const row = page.getByRole('row').filter({ hasText: 'billing backend' });
+    await row.getByRole('button', { name: 'Revoke billing backend' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => row.textContent()).toContain('revoked');
+    const refused = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': secret },
+      body: JSON.stringify({ query: '{ viewer { tenantId } }' }),
+    });
+    expect(refused.status).toBe(401);
     await page.close();
   }, 60_000);
 

@@ -1,5 +1,5 @@
 /**
- * Routing rules of one capability at a time, with resolveRoute's answer to "which integration
+ * Routing rules of one capability at a time (ten to a page), with resolveRoute's answer to "which integration
  * serves this now", a form to add a rule, and deletion with confirmation.
  */
 import { type FormEvent, useState } from 'react';
@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../ui/dialog.tsx';
 
 /** A stable context (urql re-runs a query whose context object changes): refetch after mutations returning RoutingRule. */
 const ROUTING_RULE_TYPENAMES = { additionalTypenames: ['RoutingRule'] };
+const PER_PAGE = 10;
 
 const CapabilitiesQuery = graphql(`
   query ConsoleCapabilities {
@@ -113,6 +114,10 @@ export function RoutingPage() {
   const [message, setMessage] = useState<string | null>(null);
   const [form, setForm] = useState({ integrationId: '', fallbackIntegrationId: '', priority: '0', isDefault: false });
   const [removing, setRemoving] = useState<string | null>(null);
+  // at most 100 rules (the API's bound), shown a page at a time
+  const [page, setPage] = useState(0);
+  const rules = data?.routingRules ?? [];
+  const shown = rules.slice(page * PER_PAGE, (page + 1) * PER_PAGE);
   const candidates = (data?.integrations.edges ?? []).map((e) => e.node).filter((n) => n.enabledCapabilities.includes(capability));
 
   const submit = async (event: FormEvent) => {
@@ -143,7 +148,14 @@ export function RoutingPage() {
         <h1 id="routing-title">Routing</h1>
         <div className="filters">
           <label htmlFor="capability">Capability</label>
-          <select id="capability" value={capability} onChange={(e) => setChosen(e.target.value)}>
+          <select
+            id="capability"
+            value={capability}
+            onChange={(e) => {
+              setChosen(e.target.value);
+              setPage(0);
+            }}
+          >
             {capabilities.map((c) => (
               <option key={c} value={c}>
                 {c}
@@ -180,7 +192,7 @@ export function RoutingPage() {
           </tr>
         </thead>
         <tbody>
-          {(data?.routingRules ?? []).map((r) => (
+          {shown.map((r) => (
             <tr key={r.id} className={route?.rule?.id === r.id ? 'current' : undefined}>
               <td>
                 {r.priority}
@@ -199,7 +211,20 @@ export function RoutingPage() {
           ))}
         </tbody>
       </table>
-      {data && data.routingRules.length === 0 ? <p>No rules for {capability}.</p> : null}
+      {data && rules.length === 0 ? <p>No rules for {capability}.</p> : null}
+      {rules.length > PER_PAGE ? (
+        <nav className="pager" aria-label="Rule pages">
+          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {page + 1} of {Math.ceil(rules.length / PER_PAGE)} · {rules.length} in all
+          </span>
+          <button type="button" disabled={(page + 1) * PER_PAGE >= rules.length} onClick={() => setPage(page + 1)}>
+            Next
+          </button>
+        </nav>
+      ) : null}
       <form className="card inline-form" onSubmit={submit}>
         <h2>Add a rule</h2>
         <div className="field">
