@@ -76,7 +76,12 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
       return balance(req);
     });
     receiver = await startReceiver();
-    server = await startTestServer({ STRIPE_API_BASE_URL: stripe.url, WEBHOOK_ALLOW_HOSTS: receiver.hostPort });
+    server = await startTestServer({
+      STRIPE_API_BASE_URL: stripe.url,
+      // Clicksign's check reaches the same fake, which knows only Stripe's path: refused, ERROR
+      CLICKSIGN_API_BASE_URL: stripe.url,
+      WEBHOOK_ALLOW_HOSTS: receiver.hostPort,
+    });
     const { origin, hostname } = new URL(server.url);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -287,8 +292,8 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await page.goto(`${server.url}/console/providers/stripe`);
     await page.getByRole('heading', { name: 'Replace credentials' }).waitFor();
     // another operator changes it after this page loaded its version
-    const listed = await server.gql('{ integrations { edges { node { id version } } } }', {}, { token });
-    const stripeRow = listed.data?.integrations.edges[0].node as { id: string; version: number };
+    const listed = await server.gql('{ provider(name: "stripe") { integration { id version } } }', {}, { token });
+    const stripeRow = listed.data?.provider.integration as { id: string; version: number };
     const changed = await server.gql(
       'mutation ($input: UpdateIntegrationInput!) { updateIntegration(input: $input) { __typename } }',
       { input: { id: stripeRow.id, metadata: { team: 'payments' }, expectedVersion: stripeRow.version } },
@@ -302,8 +307,8 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await ask.waitFor();
     await ask.getByRole('button', { name: 'Replace credentials' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Version conflict: someone changed this since you loaded it/);
-    const after = await server.gql('{ integrations { edges { node { status version } } } }', {}, { token });
-    expect(after.data?.integrations.edges[0].node, 'nothing replaced').toEqual({ status: 'ACTIVE', version: stripeRow.version + 1 });
+    const after = await server.gql('{ provider(name: "stripe") { integration { status version } } }', {}, { token });
+    expect(after.data?.provider.integration, 'nothing replaced').toEqual({ status: 'ACTIVE', version: stripeRow.version + 1 });
     await page.close();
   }, 60_000);
 
@@ -363,6 +368,43 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
       body: JSON.stringify({ query: '{ viewer { tenantId } }' }),
     });
     expect(refused.status).toBe(401);
+    await page.close();
+  }, 60_000);
+
+  it('draws an ENUM as a select with its default and a BOOLEAN as a checkbox, sends what was chosen, and shows a refusal', async () => {
+    const page = await newPage();
+    await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
+    await page.goto(`${server.url}/console/providers/clicksign`);
+    await page.getByRole('heading', { name: 'Connect Clicksign' }).waitFor();
+    const environment = page.getByLabel(/^Environment/);
+    expect(await environment.evaluate((el) => el.tagName)).toBe('SELECT');
+    expect(await environment.inputValue(), 'the default is chosen').toBe('stage');
+    expect(await environment.locator('option').allTextContents()).toEqual(expect.arrayContaining(['stage', 'production']));
+    const changeKeys = page.getByLabel(/^Normalise event keys/);
+    expect(await changeKeys.getAttribute('type')).toBe('checkbox');
+    expect(await changeKeys.isChecked()).toBe(false);
+
+    const sent: unknown[] = [];
+    page.on('request', (request) => {
+      const body = request.postDataJSON() as { operationName?: string; variables?: unknown } | null;
+      if (body?.operationName === 'ConsoleConfigureIntegration') sent.push(body.variables);
+    });
+    await page.getByLabel(/^Access token/).fill('clicksign-token-1');
+    await environment.selectOption('production');
+    await changeKeys.check();
+    await page.getByRole('button', { name: 'Connect Clicksign' }).click();
+    const status = page.getByRole('region', { name: 'Connection status' });
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain('ERROR');
+    expect(sent).toEqual([
+      {
+        input: {
+          provider: 'clicksign',
+          credentials: expect.objectContaining({ access_token: 'clicksign-token-1', environment: 'production', changeKeys: true }),
+        },
+      },
+    ]);
+    expect(await status.locator('.last-error').textContent(), 'why, in words').toBeTruthy();
+    expect(stripe.seen.some((r) => r.path.startsWith('/api/v3/envelopes') && r.headers.authorization === 'clicksign-token-1')).toBe(true);
     await page.close();
   }, 60_000);
 
