@@ -16,7 +16,14 @@ import {
   type GraphQLFormattedError,
   getOperationAST,
 } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, type Context as SocketContext, type SubscribePayload } from 'graphql-ws';
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  handleProtocols,
+  makeServer,
+  type Context as SocketContext,
+  type SubscribePayload,
+} from 'graphql-ws';
 import { isAsyncIterable } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -27,6 +34,7 @@ import { unauthenticated } from '../errors.ts';
 import type { GraphQL } from '../graphql/yoga.ts';
 import { ensureCode } from '../graphql-hardening/error-codes.ts';
 import { requestedDocumentId } from '../graphql-hardening/persisted-operations.ts';
+import { UNSUPPORTED_TRANSPORT_MESSAGE } from '../graphql-hardening/subscription-transports.ts';
 import { documentKey } from '../graphql-hardening/trusted-documents.ts';
 import type { Logger } from '../log.ts';
 import { errorsOutcome, type Metrics } from '../observability/metrics.ts';
@@ -389,6 +397,20 @@ export function createWebSocketEndpoint({ config, graphql, metrics, authenticate
           404,
           'No WebSocket endpoint here: GraphQL over WebSocket (graphql-transport-ws) is at /graphql',
           'NOT_FOUND',
+        );
+      }
+      // a client that offers no graphql-transport-ws (subscriptions-transport-ws offers 'graphql-ws',
+      // a bare WebSocket nothing) is told what to speak instead of an unexplained handshake failure
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      if (!offered.includes(GRAPHQL_TRANSPORT_WS_PROTOCOL)) {
+        return refuseUpgrade(
+          socket,
+          400,
+          `This WebSocket speaks the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol (the graphql-ws library); the legacy ` +
+            `subscriptions-transport-ws protocol ('graphql-ws') is not supported. ${UNSUPPORTED_TRANSPORT_MESSAGE}`,
+          'UNSUPPORTED_TRANSPORT',
         );
       }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));

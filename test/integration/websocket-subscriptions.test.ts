@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Client, createClient, type SubscribePayload } from 'graphql-ws';
@@ -154,6 +155,7 @@ it('closes with 4403 when the credential lacks the subscription’s scope, befor
   const closed = await sub.ended;
   expect(closed.code).toBe(4403);
   expect(closed.reason).toMatch(/integrationStatusChanged/);
+  expect(closed.reason, 'names the scope it needs').toMatch(/integrations:read/);
   expect(sub.events).toEqual([]);
 });
 
@@ -232,11 +234,19 @@ it('closes a socket that sends a message over the body limit (1 MiB) with 1009',
   expect(await closed).toBe(1009);
 });
 
-it('refuses the legacy subscriptions-transport-ws protocol at the handshake', async () => {
-  // no subprotocol is agreed, which the client takes as a refusal (graphql-ws would close with 4406)
-  const socket = new WebSocket(wsUrl(server.url), 'graphql-ws');
-  const error = await new Promise<Error>((resolve) => socket.once('error', resolve));
-  expect(error.message).toMatch(/no subprotocol/);
+it.each([
+  ['the legacy subscriptions-transport-ws protocol', ['graphql-ws']],
+  ['no subprotocol at all', []],
+])('refuses %s at the handshake with a 400 saying what to speak', async (_, protocols) => {
+  const socket = new WebSocket(wsUrl(server.url), protocols);
+  const refused = await new Promise<IncomingMessage>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res)));
+  socket.on('error', () => {});
+  expect(refused.statusCode).toBe(400);
+  const chunks: Buffer[] = [];
+  for await (const chunk of refused) chunks.push(chunk as Buffer);
+  const body = JSON.parse(Buffer.concat(chunks).toString());
+  expect(body.errors[0].extensions).toEqual({ code: 'UNSUPPORTED_TRANSPORT' });
+  expect(body.errors[0].message).toMatch(/graphql-transport-ws subprotocol .* Server-Sent Events/);
 });
 
 it('answers Apollo Client’s multipart subscription request with a 406 saying what to use', async () => {
