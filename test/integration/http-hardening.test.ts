@@ -136,6 +136,10 @@ describe('mutations over GET', () => {
       { operationName: 'Write' },
     );
     expect(named.status).toBe(405);
+    // a GET that carries its credential needs no CSRF header to be read, and is still no way to write
+    const credentialOnly = await get(CONFIGURE);
+    expect(credentialOnly.status).toBe(405);
+    expect(credentialOnly.headers.get('allow')).toBe('POST');
     expect(await integrationCount()).toBe(before);
   });
 });
