@@ -4,11 +4,18 @@
  * with the wrong organization or project fails here rather than on the first real call.
  */
 import { check, json, textOf } from './http.ts';
-import { type Credentials, type FormatMistake, NO_WHITESPACE, type OperationAdapter, type ProviderDefinition } from './types.ts';
+import {
+  type Credentials,
+  type FormatMistake,
+  KEY_SHAPES,
+  NO_WHITESPACE,
+  type OperationAdapter,
+  type ProviderDefinition,
+} from './types.ts';
 
 /** The ids are not sensitive (stored in clear and returned): an API key must not land in them. */
 const SECRET_KEY_HERE: FormatMistake = {
-  pattern: /^sk-/,
+  pattern: KEY_SHAPES.openai,
   hint: 'this is an API key (sk-…); it goes in api_key, never here, where it would be shown',
 };
 
@@ -106,10 +113,13 @@ export const openai: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
-      mistakes: [NO_WHITESPACE],
-      // every OpenAI secret key starts sk- (sk-proj-…, sk-svcacct-…, sk-admin-…, legacy sk-…)
-      pattern: /^sk-/,
-      patternHint: 'starts with sk-',
+      // OpenAI's keys start sk-, but only verification says whether one is: refused here are keys
+      // of other kinds, recognizable by their prefix
+      mistakes: [
+        NO_WHITESPACE,
+        { pattern: KEY_SHAPES.sendgrid, hint: 'this is a SendGrid API key (SG.…), not an OpenAI API key (sk-…)' },
+        { pattern: KEY_SHAPES.stripe, hint: 'this is a Stripe key (pk_…, sk_…, rk_…), not an OpenAI API key (sk-…)' },
+      ],
       description: 'A project, service-account or user API key (sk-proj-…, sk-svcacct-…, sk-…).',
     },
     {

@@ -23,7 +23,7 @@ import { header, isForm, parseForm, textAt } from './inbound/body.ts';
 import { hmac, matchesAny } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import type { InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
-import { NO_WHITESPACE } from './types.ts';
+import { NO_WHITESPACE, SMS_SENDER } from './types.ts';
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -144,9 +144,8 @@ export const plivo: ProviderDefinition = {
       sensitive: false,
       required: true,
       authenticates: false,
-      pattern: /^\+[1-9]\d{6,14}$/,
-      patternHint: 'an E.164 number: + then 7 to 15 digits, the first not 0, e.g. +14155550123',
-      description: 'The Plivo number messages are sent from, in E.164 format.',
+      ...SMS_SENDER,
+      description: 'The Plivo number (E.164) or alphanumeric sender ID messages are sent from.',
     },
   ],
   verify: (credentials, ctx) => {

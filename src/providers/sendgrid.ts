@@ -20,7 +20,7 @@ import { sha256Hex } from './inbound/crypto.ts';
 import { accepted, badRequest, missingSecret, secretOf, unauthorized } from './inbound/results.ts';
 import { isFresh, TIMESTAMP_TOLERANCE_SECONDS } from './inbound/timestamp.ts';
 import type { InboundEvent, InboundVerifier, OperationAdapter, ProviderDefinition } from './types.ts';
-import { NO_WHITESPACE } from './types.ts';
+import { KEY_SHAPES, NO_WHITESPACE } from './types.ts';
 
 /** The verification key, or undefined when it is not a base64 DER SPKI public key. */
 export function sendgridPublicKey(base64Der: string): KeyObject | undefined {
@@ -120,10 +120,13 @@ export const sendgrid: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
-      mistakes: [NO_WHITESPACE],
-      // every SendGrid API key is SG.<id>.<secret>
-      pattern: /^SG\./,
-      patternHint: 'starts with SG.',
+      // SendGrid's keys are SG.<id>.<secret>, but only verification says whether one is: refused
+      // here are keys of other kinds, recognizable by their prefix
+      mistakes: [
+        NO_WHITESPACE,
+        { pattern: KEY_SHAPES.openai, hint: 'this is an OpenAI API key (sk-…), not a SendGrid API key (SG.…)' },
+        { pattern: KEY_SHAPES.stripe, hint: 'this is a Stripe key (pk_…, sk_…, rk_…), not a SendGrid API key (SG.…)' },
+      ],
       description: 'A SendGrid API key with at least the Mail Send permission.',
     },
     {
@@ -154,7 +157,7 @@ export const sendgrid: ProviderDefinition = {
       mistakes: [
         {
           // not sensitive, so stored in clear and returned: an API key must not land here
-          pattern: /^SG\./,
+          pattern: KEY_SHAPES.sendgrid,
           hint: 'this is an API key (SG.…); the verification key is the public key SendGrid shows for the Signed Event Webhook',
         },
       ],

@@ -86,6 +86,12 @@ export const stripeInbound: InboundVerifier = {
  */
 const STRIPE_ORIGIN = 'https://api.stripe.com';
 
+/**
+ * Stripe's key kinds (pk_, sk_/rk_, whsec_) are told apart to refuse one pasted in another's
+ * field; a value of no known kind (an example payload's placeholder) is left to verification.
+ */
+const WEBHOOK_SECRET = /^whsec_/;
+
 /** Stripe ids: a lowercase prefix, `_`, letters and digits (pi_3MtwBw…, re_1Nisp…). */
 const STRIPE_ID = /^[a-z]+_[A-Za-z0-9]+$/;
 
@@ -213,9 +219,11 @@ export const stripe: ProviderDefinition = {
           pattern: /^(sk|rk)_/,
           hint: 'this is a secret or restricted key (sk_…, rk_…); it goes in secret_key, never here, where it would be shown',
         },
+        {
+          pattern: WEBHOOK_SECRET,
+          hint: 'this is a webhook signing secret (whsec_…); it goes in webhook_secret, never here, where it would be shown',
+        },
       ],
-      pattern: /^pk_(test|live)_/,
-      patternHint: 'starts with pk_test_ or pk_live_',
       description: 'Used by browsers and mobile apps to tokenize payment details.',
     },
     {
@@ -224,9 +232,14 @@ export const stripe: ProviderDefinition = {
       type: 'STRING',
       sensitive: true,
       required: true,
-      mistakes: [NO_WHITESPACE, { pattern: /^pk_/, hint: 'this is a publishable key (pk_…); the secret key starts with sk_ or rk_' }],
-      pattern: /^(sk|rk)_(test|live)_/,
-      patternHint: 'starts with sk_test_, sk_live_, rk_test_ or rk_live_',
+      mistakes: [
+        NO_WHITESPACE,
+        { pattern: /^pk_/, hint: 'this is a publishable key (pk_…); it goes in publishable_key, and a secret key looks like sk_… or rk_…' },
+        {
+          pattern: WEBHOOK_SECRET,
+          hint: 'this is a webhook signing secret (whsec_…); it goes in webhook_secret, and a secret key looks like sk_… or rk_…',
+        },
+      ],
       description: 'Secret or restricted API key; authenticates server-side calls.',
     },
     {
@@ -237,9 +250,10 @@ export const stripe: ProviderDefinition = {
       required: false,
       // checks Stripe's callbacks to us, not our calls to Stripe
       authenticates: false,
-      mistakes: [NO_WHITESPACE],
-      pattern: /^whsec_/,
-      patternHint: 'starts with whsec_',
+      mistakes: [
+        NO_WHITESPACE,
+        { pattern: /^(pk|sk|rk)_/, hint: "this is an API key (pk_…, sk_…, rk_…), not the endpoint's signing secret (whsec_…)" },
+      ],
       description: "The endpoint's signing secret; verifies the Stripe-Signature of inbound events.",
     },
   ],

@@ -25,7 +25,7 @@ import type {
   VerifyContext,
   VerifyResult,
 } from './types.ts';
-import { NO_WHITESPACE } from './types.ts';
+import { NO_WHITESPACE, SMS_SENDER } from './types.ts';
 
 /** The account fields Twilio-backed providers share (see whatsapp-twilio.ts). */
 export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
@@ -39,14 +39,17 @@ export const TWILIO_ACCOUNT_FIELDS: readonly CredentialField[] = [
     // clear error. Refused here are the other values of the same Console page that look like one.
     mistakes: [
       NO_WHITESPACE,
-      { pattern: /^SK[0-9a-fA-F]{32}$/, hint: 'this is an API key SID (SK…); the Account SID starts with AC' },
+      {
+        pattern: /^SK[0-9a-fA-F]{32}$/,
+        hint: 'this is an API key SID (SK…), not the Account SID (AC…, shown under Account info in the Console)',
+      },
       {
         // stored in clear and returned: an Auth Token must not land here
         pattern: /^[0-9a-fA-F]{32}$/,
-        hint: 'looks like an Auth Token (32 hexadecimal characters and no prefix); it goes in auth_token, and the Account SID starts with AC',
+        hint: 'looks like an Auth Token (32 hexadecimal characters and no prefix); it goes in auth_token, and the Account SID looks like AC…',
       },
     ],
-    description: 'Identifies the Twilio account (Console → Account info); starts with AC.',
+    description: 'Identifies the Twilio account (Console → Account info); it looks like AC followed by 32 hexadecimal characters.',
   },
   {
     key: 'auth_token',
@@ -145,9 +148,8 @@ export const twilio: ProviderDefinition = {
       required: true,
       // the sender of each message, not a credential
       authenticates: false,
-      pattern: /^\+[1-9]\d{6,14}$/,
-      patternHint: 'an E.164 number: + then 7 to 15 digits, the first not 0, e.g. +14155550123',
-      description: 'The Twilio phone number messages are sent from, in E.164 format.',
+      ...SMS_SENDER,
+      description: 'The Twilio phone number (E.164) or alphanumeric sender ID messages are sent from.',
     },
   ],
   verify: (credentials, ctx) => verifyTwilioAccount('Twilio', credentials, ctx),

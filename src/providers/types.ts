@@ -21,12 +21,13 @@ export interface CredentialField {
   /** Applied when the field is absent on configure. */
   defaultValue?: CredentialValue;
   /**
-   * STRING only: a shape every valid value has because the provider issues or requires it in that
-   * shape (Stripe's key prefixes, E.164 numbers), checked on input. Left out where the provider's
-   * format is not a hard rule: verification judges those values.
+   * STRING only: a shape every valid value has because the provider requires it in that shape (an
+   * SMS sender: E.164 or an alphanumeric sender ID), checked on input. Left out of keys, tokens and
+   * ids, even where the provider issues them with a prefix: `mistakes` refuses keys of another kind,
+   * and verification judges the rest (an example payload's `<field>_placeholder` is accepted).
    */
   pattern?: RegExp;
-  /** Said in the validation error when `pattern` does not match: the rule itself, e.g. "starts with sk_". */
+  /** Said in the validation error when `pattern` does not match: the rule `pattern` checks, with its examples ("e.g. …") matching it. */
   patternHint?: string;
   /**
    * STRING only: shapes a value must NOT have, each a known slip (a secret key pasted where the
@@ -60,6 +61,29 @@ export const NO_WHITESPACE: FormatMistake = {
   pattern: /\s/,
   hint: 'contains whitespace (a space, tab or line break); keys, tokens and ids have none',
 };
+
+/**
+ * Other providers' key shapes: a key of one of these kinds in another provider's field is a slip
+ * (a `mistakes` entry), while a value of no known shape is left to verification.
+ */
+export const KEY_SHAPES = {
+  /** Stripe's publishable, secret and restricted keys. */
+  stripe: /^(pk|sk|rk)_(test|live)_/,
+  /** OpenAI's secret keys (sk-proj-…, sk-svcacct-…, sk-admin-…, legacy sk-…). */
+  openai: /^sk-/,
+  /** SendGrid's API keys, SG.<id>.<secret>. */
+  sendgrid: /^SG\./,
+} as const;
+
+/**
+ * The sender of an SMS (Twilio `From`, Plivo `src`): an E.164 number, or an alphanumeric sender ID
+ * as both providers document it (at most 11 letters, digits or spaces, at least one letter).
+ */
+export const SMS_SENDER = {
+  pattern: /^(?:\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]{1,11}$)[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*)$/,
+  patternHint:
+    'an E.164 number (+ then 7 to 15 digits, the first not 0, e.g. +14155550123) or an alphanumeric sender ID (1 to 11 letters, digits or spaces, at least one letter, e.g. Acme)',
+} as const;
 
 /** A monogram badge the service draws as the provider's logo (src/providers/logos.ts). */
 export interface ProviderBadge {

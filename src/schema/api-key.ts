@@ -32,15 +32,19 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
     }),
     revokedBy: t.exposeString('revokedBy', { nullable: true, description: 'Who revoked it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
-    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description:
+        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+    }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed (revoked, renamed).' }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'When it was deleted; a deleted key authenticates nothing.',
+      description: 'When it was deleted; null, since keys are revoked (revokedAt), not deleted. A deleted key would authenticate nothing.',
     }),
-    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
+    deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it; null, as deletedAt is (see revokedBy).' }),
   }),
 });
 

@@ -53,7 +53,8 @@ builder.relayMutationField(
       credentials: t.field({
         type: 'JSONObject',
         required: false,
-        description: 'Credential values to change, merged by key; null clears an optional field. Changing any re-verifies.',
+        description:
+          'Credential values to change, merged by key; null clears an optional field. Changing a field that authenticates (CredentialField.authenticates) re-verifies; changing only others does not.',
       }),
       enabledCapabilities: t.stringList({ required: false, description: 'Replaces the enabled capabilities.' }),
       metadata: t.field({ type: 'JSONObject', required: false, description: 'Replaces the metadata.' }),

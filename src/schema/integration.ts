@@ -105,10 +105,15 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.', authScopes: TENANT_READ }),
     createdBy: t.exposeString('createdBy', {
       nullable: true,
-      description: 'Who configured it: a JWT sub, apikey:<id> or connect:<session id>.',
+      description:
+        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
       authScopes: TENANT_READ,
     }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.', authScopes: TENANT_READ }),
+    updatedBy: t.exposeString('updatedBy', {
+      nullable: true,
+      description: 'Who last changed it, written as createdBy is.',
+      authScopes: TENANT_READ,
+    }),
     appId: t.exposeString('appId', {
       nullable: true,
       description: 'The application whose credential configured it, if any.',

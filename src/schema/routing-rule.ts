@@ -32,8 +32,12 @@ export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
-    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it.' }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description:
+        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+    }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,

@@ -153,8 +153,12 @@ export const WebhookRef = builder.prismaNode('Webhook', {
         'When it was deleted (seen through an older delivery or webhooks(includeDeleted: true)); nothing is sent to a deleted webhook.',
     }),
     deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
-    createdBy: t.exposeString('createdBy', { nullable: true, description: 'Who created it: a JWT sub or apikey:<id>.' }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it.' }),
+    createdBy: t.exposeString('createdBy', {
+      nullable: true,
+      description:
+        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+    }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
     appId: t.exposeString('appId', {
       nullable: true,
       description: 'The application whose credential created it; set only when that credential was minted for an application.',

@@ -20,7 +20,8 @@ import { configureIntegration, type Gql, gqlAs } from '../helpers/integrations.t
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RECIPES = path.join(ROOT, 'src/examples/recipes');
 const GOOD = { provider: 'openai', credentials: { api_key: 'sk-recipe-key' } };
-const BAD = { provider: 'openai', credentials: { api_key: 'not-a-key' } };
+// a SendGrid key pasted as OpenAI's: a key of the wrong kind, refused before anything is stored
+const BAD = { provider: 'openai', credentials: { api_key: 'SG.not-an-openai-key' } };
 
 let server: TestServer;
 let openai: FakeApi;

@@ -281,7 +281,7 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     );
     const fingerprint = listed.data?.webhooks.edges.find((e: { node: { name: string } }) => e.node.name === 'Orders')?.node
       .secretFingerprint;
-    await expect.poll(() => page.getByText(fingerprint).count(), 'the page shows the new secret’s fingerprint').toBe(1);
+    await expect.poll(() => page.getByText(fingerprint).count(), { message: 'the page shows the new secret’s fingerprint' }).toBe(1);
     await page.close();
   }, 60_000);
 

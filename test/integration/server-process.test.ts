@@ -152,7 +152,7 @@ describe('secrets', () => {
     await waitForStatus('ERROR');
     await gql(
       `mutation($id: ID!, $c: JSONObject!) { rotateIntegrationCredentials(input: { id: $id, credentials: $c }) { __typename ... on ValidationError { message fieldErrors { message } } } }`,
-      { id: integrationId, c: { secret_key: `not-a-key-${CANARY}` } },
+      { id: integrationId, c: { secret_key: `not a key ${CANARY}` } },
     );
     await gql(`mutation($id: ID!, $c: JSONObject!) { rotateIntegrationCredentials(input: { id: $id, credentials: $c }) { __typename } }`, {
       id: integrationId,

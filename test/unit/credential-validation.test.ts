@@ -11,6 +11,7 @@ function provider(name: string): ProviderDefinition {
 
 const stripe = provider('stripe');
 const adobe = provider('adobe_sign');
+const twilio = provider('twilio');
 
 const STRIPE_OK = { publishable_key: 'pk_test_abc123', secret_key: 'sk_test_abc123' };
 const ADOBE_OK = { access_token: 'token-123' };
@@ -134,14 +135,14 @@ describe('validateCredentialInput: configure', () => {
 
   it('a pattern mismatch uses the patternHint and never echoes the value', () => {
     const canary = 'CANARY_pasted_password_9f8e7d';
-    const { values, errors } = validateCredentialInput(stripe, { ...STRIPE_OK, secret_key: canary }, 'configure');
+    const { values, errors } = validateCredentialInput(twilio, { from_number: canary }, 'patch');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.path).toEqual(['credentials', 'secret_key']);
-    expect(errors[0]!.message).toContain('starts with sk_test_, sk_live_, rk_test_ or rk_live_');
+    expect(errors[0]!.path).toEqual(['credentials', 'from_number']);
+    expect(errors[0]!.message).toBe(`has the wrong format (${twilio.credentialSchema.find((f) => f.key === 'from_number')!.patternHint})`);
     expect(errors[0]!.message).not.toContain(canary);
     expect(errors[0]!.message).not.toContain('CANARY');
     expect(JSON.stringify(errors)).not.toContain('CANARY');
-    expect(values).not.toHaveProperty('secret_key');
+    expect(values).not.toHaveProperty('from_number');
   });
 
   it('no error message ever contains a submitted value', () => {
@@ -172,7 +173,7 @@ describe('validateCredentialInput: configure', () => {
   });
 
   it('reports every problem at once', () => {
-    const { errors } = validateCredentialInput(stripe, { publishable_key: 'nope', bogus: 1 }, 'configure');
+    const { errors } = validateCredentialInput(stripe, { publishable_key: 'sk_test_nope', bogus: 1 }, 'configure');
     expect(errors.map((e) => e.path.join('.')).sort()).toEqual(['credentials', 'credentials.publishable_key', 'credentials.secret_key']);
   });
 });
@@ -261,18 +262,24 @@ describe('format checks: only what is surely wrong', () => {
     return `${field.key}_placeholder`;
   }
 
-  it('accepts the example payloads’ placeholders: `<field>_placeholder`, or one in the shape the provider fixes', () => {
-    const shaped: Record<string, Record<string, CredentialValue>> = {
-      stripe: { publishable_key: 'pk_test_placeholder', secret_key: 'sk_test_placeholder', webhook_secret: 'whsec_placeholder' },
-      twilio: { from_number: '+15005550006' },
-      whatsapp_twilio: { from_number: 'whatsapp:+14155238886' },
-      plivo: { from_number: '+14155550123' },
-      sendgrid: { api_key: 'SG.placeholder' },
-      openai: { api_key: 'sk-placeholder' },
-      d4sign: { safe_uuid: '06b3ddb1-abc9-4ab8-b944-0d7c940486af' },
-    };
+  /**
+   * The STRING fields whose `pattern` is a shape the provider requires, kept deliberately: they
+   * refuse `<field>_placeholder`, so example payloads carry the value shown here.
+   */
+  const SHAPE_RULES: Record<string, { example: string; why: string }> = {
+    'twilio.from_number': { example: '+15005550006', why: 'Twilio sends only from an E.164 number or an alphanumeric sender ID' },
+    'plivo.from_number': { example: '+14155550123', why: 'Plivo sends only from an E.164 number or an alphanumeric sender ID' },
+    'whatsapp_twilio.from_number': { example: 'whatsapp:+14155238886', why: 'a WhatsApp sender is always an E.164 number' },
+    'd4sign.safe_uuid': { example: '06b3ddb1-abc9-4ab8-b944-0d7c940486af', why: 'a D4Sign id, put into a URL path: a UUID' },
+  };
+
+  it('accepts the example payloads’ placeholders: `<field>_placeholder` in every field without a shape rule', () => {
+    const withPattern = PROVIDERS.flatMap((p) => p.credentialSchema.filter((f) => f.pattern).map((f) => `${p.name}.${f.key}`));
+    expect(withPattern.sort()).toEqual(Object.keys(SHAPE_RULES).sort());
     for (const p of PROVIDERS) {
-      const input = Object.fromEntries(p.credentialSchema.map((f) => [f.key, shaped[p.name]?.[f.key] ?? placeholder(f)]));
+      const input = Object.fromEntries(
+        p.credentialSchema.map((f) => [f.key, SHAPE_RULES[`${p.name}.${f.key}`]?.example ?? placeholder(f)]),
+      );
       const { errors, values } = validateCredentialInput(p, input, 'configure');
       expect(errors, p.name).toEqual([]);
       expect(values, p.name).toEqual(input);
@@ -282,6 +289,32 @@ describe('format checks: only what is surely wrong', () => {
     expect(errorsOf('whatsapp_twilio', { account_sid: 'account_sid_placeholder', auth_token: 'auth_token_placeholder' })).toEqual([]);
     expect(errorsOf('stripe', { publishable_key: 'pk_test_placeholder', secret_key: 'sk_test_placeholder' })).toEqual([]);
     expect(errorsOf('stripe', { webhook_secret: 'whsec_placeholder', secret_key: 'rk_live_placeholder_2' })).toEqual([]);
+    expect(errorsOf('sendgrid', { api_key: 'SG.placeholder' })).toEqual([]);
+    expect(errorsOf('openai', { api_key: 'sk-proj-placeholder' })).toEqual([]);
+  });
+
+  it('each kept shape rule refuses the placeholder with its hint', () => {
+    for (const [name, rule] of Object.entries(SHAPE_RULES)) {
+      const [providerName, key] = name.split('.') as [string, string];
+      const field = provider(providerName).credentialSchema.find((f) => f.key === key)!;
+      expect(errorsOf(providerName, { [key]: `${key}_placeholder` }), `${name}: ${rule.why}`).toEqual([
+        { path: ['credentials', key], message: `has the wrong format (${field.patternHint})` },
+      ]);
+    }
+  });
+
+  it('an SMS sender is an E.164 number or an alphanumeric sender ID; a WhatsApp sender only a number', () => {
+    for (const name of ['twilio', 'plivo']) {
+      for (const ok of ['+14155550123', 'Acme', 'ACME Bills', 'A', 'Shop24']) expect(errorsOf(name, { from_number: ok }), ok).toEqual([]);
+      // no letter, over 11 characters, a character outside letters, digits and spaces
+      for (const bad of ['12345', 'Acme Billing Co', 'Acme-Shop', 'Acmé']) {
+        expect(
+          errorsOf(name, { from_number: bad }).map((e) => e.path),
+          bad,
+        ).toEqual([['credentials', 'from_number']]);
+      }
+    }
+    expect(errorsOf('whatsapp_twilio', { from_number: 'Acme' }).map((e) => e.path)).toEqual([['credentials', 'from_number']]);
   });
 
   it('the WhatsApp sender may leave out the whatsapp: prefix, which the send adds', () => {
@@ -291,32 +324,48 @@ describe('format checks: only what is surely wrong', () => {
     ]);
   });
 
-  it.each([
-    ['stripe', 'secret_key', 'pk_live_51Hx', /publishable key \(pk_…\); the secret key starts with sk_ or rk_/],
+  /** Known slips: every `mistakes` entry of every field is one of them (checked below). */
+  const SLIPS: [provider: string, key: string, value: string, hint: RegExp][] = [
+    ['stripe', 'secret_key', 'pk_live_51Hx', /publishable key \(pk_…\); it goes in publishable_key/],
+    ['stripe', 'secret_key', 'whsec_abc', /webhook signing secret \(whsec_…\); it goes in webhook_secret/],
     ['stripe', 'publishable_key', 'sk_live_51Hx', /secret or restricted key \(sk_…, rk_…\); it goes in secret_key/],
     ['stripe', 'publishable_key', 'rk_test_51Hx', /secret or restricted key/],
+    ['stripe', 'publishable_key', 'whsec_abc', /webhook signing secret \(whsec_…\); it goes in webhook_secret, never here/],
     ['stripe', 'secret_key', 'sk_test_abc ', /contains whitespace/],
     ['stripe', 'secret_key', ' sk_test_abc', /contains whitespace/],
+    ['stripe', 'publishable_key', 'pk_test_ abc', /contains whitespace/],
     ['stripe', 'webhook_secret', 'whsec_abc\n', /contains whitespace/],
-    ['stripe', 'secret_key', 'whsec_abc', /starts with sk_test_, sk_live_, rk_test_ or rk_live_/],
-    ['stripe', 'webhook_secret', 'sk_test_abc', /starts with whsec_/],
-    ['twilio', 'account_sid', `SK${'a1'.repeat(16)}`, /API key SID \(SK…\); the Account SID starts with AC/],
+    ['stripe', 'webhook_secret', 'sk_test_abc', /an API key \(pk_…, sk_…, rk_…\), not the endpoint's signing secret/],
+    ['twilio', 'account_sid', `SK${'a1'.repeat(16)}`, /API key SID \(SK…\), not the Account SID \(AC…/],
     ['twilio', 'account_sid', 'ab'.repeat(16), /looks like an Auth Token \(32 hexadecimal characters and no prefix\)/],
+    ['twilio', 'account_sid', 'AC 123', /contains whitespace/],
     ['whatsapp_twilio', 'account_sid', 'F0'.repeat(16), /looks like an Auth Token/],
     ['twilio', 'auth_token', `AC${'0'.repeat(32)}`, /this is a SID/],
-    ['twilio', 'from_number', '4155550199', /an E\.164 number: \+ then 7 to 15 digits, the first not 0/],
+    ['twilio', 'auth_token', 'abc\t', /contains whitespace/],
+    ['twilio', 'from_number', '4155550199', /an E\.164 number \(\+ then 7 to 15 digits, the first not 0/],
     ['twilio', 'from_number', '+04155550123', /E\.164/],
     ['plivo', 'from_number', '+1 415 555 0123', /E\.164/],
-    ['sendgrid', 'api_key', 'api_key_placeholder', /starts with SG\./],
+    ['plivo', 'auth_id', 'MA 1', /contains whitespace/],
+    ['plivo', 'auth_token', 'abc ', /contains whitespace/],
+    ['sendgrid', 'api_key', 'sk-proj-abc', /an OpenAI API key \(sk-…\), not a SendGrid API key/],
+    ['sendgrid', 'api_key', 'sk_live_51Hx', /a Stripe key \(pk_…, sk_…, rk_…\), not a SendGrid API key/],
+    ['sendgrid', 'api_key', 'SG.abc def', /contains whitespace/],
     ['sendgrid', 'webhook_verification_key', 'SG.abc.def', /this is an API key \(SG\.…\)/],
-    ['openai', 'api_key', 'sk_test_abc', /starts with sk-/],
+    ['openai', 'api_key', 'SG.abc.def', /a SendGrid API key \(SG\.…\), not an OpenAI API key/],
+    ['openai', 'api_key', 'sk_test_abc', /a Stripe key \(pk_…, sk_…, rk_…\), not an OpenAI API key/],
+    ['openai', 'api_key', 'sk-abc\n', /contains whitespace/],
     ['openai', 'organization_id', 'sk-proj-abc', /this is an API key \(sk-…\); it goes in api_key/],
+    ['openai', 'organization_id', 'org abc', /contains whitespace/],
     ['openai', 'project_id', 'sk-abc', /this is an API key/],
+    ['openai', 'project_id', 'proj_ abc', /contains whitespace/],
     ['docusign', 'integration_key', '-----BEGIN RSA PRIVATE KEY-----\nMIIE', /this is a PEM key; it goes in private_key/],
     ['docusign', 'account_id', '-----BEGIN PRIVATE KEY-----', /PEM key/],
+    ['docusign', 'user_id', '-----BEGIN PRIVATE KEY-----', /PEM key/],
     ['d4sign', 'safe_uuid', '../documents', /a UUID: 8-4-4-4-12 hexadecimal digits/],
     ['clicksign', 'access_token', 'abc def', /contains whitespace/],
-  ])('%s.%s refuses a known slip: %j', (name, key, value, hint) => {
+  ];
+
+  it.each(SLIPS)('%s.%s refuses a known slip: %j', (name, key, value, hint) => {
     const errors = errorsOf(name, { [key]: value });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.path).toEqual(['credentials', key]);
@@ -330,12 +379,29 @@ describe('format checks: only what is surely wrong', () => {
     expect(errorsOf('sendgrid', { from_name: 'Acme Billing Team' })).toEqual([]);
   });
 
-  it('every hint says a rule, and every pattern has its hint', () => {
+  it('every pattern has a hint whose examples match it', () => {
     for (const p of PROVIDERS) {
       for (const f of p.credentialSchema) {
-        if (f.pattern) expect(f.patternHint, `${p.name}.${f.key}`).toBeTruthy();
-        for (const m of f.mistakes ?? []) expect(m.hint.length, `${p.name}.${f.key}`).toBeGreaterThan(10);
-        if (f.pattern || f.mistakes) expect(f.type, `${p.name}.${f.key}`).toBe('STRING');
+        const name = `${p.name}.${f.key}`;
+        if (f.pattern || f.mistakes) expect(f.type, name).toBe('STRING');
+        if (!f.pattern) continue;
+        expect(f.patternHint, name).toBeTruthy();
+        const examples = [...f.patternHint!.matchAll(/e\.g\. ([^\s,)]+)/g)].map((m) => m[1]!);
+        expect(examples.length, `${name}: its hint shows an example`).toBeGreaterThan(0);
+        for (const example of examples) expect(errorsOf(p.name, { [f.key]: example }), `${name}: ${example}`).toEqual([]);
+      }
+    }
+  });
+
+  it('every mistake is a known slip that is refused with exactly its hint', () => {
+    for (const p of PROVIDERS) {
+      for (const f of p.credentialSchema) {
+        // the slips listed for a field of this name (a shared field, e.g. account_sid, under any provider)
+        const samples = [...SLIPS.filter(([, key]) => key === f.key).map(([, , value]) => value), 'a value with spaces'];
+        for (const mistake of f.mistakes ?? []) {
+          const messages = samples.map((value) => errorsOf(p.name, { [f.key]: value })[0]?.message);
+          expect(messages, `${p.name}.${f.key}: ${mistake.hint}`).toContain(`has the wrong format: ${mistake.hint}`);
+        }
       }
     }
   });
