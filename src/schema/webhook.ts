@@ -54,14 +54,41 @@ const DeliveryStatusEnum = builder.enumType(DeliveryStatus, {
   },
 });
 
-const RetryPolicyRef = builder.objectRef<{ maxAttempts: number; timeoutMs: number; backoff: string }>('RetryPolicy').implement({
-  description: 'How deliveries to a webhook are attempted.',
-  fields: (t) => ({
-    maxAttempts: t.exposeInt('maxAttempts', { description: 'Attempts per delivery, the first included.' }),
-    timeoutMs: t.exposeInt('timeoutMs', { description: 'How long one attempt may take.' }),
-    backoff: t.exposeString('backoff', { description: 'Delays before each retry (WEBHOOK_RETRY_SCHEDULE), each with ±20% jitter.' }),
-  }),
+/**
+ * How the last attempt ended, read from `lastDeliveryStatus` (an HTTP status, or ERROR): the
+ * closed set beside the string CONTRACT.md fixes.
+ */
+const DeliveryResultEnum = builder.enumType('DeliveryResult', {
+  description: 'How a delivery attempt ended.',
+  values: {
+    SUCCEEDED: { description: 'The endpoint answered 2xx.' },
+    HTTP_ERROR: { description: 'The endpoint answered, with another status.' },
+    NO_RESPONSE: { description: 'No answer: refused, unreachable, timed out or cut off.' },
+  },
 });
+
+function deliveryResult(status: string | null): { result: 'SUCCEEDED' | 'HTTP_ERROR' | 'NO_RESPONSE'; httpStatus: number | null } | null {
+  if (status === null) return null;
+  const httpStatus = /^\d{3}$/.test(status) ? Number(status) : null;
+  if (httpStatus === null) return { result: 'NO_RESPONSE', httpStatus };
+  return { result: httpStatus >= 200 && httpStatus < 300 ? 'SUCCEEDED' : 'HTTP_ERROR', httpStatus };
+}
+
+const RetryPolicyRef = builder
+  .objectRef<{ maxAttempts: number; timeoutMs: number; backoff: string; delaysMs: number[] }>('RetryPolicy')
+  .implement({
+    description: 'How deliveries to a webhook are attempted.',
+    fields: (t) => ({
+      maxAttempts: t.exposeInt('maxAttempts', { description: 'Attempts per delivery, the first included.' }),
+      timeoutMs: t.exposeInt('timeoutMs', { description: 'How long one attempt may take.' }),
+      backoff: t.exposeString('backoff', {
+        description: 'Delays before each retry (WEBHOOK_RETRY_SCHEDULE as written, e.g. 5s,5m,30m), each with ±20% jitter.',
+      }),
+      delaysMs: t.exposeIntList('delaysMs', {
+        description: 'The same schedule as numbers: the delay before each retry in milliseconds, before jitter; the last repeats.',
+      }),
+    }),
+  });
 
 const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   description: 'One HTTP request of a delivery.',
@@ -133,6 +160,7 @@ export const WebhookRef = builder.prismaNode('Webhook', {
         maxAttempts: w.maxAttempts,
         timeoutMs: w.timeoutMs,
         backoff: ctx.services.config.webhooks.retryScheduleText,
+        delaysMs: ctx.services.config.webhooks.retrySchedule,
       }),
     }),
     secretFingerprint: t.exposeString('secretFingerprint', { description: 'Identifies the signing secret without revealing it.' }),
@@ -141,7 +169,19 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     lastDeliveryAt: t.expose('lastDeliveryAt', { type: 'DateTime', nullable: true, description: 'When the last attempt ended.' }),
     lastDeliveryStatus: t.exposeString('lastDeliveryStatus', {
       nullable: true,
-      description: 'The last attempt’s HTTP status, or ERROR when there was no response.',
+      description:
+        'The last attempt’s HTTP status, or ERROR when there was no response (typed: lastDeliveryResult, lastDeliveryHttpStatus).',
+    }),
+    lastDeliveryResult: t.field({
+      type: DeliveryResultEnum,
+      nullable: true,
+      description: 'How the last attempt ended; null before the first.',
+      resolve: (w) => deliveryResult(w.lastDeliveryStatus)?.result ?? null,
+    }),
+    lastDeliveryHttpStatus: t.int({
+      nullable: true,
+      description: 'The last attempt’s HTTP status; null before the first or when there was no response.',
+      resolve: (w) => deliveryResult(w.lastDeliveryStatus)?.httpStatus ?? null,
     }),
     version: t.exposeInt('version', { description: 'Bumped by every change; pass it as expectedVersion to detect lost updates.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),

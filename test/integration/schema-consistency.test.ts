@@ -87,6 +87,11 @@ describe('closed sets are enums', () => {
     // CONTRACT.md fixes these as strings: the contract wins (docs/using-the-api.md, "Conventions")
     expect(fieldType('RetryPolicy', 'backoff')).toBe('String!');
     expect(fieldType('Webhook', 'lastDeliveryStatus')).toBe('String');
+    // … each beside its typed reading: the closed set as an enum, the numbers as numbers
+    expect(fieldType('Webhook', 'lastDeliveryResult')).toBe('DeliveryResult');
+    expect(values('DeliveryResult')).toEqual(['HTTP_ERROR', 'NO_RESPONSE', 'SUCCEEDED']);
+    expect(fieldType('Webhook', 'lastDeliveryHttpStatus')).toBe('Int');
+    expect(fieldType('RetryPolicy', 'delaysMs')).toBe('[Int!]!');
     expect(fieldType('OperationAttempt', 'outcome')).toBe('String!');
     expect(fieldType('OperationError', 'code')).toBe('String!');
     expect(inputType('CreateApiKeyInput', 'scopes')).toBe('[String!]');

@@ -20,10 +20,11 @@ let token: string;
 
 const ERRORS = `... on Error { __typename code message } ... on ValidationError { fieldErrors { path message } }`;
 const WEBHOOK =
-  'id name url status eventTypes headers secretFingerprint consecutiveFailures pausedAt version retryPolicy { maxAttempts timeoutMs backoff }';
+  'id name url status eventTypes headers secretFingerprint consecutiveFailures pausedAt version retryPolicy { maxAttempts timeoutMs backoff delaysMs }';
 const CREATE = `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {
   __typename ... on CreateWebhookPayload { signingSecret webhook { ${WEBHOOK} } } ${ERRORS} } }`;
 const DELIVERIES = `query($id: ID!, $status: DeliveryStatus) { webhook(id: $id) { status consecutiveFailures pausedAt
+  lastDeliveryStatus lastDeliveryResult lastDeliveryHttpStatus
   deliveries(first: 50, status: $status) { totalCount edges { node { id status attemptCount nextAttemptAt event { type }
   attempts { attemptNumber responseStatus error durationMs } } } } } }`;
 
@@ -76,7 +77,7 @@ describe('createWebhook', () => {
     expect(created.webhook).toMatchObject({
       status: 'ACTIVE',
       consecutiveFailures: 0,
-      retryPolicy: { maxAttempts: 3, timeoutMs: 15000, backoff: '1s,2s' },
+      retryPolicy: { maxAttempts: 3, timeoutMs: 15000, backoff: '1s,2s', delaysMs: [1000, 2000] },
     });
     const read = await server.gql(
       `query($id: ID!) { webhook(id: $id) { ${WEBHOOK} } webhooks { totalCount } }`,
@@ -179,6 +180,7 @@ describe('deliveries', () => {
     expect(node.attemptCount).toBe(3);
     expect(node.attempts.map((x: { responseStatus: number }) => x.responseStatus)).toEqual([500, 500, 204]);
     expect(final.consecutiveFailures).toBe(0);
+    expect(final).toMatchObject({ lastDeliveryStatus: '204', lastDeliveryResult: 'SUCCEEDED', lastDeliveryHttpStatus: 204 });
     void res;
   });
 
@@ -193,6 +195,7 @@ describe('deliveries', () => {
     }, 20_000);
     expect(paused.consecutiveFailures).toBeGreaterThanOrEqual(3); // an attempt already in flight may add one
     expect(paused.pausedAt).toBeTruthy();
+    expect(paused).toMatchObject({ lastDeliveryStatus: '500', lastDeliveryResult: 'HTTP_ERROR', lastDeliveryHttpStatus: 500 });
     const events = await server.gql(`{ events(type: "webhook.paused") { totalCount } }`, {}, { token: tok });
     expect(events.data.events.totalCount).toBe(1);
     const sent = broken.received.length;
@@ -449,6 +452,11 @@ describe('at delivery time', () => {
       error: expect.stringMatching(/^refused: 10\.0\.0\.7 is a private address/),
     });
     expect(ok.received.some((r) => r.path === '/hooks/rebind')).toBe(false);
+    const hook = await eventually(async () => {
+      const w = (await server.gql(DELIVERIES, { id: created.webhook.id }, { token: tok })).data.webhook;
+      return w.lastDeliveryStatus ? w : undefined;
+    });
+    expect(hook).toMatchObject({ lastDeliveryStatus: 'ERROR', lastDeliveryResult: 'NO_RESPONSE', lastDeliveryHttpStatus: null });
   });
 
   it('streams delivery outcomes over SSE (webhookDeliveryUpdated)', async () => {
