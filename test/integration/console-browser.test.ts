@@ -371,6 +371,41 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('lists operations with their status, error and attempts, filtered by status', async () => {
+    const token = await server.token({ tenant_id: 'console-tenant' });
+    const stripeId = (await server.gql('{ provider(name: "stripe") { integration { id } } }', {}, { token })).data?.provider.integration.id;
+    const rule = await server.gql(
+      'mutation ($input: CreateRoutingRuleInput!) { createRoutingRule(input: $input) { __typename } }',
+      { input: { capability: 'initiate_payment', integrationId: stripeId, isDefault: true } },
+      { token },
+    );
+    expect(rule.data?.createRoutingRule.__typename, rule.raw).toBe('CreateRoutingRulePayload');
+    // the loopback Stripe knows only /v1/balance: the payment's call is answered 404
+    const paid = await server.gql(
+      'mutation ($input: InitiatePaymentInput!) { initiatePayment(input: $input) { ... on InitiatePaymentPayload { operation { status } } } }',
+      { input: { amount: 1250, currency: 'usd', waitSeconds: 15 } },
+      { token },
+    );
+    expect(paid.data?.initiatePayment.operation.status, paid.raw).toBe('FAILED');
+    expect(stripe.seen.some((r) => r.method === 'POST' && r.path === '/v1/payment_intents')).toBe(true);
+
+    const page = await newPage();
+    await signIn(page, token, 'console-tenant');
+    await page.getByRole('link', { name: 'Operations' }).click();
+    await page.getByLabel('Status').selectOption('FAILED');
+    const row = page.locator('li.row').filter({ hasText: 'initiate_payment' });
+    await row.waitFor();
+    expect(await row.locator('.badge').textContent()).toBe('FAILED');
+    await row.locator('summary').click();
+    const attempt = row.locator('tbody tr').first();
+    expect(await attempt.textContent()).toContain('404');
+    expect(await row.locator('dd.last-error').textContent()).toBeTruthy();
+    await shot(page, 'operations');
+    await page.getByLabel('Status').selectOption('SUCCEEDED');
+    await page.getByText('No operations yet.').waitFor();
+    await page.close();
+  }, 60_000);
+
   it('draws an ENUM as a select with its default and a BOOLEAN as a checkbox, sends what was chosen, and shows a refusal', async () => {
     const page = await newPage();
     await signIn(page, await server.token({ tenant_id: 'console-tenant' }), 'console-tenant');
