@@ -1,8 +1,9 @@
 /**
  * The production start (docs/deployment.md): `npm run build` compiles to JavaScript that plain
  * `node` runs from the layout the Dockerfile's runtime stage has (package.json, prisma/, dist/,
- * node_modules), importing production dependencies only; the compiled server drains on SIGTERM;
- * and a SIGTERM sent to the `npm start` process reaches the server, which drains and exits.
+ * node_modules), importing production dependencies only; the compiled server and worker drain on
+ * SIGTERM; a SIGTERM sent to the `npm start` process reaches the server, which drains and exits;
+ * and without tsx (a production install) `npm start` says what to run instead of crashing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -180,6 +181,47 @@ it.concurrent('node dist/server.js serves GraphQL and drains on SIGTERM with exi
   expect(await server.exited).toEqual([0, null]);
   expect(server.output()).toMatch(/"signal":"SIGTERM".*"msg":"shutting down"/);
 }, 180_000);
+
+it.concurrent('node dist/worker.js starts on its own DATA_DIR and drains on SIGTERM with exit code 0', async ({ expect }) => {
+  const app = await layout;
+  // its own data directory: the embedded database takes one process per DATA_DIR (src/db/data-dir-lock.ts)
+  const worker = start(process.execPath, ['dist/worker.js'], app, { DATA_DIR: await tempDir('icp-build-worker-') });
+  await eventually(
+    async () => {
+      if (worker.child.exitCode !== null) throw new Error(`exited: ${worker.output()}`);
+      return worker.output().includes('"msg":"worker started: verifying integrations and delivering webhooks"') ? true : undefined;
+    },
+    120_000,
+    'the worker to start',
+  );
+  worker.child.kill('SIGTERM');
+  const bound = new Promise((resolve) => setTimeout(resolve, 30_000, 'still running 30 s after SIGTERM'));
+  expect(await Promise.race([worker.exited, bound])).toEqual([0, null]);
+  expect(worker.output()).toMatch(/"signal":"SIGTERM".*"msg":"shutting down"/);
+}, 180_000);
+
+it.concurrent('without tsx (npm ci --omit=dev), the TypeScript entry points say what to run instead: one line, exit 2', async ({
+  expect,
+}) => {
+  // the launcher's copy in a directory with no node_modules above it: `tsx` really does not resolve
+  const bare = await tempDir('icp-no-tsx-');
+  expect(existsSync(path.join(path.dirname(bare), 'node_modules'))).toBe(false);
+  await copyFile(path.join(ROOT, 'src/scripts/with-tsx.mjs'), path.join(bare, 'with-tsx.mjs'));
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--import', path.join(bare, 'with-tsx.mjs'), 'src/server.ts'],
+      { cwd: ROOT },
+      (err, out, errOut) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout: out, stderr: errOut }),
+    );
+    started.push(child);
+  });
+  expect(code).toBe(2);
+  expect(stdout).toBe('');
+  expect(stderr.split('\n').filter(Boolean)).toEqual([
+    'tsx is not installed: it is a development tool that runs the TypeScript sources; for development run `npm install`, in production run `npm run build` then `node dist/server.js`',
+  ]);
+});
 
 it.concurrent('npm start: a SIGTERM to the npm process drains the server, and no process of its tree is left', async ({ expect }) => {
   const port = await freePort();

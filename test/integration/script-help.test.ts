@@ -16,8 +16,9 @@ const scripts: Record<string, string> = JSON.parse(readFileSync(path.join(ROOT, 
 
 /** The project's own programs (`tsx <file>` or `node <file>`), as argv for this Node; third-party tools are left out. */
 const COMMANDS = Object.entries(scripts).flatMap(([name, script]) => {
-  // `exec node --import tsx <file>` is `tsx <file>` run as one process (docs/deployment.md, signals)
-  const line = script.replace(/^exec node --import tsx /, 'tsx ');
+  // `exec node --import ./src/scripts/with-tsx.mjs <file>` is `tsx <file>` run as one process
+  // (docs/deployment.md, signals), refusing in one line where tsx is not installed
+  const line = script.replace(/^exec node --import (?:tsx|\.\/src\/scripts\/with-tsx\.mjs) /, 'tsx ');
   const [runner, file, ...args] = line.split(' ');
   if (name === 'postinstall' || !file || !['tsx', 'node'].includes(runner!)) return [];
   return [{ name, argv: [...(runner === 'tsx' ? ['--import', 'tsx'] : []), file, ...args] }];
@@ -82,6 +83,7 @@ it('covers every command of package.json that runs the project’s own code', ()
   expect(COMMANDS.map((c) => c.name).sort()).toEqual(
     [
       'bench',
+      'build:console',
       'db:diff',
       'db:migrate',
       'drill',

@@ -1,8 +1,9 @@
 /**
  * Start-up mistakes as an operator meets them, in the real `npm start` process: every bad setting
  * one line before anything is opened, an unreachable PostgreSQL retried and then given up, a
- * refused login not retried, one process per embedded DATA_DIR (a dead holder's lock taken over),
- * and the log format (pretty or JSON, secrets redacted in both).
+ * refused login not retried, a SIGTERM during those retries obeyed at once, one process per
+ * embedded DATA_DIR (a dead holder's lock taken over), and the log format (pretty or JSON, secrets
+ * redacted in both).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -145,6 +146,25 @@ describe('a PostgreSQL server that cannot be used', () => {
     );
     expect(output).not.toContain(PASSWORD);
     expect(output).not.toMatch(/\\n\s+at /); // no stack in the JSON line either
+  });
+
+  it('SIGTERM while it retries stops the process at once, exit 0 (src/process.ts, stopWhileStarting)', async () => {
+    const closed = await freePort();
+    // 60 s of retries: only the signal can end this run within the bound below
+    const server = run(await serverEnv(`postgres://app:${PASSWORD}@127.0.0.1:${closed}/icp`, '60'));
+    const firstRetry = new Promise<void>((resolve) =>
+      server.child.stdout!.on('data', (d: Buffer) => d.toString().includes('is unreachable (ECONNREFUSED); retrying in') && resolve()),
+    );
+    await Promise.race([firstRetry, server.then(({ output }) => Promise.reject(new Error(`exited before retrying: ${output}`)))]);
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    const { code, output } = await server;
+    expect(Date.now() - signalled).toBeLessThan(5_000);
+    expect(code).toBe(0);
+    const last = JSON.parse(lines(output).at(-1)!) as { level: string; msg: string; signal: string };
+    expect(last).toMatchObject({ level: 'info', signal: 'SIGTERM', msg: 'stopped while starting (nothing was served yet)' });
+    expect(output).not.toMatch(/"level":"fatal"|could not start/);
+    expect(output).not.toContain(PASSWORD);
   });
 
   describe('a server that answers with an error', () => {
