@@ -50,8 +50,14 @@ export function parseRetrySchedule(value: string | undefined): number[] {
   const text = value?.trim() ? value : DEFAULT_RETRY_SCHEDULE;
   const items = text.split(',').map((item) => item.trim());
   if (items.every((item) => item === '')) throw new Error('expected a comma-separated list of durations, got an empty list');
-  return items.map(parseDuration);
+  const delays = items.map(parseDuration);
+  // a delay is a timer and RetryPolicy.delaysMs an Int: both end at 2^31 - 1 ms (about 24.8 days)
+  if (delays.some((ms) => ms > MAX_RETRY_DELAY_MS)) throw new Error('expected durations of at most 24d each');
+  return delays;
 }
+
+/** The longest retry delay: setTimeout's and GraphQL Int's limit, 2^31 - 1 ms. */
+export const MAX_RETRY_DELAY_MS = 2 ** 31 - 1;
 
 /** WEBHOOK_PAUSE_AFTER_FAILURES: a whole number 1..1000, default 10. */
 export function parsePauseThreshold(value: string | undefined): number {

@@ -10,6 +10,21 @@ import { type Credential, credentialHeaders } from './auth.ts';
 
 export const GRAPHQL_URL = '/graphql';
 
+/** The server's clock minus this device's, from the last answer's Date header (1 s resolution). */
+let serverOffsetMs = 0;
+
+/** Now on the server's clock: a device whose clock is off does not misjudge an expiry the server sets. */
+export function serverNow(): number {
+  return Date.now() + serverOffsetMs;
+}
+
+const fetchNotingServerTime: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  const date = Date.parse(response.headers.get('date') ?? '');
+  if (Number.isFinite(date)) serverOffsetMs = date - Date.now();
+  return response;
+};
+
 export function createConsoleClient(credential: Credential): { client: Client; dispose: () => void } {
   const headers = credentialHeaders(credential);
   const sse = createSseClient({ url: GRAPHQL_URL, headers, retryAttempts: 3 });
@@ -17,6 +32,7 @@ export function createConsoleClient(credential: Credential): { client: Client; d
     url: GRAPHQL_URL,
     preferGetMethod: false,
     fetchOptions: { headers },
+    fetch: fetchNotingServerTime,
     requestPolicy: 'cache-and-network',
     exchanges: [
       cacheExchange,

@@ -7,6 +7,7 @@
  */
 import type { FieldError } from '../errors.ts';
 import type { CredentialField, CredentialValue, ProviderDefinition } from '../providers/types.ts';
+import { SECRET_ANYWHERE } from '../providers/types.ts';
 
 export type CredentialPatch = Record<string, CredentialValue | null>;
 
@@ -34,6 +35,8 @@ function checkValue(field: CredentialField, value: unknown): string | undefined 
       for (const mistake of field.mistakes ?? []) {
         if (mistake.pattern.test(value)) return `has the wrong format: ${mistake.hint}`;
       }
+      // stored in clear and returned: no secret of a known kind may land here, wherever it sits
+      if (!field.sensitive && SECRET_ANYWHERE.pattern.test(value)) return `has the wrong format: ${SECRET_ANYWHERE.hint}`;
       if (field.pattern && !field.pattern.test(value)) return `has the wrong format (${field.patternHint ?? 'see the credential schema'})`;
       return undefined;
   }

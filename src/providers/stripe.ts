@@ -224,6 +224,9 @@ export const stripe: ProviderDefinition = {
           hint: 'this is a webhook signing secret (whsec_…); it goes in webhook_secret, never here, where it would be shown',
         },
       ],
+      // every publishable key is pk_test_… or pk_live_…, and a wrong value here is shown to everyone
+      pattern: /^pk_(test|live)_/,
+      patternHint: 'starts with pk_test_ or pk_live_, e.g. pk_test_51Habc',
       description: 'Used by browsers and mobile apps to tokenize payment details.',
     },
     {

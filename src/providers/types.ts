@@ -76,13 +76,23 @@ export const KEY_SHAPES = {
 } as const;
 
 /**
+ * A secret of a known kind anywhere in a value (a pasted `.env` line, quotes around a key): Stripe's
+ * secret and restricted keys and webhook secrets, OpenAI's and SendGrid's API keys. Checked on every
+ * field that is not sensitive, since those are stored in clear and returned (src/integrations/credentials.ts).
+ */
+export const SECRET_ANYWHERE: FormatMistake = {
+  pattern: /(?:^|[^A-Za-z0-9])(?:(?:sk|rk)_(?:test|live)_|whsec_|sk-|SG\.)/,
+  hint: 'holds what looks like a secret key (sk_…, rk_…, whsec_…, sk-…, SG.…); secrets go in their sensitive field, never here, where the value is stored in clear and shown',
+};
+
+/**
  * The sender of an SMS (Twilio `From`, Plivo `src`): an E.164 number, or an alphanumeric sender ID
  * as both providers document it (at most 11 letters, digits or spaces, at least one letter).
  */
 export const SMS_SENDER = {
-  pattern: /^(?:\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]{1,11}$)[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*)$/,
+  pattern: /^(?:\+[1-9]\d{6,14}|(?=[A-Za-z0-9 ]{1,11}$)(?! )[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*(?<! ))$/,
   patternHint:
-    'an E.164 number (+ then 7 to 15 digits, the first not 0, e.g. +14155550123) or an alphanumeric sender ID (1 to 11 letters, digits or spaces, at least one letter, e.g. Acme)',
+    'an E.164 number (+ then 7 to 15 digits, the first not 0, e.g. +14155550123) or an alphanumeric sender ID (1 to 11 letters, digits or inner spaces, at least one letter, e.g. Acme)',
 } as const;
 
 /** A monogram badge the service draws as the provider's logo (src/providers/logos.ts). */

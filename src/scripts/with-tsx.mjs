@@ -11,7 +11,7 @@ try {
   const source = path.relative(process.cwd(), process.argv[1] ?? '').replaceAll(path.sep, '/');
   const built = /^src\/.+\.ts$/.test(source) ? `dist/${source.slice(4, -3)}.js` : 'dist/server.js';
   process.stderr.write(
-    `tsx is not installed: it is a development tool that runs the TypeScript sources; for development run \`npm install\`, in production run \`npm run build\` then \`node ${built}\`\n`,
+    `tsx is not installed: it is a development tool that runs the TypeScript sources; for development run \`npm install\`, in production run \`node ${built}\` from a build (\`npm run build\` on a full install, or the Docker image)\n`,
   );
   process.exit(2);
 }

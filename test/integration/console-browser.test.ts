@@ -11,6 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -263,7 +265,9 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
 
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByRole('dialog', { name: 'Pause this webhook?' }).getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => page.getByTestId('paused-why').textContent()).toMatch(/^Paused .* by hand\. New events are kept/);
+    await expect
+      .poll(() => page.getByTestId('paused-why').textContent())
+      .toMatch(/^Paused .*\. New events are kept and delivered on resume\.$/);
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => notice.textContent()).toBe('Resumed: held deliveries go out now.');
     await page.getByTestId('paused-why').waitFor({ state: 'detached' });
@@ -421,8 +425,13 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
 
     const sent: unknown[] = [];
     page.on('request', (request) => {
-      const body = request.postDataJSON() as { operationName?: string; variables?: unknown } | null;
-      if (body?.operationName === 'ConsoleConfigureIntegration') sent.push(body.variables);
+      if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
+      try {
+        const body = request.postDataJSON() as { operationName?: string; variables?: unknown } | null;
+        if (body?.operationName === 'ConsoleConfigureIntegration') sent.push(body.variables);
+      } catch {
+        // not JSON: not the mutation
+      }
     });
     await page.getByLabel(/^Access token/).fill('clicksign-token-1');
     await environment.selectOption('production');
@@ -503,7 +512,52 @@ describe.skipIf(!chromiumFound)('the console in Chromium', () => {
     await open.getByRole('heading', { name: 'This link has expired' }).waitFor();
     expect(await open.evaluate(() => sessionStorage.getItem('icp.connect.session')), 'forgotten').toBeNull();
     await open.close();
+
+    // a device whose clock runs an hour fast judges the expiry by the server's clock (its Date header)
+    const fast = await newPage({ width: 375, height: 760 });
+    await fast.clock.install({ time: Date.now() + 3_600_000 });
+    await fast.goto(session.url);
+    await fast.getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+    await fast.waitForTimeout(1_000);
+    expect(await fast.getByRole('heading', { name: 'This link has expired' }).count()).toBe(0);
+    await fast.close();
     await page.close();
+  }, 60_000);
+
+  it('the connect page works inside another site’s frame, and the console refuses to be framed', async () => {
+    const created = await server.gql(
+      'mutation ($input: CreateConnectSessionInput!) { createConnectSession(input: $input) { ... on CreateConnectSessionPayload { url } } }',
+      { input: { allowedProviders: ['stripe'] } },
+      { token: await server.token({ tenant_id: 'frame-tenant' }) },
+    );
+    const connectUrl = created.data?.createConnectSession.url as string;
+    expect(connectUrl, created.raw).toBeTruthy();
+    // a product's page on another origin that embeds both
+    const embedder = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(
+        `<!doctype html><title>Product</title><iframe id="connect" src="${connectUrl}" width="420" height="700"></iframe>` +
+          `<iframe id="console" src="${server.url}/console/" width="420" height="300"></iframe>`,
+      );
+    });
+    await new Promise<void>((resolve) => embedder.listen(0, '127.0.0.1', resolve));
+    const embedderOrigin = `http://127.0.0.1:${(embedder.address() as AddressInfo).port}`;
+    const framing = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      await framing.route('**/*', (route) => {
+        const { origin } = new URL(route.request().url());
+        return origin === new URL(server.url).origin || origin === embedderOrigin ? route.continue() : route.abort('blockedbyclient');
+      });
+      const page = await framing.newPage();
+      await page.goto(embedderOrigin);
+      await page.frameLocator('#connect').getByRole('heading', { name: 'Connect Stripe' }).waitFor();
+      // the console's frame-ancestors 'none': Chromium shows its error page in that frame instead
+      await expect.poll(() => page.frames().some((f) => f.url().startsWith('chrome-error://'))).toBe(true);
+      expect(await page.frameLocator('#console').getByText('Integrations console').count()).toBe(0);
+    } finally {
+      await framing.close();
+      await new Promise((resolve) => embedder.close(resolve));
+    }
   }, 60_000);
 
   it('can be walked with the keyboard, each focused control ringed at 3:1 or more against what is behind it', async () => {

@@ -219,7 +219,7 @@ it.concurrent('without tsx (npm ci --omit=dev), the TypeScript entry points say 
   expect(code).toBe(2);
   expect(stdout).toBe('');
   expect(stderr.split('\n').filter(Boolean)).toEqual([
-    'tsx is not installed: it is a development tool that runs the TypeScript sources; for development run `npm install`, in production run `npm run build` then `node dist/server.js`',
+    'tsx is not installed: it is a development tool that runs the TypeScript sources; for development run `npm install`, in production run `node dist/server.js` from a build (`npm run build` on a full install, or the Docker image)',
   ]);
 });
 

@@ -152,9 +152,14 @@ describe('a PostgreSQL server that cannot be used', () => {
     const closed = await freePort();
     // 60 s of retries: only the signal can end this run within the bound below
     const server = run(await serverEnv(`postgres://app:${PASSWORD}@127.0.0.1:${closed}/icp`, '60'));
-    const firstRetry = new Promise<void>((resolve) =>
-      server.child.stdout!.on('data', (d: Buffer) => d.toString().includes('is unreachable (ECONNREFUSED); retrying in') && resolve()),
-    );
+    const firstRetry = new Promise<void>((resolve) => {
+      // a line may arrive split across chunks
+      let seen = '';
+      server.child.stdout!.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('is unreachable (ECONNREFUSED); retrying in')) resolve();
+      });
+    });
     await Promise.race([firstRetry, server.then(({ output }) => Promise.reject(new Error(`exited before retrying: ${output}`)))]);
     const signalled = Date.now();
     server.child.kill('SIGTERM');

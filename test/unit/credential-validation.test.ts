@@ -271,6 +271,10 @@ describe('format checks: only what is surely wrong', () => {
     'plivo.from_number': { example: '+14155550123', why: 'Plivo sends only from an E.164 number or an alphanumeric sender ID' },
     'whatsapp_twilio.from_number': { example: 'whatsapp:+14155238886', why: 'a WhatsApp sender is always an E.164 number' },
     'd4sign.safe_uuid': { example: '06b3ddb1-abc9-4ab8-b944-0d7c940486af', why: 'a D4Sign id, put into a URL path: a UUID' },
+    'stripe.publishable_key': {
+      example: 'pk_test_placeholder',
+      why: 'shown to everyone: only a publishable key (the spec’s own placeholder is pk_test_placeholder)',
+    },
   };
 
   it('accepts the example payloads’ placeholders: `<field>_placeholder` in every field without a shape rule', () => {
@@ -291,6 +295,25 @@ describe('format checks: only what is surely wrong', () => {
     expect(errorsOf('stripe', { webhook_secret: 'whsec_placeholder', secret_key: 'rk_live_placeholder_2' })).toEqual([]);
     expect(errorsOf('sendgrid', { api_key: 'SG.placeholder' })).toEqual([]);
     expect(errorsOf('openai', { api_key: 'sk-proj-placeholder' })).toEqual([]);
+  });
+
+  it.each([
+    ['stripe', 'publishable_key', 'STRIPE_SECRET_KEY=sk_live_abc'],
+    ['stripe', 'publishable_key', '"sk_test_abc"'],
+    ['sendgrid', 'webhook_verification_key', 'key:SG.abc.def'],
+    ['openai', 'organization_id', 'org-1/sk-proj-abc'],
+    ['openai', 'project_id', 'whsec_abc'],
+  ])('%s.%s, stored in clear, refuses a secret anywhere in it: %j', (name, key, value) => {
+    const errors = errorsOf(name, { [key]: value });
+    expect(errors.map((e) => e.path.join('.'))).toContain(`credentials.${key}`);
+    expect(errors.find((e) => e.path.join('.') === `credentials.${key}`)?.message).toMatch(/secret key .* stored in clear/);
+    expect(JSON.stringify(errors), 'the value is never echoed').not.toContain(value);
+  });
+
+  it('a sender ID with a space before or after is refused; inner spaces are fine', () => {
+    expect(errorsOf('twilio', { from_number: ' Acme' }).map((e) => e.path.join('.'))).toContain('credentials.from_number');
+    expect(errorsOf('twilio', { from_number: 'Acme ' }).map((e) => e.path.join('.'))).toContain('credentials.from_number');
+    expect(errorsOf('twilio', { from_number: 'Acme Co' }).map((e) => e.path.join('.'))).not.toContain('credentials.from_number');
   });
 
   it('each kept shape rule refuses the placeholder with its hint', () => {

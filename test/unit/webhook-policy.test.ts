@@ -47,6 +47,11 @@ describe('retry schedule', () => {
     expect(() => parseRetrySchedule(' , ')).toThrow('empty');
   });
 
+  it('refuses a delay past 2^31 - 1 ms (a timer’s and a GraphQL Int’s limit, RetryPolicy.delaysMs)', () => {
+    expect(parseRetrySchedule('5s,24d')).toEqual([5 * S, 24 * 24 * H]);
+    expect(() => parseRetrySchedule('5s,25d')).toThrow('at most 24d');
+  });
+
   it('the default schedule gives 8 attempts over about 28 h', () => {
     const schedule = parseRetrySchedule(undefined);
     expect(defaultMaxAttempts(schedule)).toBe(8);

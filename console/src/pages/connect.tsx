@@ -9,7 +9,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { Provider as UrqlProvider, useQuery } from 'urql';
-import { createConsoleClient, errorCode } from '../client.ts';
+import { createConsoleClient, errorCode, serverNow } from '../client.ts';
 import { graphql } from '../gql';
 import { StatusBadge } from '../ui/common.tsx';
 import { ConnectPanel } from '../ui/connect-panel.tsx';
@@ -59,12 +59,12 @@ function takeSession(): string | null {
   return tabStorage.get();
 }
 
-/** True from `expiresAt` on (a timer; setTimeout's longest delay is about 24.8 days). */
+/** True from `expiresAt` on, by the server's clock (a timer; setTimeout's longest delay is about 24.8 days). */
 function useExpired(expiresAt: string | undefined): boolean {
   const [expired, setExpired] = useState(false);
   useEffect(() => {
     if (!expiresAt) return;
-    const left = Date.parse(expiresAt) - Date.now();
+    const left = Date.parse(expiresAt) - serverNow();
     if (left <= 0) {
       setExpired(true);
       return;

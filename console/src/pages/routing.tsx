@@ -115,8 +115,10 @@ export function RoutingPage() {
   const [form, setForm] = useState({ integrationId: '', fallbackIntegrationId: '', priority: '0', isDefault: false });
   const [removing, setRemoving] = useState<string | null>(null);
   // at most 100 rules (the API's bound), shown a page at a time
-  const [page, setPage] = useState(0);
+  const [wanted, setPage] = useState(0);
   const rules = data?.routingRules ?? [];
+  // a deletion may leave the page past the last one
+  const page = Math.max(0, Math.min(wanted, Math.ceil(rules.length / PER_PAGE) - 1));
   const shown = rules.slice(page * PER_PAGE, (page + 1) * PER_PAGE);
   const candidates = (data?.integrations.edges ?? []).map((e) => e.node).filter((n) => n.enabledCapabilities.includes(capability));
 

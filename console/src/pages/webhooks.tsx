@@ -393,10 +393,8 @@ function WebhookDetail({ id }: { id: string }) {
       </p>
       {w.status === 'PAUSED' ? (
         <p className="banner warn" data-testid="paused-why">
-          Paused <When at={w.pausedAt} />
-          {w.consecutiveFailures
-            ? `, after ${w.consecutiveFailures} failed deliveries in a row: fix the endpoint, then resume.`
-            : ' by hand.'}{' '}
+          Paused <When at={w.pausedAt} />.{' '}
+          {w.consecutiveFailures ? `The last ${w.consecutiveFailures} deliveries failed in a row: fix the endpoint, then resume. ` : ''}
           New events are kept and delivered on resume.
         </p>
       ) : w.consecutiveFailures ? (
