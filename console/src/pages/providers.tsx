@@ -8,6 +8,7 @@ import { graphql } from '../gql';
 import type { ProviderCategory } from '../gql/graphql';
 import { Link } from '../router.tsx';
 import { ErrorBanner, StatusBadge } from '../ui/common.tsx';
+import { ListPager } from '../ui/pager.tsx';
 
 const ProvidersQuery = graphql(`
   query ConsoleProviders($category: ProviderCategory) {
@@ -94,19 +95,7 @@ export function ProvidersPage() {
           </li>
         ))}
       </ul>
-      {providers.length > PER_PAGE ? (
-        <nav className="pager" aria-label="Provider pages">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {Math.ceil(providers.length / PER_PAGE)}
-          </span>
-          <button type="button" disabled={(page + 1) * PER_PAGE >= providers.length} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      ) : null}
+      <ListPager page={page} perPage={PER_PAGE} total={providers.length} label="Provider" onPage={setPage} />
     </section>
   );
 }

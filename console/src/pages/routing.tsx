@@ -7,6 +7,7 @@ import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql';
 import { describeError, ErrorBanner, StatusBadge } from '../ui/common.tsx';
 import { ConfirmDialog } from '../ui/dialog.tsx';
+import { ListPager } from '../ui/pager.tsx';
 
 /** A stable context (urql re-runs a query whose context object changes): refetch after mutations returning RoutingRule. */
 const ROUTING_RULE_TYPENAMES = { additionalTypenames: ['RoutingRule'] };
@@ -214,19 +215,7 @@ export function RoutingPage() {
         </tbody>
       </table>
       {data && rules.length === 0 ? <p>No rules for {capability}.</p> : null}
-      {rules.length > PER_PAGE ? (
-        <nav className="pager" aria-label="Rule pages">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Previous
-          </button>
-          <span>
-            Page {page + 1} of {Math.ceil(rules.length / PER_PAGE)} · {rules.length} in all
-          </span>
-          <button type="button" disabled={(page + 1) * PER_PAGE >= rules.length} onClick={() => setPage(page + 1)}>
-            Next
-          </button>
-        </nav>
-      ) : null}
+      <ListPager page={page} perPage={PER_PAGE} total={rules.length} label="Rule" onPage={setPage} />
       <form className="card inline-form" onSubmit={submit}>
         <h2>Add a rule</h2>
         <div className="field">

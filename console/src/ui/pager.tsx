@@ -43,3 +43,33 @@ export function Pager({
     </nav>
   );
 }
+
+/** Pages of a list the API returns whole (and bounded): nothing when it fits on one page. */
+export function ListPager({
+  page,
+  perPage,
+  total,
+  label,
+  onPage,
+}: {
+  page: number;
+  perPage: number;
+  total: number;
+  label: string;
+  onPage: (page: number) => void;
+}) {
+  if (total <= perPage) return null;
+  return (
+    <nav className="pager" aria-label={`${label} pages`}>
+      <button type="button" disabled={page === 0} onClick={() => onPage(page - 1)}>
+        Previous
+      </button>
+      <span>
+        Page {page + 1} of {Math.ceil(total / perPage)} · {total} in all
+      </span>
+      <button type="button" disabled={(page + 1) * perPage >= total} onClick={() => onPage(page + 1)}>
+        Next
+      </button>
+    </nav>
+  );
+}
