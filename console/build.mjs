@@ -1,8 +1,8 @@
 // npm install's step for the web console (postinstall): builds console/ into console/dist/ with
-// Vite (the production build, whatever NODE_ENV says; `npm run build:console` runs it too), so `npm install && npm start` serves /console. Does
-// nothing without Vite (`npm ci --omit=dev`: that image got console/dist from its build stage) or
-// without the console's sources (the Docker build stage's first install). Plain JS: it runs
-// before the install's types exist.
+// Vite (the production build, whatever NODE_ENV says; `npm run build:console` runs it too), so
+// `npm install && npm start` serves /console. Does nothing without Vite (`npm ci --omit=dev`: that
+// image got console/dist from its build stage) or without the console's sources (the Docker build
+// stage's first install). Plain JS: it runs before the install's types exist.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

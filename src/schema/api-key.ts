@@ -3,7 +3,7 @@ import { isScope, scopeFromInput } from '../auth/scopes.ts';
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import { ScopeEnum } from './auth-enums.ts';
+import { ACTOR_DESCRIPTIONS, ScopeEnum } from './auth-enums.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const ADMIN = { admin: true } as const;
@@ -34,11 +34,10 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     createdBy: t.exposeString('createdBy', {
       nullable: true,
-      description:
-        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+      description: ACTOR_DESCRIPTIONS.createdBy,
     }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed (revoked, renamed).' }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: ACTOR_DESCRIPTIONS.updatedBy }),
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,

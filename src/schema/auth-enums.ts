@@ -1,10 +1,17 @@
 /**
  * The enums of credentials: Scope (what a credential may do) and AuthMethod (how the caller
- * authenticated, on Viewer and AuditEntry). Values are the wire strings inside (`integrations:read`,
+ * authenticated, on Viewer and AuditEntry), and how the audit fields name who acted. Values are the wire strings inside (`integrations:read`,
  * `jwt`), so resolvers return what tokens, keys and rows hold.
  */
 import { ALL_SCOPES, type Scope, scopeEnumName } from '../auth/scopes.ts';
 import { builder } from '../builder.ts';
+
+/** `createdBy` and `updatedBy` of every type: who acted, written as Viewer.actorId is. */
+export const ACTOR_DESCRIPTIONS = {
+  createdBy:
+    'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+  updatedBy: 'Who last changed it, written as createdBy is.',
+} as const;
 
 const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   'integrations:read': 'integrations:read: read providers, integrations, routing rules and events.',

@@ -9,6 +9,7 @@ import { tryParseGlobalId } from '../ids.ts';
 import { type FirstPageFilter, readFirstIntegrationPage } from '../integrations/first-page.ts';
 import { credentialFields, inboundWebhookUrl, publicCredentials } from '../integrations/present.ts';
 import { findProvider, PROVIDERS } from '../providers/catalog.ts';
+import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
 import { withoutSealed } from './client.ts';
 import { holdsEveryRow, pageArgsGuard, pageCount, totalCountField, uncutLength } from './paging.ts';
 import { MAX_CREDENTIAL_FIELDS, ProviderCategoryEnum, ProviderRef } from './provider.ts';
@@ -105,13 +106,12 @@ export const IntegrationRef = builder.prismaNode('Integration', {
     deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.', authScopes: TENANT_READ }),
     createdBy: t.exposeString('createdBy', {
       nullable: true,
-      description:
-        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+      description: ACTOR_DESCRIPTIONS.createdBy,
       authScopes: TENANT_READ,
     }),
     updatedBy: t.exposeString('updatedBy', {
       nullable: true,
-      description: 'Who last changed it, written as createdBy is.',
+      description: ACTOR_DESCRIPTIONS.updatedBy,
       authScopes: TENANT_READ,
     }),
     appId: t.exposeString('appId', {

@@ -5,6 +5,7 @@ import type { Integration, RoutingRule } from '../generated/prisma/client.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { routingRuleGlobalId, tryParseGlobalId } from '../ids.ts';
 import * as routing from '../routing/service.ts';
+import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
 import { ErrorInterface } from './errors.ts';
 import { IntegrationRef } from './integration.ts';
 
@@ -34,10 +35,9 @@ export const RoutingRuleRef = builder.prismaNode('RoutingRule', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
     createdBy: t.exposeString('createdBy', {
       nullable: true,
-      description:
-        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+      description: ACTOR_DESCRIPTIONS.createdBy,
     }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: ACTOR_DESCRIPTIONS.updatedBy }),
     deletedAt: t.expose('deletedAt', {
       type: 'DateTime',
       nullable: true,

@@ -12,6 +12,7 @@ import { tryParseGlobalId } from '../ids.ts';
 import { retainedWhere, withRetained } from '../retention/windows.ts';
 import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
+import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
 import { withoutSealed } from './client.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
@@ -195,10 +196,9 @@ export const WebhookRef = builder.prismaNode('Webhook', {
     deletedBy: t.exposeString('deletedBy', { nullable: true, description: 'Who deleted it.' }),
     createdBy: t.exposeString('createdBy', {
       nullable: true,
-      description:
-        'Who created it: a JWT sub, apikey:<id> for an API key or connect:<session id> for a connect session; null for a token without sub.',
+      description: ACTOR_DESCRIPTIONS.createdBy,
     }),
-    updatedBy: t.exposeString('updatedBy', { nullable: true, description: 'Who last changed it, written as createdBy is.' }),
+    updatedBy: t.exposeString('updatedBy', { nullable: true, description: ACTOR_DESCRIPTIONS.updatedBy }),
     appId: t.exposeString('appId', {
       nullable: true,
       description: 'The application whose credential created it; set only when that credential was minted for an application.',
