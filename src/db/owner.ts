@@ -43,6 +43,7 @@ const SERVICE_FUNCTIONS = [
   'icp_create_history_partition(integer, text[])',
   'icp_drop_expired_partition(text, bigint, text)',
   'icp_integration_page(text, text, text[], integer)',
+  'icp_webhook_page(text, text, text, text, text[], boolean, integer, integer, text, timestamp, boolean, boolean, boolean, integer, boolean)',
 ];
 
 /**

@@ -55,6 +55,19 @@ export interface WebhookListFilter {
 }
 
 /**
+ * The subscriptions that receive `type` (the `eventType` argument, checked): itself, `*`, and each
+ * `prefix.*` above it, as delivery matches.
+ */
+export function patternsReceiving(type: string): string[] {
+  if (!type || type.length > MAX_EVENT_TYPE_LENGTH || CONTROL_CHARACTERS.test(type)) {
+    throw badArgument('eventType', `must be 1 to ${MAX_EVENT_TYPE_LENGTH} characters without control characters`);
+  }
+  const parts = type.split('.');
+  const prefixes = parts.slice(1).map((_, i) => `${parts.slice(0, i + 1).join('.')}.*`);
+  return [type, '*', ...prefixes];
+}
+
+/**
  * The webhooks a list shows: the caller's visible ones, filtered. `eventType` finds those that
  * receive it: subscribed to it exactly, to `*`, or to a `prefix.*` above it (as delivery matches).
  */
@@ -66,15 +79,7 @@ export function webhookListWhere(scope: Pick<RequestScope, 'viewer'>, filter: We
     if (problem) throw badArgument('tag', problem);
     where.tags = { has: filter.tag };
   }
-  if (filter.eventType != null) {
-    const type = filter.eventType;
-    if (!type || type.length > MAX_EVENT_TYPE_LENGTH || CONTROL_CHARACTERS.test(type)) {
-      throw badArgument('eventType', `must be 1 to ${MAX_EVENT_TYPE_LENGTH} characters without control characters`);
-    }
-    const parts = type.split('.');
-    const prefixes = parts.slice(1).map((_, i) => `${parts.slice(0, i + 1).join('.')}.*`);
-    where.eventTypes = { hasSome: [type, '*', ...prefixes] };
-  }
+  if (filter.eventType != null) where.eventTypes = { hasSome: patternsReceiving(filter.eventType) };
   // naming deletedAt is what lets deleted rows through the tenant client (src/db/tenant.ts)
   if (filter.includeDeleted) where.deletedAt = undefined;
   return where;

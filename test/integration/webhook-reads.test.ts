@@ -18,7 +18,8 @@ const PAGE = `query Webhooks($first: Int) {
         event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
 }`;
 const SEALED = /"(previousSecret|secret)(KeyId|DataKey|Iv|Tag|Ciphertext)"|"headers(KeyId|DataKey|Iv|Tag|Ciphertext)"/;
-const READS_WEBHOOK = /\bFROM "(\w+"\.")?Webhook"/;
+/** Prisma's reads of Webhook, or the first page's function (src/webhooks/first-page.ts), whose arguments name the sealed columns it leaves out. */
+const READS_WEBHOOK = /\bFROM "(\w+"\.")?Webhook"|\bicp_webhook_page\(/;
 const SHOWN_ONLY = /"(payload|responseBody|error)"/;
 
 let server: TestServer;
@@ -120,10 +121,10 @@ describe('the executed webhook page with nested deliveries', () => {
     const all = await executed(PAGE, { first: 25 });
     expect(one.data.webhooks.edges).toHaveLength(1);
     expect(all.data.webhooks.edges).toHaveLength(WEBHOOKS);
-    // the page (webhooks, deliveries, events, attempts and counts in one statement) and the page's COUNT
-    expect(all.selects).toHaveLength(2);
+    // one statement: the webhooks, their deliveries, events, attempts and counts, and the page's count
+    expect(all.selects).toEqual([expect.stringMatching(/icp_webhook_page\(/)]);
     expect(all.statements.length).toBe(one.statements.length);
-    expect(all.statements.length).toBeLessThanOrEqual(4);
+    expect(all.statements).toHaveLength(1);
   });
 });
 
