@@ -159,11 +159,20 @@ export function webhookPageShape(query: Args): WebhookPageShape | undefined {
   return shape;
 }
 
-/** An instant as `to_jsonb` writes a `timestamp` column (UTC, as Prisma stores them, without a zone). */
+/**
+ * An instant as `row_to_json` writes a `timestamp` column: `YYYY-MM-DDTHH:MM:SS[.ffffff]`, UTC as
+ * Prisma stores them, without a zone. A text with a zone (`Z`, `+HH:MM`, `-HH:MM`; checked by code
+ * point, not by a regular expression: this runs for every instant of a page) is refused.
+ */
 function instant(text: unknown): Date {
-  const at = typeof text === 'string' && !/[zZ]|[+-]\d\d:\d\d$/.test(text) ? new Date(`${text}Z`) : new Date(Number.NaN);
-  if (Number.isNaN(at.getTime())) throw new Error(`icp_webhook_page gave an instant that is not a UTC timestamp: ${String(text)}`);
-  return at;
+  if (typeof text === 'string' && text.charCodeAt(10) === 84 /* T */) {
+    const n = text.length;
+    const sign = text.charCodeAt(n - 6);
+    const zoned = text.charCodeAt(n - 1) === 90 /* Z */ || ((sign === 43 || sign === 45) && text.charCodeAt(n - 3) === 58);
+    const at = zoned ? undefined : new Date(`${text}Z`);
+    if (at && !Number.isNaN(at.getTime())) return at;
+  }
+  throw new Error(`icp_webhook_page gave an instant that is not a UTC timestamp: ${String(text)}`);
 }
 
 function instants(row: Args, names: readonly string[]): Args {
