@@ -1,0 +1,122 @@
+/**
+ * `npx tsx bench/webhook-history.ts [--postgres]`: what the first webhooks page costs as history
+ * grows, read through Prisma's relation joins (the path before issue #18) and through
+ * `icp_webhook_page` (src/webhooks/first-page.ts), with the same arguments plugin-prisma builds
+ * for the requests bench's page. 25 webhooks with 4, 40 and 400 delivered deliveries each (an
+ * event with a 500-byte payload and one attempt each); each read 30 times after 5 unmeasured, in
+ * process, one at a time. Embedded PGlite unless `--postgres` (a throwaway cluster, as the
+ * suite's). Prints the mean time per read. docs/performance.md.
+ */
+import { forTenant } from '../src/db/tenant.ts';
+import { retainedWhere, withRetained } from '../src/retention/windows.ts';
+import { SEALED_WEBHOOK_COLUMNS } from '../src/schema/client.ts';
+import { readWebhookPage, webhookPageShape } from '../src/webhooks/first-page.ts';
+import { startTestServer } from '../test/helpers/app.ts';
+import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+
+const TENANT = 'history';
+const WEBHOOKS = 25;
+const onPostgres = process.argv.includes('--postgres');
+
+let cluster: Cluster | undefined;
+if (onPostgres) {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
+  cluster = await startCluster(bin, { prefix: 'icp-history-' });
+  process.env.TEST_DATABASE_URL = cluster.adminUrl;
+}
+const server = await startTestServer();
+const prisma = server.app.database.prisma;
+const db = forTenant(prisma, TENANT);
+const sealed = (n: number) => new Uint8Array(n);
+const webhooks = [];
+for (let i = 0; i < WEBHOOKS; i++) {
+  webhooks.push(
+    await db.webhook.create({
+      data: {
+        tenantId: TENANT,
+        name: `history ${i}`,
+        url: `https://hooks.example.com/${i}`,
+        eventTypes: ['*'],
+        maxAttempts: 8,
+        timeoutMs: 1000,
+        secretKeyId: 'k',
+        secretDataKey: sealed(40),
+        secretIv: sealed(12),
+        secretTag: sealed(16),
+        secretCiphertext: sealed(32),
+        secretFingerprint: 'fp',
+      },
+    }),
+  );
+}
+
+/** The requests bench's page as plugin-prisma asks for it (test/integration/webhook-first-page.test.ts). */
+const page = () => {
+  const retained = withRetained({}, retainedWhere(prisma, 'WebhookDelivery'));
+  return {
+    take: WEBHOOKS + 1,
+    skip: 0,
+    include: {
+      deliveries: {
+        where: retained,
+        orderBy: { id: 'desc' },
+        take: 4,
+        skip: 0,
+        include: {
+          event: { select: { id: true, type: true, occurredAt: true } },
+          attempts: {
+            orderBy: { attemptNumber: 'asc' },
+            take: -10,
+            select: { deliveryId: true, id: true, attemptNumber: true, responseStatus: true, durationMs: true, startedAt: true },
+          },
+        },
+      },
+      _count: { select: { deliveries: { where: retained } } },
+    },
+  };
+};
+
+async function meanMs(read: () => Promise<unknown>): Promise<string> {
+  for (let i = 0; i < 5; i++) await read();
+  const started = performance.now();
+  for (let i = 0; i < 30; i++) await read();
+  return ((performance.now() - started) / 30).toFixed(1);
+}
+
+console.log(`${onPostgres ? 'PostgreSQL' : 'PGlite'}, ${WEBHOOKS} webhooks: mean ms per read of the first page`);
+console.log('deliveries per webhook   Prisma   icp_webhook_page');
+let each = 0;
+for (const target of [4, 40, 400]) {
+  for (; each < target; each++) {
+    const event = await db.event.create({ data: { tenantId: TENANT, type: 'webhook.test', payload: { each, body: 'x'.repeat(500) } } });
+    const rows = webhooks.map((w) => ({
+      tenantId: TENANT,
+      webhookId: w.id,
+      eventId: event.id,
+      status: 'SUCCEEDED' as const,
+      attemptCount: 1,
+    }));
+    await db.webhookDelivery.createMany({ data: rows });
+    const delivered = await db.webhookDelivery.findMany({ where: { eventId: event.id }, select: { id: true } });
+    await db.deliveryAttempt.createMany({
+      data: delivered.map((d) => ({
+        tenantId: TENANT,
+        deliveryId: d.id,
+        attemptNumber: 1,
+        startedAt: new Date(),
+        durationMs: 5,
+        responseStatus: 200,
+        responseBody: 'y'.repeat(300),
+      })),
+    });
+  }
+  const viaPrisma = await meanMs(() =>
+    db.webhook.findMany({ ...(page() as object), orderBy: { id: 'desc' }, omit: SEALED_WEBHOOK_COLUMNS }),
+  );
+  const filter = { appId: null, status: null, tag: null, eventTypes: null, includeDeleted: false };
+  const viaSql = await meanMs(() => readWebhookPage(server.app.services.reader, TENANT, filter, webhookPageShape(page())!));
+  console.log(`${String(target).padStart(22)}   ${viaPrisma.padStart(6)}   ${viaSql.padStart(16)}`);
+}
+await server.close();
+cluster?.destroy();
