@@ -206,7 +206,8 @@ export async function readWebhookPage(
 ): Promise<WebhookPage> {
   const d = shape.deliveries;
   const [read] = await reader.read<{ page: { rows: Args[]; matching: number } }>(
-    `SELECT icp_webhook_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS "page"`,
+    `SELECT icp_webhook_page($1::text, $2::text, $3::text, $4::text, $5::text[], $6::boolean, $7::integer, $8::integer, $9::text,
+       $10::timestamp, $11::boolean, $12::boolean, $13::boolean, $14::integer, $15::boolean) AS "page"`,
     [
       tenantId,
       filter.appId,

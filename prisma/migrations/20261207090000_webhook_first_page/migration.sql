@@ -17,6 +17,9 @@
 -- PENDING or updated since then; null: all); count_deliveries; with_event and event_payload (an
 -- event's payload is read only when asked for); attempts_take (the last ones; null: not read) and
 -- attempt_body (likewise a response body). The sealed columns of Webhook are never read out.
+-- Each part asked for is switched on within its own WHERE (a condition on arguments alone is
+-- checked once there, before any row is read, in the generic plan PL/pgSQL keeps after a few
+-- calls as in a custom one; in a join's ON it would only filter what the part had read).
 -- Columns are named one by one (JSON built from whole rows then cut was twice as slow):
 -- test/integration/webhook-first-page.test.ts compares every row with Prisma's, so a column added
 -- to a model and not here fails there.
@@ -52,11 +55,12 @@ BEGIN
         SELECT coalesce(json_agg(row_to_json(dr) ORDER BY dr."id" DESC), '[]'::json) AS list
           FROM (SELECT x.*
                   FROM public."WebhookDelivery" AS x
-                 WHERE x."tenantId" = tenant AND x."webhookId" = p."id"
+                 WHERE deliveries_take IS NOT NULL
+                   AND x."tenantId" = tenant AND x."webhookId" = p."id"
                    AND (deliveries_status IS NULL OR x."status"::text = deliveries_status)
                    AND (deliveries_since IS NULL OR x."status" = 'PENDING' OR x."updatedAt" >= deliveries_since)
                  ORDER BY x."id" DESC
-                 LIMIT deliveries_take) AS dl
+                 LIMIT coalesce(deliveries_take, 0)) AS dl
           LEFT JOIN LATERAL (
             SELECT row_to_json(e) AS shown
               FROM (SELECT y."id", y."tenantId", y."appId", y."type", y."subjectId",
@@ -64,32 +68,32 @@ BEGIN
                            y."sourceIntegrationId", y."providerEventId", y."occurredAt", y."version",
                            y."createdAt", y."updatedAt", y."createdBy", y."updatedBy", y."deletedAt", y."deletedBy"
                       FROM public."Event" AS y
-                     WHERE y."id" = dl."eventId" AND y."tenantId" = tenant
+                     WHERE with_event AND y."id" = dl."eventId" AND y."tenantId" = tenant
                      LIMIT 1) AS e
-          ) AS ev ON with_event
+          ) AS ev ON true
           LEFT JOIN LATERAL (
             SELECT coalesce(json_agg(row_to_json(a) ORDER BY a."attemptNumber"), '[]'::json) AS list
               FROM (SELECT y."id", y."tenantId", y."deliveryId", y."attemptNumber", y."startedAt", y."durationMs",
                            y."responseStatus", y."error", CASE WHEN attempt_body THEN y."responseBody" END AS "responseBody",
                            y."version", y."createdAt", y."updatedAt", y."createdBy", y."updatedBy", y."deletedAt", y."deletedBy"
                       FROM public."DeliveryAttempt" AS y
-                     WHERE y."deliveryId" = dl."id" AND y."tenantId" = tenant
+                     WHERE attempts_take IS NOT NULL AND y."deliveryId" = dl."id" AND y."tenantId" = tenant
                      ORDER BY y."attemptNumber" DESC
-                     LIMIT attempts_take) AS a
-          ) AS at ON attempts_take IS NOT NULL
+                     LIMIT coalesce(attempts_take, 0)) AS a
+          ) AS at ON true
           CROSS JOIN LATERAL (
             SELECT dl."id", dl."tenantId", dl."webhookId", dl."eventId", dl."status", dl."attemptCount", dl."nextAttemptAt",
                    dl."version", dl."createdAt", dl."updatedAt", dl."createdBy", dl."updatedBy", dl."deletedAt", dl."deletedBy",
                    ev.shown AS "event", at.list AS "attempts"
           ) AS dr
-      ) AS d ON deliveries_take IS NOT NULL
+      ) AS d ON true
       LEFT JOIN LATERAL (
         SELECT count(*)::integer AS n
           FROM public."WebhookDelivery" AS z
-         WHERE z."tenantId" = tenant AND z."webhookId" = p."id"
+         WHERE count_deliveries AND z."tenantId" = tenant AND z."webhookId" = p."id"
            AND (deliveries_status IS NULL OR z."status"::text = deliveries_status)
            AND (deliveries_since IS NULL OR z."status" = 'PENDING' OR z."updatedAt" >= deliveries_since)
-      ) AS c ON count_deliveries
+      ) AS c ON true
       CROSS JOIN LATERAL (
         SELECT p."id", p."tenantId", p."appId", p."name", p."url", p."eventTypes", p."headers", p."status",
                p."maxAttempts", p."timeoutMs", p."secretFingerprint", p."previousSecretExpiresAt", p."secretRevision",
