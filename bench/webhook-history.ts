@@ -8,11 +8,11 @@
  * suite's). Prints the mean time per read. docs/performance.md.
  */
 import { forTenant } from '../src/db/tenant.ts';
-import { retainedWhere, withRetained } from '../src/retention/windows.ts';
 import { SEALED_WEBHOOK_COLUMNS } from '../src/schema/client.ts';
 import { readWebhookPage, webhookPageShape } from '../src/webhooks/first-page.ts';
 import { startTestServer } from '../test/helpers/app.ts';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+import { webhookPageArgs } from '../test/helpers/webhook-page.ts';
 
 const TENANT = 'history';
 const WEBHOOKS = 25;
@@ -51,31 +51,8 @@ for (let i = 0; i < WEBHOOKS; i++) {
   );
 }
 
-/** The requests bench's page as plugin-prisma asks for it (test/integration/webhook-first-page.test.ts). */
-const page = () => {
-  const retained = withRetained({}, retainedWhere(prisma, 'WebhookDelivery'));
-  return {
-    take: WEBHOOKS + 1,
-    skip: 0,
-    include: {
-      deliveries: {
-        where: retained,
-        orderBy: { id: 'desc' },
-        take: 4,
-        skip: 0,
-        include: {
-          event: { select: { id: true, type: true, occurredAt: true } },
-          attempts: {
-            orderBy: { attemptNumber: 'asc' },
-            take: -10,
-            select: { deliveryId: true, id: true, attemptNumber: true, responseStatus: true, durationMs: true, startedAt: true },
-          },
-        },
-      },
-      _count: { select: { deliveries: { where: retained } } },
-    },
-  };
-};
+/** The requests bench's page as plugin-prisma asks for it. */
+const page = () => webhookPageArgs(prisma, WEBHOOKS + 1);
 
 async function meanMs(read: () => Promise<unknown>): Promise<string> {
   for (let i = 0; i < 5; i++) await read();

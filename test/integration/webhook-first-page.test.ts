@@ -9,12 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowReader } from '../../src/db/row-reader.ts';
 import { forTenant } from '../../src/db/tenant.ts';
-import type { Prisma } from '../../src/generated/prisma/client.ts';
-import { retainedWhere, withRetained } from '../../src/retention/windows.ts';
 import { SEALED_WEBHOOK_COLUMNS } from '../../src/schema/client.ts';
 import { readWebhookPage, type WebhookPageFilter, webhookPageShape } from '../../src/webhooks/first-page.ts';
 import { patternsReceiving, webhookListWhere } from '../../src/webhooks/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { retainedDeliveries, webhookPageArgs } from '../helpers/webhook-page.ts';
 
 const TENANT = 'webhook-page';
 const OTHER = 'webhook-page-other';
@@ -138,31 +137,10 @@ beforeAll(async () => {
 
 afterAll(() => server?.close());
 
-const retained = (status?: string): Prisma.WebhookDeliveryWhereInput =>
-  withRetained(status ? { status } : {}, retainedWhere(server.app.database.prisma, 'WebhookDelivery')) as Prisma.WebhookDeliveryWhereInput;
+const retained = (status?: string) => retainedDeliveries(server.app.database.prisma, status);
 
 /** The arguments plugin-prisma builds for the bench's page (webhooks, deliveries(first: 3) with totalCount, events, attempts). */
-const benchQuery = (take = 26, first = 3, status?: string) => ({
-  take,
-  skip: 0,
-  include: {
-    deliveries: {
-      where: retained(status),
-      orderBy: { id: 'desc' },
-      take: first + 1,
-      skip: 0,
-      include: {
-        event: { select: { id: true, type: true, occurredAt: true } },
-        attempts: {
-          orderBy: { attemptNumber: 'asc' },
-          take: -10,
-          select: { deliveryId: true, id: true, attemptNumber: true, responseStatus: true, durationMs: true, startedAt: true },
-        },
-      },
-    },
-    _count: { select: { deliveries: { where: retained(status) } } },
-  },
-});
+const benchQuery = (take = 26, first = 3, status?: string) => webhookPageArgs(server.app.database.prisma, take, first, status);
 
 /** Reads on one transaction's connection (one session, so the function's kept plans are those of that session). */
 const inTransaction = (tx: { $queryRawUnsafe<T>(sql: string, ...values: unknown[]): Promise<T> }): RowReader => ({
