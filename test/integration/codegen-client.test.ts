@@ -94,8 +94,9 @@ describe('the typed main flow against the running server', () => {
   let server: TestServer;
   let twilio: FakeApi;
   let receiver: Receiver;
-  // Twilio's answer to the verification waits until the flow's status subscription is open, so
-  // ACTIVE can only reach the flow over SSE.
+  // Twilio's answer to the verification waits until the flow's status subscription is open and
+  // its read of the status answered, so ACTIVE can only reach the flow over SSE (the step was once
+  // reported before the read, which a slow run then saw ACTIVE already).
   let subscribed!: () => void;
   const statusStreamOpen = new Promise<void>((resolve) => (subscribed = resolve));
 

@@ -108,10 +108,10 @@ async function waitUntilActive(
     { id },
     {
       // Read once the stream is open: a transition before it shows in this answer, any later one
-      // arrives on the stream.
+      // arrives on the stream. The step is reported once both are done.
       start: async () => {
-        onStep?.('watching-status', id);
         const { integration } = await api.request(IntegrationStatusDocument, { id });
+        onStep?.('watching-status', id);
         return integration ? (read = { integrationStatusChanged: integration }) : undefined;
       },
       until: (result) => {
