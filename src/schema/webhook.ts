@@ -4,14 +4,13 @@
  */
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
-import type { Context } from '../context.ts';
 import { notFound } from '../errors.ts';
 import type { Webhook } from '../generated/prisma/client.ts';
 import { DeliveryStatus, SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
 import { retainedWhere, withRetained } from '../retention/windows.ts';
-import { readWebhookPage, type WebhookPageFilter, webhookPageShape } from '../webhooks/first-page.ts';
+import { readWebhookPage, webhookPageShape } from '../webhooks/first-page.ts';
 import { headerNames } from '../webhooks/headers.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
@@ -238,15 +237,6 @@ export const WebhookRef = builder.prismaNode('Webhook', {
 
 type WebhookListArgs = webhooks.WebhookListFilter;
 
-/** The list's filters as icp_webhook_page takes them (checked by webhookListWhere first). */
-const pageFilter = (ctx: Context, args: WebhookListArgs): WebhookPageFilter => ({
-  appId: ctx.viewer.appId ?? null,
-  status: args.status ?? null,
-  tag: args.tag ?? null,
-  eventTypes: args.eventType != null ? webhooks.patternsReceiving(args.eventType) : null,
-  includeDeleted: args.includeDeleted === true,
-});
-
 const webhookCount = pageCount((args: WebhookListArgs, ctx) => ctx.db.webhook.count({ where: webhooks.webhookListWhere(ctx, args) }));
 
 builder.queryFields((t) => ({
@@ -270,15 +260,16 @@ builder.queryFields((t) => ({
       },
       resolve: (query, _root, args, ctx, info) => {
         pageArgsGuard(args);
-        const where = webhooks.webhookListWhere(ctx, args);
+        const filter = webhooks.checkedListFilter(ctx, args);
         const shape = webhookPageShape(query);
         if (shape) {
           // the first page and what it includes in one statement, with its count
-          const read = readWebhookPage(ctx.services.reader, ctx.viewer.tenantId, pageFilter(ctx, args), shape);
+          const read = readWebhookPage(ctx.services.reader, ctx.viewer.tenantId, filter, shape);
           webhookCount.start(ctx, args, info, () => read.then((p) => p.totalCount));
           return read.then((p) => p.rows);
         }
         webhookCount.start(ctx, args, info);
+        const where = webhooks.checkedListWhere(ctx, filter);
         // without the sealed columns (withoutSealed): the type's shape is the model's, and none of its fields reads one
         return ctx.db.webhook.findMany(withoutSealed({ ...query, where, orderBy: { id: 'desc' as const } }, 'webhook')) as Promise<
           Webhook[]

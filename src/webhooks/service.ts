@@ -15,6 +15,7 @@ import type { SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { CONTROL_CHARACTERS } from '../graphql-hardening/input-limits.ts';
 import { deliveryGlobalId, webhookGlobalId } from '../ids.ts';
 import type { RequestScope } from '../services.ts';
+import type { WebhookPageFilter } from './first-page.ts';
 import { revealHeaders, type StaticHeaders, sealHeaders } from './headers.ts';
 import { defaultMaxAttempts, headerProblems, validateEventTypePattern } from './policy.ts';
 import { DELIVER_QUEUE, deliveryJob } from './queue.ts';
@@ -68,18 +69,38 @@ export function patternsReceiving(type: string): string[] {
 }
 
 /**
+ * The list's filters, checked (a bad tag or event type is refused here), as both reads of a list
+ * take them: Prisma's `where` (webhookListWhere) and icp_webhook_page (src/webhooks/first-page.ts).
+ */
+export function checkedListFilter(scope: Pick<RequestScope, 'viewer'>, filter: WebhookListFilter): WebhookPageFilter {
+  if (filter.tag != null) {
+    const problem = labelProblem(filter.tag);
+    if (problem) throw badArgument('tag', problem);
+  }
+  return {
+    // as webhookVisibility reads it
+    appId: scope.viewer.appId || null,
+    status: filter.status || null,
+    tag: filter.tag ?? null,
+    eventTypes: filter.eventType != null ? patternsReceiving(filter.eventType) : null,
+    includeDeleted: filter.includeDeleted === true,
+  };
+}
+
+/**
  * The webhooks a list shows: the caller's visible ones, filtered. `eventType` finds those that
  * receive it: subscribed to it exactly, to `*`, or to a `prefix.*` above it (as delivery matches).
  */
 export function webhookListWhere(scope: Pick<RequestScope, 'viewer'>, filter: WebhookListFilter): Prisma.WebhookWhereInput {
+  return checkedListWhere(scope, checkedListFilter(scope, filter));
+}
+
+/** webhookListWhere of a filter already checked. */
+export function checkedListWhere(scope: Pick<RequestScope, 'viewer'>, filter: WebhookPageFilter): Prisma.WebhookWhereInput {
   const where: Prisma.WebhookWhereInput = { ...webhookVisibility(scope) };
   if (filter.status) where.status = filter.status;
-  if (filter.tag != null) {
-    const problem = labelProblem(filter.tag);
-    if (problem) throw badArgument('tag', problem);
-    where.tags = { has: filter.tag };
-  }
-  if (filter.eventType != null) where.eventTypes = { hasSome: patternsReceiving(filter.eventType) };
+  if (filter.tag !== null) where.tags = { has: filter.tag };
+  if (filter.eventTypes) where.eventTypes = { hasSome: [...filter.eventTypes] };
   // naming deletedAt is what lets deleted rows through the tenant client (src/db/tenant.ts)
   if (filter.includeDeleted) where.deletedAt = undefined;
   return where;
