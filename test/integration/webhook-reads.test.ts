@@ -21,7 +21,7 @@ const PAGE = `query Webhooks($first: Int, $after: String) {
         event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
 }`;
 const SEALED = /"(previousSecret|secret)(KeyId|DataKey|Iv|Tag|Ciphertext)"|"headers(KeyId|DataKey|Iv|Tag|Ciphertext)"/;
-/** Prisma's reads of Webhook, or the first page's function (src/webhooks/first-page.ts), whose arguments name the sealed columns it leaves out. */
+/** Prisma's reads of Webhook, or the first page's function (src/webhooks/first-page.ts), which never reads out a sealed column. */
 const READS_WEBHOOK = /\bFROM "(\w+"\.")?Webhook"|\bicp_webhook_page\(/;
 const SHOWN_ONLY = /"(payload|responseBody|error)"/;
 
