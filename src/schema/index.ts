@@ -1,6 +1,7 @@
 /** The schema: the domain files register their types on the builder; this puts them together. */
 import { builder } from '../builder.ts';
 import { countListItems } from '../graphql-hardening/execution-limits.ts';
+import { resolveNodeIdsAtOnce } from './node-ids.ts';
 import './errors.ts';
 import './provider.ts';
 import './integration.ts';
@@ -23,3 +24,5 @@ builder.subscriptionType({ description: 'Live updates over Server-Sent Events (A
 
 // every list of objects counts its items against the request's budget (execution-limits.ts)
 export const schema = countListItems(builder.toSchema());
+// node ids without a promise per object (node-ids.ts)
+resolveNodeIdsAtOnce(schema);
