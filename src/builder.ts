@@ -115,7 +115,11 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+// graphql-scalars' DateTime serializes to a Date, which JSON.stringify then turns into the same
+// text through its toJSON, one call per instant of a response: written as that text at once
+builder.addScalarType('DateTime', DateTimeResolver, {
+  serialize: (value) => (DateTimeResolver.serialize(value) as Date).toISOString(),
+});
 // no NUL, at most 32 levels deep and 64 KiB (src/graphql-hardening/input-limits.ts)
 builder.addScalarType('JSON', JSONResolver, limitJson<unknown>(JSONResolver));
 builder.addScalarType('JSONObject', JSONObjectResolver, limitJson<Record<string, unknown>>(JSONObjectResolver));
