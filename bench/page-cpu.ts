@@ -1,0 +1,131 @@
+/**
+ * `NODE_ENV=production npx tsx bench/page-cpu.ts [--postgres] [--integrations]`: the CPU per executed page,
+ * server and client in one process (NODE_ENV as deployed: graphql-js reads it when loaded), 8 requests at a time over
+ * HTTP. The webhooks page of the requests bench (25 webhooks, each with 3 deliveries, their events
+ * and one attempt each), or with `--integrations` its integrations page (every provider
+ * configured). Where the requests bench gives throughput on a machine shared by the load
+ * generator and the database, this gives what one page costs in the service's process: compare
+ * runs of the same kind (the client's share is in every figure). Embedded PGlite unless
+ * `--postgres` (a throwaway cluster, as the suite's). docs/performance.md.
+ */
+import { forTenant } from '../src/db/tenant.ts';
+import { PROVIDERS } from '../src/providers/catalog.ts';
+import { startTestServer } from '../test/helpers/app.ts';
+import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+import { CONFIGURE, credentialsFor } from './seed.ts';
+
+const onPostgres = process.argv.includes('--postgres');
+const integrations = process.argv.includes('--integrations');
+const ROUNDS = 4;
+const PAGES = 400;
+
+const WEBHOOKS = `query Webhooks($first: Int) {
+  webhooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id name url status eventTypes consecutiveFailures lastDeliveryAt lastDeliveryStatus
+      retryPolicy { maxAttempts timeoutMs }
+      deliveries(first: 3) { totalCount edges { node { id status attemptCount createdAt
+        event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
+}`;
+const INTEGRATIONS = `query Integrations($first: Int) {
+  integrations(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id status version enabledCapabilities metadata createdAt updatedAt verifiedAt lastError
+      provider { name displayName category capabilities }
+      credentialFields { key isSet sensitive value } credentials } } }
+}`;
+
+let cluster: Cluster | undefined;
+if (onPostgres) {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
+  cluster = await startCluster(bin, { prefix: 'icp-page-cpu-' });
+  process.env.TEST_DATABASE_URL = cluster.adminUrl;
+}
+const server = await startTestServer();
+const token = await server.token({ scope: 'webhooks:read integrations:read integrations:write' });
+const TENANT = 'tenant-a';
+
+if (integrations) {
+  for (const provider of PROVIDERS) {
+    const answer = await server.gql(
+      CONFIGURE,
+      { input: { provider: provider.name, credentials: credentialsFor(provider.name) } },
+      { token },
+    );
+    if (answer.errors || answer.data.configureIntegration.__typename !== 'ConfigureIntegrationPayload') {
+      throw new Error(`configuring ${provider.name}: ${answer.raw}`);
+    }
+  }
+} else {
+  const db = forTenant(server.app.database.prisma, TENANT);
+  const sealed = (n: number) => new Uint8Array(n);
+  const webhooks = [];
+  for (let i = 0; i < 25; i++) {
+    webhooks.push(
+      await db.webhook.create({
+        data: {
+          tenantId: TENANT,
+          name: `page ${i}`,
+          url: `https://hooks.example.com/${i}`,
+          eventTypes: ['*'],
+          maxAttempts: 8,
+          timeoutMs: 1000,
+          secretKeyId: 'k',
+          secretDataKey: sealed(40),
+          secretIv: sealed(12),
+          secretTag: sealed(16),
+          secretCiphertext: sealed(32),
+          secretFingerprint: 'fp',
+        },
+      }),
+    );
+  }
+  for (let each = 0; each < 3; each++) {
+    const event = await db.event.create({ data: { tenantId: TENANT, type: 'webhook.test', payload: { each } } });
+    await db.webhookDelivery.createMany({
+      data: webhooks.map((w) => ({ tenantId: TENANT, webhookId: w.id, eventId: event.id, status: 'SUCCEEDED' as const, attemptCount: 1 })),
+    });
+    const delivered = await db.webhookDelivery.findMany({ where: { eventId: event.id }, select: { id: true } });
+    await db.deliveryAttempt.createMany({
+      data: delivered.map((d) => ({
+        tenantId: TENANT,
+        deliveryId: d.id,
+        attemptNumber: 1,
+        startedAt: new Date(),
+        durationMs: 5,
+        responseStatus: 200,
+      })),
+    });
+  }
+}
+
+const query = integrations ? INTEGRATIONS : WEBHOOKS;
+const first = await server.gql(query, { first: 25 }, { token });
+if (first.errors) throw new Error(`the page failed: ${first.raw}`);
+
+async function read(pages: number) {
+  let started = 0;
+  const reader = async () => {
+    while (started++ < pages) {
+      const answer = await server.gql(query, { first: 25 }, { token });
+      if (answer.errors) throw new Error(`the page failed: ${answer.raw}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, reader));
+}
+
+console.log(
+  `${onPostgres ? 'PostgreSQL' : 'PGlite'}, the ${integrations ? 'integrations' : 'webhooks'} page (${first.raw.length} bytes), 8 at a time`,
+);
+await read(PAGES / 2);
+for (let round = 1; round <= ROUNDS; round++) {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await read(PAGES);
+  const used = process.cpuUsage(cpu);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `round ${round}: ${((used.user + used.system) / 1000 / PAGES).toFixed(2)} ms of CPU per page, ${(PAGES / seconds).toFixed(0)} pages/s`,
+  );
+}
+await server.close();
+cluster?.destroy();
