@@ -118,7 +118,12 @@ export const builder = new SchemaBuilder<{
 // graphql-scalars' DateTime serializes to a Date, which JSON.stringify then turns into the same
 // text through its toJSON, one call per instant of a response: written as that text at once
 builder.addScalarType('DateTime', DateTimeResolver, {
-  serialize: (value) => (DateTimeResolver.serialize(value) as Date).toISOString(),
+  serialize: (value) => {
+    const at = DateTimeResolver.serialize(value) as Date;
+    // graphql-scalars gives a number's Date unchecked: an invalid one is an error, as for the others
+    if (Number.isNaN(at.getTime())) throw new GraphQLError('DateTime cannot represent an invalid Unix timestamp');
+    return at.toISOString();
+  },
 });
 // no NUL, at most 32 levels deep and 64 KiB (src/graphql-hardening/input-limits.ts)
 builder.addScalarType('JSON', JSONResolver, limitJson<unknown>(JSONResolver));

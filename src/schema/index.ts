@@ -25,4 +25,4 @@ builder.subscriptionType({ description: 'Live updates over Server-Sent Events (A
 // every list of objects counts its items against the request's budget (execution-limits.ts)
 export const schema = countListItems(builder.toSchema());
 // node ids without a promise per object (node-ids.ts)
-resolveNodeIdsAtOnce(schema);
+resolveNodeIdsAtOnce(schema, builder.options.relay?.encodeGlobalID);

@@ -32,30 +32,35 @@ interface NodeTypeOptions {
   id?: { resolve?: GraphQLFieldResolver<unknown, unknown> };
 }
 
+/** How the relay plugin writes a global id: its `encodeGlobalID` option, else its own encoding. */
+export type GlobalIdEncoder<Context> = (typename: string, id: string, context: Context) => string;
+
 /**
  * Every node's `id` resolved without a promise. The relay plugin resolves `id` with an async
  * function (a node's raw id may come from a promise), so each object of a page held one promise
  * field, and graphql-js completed every object, and every list holding one, through promises and
- * microtasks: about 40% of an executed webhooks page's CPU (575 objects). Where the type's raw id
- * resolver answers at once (every node type here: a column, or a provider's name) and no plugin
- * wrapped the field, the id is encoded on the spot, as the plugin would after its `await`; a raw id
- * that is a promise still goes through the plugin's resolver. The relay options set no
- * `encodeGlobalID`, so the plugin's encoding is `encodeGlobalID` (test/unit/node-ids.test.ts
- * compares both for every node type). Returns the names of the node types it changed.
+ * microtasks: about a quarter of an executed webhooks page's CPU (575 objects). Where nothing
+ * wrapped the field (no plugin's wrapper, nothing set on the schema since: its resolver is still
+ * the plugin's own), the type's raw id is read and encoded on the spot, as the plugin does after
+ * its `await` (with the same `encoder`, the builder's `relay.encodeGlobalID` when it has one); a
+ * raw id that is a promise is encoded once it settles. test/unit/node-ids.test.ts compares both
+ * for every node type. Returns the names of the node types it changed.
  */
-export function resolveNodeIdsAtOnce(schema: GraphQLSchema): string[] {
+export function resolveNodeIdsAtOnce<Context>(schema: GraphQLSchema, encoder?: GlobalIdEncoder<Context>): string[] {
+  const encode: GlobalIdEncoder<Context> = encoder ?? ((typename, id) => encodeGlobalID(typename, id));
   const changed: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || !type.getInterfaces().some((i) => i.name === 'Node')) continue;
     const field = type.getFields().id;
     const rawId = (type.extensions.pothosOptions as NodeTypeOptions | undefined)?.id?.resolve;
-    const asThePluginDoes = field?.resolve;
-    // a plugin that wrapped the field (an auth scope on it, say) keeps its wrapper
-    if (!field || !rawId || !asThePluginDoes || field.extensions.pothosResolveWrapped !== false) continue;
+    // a wrapper (an auth scope on the field, say) stays: only the plugin's own resolver is replaced
+    const unwrapped = field?.extensions.pothosResolveWrapped === false && field.resolve === field.extensions.pothosOriginalResolve;
+    if (!field || !rawId || !unwrapped) continue;
     const typename = type.name;
     field.resolve = (parent, args, context, info) => {
       const id = rawId(parent, args, context, info);
-      return isThenable(id) ? asThePluginDoes(parent, args, context, info) : encodeGlobalID(typename, String(id));
+      const ctx = context as Context;
+      return isThenable(id) ? id.then((settled) => encode(typename, String(settled), ctx)) : encode(typename, String(id), ctx);
     };
     changed.push(typename);
   }

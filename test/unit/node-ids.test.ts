@@ -5,7 +5,7 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { type GraphQLFieldResolver, type GraphQLResolveInfo, isObjectType } from 'graphql';
+import { type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.ts';
 import { resolveNodeIdsAtOnce } from '../../src/schema/node-ids.ts';
@@ -40,35 +40,65 @@ describe('the service schema', () => {
 });
 
 describe('resolveNodeIdsAtOnce', () => {
-  const builder = new SchemaBuilder<{ AuthScopes: { reader: boolean } }>({
-    plugins: [ScopeAuthPlugin, RelayPlugin],
-    scopeAuth: { authScopes: () => ({ reader: false }) },
-    // the service's builder options (src/builder.ts) make plugin-prisma's required; this builder has none
-  } as never);
   type Row = { key: string };
-  builder.node(builder.objectRef<Row>('AtOnce'), { id: { resolve: (row) => row.key } });
-  builder.node(builder.objectRef<Row>('Later'), { id: { resolve: async (row) => row.key } });
-  builder.node(builder.objectRef<Row>('Guarded'), { id: { resolve: (row) => row.key, authScopes: { reader: true } } });
-  builder.queryType({ fields: (t) => ({ ok: t.boolean({ resolve: () => true }) }) });
-  const small = builder.toSchema();
-  const resolverOf = (name: string) => {
-    const type = small.getType(name);
+  /** A small schema: ids at once, from a promise, behind an auth scope, and one set on the schema after its build. */
+  function smallSchema() {
+    const builder = new SchemaBuilder<{ AuthScopes: { reader: boolean } }>({
+      plugins: [ScopeAuthPlugin, RelayPlugin],
+      scopeAuth: { authScopes: () => ({ reader: false }) },
+      // the service's builder options (src/builder.ts) make plugin-prisma's required; this builder has none
+    } as never);
+    const laterCalls: Row[] = [];
+    builder.node(builder.objectRef<Row>('AtOnce'), { id: { resolve: (row) => row.key } });
+    builder.node(builder.objectRef<Row>('Later'), {
+      id: {
+        resolve: async (row) => {
+          laterCalls.push(row);
+          return row.key;
+        },
+      },
+    });
+    builder.node(builder.objectRef<Row>('Guarded'), { id: { resolve: (row) => row.key, authScopes: { reader: true } } });
+    builder.node(builder.objectRef<Row>('SetAfter'), { id: { resolve: (row) => row.key } });
+    builder.queryType({ fields: (t) => ({ ok: t.boolean({ resolve: () => true }) }) });
+    const schema = builder.toSchema();
+    const setAfter = () => 'set on the schema';
+    fieldOf(schema, 'SetAfter').resolve = setAfter;
+    return { schema, laterCalls, guarded: fieldOf(schema, 'Guarded').resolve, setAfter };
+  }
+  function fieldOf(schema: GraphQLSchema, name: string) {
+    const type = schema.getType(name);
     if (!isObjectType(type)) throw new Error(name);
-    return { field: type.getFields().id!, before: type.getFields().id!.resolve! };
-  };
-  const guarded = resolverOf('Guarded');
-  const changed = resolveNodeIdsAtOnce(small);
+    return type.getFields().id!;
+  }
+  const resolveId = (schema: GraphQLSchema, name: string, row: Row) => fieldOf(schema, name).resolve!(row, {}, {}, info);
 
-  it('changes the types whose id field nothing wraps, and leaves a wrapped one alone', () => {
-    expect(changed.sort()).toEqual(['AtOnce', 'Later']);
-    expect(guarded.field.resolve).toBe(guarded.before);
+  it('changes the types whose id resolver is still the plugin’s own, and leaves a wrapped or replaced one alone', () => {
+    const { schema, guarded, setAfter } = smallSchema();
+    expect(resolveNodeIdsAtOnce(schema).sort()).toEqual(['AtOnce', 'Later']);
+    expect(fieldOf(schema, 'Guarded').resolve).toBe(guarded);
+    expect(fieldOf(schema, 'SetAfter').resolve).toBe(setAfter);
   });
 
-  it('encodes a raw id that is there at once, and leaves one that is a promise to the plugin', async () => {
-    const atOnce = resolverOf('AtOnce').field.resolve!({ key: 'k1' }, {}, {}, info);
-    expect(atOnce).toBe(Buffer.from('AtOnce:k1').toString('base64'));
-    const later = resolverOf('Later').field.resolve!({ key: 'k2' }, {}, {}, info);
+  it('encodes a raw id that is there at once, and one that is a promise once it settles, reading it once', async () => {
+    const { schema, laterCalls } = smallSchema();
+    resolveNodeIdsAtOnce(schema);
+    expect(resolveId(schema, 'AtOnce', { key: 'k1' })).toBe(Buffer.from('AtOnce:k1').toString('base64'));
+    const later = resolveId(schema, 'Later', { key: 'k2' });
     expect(later).toBeInstanceOf(Promise);
     expect(await later).toBe(Buffer.from('Later:k2').toString('base64'));
+    expect(laterCalls).toEqual([{ key: 'k2' }]);
+  });
+
+  it('encodes with the encoder it is given, as the plugin does with relay.encodeGlobalID', async () => {
+    const { schema } = smallSchema();
+    const contexts: unknown[] = [];
+    resolveNodeIdsAtOnce(schema, (typename, id, context) => {
+      contexts.push(context);
+      return `${typename}/${id}`;
+    });
+    expect(resolveId(schema, 'AtOnce', { key: 'k1' })).toBe('AtOnce/k1');
+    expect(await resolveId(schema, 'Later', { key: 'k2' })).toBe('Later/k2');
+    expect(contexts).toEqual([{}, {}]);
   });
 });
