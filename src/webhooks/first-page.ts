@@ -175,6 +175,7 @@ function instant(text: unknown): Date {
   throw new Error(`icp_webhook_page gave an instant that is not a UTC timestamp: ${String(text)}`);
 }
 
+/** The instants among `names` that `row` holds, converted (a column it does not hold stays out). */
 function instants(row: Args, names: readonly string[]): Args {
   for (const name of names) if (row[name] != null) row[name] = instant(row[name]);
   return row;
@@ -234,11 +235,11 @@ export async function readWebhookPage(
     if (!d.count) delete webhook._count;
     for (const delivery of (webhook.deliveries as Args[] | undefined) ?? []) {
       instants(delivery, MODELS.WebhookDelivery.instants);
-      if (d.event) delivery.event = pick(instants(delivery.event as Args, MODELS.Event.instants), d.event);
+      if (d.event) delivery.event = instants(pick(delivery.event as Args, d.event), MODELS.Event.instants);
       else delete delivery.event;
       if (d.attempts) {
         const columns = d.attempts.columns;
-        delivery.attempts = (delivery.attempts as Args[]).map((a) => pick(instants(a, MODELS.DeliveryAttempt.instants), columns));
+        delivery.attempts = (delivery.attempts as Args[]).map((a) => instants(pick(a, columns), MODELS.DeliveryAttempt.instants));
       } else delete delivery.attempts;
     }
     return webhook as unknown as Webhook;
