@@ -12,6 +12,7 @@ import { forTenant } from '../src/db/tenant.ts';
 import { PROVIDERS } from '../src/providers/catalog.ts';
 import { startTestServer } from '../test/helpers/app.ts';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+import { createReadOnlyWebhooks, deliverOneEvent } from '../test/helpers/webhook-page.ts';
 import { CONFIGURE, credentialsFor } from './seed.ts';
 
 const onPostgres = process.argv.includes('--postgres');
@@ -57,45 +58,8 @@ if (integrations) {
   }
 } else {
   const db = forTenant(server.app.database.prisma, TENANT);
-  const sealed = (n: number) => new Uint8Array(n);
-  const webhooks = [];
-  for (let i = 0; i < 25; i++) {
-    webhooks.push(
-      await db.webhook.create({
-        data: {
-          tenantId: TENANT,
-          name: `page ${i}`,
-          url: `https://hooks.example.com/${i}`,
-          eventTypes: ['*'],
-          maxAttempts: 8,
-          timeoutMs: 1000,
-          secretKeyId: 'k',
-          secretDataKey: sealed(40),
-          secretIv: sealed(12),
-          secretTag: sealed(16),
-          secretCiphertext: sealed(32),
-          secretFingerprint: 'fp',
-        },
-      }),
-    );
-  }
-  for (let each = 0; each < 3; each++) {
-    const event = await db.event.create({ data: { tenantId: TENANT, type: 'webhook.test', payload: { each } } });
-    await db.webhookDelivery.createMany({
-      data: webhooks.map((w) => ({ tenantId: TENANT, webhookId: w.id, eventId: event.id, status: 'SUCCEEDED' as const, attemptCount: 1 })),
-    });
-    const delivered = await db.webhookDelivery.findMany({ where: { eventId: event.id }, select: { id: true } });
-    await db.deliveryAttempt.createMany({
-      data: delivered.map((d) => ({
-        tenantId: TENANT,
-        deliveryId: d.id,
-        attemptNumber: 1,
-        startedAt: new Date(),
-        durationMs: 5,
-        responseStatus: 200,
-      })),
-    });
-  }
+  const webhooks = await createReadOnlyWebhooks(db, TENANT, 25, 'page');
+  for (let each = 0; each < 3; each++) await deliverOneEvent(db, TENANT, webhooks, { each });
 }
 
 const query = integrations ? INTEGRATIONS : WEBHOOKS;

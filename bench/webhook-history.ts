@@ -12,7 +12,7 @@ import { SEALED_WEBHOOK_COLUMNS } from '../src/schema/client.ts';
 import { readWebhookPage, webhookPageShape } from '../src/webhooks/first-page.ts';
 import { startTestServer } from '../test/helpers/app.ts';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
-import { webhookPageArgs } from '../test/helpers/webhook-page.ts';
+import { createReadOnlyWebhooks, deliverOneEvent, webhookPageArgs } from '../test/helpers/webhook-page.ts';
 
 const TENANT = 'history';
 const WEBHOOKS = 25;
@@ -28,28 +28,7 @@ if (onPostgres) {
 const server = await startTestServer();
 const prisma = server.app.database.prisma;
 const db = forTenant(prisma, TENANT);
-const sealed = (n: number) => new Uint8Array(n);
-const webhooks = [];
-for (let i = 0; i < WEBHOOKS; i++) {
-  webhooks.push(
-    await db.webhook.create({
-      data: {
-        tenantId: TENANT,
-        name: `history ${i}`,
-        url: `https://hooks.example.com/${i}`,
-        eventTypes: ['*'],
-        maxAttempts: 8,
-        timeoutMs: 1000,
-        secretKeyId: 'k',
-        secretDataKey: sealed(40),
-        secretIv: sealed(12),
-        secretTag: sealed(16),
-        secretCiphertext: sealed(32),
-        secretFingerprint: 'fp',
-      },
-    }),
-  );
-}
+const webhooks = await createReadOnlyWebhooks(db, TENANT, WEBHOOKS, 'history');
 
 /** The requests bench's page as plugin-prisma asks for it. */
 const page = () => webhookPageArgs(prisma, WEBHOOKS + 1);
@@ -66,27 +45,7 @@ console.log('deliveries per webhook   Prisma   icp_webhook_page');
 let each = 0;
 for (const target of [4, 40, 400]) {
   for (; each < target; each++) {
-    const event = await db.event.create({ data: { tenantId: TENANT, type: 'webhook.test', payload: { each, body: 'x'.repeat(500) } } });
-    const rows = webhooks.map((w) => ({
-      tenantId: TENANT,
-      webhookId: w.id,
-      eventId: event.id,
-      status: 'SUCCEEDED' as const,
-      attemptCount: 1,
-    }));
-    await db.webhookDelivery.createMany({ data: rows });
-    const delivered = await db.webhookDelivery.findMany({ where: { eventId: event.id }, select: { id: true } });
-    await db.deliveryAttempt.createMany({
-      data: delivered.map((d) => ({
-        tenantId: TENANT,
-        deliveryId: d.id,
-        attemptNumber: 1,
-        startedAt: new Date(),
-        durationMs: 5,
-        responseStatus: 200,
-        responseBody: 'y'.repeat(300),
-      })),
-    });
+    await deliverOneEvent(db, TENANT, webhooks, { each, body: 'x'.repeat(500) }, 'y'.repeat(300));
   }
   const viaPrisma = await meanMs(() =>
     db.webhook.findMany({ ...(page() as object), orderBy: { id: 'desc' }, omit: SEALED_WEBHOOK_COLUMNS }),
