@@ -39,7 +39,7 @@ export type GlobalIdEncoder<Context> = (typename: string, id: string, context: C
  * Every node's `id` resolved without a promise. The relay plugin resolves `id` with an async
  * function (a node's raw id may come from a promise), so each object of a page held one promise
  * field, and graphql-js completed every object, and every list holding one, through promises and
- * microtasks: about a quarter of an executed webhooks page's CPU (575 objects). Where nothing
+ * microtasks: a quarter to a third of an executed webhooks page’s CPU (575 objects). Where nothing
  * wrapped the field (no plugin's wrapper, nothing set on the schema since: its resolver is still
  * the plugin's own), the type's raw id is read and encoded on the spot, as the plugin does after
  * its `await` (with the same `encoder`, the builder's `relay.encodeGlobalID` when it has one); a
