@@ -5,7 +5,14 @@
  */
 import { isThenable } from '@pothos/core';
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import { type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
+import {
+  type GraphQLFieldResolver,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  isObjectType,
+} from 'graphql';
 
 type DecodedId = { typename: string; id: string };
 
@@ -23,7 +30,11 @@ export function decodeNodeId(globalID: string): DecodedId {
 
 /** Whether a decoded id names an object type that implements Node (else there is nothing to load). */
 export function isNodeId(decoded: DecodedId, info: GraphQLResolveInfo): boolean {
-  const type = decoded.typename ? info.schema.getType(decoded.typename) : undefined;
+  return implementsNode(decoded.typename ? info.schema.getType(decoded.typename) : undefined);
+}
+
+/** Whether `type` is an object type that implements Node. */
+export function implementsNode(type: GraphQLNamedType | undefined | null): type is GraphQLObjectType {
   return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
 }
 
@@ -50,7 +61,7 @@ export function resolveNodeIdsAtOnce<Context>(schema: GraphQLSchema, encoder?: G
   const encode: GlobalIdEncoder<Context> = encoder ?? ((typename, id) => encodeGlobalID(typename, id));
   const changed: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type) || !type.getInterfaces().some((i) => i.name === 'Node')) continue;
+    if (!implementsNode(type)) continue;
     const field = type.getFields().id;
     const rawId = (type.extensions.pothosOptions as NodeTypeOptions | undefined)?.id?.resolve;
     // a wrapper (an auth scope on the field, say) stays: only the plugin's own resolver is replaced

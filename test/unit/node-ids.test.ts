@@ -8,12 +8,10 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema, isObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.ts';
-import { resolveNodeIdsAtOnce } from '../../src/schema/node-ids.ts';
+import { implementsNode, resolveNodeIdsAtOnce } from '../../src/schema/node-ids.ts';
 
 const info = {} as GraphQLResolveInfo;
-const nodeTypes = Object.values(schema.getTypeMap()).filter(
-  (type) => isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node'),
-);
+const nodeTypes = Object.values(schema.getTypeMap()).filter(implementsNode);
 
 describe('the service schema', () => {
   it('has node types (else the checks below check nothing)', () => {
