@@ -13,26 +13,12 @@ import { PROVIDERS } from '../src/providers/catalog.ts';
 import { startTestServer } from '../test/helpers/app.ts';
 import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
 import { createReadOnlyWebhooks, deliverOneEvent } from '../test/helpers/webhook-page.ts';
-import { CONFIGURE, credentialsFor } from './seed.ts';
+import { CONFIGURE, credentialsFor, INTEGRATIONS_PAGE, WEBHOOKS_PAGE } from './seed.ts';
 
 const onPostgres = process.argv.includes('--postgres');
 const integrations = process.argv.includes('--integrations');
 const ROUNDS = 4;
 const PAGES = 400;
-
-const WEBHOOKS = `query Webhooks($first: Int) {
-  webhooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id name url status eventTypes consecutiveFailures lastDeliveryAt lastDeliveryStatus
-      retryPolicy { maxAttempts timeoutMs }
-      deliveries(first: 3) { totalCount edges { node { id status attemptCount createdAt
-        event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
-}`;
-const INTEGRATIONS = `query Integrations($first: Int) {
-  integrations(first: $first) { totalCount pageInfo { hasNextPage endCursor }
-    edges { cursor node { id status version enabledCapabilities metadata createdAt updatedAt verifiedAt lastError
-      provider { name displayName category capabilities }
-      credentialFields { key isSet sensitive value } credentials } } }
-}`;
 
 let cluster: Cluster | undefined;
 if (onPostgres) {
@@ -62,7 +48,7 @@ if (integrations) {
   for (let each = 0; each < 3; each++) await deliverOneEvent(db, TENANT, webhooks, { each });
 }
 
-const query = integrations ? INTEGRATIONS : WEBHOOKS;
+const query = integrations ? INTEGRATIONS_PAGE : WEBHOOKS_PAGE;
 const first = await server.gql(query, { first: 25 }, { token });
 if (first.errors) throw new Error(`the page failed: ${first.raw}`);
 

@@ -25,9 +25,11 @@ import {
   DELETE,
   fakeProviderRoute,
   gql,
+  INTEGRATIONS_PAGE,
   inParallel,
   seedTenant,
   token,
+  WEBHOOKS_PAGE,
   waitForVerified,
 } from './seed.ts';
 
@@ -54,20 +56,8 @@ const Q = {
       credentialSchema { key label type required sensitive enumValues defaultValue }
       integration { id status } }
   }`,
-  integrations: `query Integrations($first: Int) {
-    integrations(first: $first) { totalCount pageInfo { hasNextPage endCursor }
-      edges { cursor node { id status version enabledCapabilities metadata createdAt updatedAt verifiedAt lastError
-        provider { name displayName category capabilities }
-        credentialFields { key isSet sensitive value } credentials } } }
-  }`,
-  // three deliveries each: the cost limit refuses 100 webhooks with five deliveries, events and attempts
-  webhooks: `query Webhooks($first: Int) {
-    webhooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }
-      edges { node { id name url status eventTypes consecutiveFailures lastDeliveryAt lastDeliveryStatus
-        retryPolicy { maxAttempts timeoutMs }
-        deliveries(first: 3) { totalCount edges { node { id status attemptCount createdAt
-          event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
-  }`,
+  integrations: INTEGRATIONS_PAGE,
+  webhooks: WEBHOOKS_PAGE,
   resolveRoute: `query Route($capability: String!) {
     resolveRoute(capability: $capability) { capability usedFallback
       integration { id status provider { name } } rule { id priority isDefault } error { code message } }

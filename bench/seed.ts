@@ -82,6 +82,26 @@ export const fakeProviderRoute = () => ({
   },
 });
 
+/** The integrations page the benches read (bench/requests.ts, bench/page-cpu.ts). */
+export const INTEGRATIONS_PAGE = `query Integrations($first: Int) {
+    integrations(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor node { id status version enabledCapabilities metadata createdAt updatedAt verifiedAt lastError
+        provider { name displayName category capabilities }
+        credentialFields { key isSet sensitive value } credentials } } }
+  }`;
+
+/**
+ * The webhooks page the benches read: three deliveries each (the cost limit refuses 100 webhooks
+ * with five deliveries, events and attempts).
+ */
+export const WEBHOOKS_PAGE = `query Webhooks($first: Int) {
+    webhooks(first: $first) { totalCount pageInfo { hasNextPage endCursor }
+      edges { node { id name url status eventTypes consecutiveFailures lastDeliveryAt lastDeliveryStatus
+        retryPolicy { maxAttempts timeoutMs }
+        deliveries(first: 3) { totalCount edges { node { id status attemptCount createdAt
+          event { id type occurredAt } attempts { attemptNumber responseStatus durationMs startedAt } } } } } } }
+  }`;
+
 export const CONFIGURE = `mutation Configure($input: ConfigureIntegrationInput!) {
   configureIntegration(input: $input) {
     __typename
