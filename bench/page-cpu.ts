@@ -11,7 +11,7 @@
 import { forTenant } from '../src/db/tenant.ts';
 import { PROVIDERS } from '../src/providers/catalog.ts';
 import { startTestServer } from '../test/helpers/app.ts';
-import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+import { startClusterForTestServers } from '../test/helpers/pg-cluster.ts';
 import { createReadOnlyWebhooks, deliverOneEvent } from '../test/helpers/webhook-page.ts';
 import { CONFIGURE, credentialsFor, INTEGRATIONS_PAGE, WEBHOOKS_PAGE } from './seed.ts';
 
@@ -20,13 +20,7 @@ const integrations = process.argv.includes('--integrations');
 const ROUNDS = 4;
 const PAGES = 400;
 
-let cluster: Cluster | undefined;
-if (onPostgres) {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
-  cluster = await startCluster(bin, { prefix: 'icp-page-cpu-' });
-  process.env.TEST_DATABASE_URL = cluster.adminUrl;
-}
+const cluster = onPostgres ? await startClusterForTestServers('icp-page-cpu-') : undefined;
 const server = await startTestServer();
 const token = await server.token({ scope: 'webhooks:read integrations:read integrations:write' });
 const TENANT = 'tenant-a';

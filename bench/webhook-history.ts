@@ -11,20 +11,14 @@ import { forTenant } from '../src/db/tenant.ts';
 import { SEALED_WEBHOOK_COLUMNS } from '../src/schema/client.ts';
 import { readWebhookPage, webhookPageShape } from '../src/webhooks/first-page.ts';
 import { startTestServer } from '../test/helpers/app.ts';
-import { type Cluster, postgresBinDir, startCluster } from '../test/helpers/pg-cluster.ts';
+import { startClusterForTestServers } from '../test/helpers/pg-cluster.ts';
 import { createReadOnlyWebhooks, deliverOneEvent, webhookPageArgs } from '../test/helpers/webhook-page.ts';
 
 const TENANT = 'history';
 const WEBHOOKS = 25;
 const onPostgres = process.argv.includes('--postgres');
 
-let cluster: Cluster | undefined;
-if (onPostgres) {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
-  cluster = await startCluster(bin, { prefix: 'icp-history-' });
-  process.env.TEST_DATABASE_URL = cluster.adminUrl;
-}
+const cluster = onPostgres ? await startClusterForTestServers('icp-history-') : undefined;
 const server = await startTestServer();
 const prisma = server.app.database.prisma;
 const db = forTenant(prisma, TENANT);

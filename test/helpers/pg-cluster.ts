@@ -33,6 +33,18 @@ export interface Cluster {
   destroy(): void;
 }
 
+/**
+ * For a script's in-process test servers (the benches that take `--postgres`): a throwaway cluster
+ * whose `postgres` database startTestServer makes its databases on (TEST_DATABASE_URL).
+ */
+export async function startClusterForTestServers(prefix: string): Promise<Cluster> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install -y postgresql');
+  const cluster = await startCluster(bin, { prefix });
+  process.env.TEST_DATABASE_URL = cluster.adminUrl;
+  return cluster;
+}
+
 export interface ClusterOptions {
   /** Temporary directory name prefix. */
   prefix?: string;
