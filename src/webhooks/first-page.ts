@@ -6,7 +6,8 @@
  *
  * `webhookPageShape` reads the arguments plugin-prisma built from the selection and says whether
  * this read can answer them (the first page, newest first, its deliveries newest first without a
- * cursor, each with its event and its last attempts); anything else goes through Prisma.
+ * cursor, each with its event and its last attempts, naming only columns the function gives);
+ * anything else goes through Prisma.
  * `readWebhookPage` gives the rows Prisma's `findMany` gives for those arguments, values and
  * types alike: test/integration/webhook-first-page.test.ts compares them, so a column added to
  * the models and not handled here fails there.
@@ -23,12 +24,14 @@ export interface WebhookPageShape {
   take: number;
   deliveries: {
     take: number | null;
+    /** A delivery's columns a read gives: Prisma's `select`. */
+    columns: readonly string[];
     count: boolean;
     /** Only deliveries in this status. */
     status: string | null;
     /** The retention rule's instant: a delivery shows while PENDING or changed since then. */
     since: Date | null;
-    /** The event's columns a read gives (null: no event); Prisma's `select`, or every column. */
+    /** The event's columns a read gives (null: no event): Prisma's `select`. */
     event: readonly string[] | null;
     /** How many of the last attempts, and which of their columns. */
     attempts: { take: number; columns: readonly string[] } | null;
@@ -50,25 +53,37 @@ const isPlain = (v: unknown): v is Args => typeof v === 'object' && v !== null &
 const within = (o: Args, keys: readonly string[]) => Object.keys(o).every((k) => o[k] === undefined || keys.includes(k));
 const firstRows = (o: Args) => o.cursor === undefined && (o.skip === undefined || o.skip === 0);
 
-/** Scalar columns per model, and which of them are instants (from Prisma's datamodel). */
+/** The instants among each model's columns (from Prisma's datamodel). */
 const MODELS = (() => {
   const { models } = getDatamodel().datamodel;
-  const of = (name: string) => {
-    const scalars = models[name]!.fields.filter((f) => f.kind !== 'object');
-    return { columns: scalars.map((f) => f.name), instants: scalars.filter((f) => f.type === 'DateTime').map((f) => f.name) };
-  };
+  const of = (name: string) => ({
+    instants: models[name]!.fields.filter((f) => f.kind !== 'object' && f.type === 'DateTime').map((f) => f.name),
+  });
   return { Webhook: of('Webhook'), WebhookDelivery: of('WebhookDelivery'), Event: of('Event'), DeliveryAttempt: of('DeliveryAttempt') };
 })();
 
-/** Prisma's `select` of scalar columns (`{ col: true }`), or every column for `include`-style `true`/`{}`. */
-function columnsOf(model: 'Event' | 'DeliveryAttempt', args: unknown, extra: readonly string[] = []): string[] | undefined {
-  const all = MODELS[model].columns;
-  if (args === true) return all;
-  if (!isPlain(args) || !within(args, ['select', ...extra])) return undefined;
-  if (args.select === undefined) return all;
-  if (!isPlain(args.select)) return undefined;
-  const names = Object.keys(args.select);
-  return names.every((n) => args.select && (args.select as Args)[n] === true && all.includes(n)) ? names : undefined;
+/**
+ * The columns `icp_webhook_page` gives a delivery, an event and an attempt: those their GraphQL
+ * types can show (migration 20261208090000_webhook_page_shown_columns). The three types are in
+ * plugin-prisma's select mode, so a page names what it reads; a read that names another column is
+ * Prisma's.
+ */
+const SHOWN = {
+  WebhookDelivery: ['id', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt'],
+  Event: ['id', 'type', 'payload', 'occurredAt'],
+  DeliveryAttempt: ['id', 'deliveryId', 'attemptNumber', 'startedAt', 'durationMs', 'responseStatus', 'error', 'responseBody'],
+} as const satisfies Record<'WebhookDelivery' | 'Event' | 'DeliveryAttempt', readonly string[]>;
+
+/**
+ * The columns of Prisma's `select` (`{ col: true }`, `relations` left out) when the function gives
+ * them all; undefined otherwise.
+ */
+function columnsOf(model: keyof typeof SHOWN, args: unknown, extra: readonly string[] = [], relations: readonly string[] = []) {
+  const shown: readonly string[] = SHOWN[model];
+  if (!isPlain(args) || !within(args, ['select', ...extra]) || !isPlain(args.select)) return undefined;
+  const select = args.select;
+  const names = Object.keys(select).filter((n) => !relations.includes(n));
+  return names.every((n) => select[n] === true && shown.includes(n)) ? names : undefined;
 }
 
 /**
@@ -109,19 +124,21 @@ export function webhookPageShape(query: Args): WebhookPageShape | undefined {
   if (!isPlain(include) || !within(include, ['deliveries', '_count'])) return undefined;
   const shape: WebhookPageShape = {
     take: query.take,
-    deliveries: { take: null, count: false, status: null, since: null, event: null, attempts: null },
+    deliveries: { take: null, columns: [], count: false, status: null, since: null, event: null, attempts: null },
   };
   let listed: { status: string | null; since: Date | null } | undefined;
   if (include.deliveries !== undefined) {
     const d = include.deliveries;
-    if (!isPlain(d) || !within(d, ['where', 'orderBy', 'take', 'skip', 'cursor', 'include']) || !firstRows(d)) return undefined;
+    if (!isPlain(d) || !firstRows(d)) return undefined;
+    const columns = columnsOf('WebhookDelivery', d, ['where', 'orderBy', 'take', 'skip', 'cursor'], ['event', 'attempts']);
+    if (!columns) return undefined;
     if (typeof d.take !== 'number' || d.take <= 0) return undefined;
     if (!isPlain(d.orderBy) || Object.keys(d.orderBy).length !== 1 || d.orderBy.id !== 'desc') return undefined;
     listed = deliveryFilter(d.where);
     if (!listed) return undefined;
-    const nested = d.include ?? {};
-    if (!isPlain(nested) || !within(nested, ['event', 'attempts'])) return undefined;
+    const nested = d.select as Args;
     shape.deliveries.take = d.take;
+    shape.deliveries.columns = columns;
     if (nested.event !== undefined) {
       const columns = columnsOf('Event', nested.event);
       if (!columns) return undefined;
@@ -233,14 +250,16 @@ export async function readWebhookPage(
     instants(webhook, MODELS.Webhook.instants);
     if (d.take === null) delete webhook.deliveries;
     if (!d.count) delete webhook._count;
-    for (const delivery of (webhook.deliveries as Args[] | undefined) ?? []) {
-      instants(delivery, MODELS.WebhookDelivery.instants);
-      if (d.event) delivery.event = instants(pick(delivery.event as Args, d.event), MODELS.Event.instants);
-      else delete delivery.event;
-      if (d.attempts) {
-        const columns = d.attempts.columns;
-        delivery.attempts = (delivery.attempts as Args[]).map((a) => instants(pick(a, columns), MODELS.DeliveryAttempt.instants));
-      } else delete delivery.attempts;
+    if (webhook.deliveries) {
+      webhook.deliveries = (webhook.deliveries as Args[]).map((sent) => {
+        const delivery = instants(pick(sent, d.columns), MODELS.WebhookDelivery.instants);
+        if (d.event) delivery.event = instants(pick(sent.event as Args, d.event), MODELS.Event.instants);
+        if (d.attempts) {
+          const columns = d.attempts.columns;
+          delivery.attempts = (sent.attempts as Args[]).map((a) => instants(pick(a, columns), MODELS.DeliveryAttempt.instants));
+        }
+        return delivery;
+      });
     }
     return webhook as unknown as Webhook;
   });

@@ -22,13 +22,17 @@ export function webhookPageArgs(prisma: object, take = 26, first = 3, status?: s
         orderBy: { id: 'desc' },
         take: first + 1,
         skip: 0,
-        include: {
+        select: {
           event: { select: { id: true, type: true, occurredAt: true } },
           attempts: {
             orderBy: { attemptNumber: 'asc' },
             take: -10,
             select: { deliveryId: true, id: true, attemptNumber: true, responseStatus: true, durationMs: true, startedAt: true },
           },
+          id: true,
+          status: true,
+          attemptCount: true,
+          createdAt: true,
         },
       },
       // the connection builds its filter again for the count

@@ -202,11 +202,27 @@ describe('the first webhooks page in SQL', () => {
     expect(sent.length).toBeGreaterThan(3);
     for (const delivery of sent) {
       expect(delivery.event.payload).toBeNull();
-      for (const attempt of delivery.attempts) expect(attempt.responseBody).toBeNull();
+      // a delivery's, an event's and an attempt's columns no GraphQL field shows stay in the database
+      expect(Object.keys(delivery).sort()).toEqual(['attemptCount', 'attempts', 'createdAt', 'event', 'id', 'nextAttemptAt', 'status']);
+      expect(Object.keys(delivery.event).sort()).toEqual(['id', 'occurredAt', 'payload', 'type']);
+      for (const attempt of delivery.attempts) {
+        expect(attempt.responseBody).toBeNull();
+        expect(Object.keys(attempt).sort()).toEqual([
+          'attemptNumber',
+          'deliveryId',
+          'durationMs',
+          'error',
+          'id',
+          'responseBody',
+          'responseStatus',
+          'startedAt',
+        ]);
+      }
     }
   });
 
-  it('reads what Prisma reads for other selections: whole events and attempts, a status, a count alone, no relation', async () => {
+  it('reads what Prisma reads for other selections: every shown column, a status, a count alone, no relation', async () => {
+    const every = <T extends string>(columns: readonly T[]) => Object.fromEntries(columns.map((c) => [c, true])) as Record<T, true>;
     const whole = {
       take: 26,
       skip: 0,
@@ -216,13 +232,29 @@ describe('the first webhooks page in SQL', () => {
           orderBy: { id: 'desc' },
           take: 2,
           skip: 0,
-          include: { event: true, attempts: { orderBy: { attemptNumber: 'asc' }, take: -10 } },
+          select: {
+            ...every(['id', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt']),
+            event: { select: every(['id', 'type', 'payload', 'occurredAt']) },
+            attempts: {
+              orderBy: { attemptNumber: 'asc' },
+              take: -10,
+              select: every(['id', 'deliveryId', 'attemptNumber', 'startedAt', 'durationMs', 'responseStatus', 'error', 'responseBody']),
+            },
+          },
         },
       },
     };
     const expected = (await prismaPage(TENANT, whole)) as any[];
     expect(expected.find((r) => r.name === 'page 0').deliveries[0].event.payload).toEqual({ n: 4, nested: { list: [1, 'two', null] } });
     expect(await sqlPage(TENANT, whole)).toStrictEqual({ rows: expected, totalCount: 4 });
+    // a PENDING delivery's next attempt, and deliveries without their event or attempts
+    const pending = {
+      ...whole,
+      include: { deliveries: { ...whole.include.deliveries, where: retained('PENDING'), select: every(['id', 'nextAttemptAt']) } },
+    };
+    const withPending = (await prismaPage(TENANT, pending)) as any[];
+    expect(withPending.find((r) => r.name === 'page 0').deliveries[0].nextAttemptAt).toBeInstanceOf(Date);
+    expect(await sqlPage(TENANT, pending)).toStrictEqual({ rows: withPending, totalCount: 4 });
 
     const countOnly = { take: 3, skip: 0, include: { _count: { select: { deliveries: { where: retained() } } } } };
     expect(await sqlPage(TENANT, countOnly)).toStrictEqual({ rows: await prismaPage(TENANT, countOnly), totalCount: 4 });
@@ -295,12 +327,38 @@ describe('the first webhooks page in SQL', () => {
       { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, take: -4 } } },
       { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, orderBy: { createdAt: 'desc' } } } },
       { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, where: { webhookId: 'x' } } } },
-      { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, include: { webhook: true } } } },
+      { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, select: { id: true, webhook: true } } } },
+      // a delivery's whole row, or a column the function does not give (no GraphQL field shows it)
+      { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, select: undefined, include: { event: true } } } },
+      { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, select: { id: true, updatedAt: true } } } },
       {
         ...q,
         include: {
           ...q.include,
-          deliveries: { ...q.include.deliveries, include: { event: { select: { id: true, secret: true } } } },
+          deliveries: { ...q.include.deliveries, select: { event: { select: { id: true, secret: true } } } },
+        },
+      },
+      // whole rows, or a column the function does not give (no GraphQL field shows it)
+      { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, select: { event: true } } } },
+      {
+        ...q,
+        include: { ...q.include, deliveries: { ...q.include.deliveries, select: { event: { select: { id: true, createdBy: true } } } } },
+      },
+      {
+        ...q,
+        include: {
+          ...q.include,
+          deliveries: {
+            ...q.include.deliveries,
+            select: { attempts: { orderBy: { attemptNumber: 'asc' }, take: -10, select: { id: true, createdAt: true } } },
+          },
+        },
+      },
+      {
+        ...q,
+        include: {
+          ...q.include,
+          deliveries: { ...q.include.deliveries, select: { attempts: { orderBy: { attemptNumber: 'asc' }, take: -10 } } },
         },
       },
       { ...q, include: { ...q.include, _count: { select: { deliveries: { where: retained('FAILED') } } } } },
