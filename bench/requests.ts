@@ -17,6 +17,7 @@ import { startReceiver } from '../test/helpers/receiver.ts';
 import { subscribeSse } from '../test/helpers/sse.ts';
 import { type BenchChild, startChild } from './child.ts';
 import { benchDatabase } from './cluster.ts';
+import { postgresCpu } from './postgres-cpu.ts';
 import {
   BENCH_ENCRYPTION_KEY,
   BENCH_JWT_SECRET,
@@ -97,6 +98,8 @@ interface Row {
   rssMB: number;
   /** The server's CPU use during the run, in cores (1 = one core busy all the time). */
   serverCpu: number;
+  /** PostgreSQL's, likewise (bench/postgres-cpu.ts); undefined on the embedded database or without a figure. */
+  dbCpu?: number;
   note?: string;
 }
 
@@ -140,6 +143,7 @@ async function run(target: BenchChild, bearer: string | undefined, scenario: Sce
 async function measure(target: BenchChild, bearer: string | undefined, scenario: Scenario): Promise<Row> {
   await run(target, bearer, scenario, WARMUP);
   const before = await target.stats();
+  const dbBefore = dbCpu?.read();
   const rss = target.sampleRss();
   const profile = PROFILE_DIR && target.entry === 'server.ts';
   if (profile) target.profileStart();
@@ -148,6 +152,7 @@ async function measure(target: BenchChild, bearer: string | undefined, scenario:
     await target.profileStop(path.join(PROFILE_DIR, `${scenario.name.replace(/[^\w]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`));
   const peak = await rss.stop();
   const after = await target.stats();
+  const dbAfter = dbCpu?.read();
   const rps = result.requests.total / result.duration;
   const row: Row = {
     name: scenario.name,
@@ -162,6 +167,7 @@ async function measure(target: BenchChild, bearer: string | undefined, scenario:
     errors: result.errors + result.non2xx + result.mismatches,
     rssMB: peak / 2 ** 20,
     serverCpu: (after.cpuMicros - before.cpuMicros) / 1e6 / result.duration,
+    ...(dbBefore !== undefined && dbAfter !== undefined ? { dbCpu: (dbAfter - dbBefore) / 1e6 / result.duration } : {}),
   };
   if (scenario.per) row.note = `${(rps / scenario.per.count).toFixed(0)} ${scenario.per.unit}/s`;
   console.error(`  ${scenario.name}: ${rps.toFixed(0)} req/s, p99 ${row.p99} ms, ${row.errors} errors`);
@@ -451,11 +457,18 @@ function runFigures(r: Row) {
     errors: r.errors,
     rssMB: Math.round(r.rssMB),
     serverCpu: Number(r.serverCpu.toFixed(2)),
+    ...(r.dbCpu === undefined ? {} : { dbCpu: Number(r.dbCpu.toFixed(2)), cpuMsPerRequest: Number(cpuMsPerRequest(r)!.toFixed(2)) }),
   };
 }
 
+/** Server and PostgreSQL CPU per request, in ms (undefined without PostgreSQL's figure). */
+const cpuMsPerRequest = (r: Row) => (r.dbCpu === undefined ? undefined : ((r.serverCpu + r.dbCpu) * 1000) / r.rps);
+
 function printTable(rows: Row[], raw: number, typename: number) {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'srv RSS MB', 'srv CPU', 'vs raw', 'vs {__typename}', ''];
+  const withDb = rows.some((r) => r.dbCpu !== undefined);
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'srv RSS MB', 'srv CPU'];
+  if (withDb) head.push('db CPU', 'CPU ms/req');
+  head.push('vs raw', 'vs {__typename}', '');
   const lines = rows.map((r) => [
     r.name,
     r.rps.toFixed(0),
@@ -464,6 +477,7 @@ function printTable(rows: Row[], raw: number, typename: number) {
     r.errors ? `${r.errors} (conn ${r.connectionErrors}, timeout ${r.timeouts}, non-2xx ${r.non2xx}, body ${r.badBodies})` : '0',
     r.rssMB.toFixed(0),
     `${(r.serverCpu * 100).toFixed(0)}%`,
+    ...(withDb ? [r.dbCpu === undefined ? '' : `${(r.dbCpu * 100).toFixed(0)}%`, cpuMsPerRequest(r)?.toFixed(2) ?? ''] : []),
     (r.rps / raw).toFixed(3),
     r.name.startsWith('raw') ? '' : (r.rps / typename).toFixed(2),
     r.note ?? '',
@@ -486,6 +500,8 @@ if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
 const receiver = await startReceiver();
 const fake = await startFakeApi(fakeProviderRoute);
 const database = process.env.DATABASE_URL ? await benchDatabase(process.env.DATABASE_URL) : undefined;
+const postgres = process.env.DATABASE_URL ? await postgresCpu(process.env.DATABASE_URL) : undefined;
+const dbCpu = postgres && 'read' in postgres ? postgres : undefined;
 const children: BenchChild[] = [];
 let cleaned: Promise<void> | undefined;
 const cleanUp = () =>
@@ -656,8 +672,9 @@ try {
   printTable(rows, rawRps, typename);
   console.log(
     `ratios use the mean of each ceiling's two runs (raw ${rawRps.toFixed(0)} req/s, { __typename } ${typename.toFixed(0)} req/s); ` +
-      `srv CPU: 100% = one core; load average ${loadStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
+      `srv CPU: 100% = one core; ${dbCpu ? "db CPU: PostgreSQL's, likewise; CPU ms/req: both, per request; " : ''}load average ${loadStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end`,
   );
+  if (postgres && 'unavailable' in postgres) console.log(`PostgreSQL's CPU not measured: ${postgres.unavailable}`);
   const executedPage = rows.find((r) => r.name === EXECUTED_LIST);
   if (peerRows) {
     const own = (peerRows.page.rps / peerRows.typename.rps).toFixed(2);
