@@ -205,6 +205,24 @@ function pick(row: Args, columns: readonly string[]): Args {
   return picked;
 }
 
+/** A delivery as Prisma's `select` gives it, with its event and attempts if asked for. */
+function delivery(sent: Args, d: WebhookPageShape['deliveries']): Args {
+  const shown = instants(pick(sent, d.columns), MODELS.WebhookDelivery.instants);
+  if (d.event) shown.event = instants(pick(sent.event as Args, d.event), MODELS.Event.instants);
+  if (d.attempts) {
+    const columns = d.attempts.columns;
+    shown.attempts = (sent.attempts as Args[]).map((a) => instants(pick(a, columns), MODELS.DeliveryAttempt.instants));
+  }
+  return shown;
+}
+
+/** The `i`th webhook's part of what the function gives in the order of its rows (fails when it gave none). */
+function partOf<T>(parts: T[] | undefined, i: number, name: string): T {
+  const part = parts?.[i];
+  if (part === undefined) throw new Error(`icp_webhook_page gave no ${name} for the webhook at ${i}`);
+  return part;
+}
+
 export interface WebhookPage {
   rows: Webhook[];
   /** Every webhook matching the filter, the page's or not. */
@@ -223,7 +241,7 @@ export async function readWebhookPage(
   shape: WebhookPageShape,
 ): Promise<WebhookPage> {
   const d = shape.deliveries;
-  const [read] = await reader.read<{ page: { rows: Args[]; matching: number } }>(
+  const [read] = await reader.read<{ page: { rows: Args[]; matching: number; deliveries?: Args[][]; counts?: number[] } }>(
     `SELECT icp_webhook_page($1::text, $2::text, $3::text, $4::text, $5::text[], $6::boolean, $7::integer, $8::integer, $9::text,
        $10::timestamp, $11::boolean, $12::boolean, $13::boolean, $14::integer, $15::boolean) AS "page"`,
     [
@@ -246,21 +264,10 @@ export async function readWebhookPage(
     ],
   );
   const page = read?.page ?? { rows: [], matching: 0 };
-  const rows = page.rows.map((webhook) => {
+  const rows = page.rows.map((webhook, i) => {
     instants(webhook, MODELS.Webhook.instants);
-    if (d.take === null) delete webhook.deliveries;
-    if (!d.count) delete webhook._count;
-    if (webhook.deliveries) {
-      webhook.deliveries = (webhook.deliveries as Args[]).map((sent) => {
-        const delivery = instants(pick(sent, d.columns), MODELS.WebhookDelivery.instants);
-        if (d.event) delivery.event = instants(pick(sent.event as Args, d.event), MODELS.Event.instants);
-        if (d.attempts) {
-          const columns = d.attempts.columns;
-          delivery.attempts = (sent.attempts as Args[]).map((a) => instants(pick(a, columns), MODELS.DeliveryAttempt.instants));
-        }
-        return delivery;
-      });
-    }
+    if (d.take !== null) webhook.deliveries = partOf(page.deliveries, i, 'deliveries').map((sent) => delivery(sent, d));
+    if (d.count) webhook._count = { deliveries: partOf(page.counts, i, 'count') };
     return webhook as unknown as Webhook;
   });
   return { rows, totalCount: page.matching };
