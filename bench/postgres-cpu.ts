@@ -3,8 +3,11 @@
  * every live child's user and system time, plus what the postmaster's children that have exited
  * used (`cutime`, `cstime`). The requests bench reads it around each scenario, beside the
  * service's own CPU, so a figure says where a request's CPU goes when load generator, service and
- * database share the machine. Needs a role that may read `data_directory` (a superuser, as the
- * benches' throwaway cluster gives) and the server on this machine; otherwise there is no figure.
+ * database share the machine. It is the whole server's: its background processes (autovacuum,
+ * the checkpointer) and other databases' sessions count too, as they do on the machine. Needs a
+ * role that may read `data_directory` (a superuser, as the benches' throwaway cluster gives) and
+ * the server on this machine (its postmaster the parent of the session asking); otherwise there is
+ * no figure.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,20 +48,27 @@ function cpuMicros(postmaster: number): number {
 export async function postgresCpu(adminUrl: string): Promise<{ read(): number } | { unavailable: string }> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
-  let dataDirectory: string;
   try {
-    dataDirectory = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
-  } catch (err) {
-    return { unavailable: `the URL's role may not read data_directory (${(err as Error).message})` };
+    let dataDirectory: string;
+    let session: number;
+    try {
+      dataDirectory = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+      session = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    } catch (err) {
+      return { unavailable: `the URL's role may not read data_directory (${(err as Error).message})` };
+    }
+    let postmaster: number;
+    try {
+      postmaster = Number(readFileSync(path.join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return { unavailable: 'the server is not on this machine (no postmaster.pid to read)' };
+    }
+    // read while this session is open: its parent says the postmaster found is the server it reached
+    if (Number(statFields(session)?.[1]) !== postmaster) {
+      return { unavailable: `the postmaster.pid found (${postmaster}) is not the parent of this session's process here` };
+    }
+    return { read: () => cpuMicros(postmaster) };
   } finally {
     await client.end();
   }
-  let postmaster: number;
-  try {
-    postmaster = Number(readFileSync(path.join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return { unavailable: 'the server is not on this machine (no postmaster.pid to read)' };
-  }
-  if (!Number.isInteger(postmaster) || !statFields(postmaster)) return { unavailable: 'its postmaster is not a process here' };
-  return { read: () => cpuMicros(postmaster) };
 }

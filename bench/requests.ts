@@ -499,8 +499,9 @@ const work = mkdtempSync(path.join(tmpdir(), 'icp-bench-'));
 if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
 const receiver = await startReceiver();
 const fake = await startFakeApi(fakeProviderRoute);
-const database = process.env.DATABASE_URL ? await benchDatabase(process.env.DATABASE_URL) : undefined;
+// before the bench database is made: nothing to clean up if this fails
 const postgres = process.env.DATABASE_URL ? await postgresCpu(process.env.DATABASE_URL) : undefined;
+const database = process.env.DATABASE_URL ? await benchDatabase(process.env.DATABASE_URL) : undefined;
 const dbCpu = postgres && 'read' in postgres ? postgres : undefined;
 const children: BenchChild[] = [];
 let cleaned: Promise<void> | undefined;

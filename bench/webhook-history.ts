@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/webhook-history.ts [--postgres]`: what the first webhooks page costs as history
  * grows, read through Prisma's relation joins (the path before issue #18) and through
- * `icp_webhook_page` (src/webhooks/first-page.ts), with the same arguments plugin-prisma builds
+ * `icp_webhook_page_v2` (src/webhooks/first-page.ts), with the same arguments plugin-prisma builds
  * for the requests bench's page. 25 webhooks with 4, 40 and 400 delivered deliveries each (an
  * event with a 500-byte payload and one attempt each); each read 30 times after 5 unmeasured, in
  * process, one at a time. Embedded PGlite unless `--postgres` (a throwaway cluster, as the
@@ -35,7 +35,7 @@ async function meanMs(read: () => Promise<unknown>): Promise<string> {
 }
 
 console.log(`${onPostgres ? 'PostgreSQL' : 'PGlite'}, ${WEBHOOKS} webhooks: mean ms per read of the first page`);
-console.log('deliveries per webhook   Prisma   icp_webhook_page');
+console.log('deliveries per webhook   Prisma   icp_webhook_page_v2');
 let each = 0;
 for (const target of [4, 40, 400]) {
   for (; each < target; each++) {

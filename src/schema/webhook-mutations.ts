@@ -173,8 +173,17 @@ builder.relayMutationField(
   },
 );
 
-const withDelivery = (description: string) =>
-  payload<WebhookDelivery>(description, { delivery: { type: WebhookDeliveryRef, description: 'The delivery.', resolve: (d) => d } });
+/**
+ * The delivery as the mutation wrote it. WebhookDelivery is in plugin-prisma's select mode: through
+ * a `prismaField`, its fields read the row given here; returned by a plain field, each selected
+ * column would be read again after the commit (and could show a later status).
+ */
+const withDelivery = (description: string) => ({
+  description,
+  outputFields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, WebhookDelivery>) => ({
+    delivery: t.prismaField({ type: WebhookDeliveryRef, description: 'The delivery.', resolve: (_query, d) => d }),
+  }),
+});
 
 builder.relayMutationField(
   'sendTestEvent',

@@ -1,8 +1,9 @@
 /**
  * The first page of a tenant's webhooks, read in SQL without Prisma's client (issue #18), with
- * the deliveries, events and attempts the query asks for: one call of `icp_webhook_page`
- * (migration 20261207090000_webhook_first_page) instead of Prisma's relation joins, which build
- * every delivery of each webhook before cutting them, plus the page's COUNT in a transaction.
+ * the deliveries, events and attempts the query asks for, and the count of matching webhooks: one
+ * call of `icp_webhook_page_v2` (migrations 20261207090000_webhook_first_page and
+ * 20261208090000_webhook_page_shown_columns) instead of Prisma's relation joins, which build every
+ * delivery of each webhook before cutting them.
  *
  * `webhookPageShape` reads the arguments plugin-prisma built from the selection and says whether
  * this read can answer them (the first page, newest first, its deliveries newest first without a
@@ -63,10 +64,10 @@ const MODELS = (() => {
 })();
 
 /**
- * The columns `icp_webhook_page` gives a delivery, an event and an attempt: those their GraphQL
- * types can show (migration 20261208090000_webhook_page_shown_columns). The three types are in
- * plugin-prisma's select mode, so a page names what it reads; a read that names another column is
- * Prisma's.
+ * The columns `icp_webhook_page_v2` gives a delivery, an event and an attempt: those their GraphQL
+ * fields can show, and the keys plugin-prisma selects besides (migration
+ * 20261208090000_webhook_page_shown_columns). The three types are in plugin-prisma's select mode,
+ * so a page names what it reads; a read that names another column is Prisma's.
  */
 const SHOWN = {
   WebhookDelivery: ['id', 'status', 'attemptCount', 'nextAttemptAt', 'createdAt'],
@@ -189,7 +190,7 @@ function instant(text: unknown): Date {
     const at = zoned ? undefined : new Date(`${text}Z`);
     if (at && !Number.isNaN(at.getTime())) return at;
   }
-  throw new Error(`icp_webhook_page gave an instant that is not a UTC timestamp: ${String(text)}`);
+  throw new Error(`icp_webhook_page_v2 gave an instant that is not a UTC timestamp: ${String(text)}`);
 }
 
 /** The instants among `names` that `row` holds, converted (a column it does not hold stays out). */
@@ -219,7 +220,7 @@ function delivery(sent: Args, d: WebhookPageShape['deliveries']): Args {
 /** The `i`th webhook's part of what the function gives in the order of its rows (fails when it gave none). */
 function partOf<T>(parts: T[] | undefined, i: number, name: string): T {
   const part = parts?.[i];
-  if (part === undefined) throw new Error(`icp_webhook_page gave no ${name} for the webhook at ${i}`);
+  if (part === undefined) throw new Error(`icp_webhook_page_v2 gave no ${name} for the webhook at ${i}`);
   return part;
 }
 
@@ -242,7 +243,7 @@ export async function readWebhookPage(
 ): Promise<WebhookPage> {
   const d = shape.deliveries;
   const [read] = await reader.read<{ page: { rows: Args[]; matching: number; deliveries?: Args[][]; counts?: number[] } }>(
-    `SELECT icp_webhook_page($1::text, $2::text, $3::text, $4::text, $5::text[], $6::boolean, $7::integer, $8::integer, $9::text,
+    `SELECT icp_webhook_page_v2($1::text, $2::text, $3::text, $4::text, $5::text[], $6::boolean, $7::integer, $8::integer, $9::text,
        $10::timestamp, $11::boolean, $12::boolean, $13::boolean, $14::integer, $15::boolean) AS "page"`,
     [
       tenantId,

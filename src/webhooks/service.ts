@@ -70,7 +70,7 @@ export function patternsReceiving(type: string): string[] {
 
 /**
  * The list's filters, checked (a bad tag or event type is refused here), as both reads of a list
- * take them: Prisma's `where` (webhookListWhere) and icp_webhook_page (src/webhooks/first-page.ts).
+ * take them: Prisma's `where` (webhookListWhere) and icp_webhook_page_v2 (src/webhooks/first-page.ts).
  */
 export function checkedListFilter(scope: Pick<RequestScope, 'viewer'>, filter: WebhookListFilter): WebhookPageFilter {
   if (filter.tag != null) {

@@ -1,5 +1,5 @@
 /**
- * The first page of webhooks read in SQL (src/webhooks/first-page.ts: one call of icp_webhook_page
+ * The first page of webhooks read in SQL (src/webhooks/first-page.ts: one call of icp_webhook_page_v2
  * over src/db/row-reader.ts) against Prisma's own read of the same arguments: every webhook column
  * but the sealed ones, each webhook's newest deliveries with their events and last attempts, the
  * counts, in the same order and with the same types, for the argument shapes plugin-prisma builds;
@@ -295,6 +295,18 @@ describe('the first webhooks page in SQL', () => {
     expect(after!.t ?? '').toBe('');
   });
 
+  it('keeps the previous release’s icp_webhook_page, in its own shape, for a rolling upgrade', async () => {
+    const [read] = await server.app.services.reader.read<{ page: { rows: any[]; matching: number } }>(
+      'SELECT icp_webhook_page($1, null, null, null, null, false, 26, 3, null, null, true, true, false, 1, false) AS page',
+      [TENANT],
+    );
+    expect(read!.page.matching).toBe(4);
+    const first = read!.page.rows.find((r) => r.name === 'page 0');
+    expect(first.deliveries).toHaveLength(3);
+    expect(first.deliveries[0].event.type).toBe('webhook.test');
+    expect(first._count.deliveries).toBe(6);
+  });
+
   it('reads no delivery, event or attempt a page does not ask for, also once PL/pgSQL keeps a generic plan', async () => {
     const bare = webhookPageShape({ take: 26, skip: 0 })!;
     const full = webhookPageShape(benchQuery())!;
@@ -408,7 +420,7 @@ describe('the first webhooks page in SQL', () => {
     expect(page.errors).toBeUndefined();
     // one statement: the page, what it includes and its count
     expect(server.queries.slice(before).filter((sql) => !/^\s*(BEGIN|COMMIT)/i.test(sql))).toEqual([
-      expect.stringMatching(/icp_webhook_page\(/),
+      expect.stringMatching(/icp_webhook_page_v2\(/),
     ]);
     expect(page.data.webhooks.totalCount).toBe(4);
     for (const { node } of page.data.webhooks.edges) {

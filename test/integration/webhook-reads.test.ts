@@ -1,6 +1,6 @@
 /**
  * What an executed webhook page (the bench's query: webhooks with their last deliveries, events and
- * attempts) fetches from the database: the first page is one call of icp_webhook_page, the same
+ * attempts) fetches from the database: the first page is one call of icp_webhook_page_v2, the same
  * however many webhooks it holds (what that call sends back is checked in
  * webhook-first-page.test.ts); a page after a cursor goes through Prisma, whose statements name no
  * sealed column of Webhook (signing secrets, static header values) and no event payload or
@@ -22,7 +22,7 @@ const PAGE = `query Webhooks($first: Int, $after: String) {
 }`;
 const SEALED = /"(previousSecret|secret)(KeyId|DataKey|Iv|Tag|Ciphertext)"|"headers(KeyId|DataKey|Iv|Tag|Ciphertext)"/;
 /** Prisma's reads of Webhook, or the first page's function (src/webhooks/first-page.ts), which never reads out a sealed column. */
-const READS_WEBHOOK = /\bFROM "(\w+"\.")?Webhook"|\bicp_webhook_page\(/;
+const READS_WEBHOOK = /\bFROM "(\w+"\.")?Webhook"|\bicp_webhook_page_v2\(/;
 const SHOWN_ONLY = /"(payload|responseBody|error)"/;
 
 let server: TestServer;
@@ -111,7 +111,7 @@ describe('the executed webhook page with nested deliveries', () => {
   it('reads no sealed Webhook column, and no event payload or response body it does not show', async () => {
     const first = await executed(PAGE, { first: 2 });
     // the first page: one call, whose answer webhook-first-page.test.ts checks
-    expect(first.statements.filter((sql) => READS_WEBHOOK.test(sql))).toEqual([expect.stringMatching(/^SELECT icp_webhook_page\(/)]);
+    expect(first.statements.filter((sql) => READS_WEBHOOK.test(sql))).toEqual([expect.stringMatching(/^SELECT icp_webhook_page_v2\(/)]);
     // the next one, after a cursor, through Prisma: the statements name the columns they read
     const next = await executed(PAGE, { first: 2, after: first.data.webhooks.pageInfo.endCursor });
     expect(next.data.webhooks.edges.map((e: any) => e.node.id)).toEqual([...ids].reverse().slice(2, 4));
@@ -132,7 +132,7 @@ describe('the executed webhook page with nested deliveries', () => {
     expect(one.data.webhooks.edges).toHaveLength(1);
     expect(all.data.webhooks.edges).toHaveLength(WEBHOOKS);
     // one statement: the webhooks, their deliveries, events, attempts and counts, and the page's count
-    expect(all.selects).toEqual([expect.stringMatching(/icp_webhook_page\(/)]);
+    expect(all.selects).toEqual([expect.stringMatching(/icp_webhook_page_v2\(/)]);
     expect(all.statements.length).toBe(one.statements.length);
     expect(all.statements).toHaveLength(1);
   });

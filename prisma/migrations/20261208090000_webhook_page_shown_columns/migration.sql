@@ -1,21 +1,26 @@
--- icp_webhook_page (migration 20261207090000_webhook_first_page), same arguments, in two statements:
--- the page of webhooks first, then, only when the page asks for deliveries or their count, each
--- webhook's deliveries and count for the webhooks of that page. A page that asks for neither (the
--- console's list) touches no history table: the one statement had every history partition's scan
--- set up on each call, however its parts were switched off, about two thirds of such a call (and
--- more with every day of partitions kept). It now answers
+-- icp_webhook_page_v2: icp_webhook_page (migration 20261207090000_webhook_first_page) with the same
+-- arguments, in two statements, and answering in another shape. icp_webhook_page stays as it was:
+-- an instance of the previous release still running while a new one has migrated (a rolling
+-- upgrade) keeps reading the shape it knows; a later migration drops it.
+--
+-- The page of webhooks is read first, then, only when the page asks for deliveries or their
+-- count, each webhook's deliveries and count for the webhooks of that page. A page that asks for
+-- neither (the console's list) touches no history table: the one statement had every history
+-- partition's scan set up on each call, however its parts were switched off, about two thirds of
+-- such a call (and more with every day of partitions kept). It answers
 --   { rows: [webhook, …], matching, deliveries?: [[delivery, …], …], counts?: [n, …] }
 -- with `deliveries` and `counts` in the order of `rows` (src/webhooks/first-page.ts puts them on
 -- each row), both absent when neither was asked for or the page is empty.
 --
--- A delivery, its event and its attempts carry only the columns their GraphQL types can show
--- (WebhookDelivery: id, status, attemptCount, nextAttemptAt, createdAt; Event: id, type, payload,
--- occurredAt; DeliveryAttempt: id, deliveryId, attemptNumber, startedAt, durationMs,
--- responseStatus, error, responseBody), no longer every column of their models. The three types are
--- in plugin-prisma's select mode, so a page names the columns it reads, and first-page.ts leaves
--- to Prisma a read that names another. A delivery of the requests bench's page carried 14 + 16 + 16
--- columns and its page used 4 + 3 + 6 of them (docs/performance.md).
-CREATE OR REPLACE FUNCTION icp_webhook_page(
+-- A delivery, its event and its attempts carry only the columns a page can read: those their
+-- GraphQL fields show (WebhookDelivery: id, status, attemptCount, nextAttemptAt, createdAt; Event:
+-- id, type, payload, occurredAt; DeliveryAttempt: attemptNumber, startedAt, durationMs,
+-- responseStatus, error, responseBody) and the keys plugin-prisma selects besides (an attempt's id
+-- and deliveryId), no longer every column of their models. The three types are in plugin-prisma's
+-- select mode, so a page names the columns it reads, and first-page.ts leaves to Prisma a read
+-- that names another. A delivery of the requests bench's page carried 14 + 16 + 16 columns and its
+-- page used 4 + 3 + 6 of them (docs/performance.md).
+CREATE FUNCTION icp_webhook_page_v2(
     tenant text, app text, only_status text, only_tag text, event_types text[], include_deleted boolean, take integer,
     deliveries_take integer, deliveries_status text, deliveries_since timestamp, count_deliveries boolean,
     with_event boolean, event_payload boolean, attempts_take integer, attempt_body boolean
@@ -30,7 +35,7 @@ DECLARE
     history json;
 BEGIN
     IF tenant IS NULL OR tenant = '' THEN
-        RAISE EXCEPTION 'icp_webhook_page: a tenant is required' USING ERRCODE = '22004';
+        RAISE EXCEPTION 'icp_webhook_page_v2: a tenant is required' USING ERRCODE = '22004';
     END IF;
     PERFORM set_config('app.tenant_id', tenant, true);
     SELECT coalesce(json_agg(row_to_json(r) ORDER BY r."id" DESC), '[]'::json), coalesce(max(p.matching), 0),
@@ -101,3 +106,5 @@ BEGIN
     RETURN json_build_object('rows', shown, 'matching', matching, 'deliveries', history->'deliveries', 'counts', history->'counts');
 END
 $$;
+
+REVOKE ALL ON FUNCTION icp_webhook_page_v2(text, text, text, text, text[], boolean, integer, integer, text, timestamp, boolean, boolean, boolean, integer, boolean) FROM PUBLIC;
