@@ -43,8 +43,9 @@ const SERVICE_FUNCTIONS = [
   'icp_create_history_partition(integer, text[])',
   'icp_drop_expired_partition(text, bigint, text)',
   'icp_integration_page(text, text, text[], integer)',
-  // kept for an instance of the previous release during a rolling upgrade (migration 20261208090000)
-  'icp_webhook_page(text, text, text, text, text[], boolean, integer, integer, text, timestamp, boolean, boolean, boolean, integer, boolean)',
+  // not icp_webhook_page, its first version: kept for an instance of the previous release during a rolling
+  // upgrade (migration 20261208090000), whose grant from that release stays; this release never calls it,
+  // and a later migration drops it without this list having to change
   'icp_webhook_page_v2(text, text, text, text, text[], boolean, integer, integer, text, timestamp, boolean, boolean, boolean, integer, boolean)',
 ];
 

@@ -1,6 +1,7 @@
 /** Webhook mutations: create, change, rotate, pause, resume, delete, test, redeliver (types in webhook.ts). */
 import { builder } from '../builder.ts';
 import { ConflictError, InvalidStateError, NotFoundError, parseGlobalId, ValidationError } from '../errors.ts';
+import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Webhook, WebhookDelivery } from '../generated/prisma/client.ts';
 import { webhookGlobalId } from '../ids.ts';
 import * as webhooks from '../webhooks/service.ts';
@@ -173,15 +174,29 @@ builder.relayMutationField(
   },
 );
 
+const DELIVERY_COLUMNS = new Set(
+  getDatamodel()
+    .datamodel.models.WebhookDelivery!.fields.filter((f) => f.kind !== 'object')
+    .map((f) => f.name),
+);
+
 /**
- * The delivery as the mutation wrote it. WebhookDelivery is in plugin-prisma's select mode: through
- * a `prismaField`, its fields read the row given here; returned by a plain field, each selected
+ * The delivery as the mutation wrote it, which holds every column the selection reads (its
+ * relations load on their own). WebhookDelivery is in plugin-prisma's select mode: through a
+ * `prismaField`, its fields read the row given here; returned by a plain field, each selected
  * column would be read again after the commit (and could show a later status).
  */
+function written(query: { select?: Record<string, unknown> }, row: WebhookDelivery): WebhookDelivery {
+  for (const key of Object.keys(query.select ?? {})) {
+    if (DELIVERY_COLUMNS.has(key) && !(key in row)) throw new Error(`the delivery written has no column ${key}`);
+  }
+  return row;
+}
+
 const withDelivery = (description: string) => ({
   description,
   outputFields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, WebhookDelivery>) => ({
-    delivery: t.prismaField({ type: WebhookDeliveryRef, description: 'The delivery.', resolve: (_query, d) => d }),
+    delivery: t.prismaField({ type: WebhookDeliveryRef, description: 'The delivery.', resolve: written }),
   }),
 });
 

@@ -368,7 +368,7 @@ it.skipIf(!onPostgres)(
 it.skipIf(!onPostgres)(
   'runs with a mixed-case service role name (role names are compared as names, not parsed as identifiers)',
   async () => {
-    const mixed = await startTestServer({}, { separateOwner: true, serviceRole: 'IcpTestApp' });
+    const mixed = await startTestServer({ WEBHOOK_ALLOW_HOSTS: '127.0.0.1:9' }, { separateOwner: true, serviceRole: 'IcpTestApp' });
     try {
       const [row] = await mixed.app.database.prisma.$queryRaw<{ me: string }[]>`SELECT current_user AS me`;
       expect(row!.me).toBe('IcpTestApp');
@@ -383,6 +383,24 @@ it.skipIf(!onPostgres)(
       const page = await mixed.gql(`{ integrations(first: 5) { totalCount edges { node { id } } } }`, {}, { token });
       expect(page).toMatchObject({ data: { integrations: { totalCount: 0, edges: [] } } });
       expect(page.errors).toBeUndefined();
+      // and the first webhooks page, with deliveries, is icp_webhook_page_v2, granted likewise
+      const hooks = await mixed.gql(
+        `mutation { createWebhook(input: { name: "ci", url: "http://127.0.0.1:9/ci", eventTypes: ["webhook.test"] }) { ... on CreateWebhookPayload { webhook { id } } } }`,
+        {},
+        { token },
+      );
+      expect(hooks.errors).toBeUndefined();
+      expect(hooks.data.createWebhook.webhook.id).toEqual(expect.any(String));
+      const webhooks = await mixed.gql(
+        `{ webhooks(first: 5) { totalCount edges { node { name deliveries(first: 3) { totalCount edges { node { id } } } } } } }`,
+        {},
+        { token },
+      );
+      expect(webhooks.errors).toBeUndefined();
+      expect(webhooks.data).toEqual({
+        webhooks: { totalCount: 1, edges: [{ node: { name: 'ci', deliveries: { totalCount: 0, edges: [] } } }] },
+      });
+      expect(mixed.queries.some((sql) => /^SELECT icp_webhook_page_v2\(/.test(sql))).toBe(true);
     } finally {
       await mixed.close();
     }
