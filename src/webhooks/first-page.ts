@@ -83,7 +83,7 @@ function columnsOf(model: keyof typeof SHOWN, args: unknown, extra: readonly str
   const shown: readonly string[] = SHOWN[model];
   if (!isPlain(args) || !within(args, ['select', ...extra]) || !isPlain(args.select)) return undefined;
   const select = args.select;
-  const names = Object.keys(select).filter((n) => !relations.includes(n));
+  const names = Object.keys(select).filter((n) => select[n] !== undefined && !relations.includes(n));
   return names.every((n) => select[n] === true && shown.includes(n)) ? names : undefined;
 }
 
