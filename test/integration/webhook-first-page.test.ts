@@ -356,7 +356,7 @@ describe('the first webhooks page in SQL', () => {
           deliveries: { ...q.include.deliveries, select: { event: { select: { id: true, secret: true } } } },
         },
       },
-      // whole rows, or a column the function does not give (no GraphQL field shows it)
+      // an event's or an attempt's whole rows, or a column of theirs the function does not give
       { ...q, include: { ...q.include, deliveries: { ...q.include.deliveries, select: { event: true } } } },
       {
         ...q,
@@ -424,7 +424,7 @@ describe('the first webhooks page in SQL', () => {
       { token, headers: { 'cache-control': 'no-cache' } },
     );
     expect(page.errors).toBeUndefined();
-    // one statement: the page, what it includes and its count
+    // one call: the page, what it includes and its count
     expect(server.queries.slice(before).filter((sql) => !/^\s*(BEGIN|COMMIT)/i.test(sql))).toEqual([
       expect.stringMatching(/icp_webhook_page_v2\(/),
     ]);
