@@ -4,7 +4,7 @@
  * pg-boss through `queue`, and both run the same committed migrations.
  */
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type PgBoss from 'pg-boss';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -12,6 +12,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { assertActsAsTableOwner, type OwnerConnection, withOwnerConnection } from './owner.ts';
+import { PgliteStatements } from './pglite-statements.ts';
 import { PostgresAdapterFactory, scriptError } from './postgres-adapter.ts';
 import { pgliteTransactions, poolTransactions, type RawTransactions } from './raw-transaction.ts';
 import { pgliteReader, poolReader, type RowReader } from './row-reader.ts';
@@ -213,9 +214,11 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
   let pglite: PGlite;
   let prisma: PrismaClient;
   let adapter: EmbeddedAdapterFactory;
+  let statements: PgliteStatements;
   try {
     pglite = await openEmbeddedAsAppRole(options);
-    adapter = new EmbeddedAdapterFactory(pglite);
+    statements = new PgliteStatements(pglite);
+    adapter = new EmbeddedAdapterFactory(statements);
     prisma = createClient(adapter, options.onQuery);
     await assertRowSecurityApplies(prisma, 'the embedded database could not switch to its service role');
   } catch (err) {
@@ -226,11 +229,11 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
     kind: 'embedded',
     prisma,
     adapter,
-    reader: pgliteReader(pglite, options.onQuery),
-    transactions: pgliteTransactions(pglite, options.onQuery),
+    reader: pgliteReader(statements, options.onQuery),
+    transactions: pgliteTransactions(statements, options.onQuery),
     separateOwner: false,
     asOwner: (fn) => fn({ prisma, adapter }),
-    queue: { db: pgliteExecutor(pglite) },
+    queue: { db: pgliteExecutor(statements) },
     listen: (channel, onPayload) => pglite.listen(channel, onPayload),
     close: async () => {
       try {
@@ -244,43 +247,76 @@ async function openEmbedded(options: DatabaseOptions): Promise<Database> {
 }
 
 /**
+ * Prisma's PGlite adapter, its statements prepared (pglite-statements.ts): the adapter calls
+ * `query` on the client and on each transaction's `tx`, and these are the prepared ones.
  * pglite-prisma-adapter 0.7 does not await `exec` in `executeScript`, so a failing migration
- * script would be reported as applied; this awaits it.
+ * script would be reported as applied; this awaits it. A script may change the schema, so the
+ * statements kept are dropped after it.
  */
 class EmbeddedAdapterFactory extends PrismaPGlite {
   /** The last script's failure, SQL state and message (the schema engine's own error names neither). */
   lastScriptError?: string;
 
-  constructor(private readonly pglite: PGlite) {
-    super(pglite);
+  constructor(private readonly statements: PgliteStatements) {
+    super(preparedClient(statements));
   }
 
   override async connect() {
     const adapter = await super.connect();
     adapter.executeScript = async (script: string) => {
       try {
-        await this.pglite.exec(script);
+        await this.statements.pglite.exec(script);
       } catch (error) {
         this.lastScriptError = scriptError(error);
         throw error;
+      } finally {
+        this.statements.forget();
       }
     };
     return adapter;
   }
 }
 
+/** `statements.pglite` whose `query`, and its transactions' `query`, are `statements`'. */
+function preparedClient(statements: PgliteStatements): PGlite {
+  const { pglite } = statements;
+  const query = (sql: string, values?: unknown[], options?: QueryOptions) => statements.query(sql, values, options);
+  const transaction = <T>(fn: (tx: Transaction) => Promise<T>) =>
+    pglite.transaction((tx) =>
+      fn({
+        query: (sql, values, options) => statements.inTransaction(tx, sql, values, options),
+        sql: (...args) => tx.sql(...args),
+        exec: (sql, options) => tx.exec(sql, options),
+        rollback: () => tx.rollback(),
+        listen: (channel, callback) => tx.listen(channel, callback),
+        get closed() {
+          return tx.closed;
+        },
+      }),
+    );
+  return new Proxy(pglite, {
+    get(target, key) {
+      if (key === 'query') return query;
+      if (key === 'transaction') return transaction;
+      // PGlite's own methods use its private fields: called on PGlite itself, not on the proxy
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /**
  * pg-boss's `db` option on PGlite: statements without parameters may hold several commands,
- * which only `exec` accepts.
+ * which only `exec` accepts; the others are prepared (pglite-statements.ts).
  */
-export function pgliteExecutor(pglite: PGlite): PgBoss.Db {
+export function pgliteExecutor(statements: PgliteStatements): PgBoss.Db {
   return {
     async executeSql(text, values) {
       if (!values?.length) {
-        const results = await pglite.exec(text);
+        const results = await statements.pglite.exec(text);
         return { rows: results.at(-1)?.rows ?? [] };
       }
-      return pglite.query(text, values);
+      return statements.query(text, values);
     },
   };
 }

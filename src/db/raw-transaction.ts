@@ -9,8 +9,9 @@
  * read them as local time), `bytea` as Uint8Array, `int8` as BigInt; the rest as both drivers
  * parse them (test/integration/update-statements.test.ts compares rows with `findUnique`'s).
  */
-import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
+import type { Results, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { PgliteStatements } from './pglite-statements.ts';
 import type { OnQuery } from './row-reader.ts';
 import { type RowSecuritySettings, settingsStatement } from './row-security.ts';
 
@@ -199,17 +200,17 @@ function bigInts(result: Results<Record<string, unknown>>): Results<Record<strin
 
 /**
  * Embedded: PGlite's transaction, which holds its one connection until it ends, as Prisma's
- * adapter and pg-boss's statements wait for it.
+ * adapter and pg-boss's statements wait for it; its statements prepared (pglite-statements.ts).
  */
-export function pgliteTransactions(pglite: PGlite, onQuery?: OnQuery): RawTransactions {
+export function pgliteTransactions(statements: PgliteStatements, onQuery?: OnQuery): RawTransactions {
   return {
     run(tenantId, fn) {
       onQuery?.('BEGIN');
-      return pglite
+      return statements.pglite
         .transaction(async (tx: Transaction) => {
           const send = async (sql: string, values: unknown[] = []) => {
             onQuery?.(sql);
-            return bigInts(await tx.query<Record<string, unknown>>(sql, values, PGLITE_OPTIONS));
+            return bigInts(await statements.inTransaction<Record<string, unknown>>(tx, sql, values, PGLITE_OPTIONS));
           };
           const [settings, ...names] = settingsStatement({ tenantId });
           await send(settings, names);

@@ -6,8 +6,8 @@
  * themselves to one tenant: the owner's page functions (`icp_integration_page`), which name the
  * tenant for row-level security within their own statement. docs/design-notes.md ("Reads in SQL").
  */
-import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
+import type { PgliteStatements } from './pglite-statements.ts';
 
 export interface RowReader {
   /** The rows of one statement, in a transaction of its own. */
@@ -33,12 +33,15 @@ export function poolReader(pool: pg.Pool, onQuery?: OnQuery): RowReader {
   };
 }
 
-/** Embedded: PGlite's one connection, after whatever transaction Prisma or pg-boss runs on it. */
-export function pgliteReader(pglite: PGlite, onQuery?: OnQuery): RowReader {
+/**
+ * Embedded: PGlite's one connection, after whatever transaction Prisma or pg-boss runs on it; the
+ * statement prepared (pglite-statements.ts).
+ */
+export function pgliteReader(statements: PgliteStatements, onQuery?: OnQuery): RowReader {
   return {
     async read<T>(sql: string, values: readonly unknown[]) {
       onQuery?.(sql);
-      return (await pglite.query<T>(sql, values as unknown[])).rows;
+      return (await statements.query<T>(sql, values)).rows;
     },
   };
 }
