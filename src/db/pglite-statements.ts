@@ -12,8 +12,10 @@
  * with PGlite's own serialisers, and rows are parsed by its parsers: the results are those of
  * `pglite.query`. The statements kept are bounded (least recently used first out, closed in the
  * next message sent). A statement PostgreSQL no longer accepts as it was prepared (a table's
- * columns changed under `SELECT *`: 0A000; deallocated: 26000) is dropped and prepared again on its
- * next use; the failed call throws as PGlite's would, and its transaction ends as it would.
+ * columns changed under `SELECT *`: 0A000; deallocated: 26000) is dropped and prepared again: at
+ * once outside a transaction (PostgreSQL refuses it at Bind, before anything runs); within one,
+ * on its next use, the call failing as a statement in a transaction fails (the service changes
+ * its schema only in migrations, before it serves).
  *
  * It relies on PGlite's documented protocol methods (`execProtocolStream`, `protocol.serialize`,
  * `parse`) and on its locks (`_runExclusiveQuery`, `_runExclusiveTransaction`), which its own
@@ -31,6 +33,8 @@ interface Prepared {
 
 /** SQLSTATEs of a named statement that must be prepared again. */
 const STALE = new Set(['0A000', '26000']);
+
+const isStale = (err: unknown) => STALE.has(String((err as { code?: unknown } | undefined)?.code));
 
 /** The statements kept by default: the service's hot statements are a few dozen. */
 const DEFAULT_LIMIT = 256;
@@ -55,13 +59,20 @@ export class PgliteStatements {
   /** Statements dropped from `prepared` and not yet closed in the backend. */
   private closing: string[] = [];
   private count = 0;
-  /** PGlite's parsers with a query's own (`options.parsers`), merged once per parsers object. */
+  /**
+   * PGlite's parsers with a query's own (`options.parsers`), merged once per parsers object: PGlite
+   * adds to its own only in `refreshArrayTypes`, after an extension's types (the service loads none).
+   */
   private readonly merged = new WeakMap<Parsers, Parsers>();
+
+  private readonly limit: number;
 
   constructor(
     readonly pglite: PGlite,
-    private readonly limit = DEFAULT_LIMIT,
-  ) {}
+    limit = DEFAULT_LIMIT,
+  ) {
+    this.limit = Math.max(1, limit);
+  }
 
   /** As `pglite.query`: waits for a transaction in progress, then runs on its own. */
   async query<T>(sql: string, values: readonly unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
@@ -69,7 +80,14 @@ export class PgliteStatements {
     await this.pglite._checkReady();
     return this.pglite._runExclusiveTransaction(() =>
       this.pglite._runExclusiveQuery(async () => {
-        const results = await this.send<T>(sql, values, options);
+        let results: Results<T>;
+        try {
+          results = await this.send<T>(sql, values, options);
+        } catch (err) {
+          // refused at Bind, nothing ran: prepared again (send dropped it) and sent once more
+          if (!isStale(err)) throw err;
+          results = await this.send<T>(sql, values, options);
+        }
         await this.pglite.syncToFs();
         return results;
       }),
@@ -98,7 +116,7 @@ export class PgliteStatements {
   }
 
   private async send<T>(sql: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<Results<T>> {
-    const statement = this.prepared.get(sql) ?? (await this.prepare(sql));
+    const statement = this.prepared.get(sql) ?? (await this.prepare(sql, options?.onNotice));
     // most recently used last
     this.prepared.delete(sql);
     this.prepared.set(sql, statement);
@@ -121,8 +139,7 @@ export class PgliteStatements {
         options?.onNotice,
       );
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string' && STALE.has(code) && this.prepared.get(sql) === statement) {
+      if (isStale(err) && this.prepared.get(sql) === statement) {
         this.prepared.delete(sql);
         this.closing.push(statement.name);
       }
@@ -134,14 +151,17 @@ export class PgliteStatements {
   }
 
   /** Parses and describes `sql` as a named statement, making room for it. */
-  private async prepare(sql: string): Promise<Prepared> {
+  private async prepare(sql: string, onNotice: QueryOptions['onNotice']): Promise<Prepared> {
     while (this.prepared.size >= this.limit) {
       const [oldest, { name }] = this.prepared.entries().next().value as [string, Prepared];
       this.prepared.delete(oldest);
       this.closing.push(name);
     }
     const name = `icp_${++this.count}`;
-    const messages = await this.exec([serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()]);
+    const messages = await this.exec(
+      [serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()],
+      onNotice,
+    );
     const prepared = { name, types: parse.parseDescribeStatementResults(messages) };
     this.prepared.set(sql, prepared);
     return prepared;

@@ -61,17 +61,19 @@ it('gives the rows, fields and counts pglite.query gives, in both row modes and 
   expect(update.rows).toEqual([]);
 });
 
-it('prepares each text once, and keeps no more statements than its limit', async () => {
+it('prepares each text once, and keeps no more statements than its limit, the least recently used out first', async () => {
   const bounded = new PgliteStatements(pglite, 2);
   for (let i = 0; i < 3; i++) expect((await bounded.query('SELECT id FROM t WHERE id = $1', ['a'])).rows).toEqual([{ id: 'a' }]);
   expect(await held()).toEqual(['SELECT id FROM t WHERE id = $1']);
 
   await bounded.query('SELECT 1 AS one');
   await bounded.query('SELECT 2 AS two');
-  expect(bounded.size).toBe(2);
-  // the oldest is closed with the next message sent
   await bounded.query('SELECT 1 AS one');
-  expect(await held()).toEqual(['SELECT 1 AS one', 'SELECT 2 AS two']);
+  await bounded.query('SELECT 3 AS three');
+  expect(bounded.size).toBe(2);
+  // the statements dropped are closed with the next message sent: "two" was used least recently
+  await bounded.query('SELECT 3 AS three');
+  expect(await held()).toEqual(['SELECT 1 AS one', 'SELECT 3 AS three']);
 });
 
 it('fails as PGlite does, and the statement and the connection stay usable', async () => {
@@ -96,13 +98,19 @@ it('prepares a statement again once its table changed under it, and after forget
   const all = 'SELECT * FROM t WHERE id = $1';
   await statements.query(all, ['a']);
   await pglite.exec('ALTER TABLE t ADD COLUMN extra int DEFAULT 7');
-  // PostgreSQL refuses the kept statement once (its columns changed); the next use prepares it again
-  await expect(statements.query(all, ['a'])).rejects.toMatchObject({ code: '0A000' });
+  // PostgreSQL refuses the kept statement at Bind (its columns changed): prepared again and sent again
   expect((await statements.query<{ extra: number }>(all, ['a'])).rows[0]!.extra).toBe(7);
+  expect(await held()).toEqual([all]);
 
+  // within a transaction the refusal fails the statement, and its transaction; the next use prepares it again
   await pglite.exec('ALTER TABLE t DROP COLUMN extra');
+  await expect(pglite.transaction((tx) => statements.inTransaction(tx, all, ['a']))).rejects.toMatchObject({ code: '0A000' });
+  const again = await pglite.transaction((tx) => statements.inTransaction<object>(tx, all, ['a']));
+  expect(Object.keys(again.rows[0]!)).not.toContain('extra');
+
+  await pglite.exec('ALTER TABLE t ADD COLUMN later int DEFAULT 8');
   statements.forget();
-  expect(Object.keys((await statements.query<object>(all, ['a'])).rows[0]!)).not.toContain('extra');
+  expect((await pglite.transaction((tx) => statements.inTransaction<{ later: number }>(tx, all, ['a']))).rows[0]!.later).toBe(8);
   expect(await held()).toEqual([all]);
 });
 
@@ -117,8 +125,13 @@ it('waits for a transaction in progress outside it, and refuses a transaction th
     await statements.inTransaction(tx, 'INSERT INTO t (id) VALUES ($1)', ['f']);
     await held;
   });
-  const count = statements.query<{ n: number }>('SELECT count(*)::int AS n FROM t');
+  let counted = false;
+  const count = statements.query<{ n: number }>('SELECT count(*)::int AS n FROM t').finally(() => {
+    counted = true;
+  });
   await new Promise((resolve) => setTimeout(resolve, 50));
+  // still waiting for the transaction's end (on the one connection it would have run inside it)
+  expect(counted).toBe(false);
   release();
   await writing;
   // it ran after the commit: it sees the row
