@@ -1,16 +1,17 @@
 /**
  * Named prepared statements on PGlite's one connection (issue #18). PGlite's `query` parses,
  * plans and describes every statement anew, in six calls into its WebAssembly backend: a
- * primary-key read costs about 0.3 ms of CPU. Here a statement is parsed and described once per
- * text and kept; each use binds and executes it in one call, and PostgreSQL's plan cache keeps its
- * plan: about 0.13 ms for the same read (docs/performance.md, "Prepared statements on PGlite").
+ * primary-key read costs about 0.3 ms of CPU. Here a statement is parsed, analysed and described
+ * once per text and kept; each use binds and executes it in one call, and after five uses
+ * PostgreSQL keeps a generic plan when it costs no more than the custom ones (plan_cache_mode
+ * auto): about 0.13 ms for the same read (docs/performance.md, "Prepared statements on PGlite").
  *
  * Only on PGlite: its connection is this process's own, so a named statement cannot meet a
  * transaction pooler, the reason a server's connections do not use them.
  *
  * Values are serialised by the parameter types PostgreSQL inferred when the statement was parsed,
  * with PGlite's own serialisers, and rows are parsed by its parsers: the results are those of
- * `pglite.query`. The statements kept are bounded (least recently used first out, closed in the
+ * `pglite.query` (its errors lack the `query` and `params` PGlite adds; nothing reads them). The statements kept are bounded (least recently used first out, closed in the
  * next message sent). A statement PostgreSQL no longer accepts as it was prepared (a table's
  * columns changed under `SELECT *`: 0A000; deallocated: 26000) is dropped and prepared again: at
  * once outside a transaction (PostgreSQL refuses it at Bind, before anything runs); within one,
@@ -31,10 +32,19 @@ interface Prepared {
   types: number[];
 }
 
-/** SQLSTATEs of a named statement that must be prepared again. */
-const STALE = new Set(['0A000', '26000']);
+/**
+ * A kept statement PostgreSQL refuses at Bind, before anything ran: its result columns changed
+ * (0A000 from the plan cache's revalidation, not any "feature not supported"), or it is gone.
+ */
+const STALE: Record<string, string> = { '0A000': 'RevalidateCachedQuery', '26000': 'FetchPreparedStatement' };
 
-const isStale = (err: unknown) => STALE.has(String((err as { code?: unknown } | undefined)?.code));
+function isStale(err: unknown): boolean {
+  const { code, routine } = (err ?? {}) as { code?: unknown; routine?: unknown };
+  return typeof code === 'string' && STALE[code] !== undefined && STALE[code] === routine;
+}
+
+/** Each instance's statements are named apart (a second instance on one PGlite: tests). */
+let instances = 0;
 
 /** The statements kept by default: the service's hot statements are a few dozen. */
 const DEFAULT_LIMIT = 256;
@@ -59,6 +69,7 @@ export class PgliteStatements {
   /** Statements dropped from `prepared` and not yet closed in the backend. */
   private closing: string[] = [];
   private count = 0;
+  private readonly prefix = `icp_${++instances}_`;
   /**
    * PGlite's parsers with a query's own (`options.parsers`), merged once per parsers object: PGlite
    * adds to its own only in `refreshArrayTypes`, after an extension's types (the service loads none).
@@ -80,14 +91,8 @@ export class PgliteStatements {
     await this.pglite._checkReady();
     return this.pglite._runExclusiveTransaction(() =>
       this.pglite._runExclusiveQuery(async () => {
-        let results: Results<T>;
-        try {
-          results = await this.send<T>(sql, values, options);
-        } catch (err) {
-          // refused at Bind, nothing ran: prepared again (send dropped it) and sent once more
-          if (!isStale(err)) throw err;
-          results = await this.send<T>(sql, values, options);
-        }
+        // refused as stale at Bind, nothing ran: prepared again and sent once more
+        const results = await this.send<T>(sql, values, options, true);
         await this.pglite.syncToFs();
         return results;
       }),
@@ -98,7 +103,7 @@ export class PgliteStatements {
   async inTransaction<T>(tx: Transaction, sql: string, values: readonly unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
     if (options?.blob || options?.paramTypes) return tx.query<T>(sql, values as unknown[], options);
     if (tx.closed) throw new Error('Transaction is closed');
-    return this.pglite._runExclusiveQuery(() => this.send<T>(sql, values, options));
+    return this.pglite._runExclusiveQuery(() => this.send<T>(sql, values, options, false));
   }
 
   /**
@@ -115,8 +120,10 @@ export class PgliteStatements {
     return this.prepared.size;
   }
 
-  private async send<T>(sql: string, values: readonly unknown[], options: QueryOptions | undefined): Promise<Results<T>> {
-    const statement = this.prepared.get(sql) ?? (await this.prepare(sql, options?.onNotice));
+  /** `sql` bound and executed; a kept statement refused as stale is dropped, and with `retry` prepared and sent again. */
+  private async send<T>(sql: string, values: readonly unknown[], options: QueryOptions | undefined, retry: boolean): Promise<Results<T>> {
+    const kept = this.prepared.get(sql);
+    const statement = kept ?? (await this.prepare(sql, options?.onNotice));
     // most recently used last
     this.prepared.delete(sql);
     this.prepared.set(sql, statement);
@@ -139,11 +146,11 @@ export class PgliteStatements {
         options?.onNotice,
       );
     } catch (err) {
-      if (isStale(err) && this.prepared.get(sql) === statement) {
-        this.prepared.delete(sql);
-        this.closing.push(statement.name);
-      }
-      throw err;
+      if (!kept || !isStale(err) || this.prepared.get(sql) !== statement) throw err;
+      this.prepared.delete(sql);
+      this.closing.push(statement.name);
+      if (!retry) throw err;
+      return this.send<T>(sql, values, options, false);
     }
     // the parsers merged here, once: given a query's own, `parseResults` would copy PGlite's (some 300) every time
     const rowMode = options?.rowMode ? { rowMode: options.rowMode } : undefined;
@@ -157,7 +164,7 @@ export class PgliteStatements {
       this.prepared.delete(oldest);
       this.closing.push(name);
     }
-    const name = `icp_${++this.count}`;
+    const name = `${this.prefix}${++this.count}`;
     const messages = await this.exec(
       [serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()],
       onNotice,

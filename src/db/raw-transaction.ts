@@ -180,13 +180,11 @@ export function withLiterals(sql: string, values: readonly unknown[], quote: (va
 }
 
 /**
- * PGlite copies its whole parser map (some 300 entries) for every query given parsers of its own,
- * about 0.1 ms a query (doubling a short one's cost). Its default reads a `timestamp` as local
- * time, which is UTC where the process's zone is UTC all year (containers, CI): then no parser
- * is given, and `int8` values are made BigInts after the query.
+ * PGlite reads a `timestamp` as local time: read as UTC here, as Prisma maps it. The parsers are
+ * merged with PGlite's once (pglite-statements.ts), not for every query as PGlite's `query` does;
+ * `int8` values are made BigInts after the query.
  */
-const LOCAL_IS_UTC = new Date(2026, 0, 1).getTimezoneOffset() === 0 && new Date(2026, 6, 1).getTimezoneOffset() === 0;
-const PGLITE_OPTIONS = LOCAL_IS_UTC ? undefined : { parsers: { [TIMESTAMP]: utcTimestamp } };
+const PGLITE_OPTIONS = { parsers: { [TIMESTAMP]: utcTimestamp } };
 
 /** Each `int8` value of `result` as a BigInt, as Prisma maps it (PGlite gives a number when it fits). */
 function bigInts(result: Results<Record<string, unknown>>): Results<Record<string, unknown>> {

@@ -114,6 +114,19 @@ it('prepares a statement again once its table changed under it, and after forget
   expect(await held()).toEqual([all]);
 });
 
+it('sends a statement once when it fails as it runs, whatever its SQLSTATE', async () => {
+  // "feature not supported" raised by the statement itself, not the plan cache's refusal: no retry
+  await pglite.exec(`
+    DROP SEQUENCE IF EXISTS calls;
+    CREATE SEQUENCE calls;
+    CREATE OR REPLACE FUNCTION refuse(n int) RETURNS int LANGUAGE plpgsql AS $$
+      BEGIN PERFORM nextval('calls'); RAISE EXCEPTION 'not supported' USING ERRCODE = '0A000'; END $$;
+  `);
+  for (let i = 0; i < 2; i++) await expect(statements.query('SELECT refuse($1)', [i])).rejects.toMatchObject({ code: '0A000' });
+  expect((await pglite.query<{ n: number }>('SELECT last_value::int AS n FROM calls')).rows).toEqual([{ n: 2 }]);
+  expect(await held()).toEqual(['SELECT refuse($1)']);
+});
+
 it('waits for a transaction in progress outside it, and refuses a transaction that ended', async () => {
   let release!: () => void;
   const held = new Promise<void>((resolve) => {
