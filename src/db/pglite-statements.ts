@@ -49,18 +49,6 @@ let instances = 0;
 /** The statements kept by default: the service's hot statements are a few dozen. */
 const DEFAULT_LIMIT = 256;
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 const { serialize } = protocol;
 
 export class PgliteStatements {
@@ -157,7 +145,7 @@ export class PgliteStatements {
     return parse.parseResults(messages, this.parsers(options), rowMode)[0] as Results<T>;
   }
 
-  /** Parses and describes `sql` as a named statement, making room for it. */
+  /** Parses and describes `sql` as a named statement, making room for it (`send` keeps it). */
   private async prepare(sql: string, onNotice: QueryOptions['onNotice']): Promise<Prepared> {
     while (this.prepared.size >= this.limit) {
       const [oldest, { name }] = this.prepared.entries().next().value as [string, Prepared];
@@ -169,16 +157,14 @@ export class PgliteStatements {
       [serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()],
       onNotice,
     );
-    const prepared = { name, types: parse.parseDescribeStatementResults(messages) };
-    this.prepared.set(sql, prepared);
-    return prepared;
+    return { name, types: parse.parseDescribeStatementResults(messages) };
   }
 
   /** `parts` in one call into the backend, after closing the statements dropped since the last. */
   private exec(parts: Uint8Array[], onNotice?: QueryOptions['onNotice']) {
     const closes = this.closing.map((name) => serialize.close({ type: 'S', name }));
     this.closing = [];
-    return this.pglite.execProtocolStream(concat([...closes, ...parts]), { syncToFs: false, onNotice });
+    return this.pglite.execProtocolStream(Buffer.concat([...closes, ...parts]), { syncToFs: false, onNotice });
   }
 
   private parsers(options: QueryOptions | undefined): Parsers {
