@@ -71,6 +71,7 @@ const Q = {
 
 /** The integrations page with `Cache-Control: no-cache`: executed every time, as on a change. */
 const EXECUTED_LIST = 'integrations(first: 25), executed (no-cache)';
+const WEBHOOK_PAGE = 'webhooks(first: 25) + deliveries(first: 3)';
 
 const body = (query: string, variables?: Record<string, unknown>) => JSON.stringify({ query, variables });
 
@@ -343,29 +344,34 @@ async function statementsPerRequest(
 // ---------------------------------------------------------------------------------------------
 // The peer (yoga + pg)
 
-/** The peer's page must be the service's, executed: same ids, cursors, values and field order. */
-async function samePage(service: BenchChild, peer: BenchChild, bearer: string): Promise<void> {
-  const page = async (target: BenchChild) => {
-    const res = await fetch(`${target.url}/graphql`, {
-      method: 'POST',
-      headers: { ...jsonHeaders(bearer), 'cache-control': 'no-cache' },
-      body: body(Q.integrations, { first: 25 }),
-    });
-    const text = await res.text();
-    if (res.status !== 200 || !okBody(text))
-      throw new Error(`${target.entry}: the integrations page failed: ${res.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text).data;
-  };
-  const served = await page(service);
-  const peers = await page(peer);
-  if (!served.integrations.edges.length) throw new Error('the service answered an empty integrations page: nothing to compare');
-  try {
-    deepStrictEqual(peers, served);
-  } catch (err) {
-    throw new Error(`the peer's integrations page is not the service's (peer: actual, service: expected):\n${(err as Error).message}`);
+/** The peer's pages must be the service's, executed: same ids, cursors, values and field order. */
+async function samePages(service: BenchChild, peer: BenchChild, bearer: string): Promise<void> {
+  for (const [field, query] of [
+    ['integrations', Q.integrations],
+    ['webhooks', Q.webhooks],
+  ] as const) {
+    const page = async (target: BenchChild) => {
+      const res = await fetch(`${target.url}/graphql`, {
+        method: 'POST',
+        headers: { ...jsonHeaders(bearer), 'cache-control': 'no-cache' },
+        body: body(query, { first: 25 }),
+      });
+      const text = await res.text();
+      if (res.status !== 200 || !okBody(text))
+        throw new Error(`${target.entry}: the ${field} page failed: ${res.status} ${text.slice(0, 300)}`);
+      return JSON.parse(text).data;
+    };
+    const served = await page(service);
+    const peers = await page(peer);
+    if (!served[field].edges.length) throw new Error(`the service answered an empty ${field} page: nothing to compare`);
+    try {
+      deepStrictEqual(peers, served);
+    } catch (err) {
+      throw new Error(`the peer's ${field} page is not the service's (peer: actual, service: expected):\n${(err as Error).message}`);
+    }
+    if (JSON.stringify(peers) !== JSON.stringify(served))
+      throw new Error(`the peer's ${field} page holds the service's values in another order`);
   }
-  if (JSON.stringify(peers) !== JSON.stringify(served))
-    throw new Error("the peer's integrations page holds the service's values in another order");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,8 +586,8 @@ try {
       logFile: path.join(work, 'peer.log'),
     });
     children.push(peer);
-    await samePage(server, peer, tenant.token);
-    console.log("peer (yoga + pg): ready, its integrations page is the service's executed page (data compared)");
+    await samePages(server, peer, tenant.token);
+    console.log("peer (yoga + pg): ready, its integrations and webhooks pages are the service's executed pages (data compared)");
   }
 
   const read = (name: string, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Scenario => ({
@@ -594,7 +600,7 @@ try {
     read('providers (catalog)', Q.providers),
     read('integrations(first: 25)', Q.integrations, { first: 25 }),
     read(EXECUTED_LIST, Q.integrations, { first: 25 }, { 'cache-control': 'no-cache' }),
-    read('webhooks(first: 25) + deliveries(first: 3)', Q.webhooks, { first: 25 }),
+    read(WEBHOOK_PAGE, Q.webhooks, { first: 25 }),
     read('resolveRoute(send_sms)', Q.resolveRoute, { capability: 'send_sms' }),
     updates,
     pairsScenario(),
@@ -603,17 +609,21 @@ try {
   const typenameFirst = await measure(server, tenant.token, typenameScenario);
   rows.push(typenameFirst);
   for (const s of scenarios.filter((s) => !ONLY || ONLY.test(s.name))) rows.push(await measure(server, tenant.token, s));
-  let peerRows: { typename: Row; page: Row } | undefined;
+  let peerRows: { typename: Row; page: Row; webhooks: Row } | undefined;
   if (peer) {
     peerRows = {
       typename: await measure(peer, tenant.token, { ...typenameScenario, name: 'peer (yoga + pg): { __typename }' }),
-      // the executed scenario's body and headers
+      // the executed scenarios' bodies and headers
       page: await measure(peer, tenant.token, {
         ...scenarios.find((s) => s.name === EXECUTED_LIST)!,
         name: 'peer (yoga + pg): integrations(first: 25)',
       }),
+      webhooks: await measure(peer, tenant.token, {
+        ...scenarios.find((s) => s.name === WEBHOOK_PAGE)!,
+        name: `peer (yoga + pg): ${WEBHOOK_PAGE}`,
+      }),
     };
-    rows.push(peerRows.typename, peerRows.page);
+    rows.push(peerRows.typename, peerRows.page, peerRows.webhooks);
     await peer.stop();
   }
   const typenameLast = await measure(server, tenant.token, { ...typenameScenario, name: '{ __typename } (again, last)' });
@@ -677,14 +687,20 @@ try {
   );
   if (postgres && 'unavailable' in postgres) console.log(`PostgreSQL's CPU not measured: ${postgres.unavailable}`);
   const executedPage = rows.find((r) => r.name === EXECUTED_LIST);
+  const webhookPage = rows.find((r) => r.name === WEBHOOK_PAGE);
   if (peerRows) {
-    const own = (peerRows.page.rps / peerRows.typename.rps).toFixed(2);
-    console.log(
-      executedPage
-        ? `executed page ÷ peer's page: ${(executedPage.rps / peerRows.page.rps).toFixed(2)} (service ${executedPage.rps.toFixed(0)} req/s, ` +
-            `peer ${peerRows.page.rps.toFixed(0)} req/s); each against its own { __typename }: ${(executedPage.rps / typename).toFixed(2)} vs ${own}`
-        : `peer's page against its own { __typename }: ${own} (the executed page was not measured)`,
-    );
+    for (const [what, ours, theirs] of [
+      ['executed integrations page', executedPage, peerRows.page],
+      ['webhooks page', webhookPage, peerRows.webhooks],
+    ] as const) {
+      const own = (theirs.rps / peerRows.typename.rps).toFixed(2);
+      console.log(
+        ours
+          ? `${what} ÷ peer's: ${(ours.rps / theirs.rps).toFixed(2)} (service ${ours.rps.toFixed(0)} req/s, ` +
+              `peer ${theirs.rps.toFixed(0)} req/s); each against its own { __typename }: ${(ours.rps / typename).toFixed(2)} vs ${own}`
+          : `peer's ${what} against its own { __typename }: ${own} (the service's was not measured)`,
+      );
+    }
   } else {
     console.log(`peer (yoga + pg): skipped (${peerSkipped})`);
   }
@@ -784,6 +800,8 @@ try {
           ...Object.fromEntries(Object.entries(peerRows).map(([k, r]) => [k, runFigures(r)])),
           pageVsOwnTypename: Number((peerRows.page.rps / peerRows.typename.rps).toFixed(3)),
           executedOverPeer: executedPage ? Number((executedPage.rps / peerRows.page.rps).toFixed(3)) : null,
+          webhooksVsOwnTypename: Number((peerRows.webhooks.rps / peerRows.typename.rps).toFixed(3)),
+          webhooksOverPeer: webhookPage ? Number((webhookPage.rps / peerRows.webhooks.rps).toFixed(3)) : null,
         }
       : { skipped: peerSkipped },
     targetsMet: targets.filter((t) => t[2]).length,

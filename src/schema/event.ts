@@ -11,18 +11,19 @@ builder.prismaNode('Event', {
   nullable: true,
   description: 'Something that happened to the tenant’s objects; webhooks deliver these.',
   authScopes: { $any: { 'integrations:read': true, 'webhooks:read': true } },
-  // select mode: a delivery page reads its events' type and time, not every payload it does not show
-  select: { id: true },
+  // select mode: a delivery page reads its events' type and time, not every payload it does not
+  // show; type and time are always read, as plain properties (see DeliveryAttempt in webhook.ts)
+  select: { id: true, type: true, occurredAt: true },
   findUnique: (id, ctx) => ({ id, AND: [eventVisibility(ctx)] }),
   fields: (t) => ({
-    type: t.exposeString('type', { description: 'e.g. integration.status_changed.' }),
+    type: t.string({ description: 'e.g. integration.status_changed.', resolve: (e) => e.type }),
     payload: t.field({
       type: 'JSONObject',
       description: 'The event’s data (never a credential).',
       select: { payload: true },
       resolve: (e) => e.payload as Record<string, unknown>,
     }),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened.' }),
+    occurredAt: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (e) => e.occurredAt }),
   }),
 });
 
