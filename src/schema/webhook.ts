@@ -2,10 +2,12 @@
  * Webhooks, their deliveries and attempts: types, enums, queries and the delivery subscription.
  * The mutations are in webhook-mutations.ts.
  */
+import { createContextCache } from '@pothos/core';
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
 import { notFound } from '../errors.ts';
-import type { Webhook } from '../generated/prisma/client.ts';
+import type { Prisma, Webhook } from '../generated/prisma/client.ts';
 import { DeliveryStatus, SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
 import { tryParseGlobalId } from '../ids.ts';
@@ -21,6 +23,26 @@ import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 const MAX_LISTED_ATTEMPTS = 10;
 
 const READ = { 'webhooks:read': true } as const;
+
+/**
+ * What `Webhook.deliveries` reads, by status: built once per request. plugin-prisma asks a related
+ * connection's `query` again for every parent row it resolves (for the page size), 25 times on a
+ * page of webhooks, and the retention rule's instant is the same for all of them.
+ */
+interface DeliveriesQuery {
+  where: Prisma.WebhookDeliveryWhereInput | undefined;
+  orderBy: { id: 'desc' };
+}
+const deliveriesQueries = createContextCache(() => new Map<DeliveryStatus | null, DeliveriesQuery>());
+function deliveriesQuery(ctx: Context, status: DeliveryStatus | null): DeliveriesQuery {
+  const byStatus = deliveriesQueries(ctx);
+  const known = byStatus.get(status);
+  if (known) return known;
+  const where = withRetained(status ? { status } : {}, retainedWhere(ctx.services.prisma, 'WebhookDelivery'));
+  const query: DeliveriesQuery = { where, orderBy: { id: 'desc' } };
+  byStatus.set(status, query);
+  return query;
+}
 
 const WebhookStatusEnum = builder.enumType(WebhookStatus, {
   name: 'WebhookStatus',
@@ -234,8 +256,7 @@ export const WebhookRef = builder.prismaNode('Webhook', {
         query: (args, ctx) => {
           // the connection arguments are there at run time, though not in this callback's type
           pageArgsGuard(args as { first?: number | null; last?: number | null });
-          const where = withRetained(args.status ? { status: args.status } : {}, retainedWhere(ctx.services.prisma, 'WebhookDelivery'));
-          return { where, orderBy: { id: 'desc' } };
+          return deliveriesQuery(ctx, args.status ?? null);
         },
       },
       {
