@@ -34,7 +34,8 @@ type Where = Record<string, unknown>;
  *   (nested reads follow the foreign key), but leaves `events` and `node(id)`: the rule stays a
  *   range on one indexed column, with no subquery on every list page;
  * - attempts follow their delivery or operation; audit entries: created within AUDIT_RETENTION.
- * Each rule is built for the one read that asks for it (every read of these tables does).
+ * Each rule is built for the read that asks for it (every read of these tables does); a request
+ * that reads many webhooks' deliveries builds theirs once (`deliveriesQuery`, src/schema/webhook.ts).
  */
 const since = (ms: number) => new Date(Date.now() - ms);
 const delivery = (w: RetentionWindows): Where => ({ OR: [{ status: 'PENDING' }, { updatedAt: { gte: since(w.dataMs) } }] });

@@ -183,8 +183,8 @@ const DELIVERY_COLUMNS = new Set(
 /**
  * The delivery as the mutation wrote it, which holds every column the selection reads (its
  * relations load on their own). WebhookDelivery is in plugin-prisma's select mode: through a
- * `prismaField`, its fields read the row given here; returned by a plain field, each selected
- * column would be read again after the commit (and could show a later status).
+ * `prismaField`, its fields read the row given here; returned by a plain field, the row would be
+ * read again after the commit for the columns the selection names (and could show a later status).
  */
 function written(query: { select?: Record<string, unknown> }, row: WebhookDelivery): WebhookDelivery {
   for (const key of Object.keys(query.select ?? {})) {

@@ -14,33 +14,34 @@ import { tryParseGlobalId } from '../ids.ts';
 import { retainedWhere, withRetained } from '../retention/windows.ts';
 import { readWebhookPage, webhookPageShape } from '../webhooks/first-page.ts';
 import { headerNames } from '../webhooks/headers.ts';
+import { MAX_LISTED_ATTEMPTS } from '../webhooks/policy.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
 import { withoutSealed } from './client.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
-/** How many attempts a delivery lists: a full round of the default retry policy (8), and more (redeliveries add rounds; attemptCount counts them all). */
-const MAX_LISTED_ATTEMPTS = 10;
-
 const READ = { 'webhooks:read': true } as const;
 
 /**
- * What `Webhook.deliveries` reads, by status: built once per request. plugin-prisma asks a related
- * connection's `query` again for every parent row it resolves (for the page size), 25 times on a
- * page of webhooks, and the retention rule's instant is the same for all of them.
+ * What `Webhook.deliveries` reads, by status, built once per request (and again after a second,
+ * for a subscription, whose events share one context for the life of the stream). plugin-prisma
+ * asks a related connection's `query` again for every parent row it resolves (for its page size),
+ * 25 times on a page of webhooks, and the retention rule's instant can serve all of them: the list
+ * and its count then filter by the same instant. Frozen: every row's read shares it.
  */
 interface DeliveriesQuery {
   where: Prisma.WebhookDeliveryWhereInput | undefined;
   orderBy: { id: 'desc' };
 }
-const deliveriesQueries = createContextCache(() => new Map<DeliveryStatus | null, DeliveriesQuery>());
+const deliveriesQueries = createContextCache(() => new Map<DeliveryStatus | null, { query: DeliveriesQuery; at: number }>());
 function deliveriesQuery(ctx: Context, status: DeliveryStatus | null): DeliveriesQuery {
   const byStatus = deliveriesQueries(ctx);
+  const now = Date.now();
   const known = byStatus.get(status);
-  if (known) return known;
+  if (known && now - known.at < 1000) return known.query;
   const where = withRetained(status ? { status } : {}, retainedWhere(ctx.services.prisma, 'WebhookDelivery'));
-  const query: DeliveriesQuery = { where, orderBy: { id: 'desc' } };
-  byStatus.set(status, query);
+  const query: DeliveriesQuery = Object.freeze({ where, orderBy: Object.freeze({ id: 'desc' as const }) });
+  byStatus.set(status, { query, at: now });
   return query;
 }
 
@@ -119,9 +120,9 @@ const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   // Select mode: a page reads the columns its query names (not every response body it does not
   // show). The small columns are in the type's own selection, always read, and their fields read
   // them as plain properties: a field that names its column (t.expose* in select mode) has
-  // plugin-prisma look up its selection mapping each time it resolves, for every row of a page,
-  // about a third of the webhooks page's CPU in the service (docs/performance.md). Columns a page
-  // may leave out (error, responseBody) keep naming theirs.
+  // plugin-prisma look up its selection mapping each time it resolves, for every row of a page
+  // (docs/performance.md, "Plain properties"). Columns a page may leave out (error, responseBody)
+  // keep naming theirs.
   select: { id: true, attemptNumber: true, startedAt: true, durationMs: true, responseStatus: true },
   fields: (t) => ({
     attemptNumber: t.int({ description: '1 for the first attempt.', resolve: (a) => a.attemptNumber }),

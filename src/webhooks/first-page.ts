@@ -109,8 +109,9 @@ function deliveryFilter(where: unknown): { status: string | null; since: Date | 
 }
 
 /**
- * The same filter for the list and its count. The delivery connection builds its `where` once for
- * each, so the retention instants may be a few milliseconds apart: the list's serves both.
+ * The same filter for the list and its count. Both read the connection's one `where` of the
+ * request (`deliveriesQuery` in src/schema/webhook.ts); instants up to a second apart are taken for
+ * the same, should they ever be built apart: the list's serves both.
  */
 const sameFilter = (a: { status: string | null; since: Date | null }, b: { status: string | null; since: Date | null }) =>
   a.status === b.status &&

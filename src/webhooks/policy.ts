@@ -10,6 +10,9 @@ export const RETRY_JITTER = 0.2;
 /** A receiver may ask us to back off, but not to hold a delivery for days. */
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
 
+/** How many attempts a delivery lists: a full round of the default retry policy (8), and more (redeliveries add rounds; attemptCount counts them all). */
+export const MAX_LISTED_ATTEMPTS = 10;
+
 /** The first attempt plus one retry per schedule entry (CONTRACT: retryPolicy.maxAttempts default). */
 export function defaultMaxAttempts(schedule: readonly number[]): number {
   return schedule.length + 1;

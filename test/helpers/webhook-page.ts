@@ -13,12 +13,14 @@ export const retainedDeliveries = (prisma: object, status?: string): Prisma.Webh
   withRetained(status ? { status } : {}, retainedWhere(prisma, 'WebhookDelivery')) as Prisma.WebhookDeliveryWhereInput;
 
 export function webhookPageArgs(prisma: object, take = 26, first = 3, status?: string) {
+  // the connection builds its filter once per request, for the list and the count
+  const where = retainedDeliveries(prisma, status);
   return {
     take,
     skip: 0,
     include: {
       deliveries: {
-        where: retainedDeliveries(prisma, status),
+        where,
         orderBy: { id: 'desc' },
         take: first + 1,
         skip: 0,
@@ -29,14 +31,15 @@ export function webhookPageArgs(prisma: object, take = 26, first = 3, status?: s
             take: -10,
             select: { deliveryId: true, id: true, attemptNumber: true, responseStatus: true, durationMs: true, startedAt: true },
           },
+          // the type's own selection: its small columns, always read
           id: true,
           status: true,
           attemptCount: true,
+          nextAttemptAt: true,
           createdAt: true,
         },
       },
-      // the connection builds its filter again for the count
-      _count: { select: { deliveries: { where: retainedDeliveries(prisma, status) } } },
+      _count: { select: { deliveries: { where } } },
     },
   };
 }
