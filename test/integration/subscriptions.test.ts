@@ -89,6 +89,50 @@ it('answers a subscription to another tenant’s (or a missing) webhook with one
   expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
 });
 
+it('answers a subscription to one integration the caller cannot see with one 404, and follows one it can', async () => {
+  const owner = await server.token({ tenant_id: 'sse-one' });
+  const stranger = await server.token({ tenant_id: 'sse-stranger' });
+  const created = await server.gql(
+    `mutation { configureIntegration(input: { provider: "stripe", credentials: { publishable_key: "pk_test_1", secret_key: "sk_test_ok" } }) {
+      ... on ConfigureIntegrationPayload { integration { id } } } }`,
+    {},
+    { token: owner },
+  );
+  const id = created.data.configureIntegration.integration.id as string;
+  const query = 'subscription($id: ID) { integrationStatusChanged(id: $id) { id status } }';
+  const refused = async (token: string, variables: Record<string, unknown>) => {
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    expect(res.headers.get('content-type')).not.toMatch(/text\/event-stream/);
+    expect(res.status).toBe(404);
+    return (await res.json()).errors[0];
+  };
+  // another tenant's, a malformed one, another type's: each the same typed answer, no stream
+  expect(await refused(stranger, { id })).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+  expect(await refused(owner, { id: 'not-an-id' })).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+  expect(await refused(owner, { id: Buffer.from('Webhook:0190d7a0-0000-7000-8000-000000000000').toString('base64') })).toMatchObject({
+    extensions: { code: 'NOT_FOUND' },
+  });
+
+  // its owner's stream hears it
+  const { events, close } = await subscribe(owner, `subscription { integrationStatusChanged(id: "${id}") { id status } }`);
+  await new Promise((r) => setTimeout(r, 200));
+  await server.gql(`mutation($id: ID!) { disableIntegration(input: { id: $id }) { __typename } }`, { id }, { token: owner });
+  await eventually(
+    async () => (events.some((e) => e.data?.integrationStatusChanged?.status === 'INACTIVE') ? true : undefined),
+    15_000,
+    'INACTIVE heard',
+  );
+  close();
+
+  // deleted, it is no longer there to follow
+  await server.gql(`mutation($id: ID!) { deleteIntegration(input: { id: $id }) { __typename } }`, { id }, { token: owner });
+  expect(await refused(owner, { id })).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+});
+
 it('holds more than ten subscribers of one tenant without a listener-leak warning, and each hears the change', async () => {
   const warnings: Error[] = [];
   const onWarning = (warning: Error) => warnings.push(warning);
