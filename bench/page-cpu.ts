@@ -1,8 +1,8 @@
 /**
  * `NODE_ENV=production npx tsx bench/page-cpu.ts [--postgres] [--integrations]`: the CPU per executed page,
  * server and client in one process (NODE_ENV as deployed: graphql-js reads it when loaded), 8 requests at a time over
- * HTTP. The webhooks page of the requests bench (25 webhooks, each with 3 deliveries, their events
- * and one attempt each), or with `--integrations` its integrations page (every provider
+ * HTTP. The requests bench's webhooks page query over 25 webhooks with 3 deliveries each (the
+ * requests bench seeds one each), their events and one attempt each, or with `--integrations` its integrations page (every provider
  * configured). Where the requests bench gives throughput on a machine shared by the load
  * generator and the database, this gives what one page costs in the service's process: compare
  * runs of the same kind (the client's share is in every figure). Embedded PGlite unless

@@ -7,8 +7,8 @@
  * The integrations page is read by its own statements, in a transaction that sets the tenant. The
  * webhooks page is one call of the service's own `icp_webhook_page_v2`, with the arguments the
  * service gives it and sent as the service sends it: the database does the same work for both, so
- * the difference between the two is what the GraphQL layer costs (resolvers that read properties,
- * against Pothos, plugin-prisma and scope checks).
+ * the difference between the two is what the service's request pipeline and GraphQL layer cost
+ * (resolvers that read properties, against Pothos, plugin-prisma and scope checks).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -40,3 +40,27 @@ export async function subscribeSse(
   }
   return { response, close: () => controller.abort() };
 }
+
+/**
+ * What the server answers a subscription before any event: its status, whether a stream opened
+ * (cancelled at once, so a test expecting a refusal fails rather than holding the server open),
+ * and its first error when refused.
+ */
+export async function subscriptionAnswer(
+  url: string,
+  bearer: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ status: number; stream: boolean; error: any; raw: string }> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${bearer}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (/text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
+    await res.body?.cancel();
+    return { status: res.status, stream: true, error: undefined, raw: '' };
+  }
+  const raw = await res.text();
+  return { status: res.status, stream: false, error: JSON.parse(raw).errors?.[0], raw };
+}

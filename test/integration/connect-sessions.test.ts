@@ -11,7 +11,7 @@ import { PROVIDERS } from '../../src/providers/catalog.ts';
 import { untilExpiry } from '../../src/schema/connect-session.ts';
 import { eventually, startTestServer, type TestServer } from '../helpers/app.ts';
 import { type FakeApi, startFakeApi, stripeBalance } from '../helpers/fake-api.ts';
-import { subscribeSse } from '../helpers/sse.ts';
+import { subscribeSse, subscriptionAnswer } from '../helpers/sse.ts';
 
 const TENANT = 'connect-tenant';
 const GOOD = 'sk_test_connectGood1';
@@ -325,6 +325,13 @@ describe('a connect session token', () => {
     }
   });
 
+  it('cannot follow another provider’s integration by its id', async () => {
+    const query = 'subscription($id: ID) { integrationStatusChanged(id: $id) { id status } }';
+    const refused = await subscriptionAnswer(server.url, session, query, { id: twilioId });
+    expect(refused).toMatchObject({ status: 404, stream: false, error: { extensions: { code: 'NOT_FOUND' } } });
+    expect((await subscriptionAnswer(server.url, session, query, { id: stripeId })).stream).toBe(true);
+  });
+
   it('works over the WebSocket too, with the same limits', async () => {
     const client = wsClient(session);
     try {
@@ -332,6 +339,9 @@ describe('a connect session token', () => {
       expect(providers.value.data.providers.map((p: { name: string }) => p.name).sort()).toEqual(['sendgrid', 'stripe']);
       const keys = await client.iterate({ query: '{ apiKeys { totalCount } }' }).next();
       expect(keys.value.errors[0].extensions.code).toBe('FORBIDDEN');
+      // another provider's integration is not there to follow
+      const other = await client.iterate({ query: `subscription { integrationStatusChanged(id: "${twilioId}") { id } }` }).next();
+      expect(other.value.errors[0].extensions.code).toBe('NOT_FOUND');
     } finally {
       await client.dispose();
     }

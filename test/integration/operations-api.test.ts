@@ -9,7 +9,7 @@ import { eventually, startTestServer, type TestServer } from '../helpers/app.ts'
 import { type FakeApi, type Reply, type Seen, startFakeApi } from '../helpers/fake-api.ts';
 import { addRule, basicAuth, configureActive, gqlAs } from '../helpers/integrations.ts';
 import { type Receiver, startReceiver } from '../helpers/receiver.ts';
-import { subscribeSse } from '../helpers/sse.ts';
+import { subscribeSse, subscriptionAnswer } from '../helpers/sse.ts';
 
 const SID = `AC${'3'.repeat(32)}`;
 /** Distinctive, so the log check can look for it. */
@@ -566,6 +566,26 @@ describe('operationUpdated over SSE', () => {
     stream.close();
     expect(stream.events.every((e) => e.id === watched)).toBe(true);
     expect(stream.of(other)).toEqual([]);
+  });
+
+  it('answers an id the caller cannot follow with one 404, not a stream', async () => {
+    const mine = (await sendSms({ token }, { to: '+15556000005', body: 'followed by id', waitSeconds: 10 })).operation.id;
+    const stranger = await server.token({ tenant_id: 'streams-stranger' });
+    const app = await server.token({ tenant_id: 'streams', app_id: 'streams-app' });
+    const query = 'subscription($id: ID) { operationUpdated(id: $id) { id status } }';
+    // another tenant's, another application's, a malformed one, another type's
+    for (const [who, id] of [
+      [stranger, mine],
+      [app, mine],
+      [token, 'not-an-id'],
+      [token, Buffer.from('Webhook:0190d7a0-0000-7000-8000-000000000000').toString('base64')],
+    ] as const) {
+      const answer = await subscriptionAnswer(server.url, who, query, { id });
+      expect(answer).toMatchObject({ status: 404, stream: false, error: { extensions: { code: 'NOT_FOUND' } } });
+    }
+    // its own tenant's person follows it
+    const followed = await subscriptionAnswer(server.url, token, query, { id: mine });
+    expect(followed.stream).toBe(true);
   });
 
   it('refuses a credential without an operations scope before any stream opens', async () => {
