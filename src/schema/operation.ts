@@ -9,7 +9,7 @@ import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { isDecryptionError } from '../crypto/unreadable.ts';
-import { badArgument, notFound } from '../errors.ts';
+import { badArgument } from '../errors.ts';
 import type { Operation } from '../generated/prisma/client.ts';
 import { OperationStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
@@ -18,6 +18,7 @@ import { type OperationPart, openPart } from '../operations/sealed.ts';
 import { operationVisibility } from '../operations/service.ts';
 import { PROVIDERS } from '../providers/catalog.ts';
 import { retainedWhere, withRetained } from '../retention/windows.ts';
+import { followedId } from './followed.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const READ = { 'operations:read': true } as const;
@@ -261,15 +262,12 @@ builder.subscriptionField('operationUpdated', (t) =>
     authScopes: READ,
     args: { id: t.arg.id({ required: false, description: 'Only this operation; NOT_FOUND when the caller cannot see it.' }) },
     subscribe: async (_root, args, ctx) => {
-      // an id naming nothing the caller sees (malformed, another type's, tenant's or application's,
-      // expired) answers once, as integrationStatusChanged and webhookDeliveryUpdated do
-      let only: string | null = null;
-      if (args.id != null) {
-        only = tryParseGlobalId('Operation', String(args.id));
-        const visible =
-          only !== null && (await ctx.db.operation.findFirst({ where: { id: only, ...operationVisibility(ctx) }, select: { id: true } }));
-        if (!visible) throw notFound('Operation', String(args.id));
-      }
+      const only =
+        args.id == null
+          ? null
+          : await followedId('Operation', args.id, (id) =>
+              ctx.db.operation.findFirst({ where: { id, ...operationVisibility(ctx) }, select: { id: true } }),
+            );
       const appId = ctx.viewer.appId;
       return pipe(
         ctx.services.pubsub.subscribe('operation:updated', ctx.viewer.tenantId),

@@ -1,10 +1,9 @@
 import { filter, pipe } from 'graphql-yoga';
 import { allowedProvidersWhere } from '../auth/connect-sessions.ts';
 import { builder } from '../builder.ts';
-import { notFound } from '../errors.ts';
-import { tryParseGlobalId } from '../ids.ts';
 import { withoutSealed } from './client.ts';
 import { untilExpiry } from './connect-session.ts';
+import { followedId } from './followed.ts';
 import { IntegrationRef } from './integration.ts';
 
 builder.subscriptionField('integrationStatusChanged', (t) =>
@@ -14,17 +13,12 @@ builder.subscriptionField('integrationStatusChanged', (t) =>
     authScopes: { $any: { 'integrations:read': true, connect: true } },
     args: { id: t.arg.id({ required: false, description: 'Only this integration; NOT_FOUND when the caller cannot see it.' }) },
     subscribe: async (_root, args, ctx) => {
-      // one answer for an id that names nothing the caller sees (malformed, another type's, another
-      // tenant's, deleted, or a provider a connect session may not touch), as webhookDeliveryUpdated
-      // gives: not a stream that waits for events that can never come
-      let only: string | null = null;
-      if (args.id != null) {
-        only = tryParseGlobalId('Integration', String(args.id));
-        const visible =
-          only !== null &&
-          (await ctx.db.integration.findFirst({ where: { id: only, ...allowedProvidersWhere(ctx.viewer) }, select: { id: true } }));
-        if (!visible) throw notFound('Integration', String(args.id));
-      }
+      const only =
+        args.id == null
+          ? null
+          : await followedId('Integration', args.id, (id) =>
+              ctx.db.integration.findFirst({ where: { id, ...allowedProvidersWhere(ctx.viewer) }, select: { id: true } }),
+            );
       const events = pipe(
         ctx.services.pubsub.subscribe('integration:status', ctx.viewer.tenantId),
         filter((event) => only === null || event.integrationId === only),

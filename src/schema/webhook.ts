@@ -6,7 +6,6 @@ import { createContextCache } from '@pothos/core';
 import { filter, pipe } from 'graphql-yoga';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
-import { notFound } from '../errors.ts';
 import type { Prisma, Webhook } from '../generated/prisma/client.ts';
 import { DeliveryStatus, SourceType, WebhookStatus } from '../generated/prisma/enums.ts';
 import { maxItems } from '../graphql-hardening/list-bounds.ts';
@@ -18,6 +17,7 @@ import { MAX_LISTED_ATTEMPTS } from '../webhooks/policy.ts';
 import * as webhooks from '../webhooks/service.ts';
 import { ACTOR_DESCRIPTIONS } from './auth-enums.ts';
 import { withoutSealed } from './client.ts';
+import { followedId } from './followed.ts';
 import { pageArgsGuard, pageCount, totalCountField } from './paging.ts';
 
 const READ = { 'webhooks:read': true } as const;
@@ -345,12 +345,9 @@ builder.subscriptionField('webhookDeliveryUpdated', (t) =>
     authScopes: READ,
     args: { webhookId: t.arg.id({ required: true, description: 'The webhook’s id.' }) },
     subscribe: async (_root, args, ctx) => {
-      const webhookId = tryParseGlobalId('Webhook', String(args.webhookId)) ?? '';
-      const visible = await ctx.db.webhook.findFirst({
-        where: { id: webhookId, ...webhooks.webhookVisibility(ctx) },
-        select: { id: true },
-      });
-      if (!visible) throw notFound('Webhook', String(args.webhookId));
+      const webhookId = await followedId('Webhook', args.webhookId, (id) =>
+        ctx.db.webhook.findFirst({ where: { id, ...webhooks.webhookVisibility(ctx) }, select: { id: true } }),
+      );
       return pipe(
         ctx.services.pubsub.subscribe('webhook:delivery', ctx.viewer.tenantId),
         filter((event) => event.webhookId === webhookId),
