@@ -11,8 +11,8 @@
  *
  * Values are serialised by the parameter types PostgreSQL inferred when the statement was parsed,
  * with PGlite's own serialisers, and rows are parsed by its parsers: the results are those of
- * `pglite.query` (its errors lack the `query` and `params` PGlite adds; nothing reads them). The statements kept are bounded (least recently used first out, closed in the
- * next message sent). A statement PostgreSQL no longer accepts as it was prepared (a table's
+ * `pglite.query` (its errors lack the `query` and `params` PGlite adds; nothing reads them). The
+ * statements kept are bounded (least recently used first out, closed in the next message sent). A statement PostgreSQL no longer accepts as it was prepared (a table's
  * columns changed under `SELECT *`: 0A000; deallocated: 26000) is dropped and prepared again: at
  * once outside a transaction (PostgreSQL refuses it at Bind, before anything runs); within one,
  * on its next use, the call failing as a statement in a transaction fails (the service changes

@@ -8,8 +8,16 @@
 import { notFound } from '../errors.ts';
 import { tryParseGlobalId } from '../ids.ts';
 
-/** The database id of the `typename` object `id` names, once `visible` has found it for the caller. */
-export async function followedId(typename: string, id: unknown, visible: (databaseId: string) => Promise<unknown>): Promise<string> {
+type Visible = (databaseId: string) => Promise<unknown>;
+
+/**
+ * The database id of the `typename` object `id` names, once `visible` has found it for the caller;
+ * null when no id is given (an optional argument left out: every object of the tenant is followed).
+ */
+export async function followedId(typename: string, id: string | number, visible: Visible): Promise<string>;
+export async function followedId(typename: string, id: string | number | null | undefined, visible: Visible): Promise<string | null>;
+export async function followedId(typename: string, id: string | number | null | undefined, visible: Visible): Promise<string | null> {
+  if (id == null) return null;
   const databaseId = tryParseGlobalId(typename, String(id));
   if (databaseId === null || !(await visible(databaseId))) throw notFound(typename, String(id));
   return databaseId;

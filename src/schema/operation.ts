@@ -262,12 +262,9 @@ builder.subscriptionField('operationUpdated', (t) =>
     authScopes: READ,
     args: { id: t.arg.id({ required: false, description: 'Only this operation; NOT_FOUND when the caller cannot see it.' }) },
     subscribe: async (_root, args, ctx) => {
-      const only =
-        args.id == null
-          ? null
-          : await followedId('Operation', args.id, (id) =>
-              ctx.db.operation.findFirst({ where: { id, ...operationVisibility(ctx) }, select: { id: true } }),
-            );
+      const only = await followedId('Operation', args.id, (id) =>
+        ctx.db.operation.findFirst({ where: { id, ...operationVisibility(ctx) }, select: { id: true } }),
+      );
       const appId = ctx.viewer.appId;
       return pipe(
         ctx.services.pubsub.subscribe('operation:updated', ctx.viewer.tenantId),

@@ -13,12 +13,9 @@ builder.subscriptionField('integrationStatusChanged', (t) =>
     authScopes: { $any: { 'integrations:read': true, connect: true } },
     args: { id: t.arg.id({ required: false, description: 'Only this integration; NOT_FOUND when the caller cannot see it.' }) },
     subscribe: async (_root, args, ctx) => {
-      const only =
-        args.id == null
-          ? null
-          : await followedId('Integration', args.id, (id) =>
-              ctx.db.integration.findFirst({ where: { id, ...allowedProvidersWhere(ctx.viewer) }, select: { id: true } }),
-            );
+      const only = await followedId('Integration', args.id, (id) =>
+        ctx.db.integration.findFirst({ where: { id, ...allowedProvidersWhere(ctx.viewer) }, select: { id: true } }),
+      );
       const events = pipe(
         ctx.services.pubsub.subscribe('integration:status', ctx.viewer.tenantId),
         filter((event) => only === null || event.integrationId === only),

@@ -121,8 +121,8 @@ const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   // show). The small columns are in the type's own selection, always read, and their fields read
   // them as plain properties: a field that names its column (t.expose* in select mode) has
   // plugin-prisma look up its selection mapping each time it resolves, for every row of a page
-  // (docs/performance.md, "The webhooks page beside a peer"). Columns a page may leave out (error, responseBody)
-  // keep naming theirs.
+  // (docs/performance.md, "The webhooks page beside a peer"). Columns a page may leave out
+  // (error, responseBody) keep naming theirs.
   select: { id: true, attemptNumber: true, startedAt: true, durationMs: true, responseStatus: true },
   fields: (t) => ({
     attemptNumber: t.int({ description: '1 for the first attempt.', resolve: (a) => a.attemptNumber }),

@@ -590,13 +590,8 @@ describe('operationUpdated over SSE', () => {
 
   it('refuses a credential without an operations scope before any stream opens', async () => {
     const reader = await server.token({ tenant_id: 'streams', scope: 'integrations:read' });
-    const res = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${reader}` },
-      body: JSON.stringify({ query: 'subscription { operationUpdated { id } }' }),
-    });
-    expect(res.status).toBe(403);
-    expect((await res.json()).errors[0].extensions.code).toBe('FORBIDDEN');
+    const answer = await subscriptionAnswer(server.url, reader, 'subscription { operationUpdated { id } }');
+    expect(answer).toMatchObject({ status: 403, error: { extensions: { code: 'FORBIDDEN' } } });
   });
 });
 

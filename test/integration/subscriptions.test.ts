@@ -67,26 +67,18 @@ it('refuses anonymous subscriptions', async () => {
 it('refuses a subscription the credential lacks the scope for before any stream opens', async () => {
   // a webhooks-only token may not follow integrations: one typed 403, no event stream
   const token = await server.token({ tenant_id: 'sse-scope', scope: 'webhooks:read' });
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: 'subscription { integrationStatusChanged { id } }' }),
-  });
-  const text = await res.text();
-  expect(res.headers.get('content-type')).not.toMatch(/text\/event-stream/);
-  expect(res.status).toBe(403);
-  expect(JSON.parse(text).errors[0].extensions.code).toBe('FORBIDDEN');
+  const answer = await subscriptionAnswer(server.url, token, 'subscription { integrationStatusChanged { id } }');
+  expect(answer).toMatchObject({ status: 403, stream: false, error: { extensions: { code: 'FORBIDDEN' } } });
 });
 
 it('answers a subscription to another tenant’s (or a missing) webhook with one 404, not a stream', async () => {
   const token = await server.token({ tenant_id: 'sse-scope' });
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: 'subscription { webhookDeliveryUpdated(webhookId: "V2ViaG9vazpub3BlCg") { id } }' }),
-  });
-  expect(res.status).toBe(404);
-  expect((await res.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+  const answer = await subscriptionAnswer(
+    server.url,
+    token,
+    'subscription { webhookDeliveryUpdated(webhookId: "V2ViaG9vazpub3BlCg") { id } }',
+  );
+  expect(answer).toMatchObject({ status: 404, error: { extensions: { code: 'NOT_FOUND' } } });
 });
 
 it('answers a subscription to one integration the caller cannot see with one 404, and follows one it can', async () => {
